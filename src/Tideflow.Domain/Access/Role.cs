@@ -1,0 +1,32 @@
+namespace Tideflow.Domain.Access;
+
+public enum Role
+{
+    Rep,
+    Manager,
+    Finance,
+    Admin,
+}
+
+public enum Permission
+{
+    ManageUsers,
+    ManageTeams,
+    ViewAuditLog,
+    ManageOwnApiTokens,
+    WorkCustomers,
+}
+
+public static class RolePermissions
+{
+    public static bool Has(Role role, Permission permission) => permission switch
+    {
+        Permission.ManageUsers or Permission.ManageTeams or Permission.ViewAuditLog => role == Role.Admin,
+        Permission.WorkCustomers => role is Role.Rep or Role.Manager or Role.Admin,
+        Permission.ManageOwnApiTokens => true,
+        _ => false,
+    };
+
+    /// <summary>Changing these needs a fresh second factor (R9.4).</summary>
+    public static bool IsSensitive(Permission permission) => permission == Permission.ManageUsers;
+}

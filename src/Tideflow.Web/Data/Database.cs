@@ -1,0 +1,153 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+using Tideflow.Web.Features.Access;
+
+namespace Tideflow.Web.Data;
+
+public enum DatabaseProvider
+{
+    Sqlite,
+    Postgres,
+}
+
+public static class Database
+{
+    public const string DefaultSqlite = "Data Source=data/tideflow.db";
+
+    public static DatabaseProvider ProviderFrom(IConfiguration config)
+    {
+        var value = config["Database:Provider"];
+        if (string.IsNullOrWhiteSpace(value) || value.Equals("sqlite", StringComparison.OrdinalIgnoreCase))
+        {
+            return DatabaseProvider.Sqlite;
+        }
+        if (value.Equals("postgres", StringComparison.OrdinalIgnoreCase) ||
+            value.Equals("postgresql", StringComparison.OrdinalIgnoreCase))
+        {
+            return DatabaseProvider.Postgres;
+        }
+        throw new InvalidOperationException($"Database:Provider '{value}' is not supported; use Sqlite or Postgres.");
+    }
+
+    public static void AddTideflowDatabase(this IServiceCollection services, IConfiguration config)
+    {
+        var provider = ProviderFrom(config);
+        var connection = config.GetConnectionString("Tideflow");
+        if (provider == DatabaseProvider.Sqlite)
+        {
+            connection = PrepareSqlite(string.IsNullOrWhiteSpace(connection) ? DefaultSqlite : connection);
+            services.AddDbContext<TideflowDbContext, SqliteTideflowDbContext>(o => ConfigureSqlite(o, connection));
+        }
+        else
+        {
+            if (string.IsNullOrWhiteSpace(connection))
+            {
+                throw new InvalidOperationException(
+                    "Database:Provider is Postgres but ConnectionStrings:Tideflow is empty. " +
+                    "Set ConnectionStrings__Tideflow, e.g. \"Host=127.0.0.1;Database=tideflow;Username=tideflow;Password=...\".");
+            }
+            services.AddDbContext<TideflowDbContext, PostgresTideflowDbContext>(o => ConfigurePostgres(o, connection));
+        }
+    }
+
+    public static void ConfigureSqlite(DbContextOptionsBuilder options, string connection) =>
+        options.UseSqlite(connection, o => o.CommandTimeout(30))
+            .AddInterceptors(new SqlitePragmas());
+
+    public static void ConfigurePostgres(DbContextOptionsBuilder options, string connection) =>
+        options.UseNpgsql(connection, o => o.EnableRetryOnFailure(3));
+
+    /// <summary>Creates the folder of a file database so a fresh clone just runs.</summary>
+    private static string PrepareSqlite(string connection)
+    {
+        var builder = new SqliteConnectionStringBuilder(connection);
+        if (builder.DataSource is { Length: > 0 } file && file != ":memory:" && builder.Mode != SqliteOpenMode.Memory)
+        {
+            var dir = Path.GetDirectoryName(Path.GetFullPath(file));
+            if (dir is not null)
+            {
+                Directory.CreateDirectory(dir);
+            }
+        }
+        if (builder.DefaultTimeout < 30)
+        {
+            builder.DefaultTimeout = 30;
+        }
+        return builder.ToString();
+    }
+
+    /// <summary>Applies migrations; a database that cannot be reached is a clear message, not a stack trace.</summary>
+    public static async Task MigrateAsync(IServiceProvider services, ILogger logger, CancellationToken ct = default)
+    {
+        await using var scope = services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentUser>().Set(DataScope.System);
+        var db = scope.ServiceProvider.GetRequiredService<TideflowDbContext>();
+        try
+        {
+            await db.Database.MigrateAsync(ct);
+        }
+        catch (Exception e) when (e is SqliteException or Npgsql.NpgsqlException or InvalidOperationException
+                                      or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            logger.LogDebug(e, "Migration failed");
+            throw new DatabaseUnavailableException(Describe(db, e), e);
+        }
+    }
+
+    private static string Describe(TideflowDbContext db, Exception e)
+    {
+        var root = e.GetBaseException();
+        return db.Database.IsSqlite()
+            ? $"Cannot open the SQLite database ({db.Database.GetDbConnection().DataSource}): {root.Message}. " +
+              "Is another process holding it locked, or is the folder read-only?"
+            : $"Cannot reach PostgreSQL ({db.Database.GetDbConnection().DataSource}): {root.Message}. " +
+              "Check that the server is running and ConnectionStrings__Tideflow is right.";
+    }
+}
+
+public sealed class DatabaseUnavailableException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>WAL lets readers run beside the single SQLite writer; busy_timeout makes writers queue instead of fail.</summary>
+internal sealed class SqlitePragmas : Microsoft.EntityFrameworkCore.Diagnostics.DbConnectionInterceptor
+{
+    public override async Task ConnectionOpenedAsync(System.Data.Common.DbConnection connection,
+        Microsoft.EntityFrameworkCore.Diagnostics.ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public override void ConnectionOpened(System.Data.Common.DbConnection connection,
+        Microsoft.EntityFrameworkCore.Diagnostics.ConnectionEndEventData eventData)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+        cmd.ExecuteNonQuery();
+    }
+}
+
+// Design-time factories: `dotnet ef` builds each provider's context to generate its migrations.
+internal sealed class SqliteDesignFactory : IDesignTimeDbContextFactory<SqliteTideflowDbContext>
+{
+    public SqliteTideflowDbContext CreateDbContext(string[] args)
+    {
+        var options = new DbContextOptionsBuilder<SqliteTideflowDbContext>().UseSqlite(Database.DefaultSqlite).Options;
+        var user = new CurrentUser();
+        user.Set(DataScope.System);
+        return new SqliteTideflowDbContext(options, user, TimeProvider.System);
+    }
+}
+
+internal sealed class PostgresDesignFactory : IDesignTimeDbContextFactory<PostgresTideflowDbContext>
+{
+    public PostgresTideflowDbContext CreateDbContext(string[] args)
+    {
+        var options = new DbContextOptionsBuilder<PostgresTideflowDbContext>()
+            .UseNpgsql("Host=localhost;Database=tideflow_design").Options;
+        var user = new CurrentUser();
+        user.Set(DataScope.System);
+        return new PostgresTideflowDbContext(options, user, TimeProvider.System);
+    }
+}

@@ -1,0 +1,145 @@
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Tideflow.Domain.Access;
+using Tideflow.Web.Features.Access;
+using Tideflow.Web.Features.Customers;
+
+namespace Tideflow.Web.Data;
+
+/// <summary>
+/// First start on an empty database: a demo company to log into at once. Deterministic (fixed seed)
+/// so screenshots and docs match what a new user sees.
+/// </summary>
+public static class DemoOrganisation
+{
+    public const string Name = "潮汐科技（演示）";
+    public const string Password = "demo1234";
+
+    public static readonly (string UserName, string DisplayName, Role Role, string Team)[] People =
+    [
+        ("admin", "管理员 Admin", Role.Admin, "销售部"),
+        ("manager.east", "张伟 (华东经理)", Role.Manager, "华东销售组"),
+        ("manager.south", "李娜 (华南经理)", Role.Manager, "华南销售组"),
+        ("rep1", "王芳", Role.Rep, "华东销售组"),
+        ("rep2", "刘洋", Role.Rep, "华东销售组"),
+        ("rep3", "陈杰", Role.Rep, "华东销售组"),
+        ("rep4", "赵敏", Role.Rep, "华南销售组"),
+        ("rep5", "孙丽", Role.Rep, "华南销售组"),
+        ("rep6", "周强", Role.Rep, "华南销售组"),
+        ("finance", "钱慧 (财务)", Role.Finance, "销售部"),
+    ];
+
+    public static async Task SeedIfEmptyAsync(IServiceProvider services, ILogger logger, CancellationToken ct = default)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var sp = scope.ServiceProvider;
+        sp.GetRequiredService<CurrentUser>().Set(DataScope.System);
+        var db = sp.GetRequiredService<TideflowDbContext>();
+        if (await db.Organizations.AnyAsync(ct))
+        {
+            if (await db.Organizations.AnyAsync(o => o.Name == Name, ct))
+            {
+                PrintLogins(logger);
+            }
+            return;
+        }
+        await CreateAsync(db, sp.GetRequiredService<UserManager<AppUser>>(), sp.GetRequiredService<TimeProvider>(), 300, ct);
+        logger.LogInformation("Created the demo organisation {Name}.", Name);
+        PrintLogins(logger);
+    }
+
+    public static async Task<Organization> CreateAsync(TideflowDbContext db, UserManager<AppUser> users, TimeProvider clock,
+        int customerCount, CancellationToken ct = default)
+    {
+        var now = clock.GetUtcNow();
+        var org = new Organization { Id = Guid.CreateVersion7(), Name = Name, CreatedAt = now };
+        db.Organizations.Add(org);
+        var root = new Team { Id = Guid.CreateVersion7(), OrganizationId = org.Id, Name = "销售部" };
+        var east = new Team { Id = Guid.CreateVersion7(), OrganizationId = org.Id, Name = "华东销售组", ParentTeamId = root.Id };
+        var south = new Team { Id = Guid.CreateVersion7(), OrganizationId = org.Id, Name = "华南销售组", ParentTeamId = root.Id };
+        db.Teams.AddRange(root, east, south);
+        await db.SaveChangesAsync(ct);
+        var teams = new[] { root, east, south }.ToDictionary(t => t.Name);
+
+        var created = new Dictionary<string, AppUser>();
+        foreach (var (userName, displayName, role, team) in People)
+        {
+            var user = new AppUser
+            {
+                Id = Guid.CreateVersion7(),
+                OrganizationId = org.Id,
+                UserName = userName,
+                DisplayName = displayName,
+                Email = $"{userName}@demo.tideflow.local",
+                Role = role,
+                TeamId = teams[team].Id,
+                CreatedAt = now,
+                LockoutEnabled = true,
+            };
+            var result = await users.CreateAsync(user, Password);
+            if (!result.Succeeded)
+            {
+                throw new InvalidOperationException(string.Join("; ", result.Errors.Select(e => e.Description)));
+            }
+            created[userName] = user;
+        }
+        foreach (var user in created.Values)
+        {
+            user.ManagerId = user.UserName switch
+            {
+                "rep1" or "rep2" or "rep3" => created["manager.east"].Id,
+                "rep4" or "rep5" or "rep6" => created["manager.south"].Id,
+                "manager.east" or "manager.south" or "finance" => created["admin"].Id,
+                _ => null,
+            };
+        }
+        await db.SaveChangesAsync(ct);
+
+        var owners = new[] { "rep1", "rep2", "rep3", "rep4", "rep5", "rep6", "manager.east", "manager.south" }
+            .Select(n => created[n].Id).ToArray();
+        var random = new Random(20261122);
+        for (var i = 0; i < customerCount; i++)
+        {
+            var person = Surnames[random.Next(Surnames.Length)] + GivenNames[random.Next(GivenNames.Length)];
+            var (province, city) = Places[random.Next(Places.Length)];
+            var industry = Industries[random.Next(Industries.Length)];
+            var company = $"{city}{Brands[random.Next(Brands.Length)]}{industry.Suffix}";
+            var created1 = now.AddDays(-random.Next(1, 400)).AddMinutes(-random.Next(0, 1440));
+            db.Customers.Add(new Customer
+            {
+                Id = Guid.CreateVersion7(),
+                OrganizationId = org.Id,
+                Name = person,
+                Company = company,
+                Mobile = $"+86{MobilePrefixes[random.Next(MobilePrefixes.Length)]}{random.Next(0, 100_000_000):D8}",
+                Email = random.Next(3) == 0 ? $"contact{i}@example.cn" : null,
+                Region = $"{province} {city}",
+                Industry = industry.Name,
+                OwnerId = owners[i % owners.Length],
+                CreatedAt = created1,
+                UpdatedAt = created1,
+            });
+        }
+        await db.SaveChangesAsync(ct);
+        return org;
+    }
+
+    private static void PrintLogins(ILogger logger) =>
+        logger.LogWarning("Demo logins (password {Password} unless changed): {Logins}", Password,
+            string.Join(", ", People.Select(p => $"{p.UserName} ({p.Role})")));
+
+    private static readonly string[] Surnames = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "韩", "冯", "邓", "曹", "彭"];
+    private static readonly string[] GivenNames = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "霞", "平", "刚", "桂英", "建华", "晓东", "海燕", "志强", "丹", "鹏", "婷", "欣怡"];
+    private static readonly string[] Brands = ["华创", "金源", "恒信", "东方", "瑞丰", "博远", "佳禾", "中科", "云帆", "汇通", "鼎盛", "天成", "新锐", "宏达", "嘉业"];
+    private static readonly (string Name, string Suffix)[] Industries =
+    [
+        ("制造业", "机械制造有限公司"), ("零售", "商贸有限公司"), ("软件", "信息技术有限公司"), ("教育", "教育科技有限公司"),
+        ("医疗", "医疗器械有限公司"), ("物流", "供应链管理有限公司"), ("餐饮", "餐饮管理有限公司"), ("建筑", "建设工程有限公司"),
+    ];
+    private static readonly (string Province, string City)[] Places =
+    [
+        ("上海", "上海"), ("江苏", "南京"), ("江苏", "苏州"), ("浙江", "杭州"), ("浙江", "宁波"), ("安徽", "合肥"),
+        ("广东", "广州"), ("广东", "深圳"), ("广东", "东莞"), ("福建", "厦门"), ("广西", "南宁"), ("海南", "海口"),
+    ];
+    private static readonly string[] MobilePrefixes = ["138", "139", "135", "136", "137", "150", "151", "158", "186", "187", "188", "199", "177", "166"];
+}

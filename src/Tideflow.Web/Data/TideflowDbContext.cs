@@ -1,0 +1,251 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Tideflow.Domain.Access;
+using Tideflow.Web.Features.Access;
+using Tideflow.Web.Features.Customers;
+
+namespace Tideflow.Web.Data;
+
+/// <summary>
+/// The one DbContext. Its query filters are the single data-scope path: organisation isolation and
+/// own/team/all visibility for every read of scoped rows. SaveChanges writes the audit trail.
+/// Provider-specific subclasses exist only so each provider has its own migrations (see Data/README.md).
+/// </summary>
+public abstract class TideflowDbContext(DbContextOptions options, CurrentUser currentUser, TimeProvider clock)
+    : IdentityUserContext<AppUser, Guid>(options), IDataProtectionKeyContext
+{
+    public DbSet<Organization> Organizations => Set<Organization>();
+    public DbSet<Team> Teams => Set<Team>();
+    public DbSet<Customer> Customers => Set<Customer>();
+    public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
+    public CurrentUser CurrentUser => currentUser;
+
+    // Read by the query filters; EF evaluates them per query, so one context follows its user.
+    private bool ScopeIsSystem => currentUser.Scope.IsSystem;
+    private bool ScopeIsAnonymous => !currentUser.Scope.IsAuthenticated && !currentUser.Scope.IsSystem;
+    private Guid ScopeOrganizationId => currentUser.Scope.OrganizationId;
+    private Guid ScopeUserId => currentUser.Scope.UserId;
+    private bool ScopeSeesAllOwners => currentUser.Scope.VisibleOwnerIds is null;
+    private List<Guid> ScopeOwnerIds => currentUser.Scope.VisibleOwnerIds?.ToList() ?? [];
+
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+
+        builder.Entity<Organization>(e =>
+        {
+            e.Property(o => o.Name).HasMaxLength(200);
+            e.HasQueryFilter(o => ScopeIsSystem || o.Id == ScopeOrganizationId);
+        });
+
+        builder.Entity<Team>(e =>
+        {
+            e.Property(t => t.Name).HasMaxLength(100);
+            e.HasIndex(t => new { t.OrganizationId, t.Name }).IsUnique();
+            e.HasOne<Organization>().WithMany().HasForeignKey(t => t.OrganizationId);
+            e.HasOne<Team>().WithMany().HasForeignKey(t => t.ParentTeamId).OnDelete(DeleteBehavior.Restrict);
+            e.HasQueryFilter(t => ScopeIsSystem || t.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<AppUser>(e =>
+        {
+            e.Property(u => u.DisplayName).HasMaxLength(100);
+            e.Property(u => u.Role).HasConversion<string>().HasMaxLength(20);
+            e.Property(u => u.Culture).HasMaxLength(10);
+            e.Property(u => u.TimeZone).HasMaxLength(64);
+            e.HasIndex(u => u.OrganizationId);
+            e.HasOne<Organization>().WithMany().HasForeignKey(u => u.OrganizationId);
+            e.HasOne<Team>().WithMany().HasForeignKey(u => u.TeamId).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<AppUser>().WithMany().HasForeignKey(u => u.ManagerId).OnDelete(DeleteBehavior.Restrict);
+            // Anonymous callers must find a user by name to log in; they see no business rows.
+            e.HasQueryFilter(u => ScopeIsSystem || ScopeIsAnonymous || u.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<Customer>(e =>
+        {
+            e.Property(c => c.Name).HasMaxLength(100);
+            e.Property(c => c.Company).HasMaxLength(200);
+            e.Property(c => c.Mobile).HasMaxLength(32);
+            e.Property(c => c.Email).HasMaxLength(254);
+            e.Property(c => c.Region).HasMaxLength(50);
+            e.Property(c => c.Industry).HasMaxLength(50);
+            e.HasIndex(c => new { c.OrganizationId, c.OwnerId });
+            e.HasOne<Organization>().WithMany().HasForeignKey(c => c.OrganizationId);
+            e.HasOne<AppUser>().WithMany().HasForeignKey(c => c.OwnerId).OnDelete(DeleteBehavior.Restrict);
+            e.HasQueryFilter(c => ScopeIsSystem ||
+                (c.OrganizationId == ScopeOrganizationId &&
+                 (ScopeSeesAllOwners || (c.OwnerId != null && ScopeOwnerIds.Contains(c.OwnerId.Value)))));
+        });
+
+        builder.Entity<AuditEntry>(e =>
+        {
+            e.Property(a => a.Action).HasMaxLength(40);
+            e.Property(a => a.EntityType).HasMaxLength(60);
+            e.Property(a => a.EntityId).HasMaxLength(100);
+            e.Property(a => a.ActorName).HasMaxLength(256);
+            e.Property(a => a.Ip).HasMaxLength(64);
+            e.HasIndex(a => new { a.OrganizationId, a.At });
+            e.HasQueryFilter(a => ScopeIsSystem || a.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<ApiToken>(e =>
+        {
+            e.Property(t => t.Name).HasMaxLength(100);
+            e.Property(t => t.Prefix).HasMaxLength(16);
+            e.Property(t => t.Hash).HasMaxLength(64);
+            e.HasIndex(t => t.Hash).IsUnique();
+            e.HasOne<AppUser>().WithMany().HasForeignKey(t => t.UserId);
+            // A user sees and revokes only their own tokens.
+            e.HasQueryFilter(t => ScopeIsSystem || (t.OrganizationId == ScopeOrganizationId && t.UserId == ScopeUserId));
+        });
+    }
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        configurationBuilder.Properties<string>().HaveMaxLength(4000);
+    }
+
+    // The data-protection key store saves synchronously; it gets the same guard and audit.
+    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    {
+        GuardAndAudit();
+        return base.SaveChanges(acceptAllChangesOnSuccess);
+    }
+
+    public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        GuardAndAudit();
+        return base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+    }
+
+    /// <summary>Writes an audit entry that is not an entity change (login, export, role change reason).</summary>
+    public void Audit(string action, string? entityType = null, string? entityId = null, object? details = null,
+        Guid? organizationId = null, Guid? actorId = null, string? actorName = null)
+    {
+        AuditEntries.Add(new AuditEntry
+        {
+            OrganizationId = organizationId ?? currentUser.OrganizationId,
+            At = clock.GetUtcNow(),
+            ActorId = actorId ?? NullIfEmpty(currentUser.Id),
+            ActorName = actorName ?? NullIfBlank(currentUser.Scope.UserName),
+            Ip = currentUser.Ip,
+            Action = action,
+            EntityType = entityType,
+            EntityId = entityId,
+            Changes = details is null ? null : JsonSerializer.Serialize(details),
+        });
+    }
+
+    private static readonly HashSet<string> Secret =
+    [
+        nameof(AppUser.PasswordHash), nameof(AppUser.SecurityStamp), nameof(AppUser.ConcurrencyStamp),
+        nameof(ApiToken.Hash), nameof(IdentityUserToken<Guid>.Value),
+    ];
+
+    private void GuardAndAudit()
+    {
+        var now = clock.GetUtcNow();
+        var entries = ChangeTracker.Entries()
+            .Where(e => e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted)
+            .ToList();
+        foreach (var entry in entries)
+        {
+            if (entry.Entity is AuditEntry && entry.State != EntityState.Added)
+            {
+                throw new InvalidOperationException("The audit log is append-only.");
+            }
+            if (entry.Entity is IOrganizationOwned owned && currentUser.IsAuthenticated)
+            {
+                if (entry.State == EntityState.Added && owned.OrganizationId == Guid.Empty)
+                {
+                    owned.OrganizationId = currentUser.OrganizationId;
+                }
+                // Defence in depth behind the query filters: nobody writes into another organisation.
+                if (owned.OrganizationId != currentUser.OrganizationId && owned is not AuditEntry)
+                {
+                    throw new InvalidOperationException("Write outside the caller's organisation refused.");
+                }
+            }
+            if (entry.Entity is AuditEntry or DataProtectionKey)
+            {
+                continue;
+            }
+            AddAuditFor(entry, now);
+        }
+    }
+
+    private void AddAuditFor(EntityEntry entry, DateTimeOffset now)
+    {
+        var changes = new Dictionary<string, object?[]>();
+        foreach (var p in entry.Properties)
+        {
+            var name = p.Metadata.Name;
+            object? before = entry.State == EntityState.Added ? null : p.OriginalValue;
+            object? after = entry.State == EntityState.Deleted ? null : p.CurrentValue;
+            if (entry.State == EntityState.Modified && (!p.IsModified || Equals(before, after)))
+            {
+                continue;
+            }
+            if (Secret.Contains(name))
+            {
+                changes[name] = ["***", "***"];
+                continue;
+            }
+            changes[name] = [before, after];
+        }
+        if (entry.State == EntityState.Modified && changes.Count == 0)
+        {
+            return;
+        }
+        var orgId = entry.Entity is IOrganizationOwned o ? o.OrganizationId
+            : entry.Entity is Organization org ? org.Id
+            : currentUser.OrganizationId;
+        var key = entry.Metadata.FindPrimaryKey()?.Properties
+            .Select(p => entry.Property(p.Name).CurrentValue?.ToString());
+        AuditEntries.Add(new AuditEntry
+        {
+            OrganizationId = orgId,
+            At = now,
+            ActorId = NullIfEmpty(currentUser.Id),
+            ActorName = NullIfBlank(currentUser.Scope.UserName),
+            Ip = currentUser.Ip,
+            Action = entry.State switch
+            {
+                EntityState.Added => AuditActions.Create,
+                EntityState.Deleted => AuditActions.Delete,
+                _ => AuditActions.Update,
+            },
+            EntityType = entry.Metadata.ClrType.Name,
+            EntityId = key is null ? null : string.Join("/", key),
+            Changes = JsonSerializer.Serialize(changes),
+        });
+    }
+
+    private static Guid? NullIfEmpty(Guid id) => id == Guid.Empty ? null : id;
+    private static string? NullIfBlank(string? s) => string.IsNullOrEmpty(s) ? null : s;
+}
+
+public sealed class SqliteTideflowDbContext(DbContextOptions<SqliteTideflowDbContext> options, CurrentUser currentUser, TimeProvider clock)
+    : TideflowDbContext(options, currentUser, clock)
+{
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        base.ConfigureConventions(configurationBuilder);
+        // SQLite cannot compare or sort DateTimeOffset; UTC ticks as an integer sort correctly.
+        configurationBuilder.Properties<DateTimeOffset>().HaveConversion<DateTimeOffsetToUtcTicks>();
+        configurationBuilder.Properties<DateTimeOffset?>().HaveConversion<DateTimeOffsetToUtcTicks>();
+    }
+}
+
+public sealed class PostgresTideflowDbContext(DbContextOptions<PostgresTideflowDbContext> options, CurrentUser currentUser, TimeProvider clock)
+    : TideflowDbContext(options, currentUser, clock);
+
+public sealed class DateTimeOffsetToUtcTicks() : Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset, long>(
+    v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));

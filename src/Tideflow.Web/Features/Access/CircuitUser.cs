@@ -1,0 +1,56 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.Components.Server;
+using Microsoft.AspNetCore.Components.Server.Circuits;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Tideflow.Web.Data;
+
+namespace Tideflow.Web.Features.Access;
+
+/// <summary>
+/// Interactive pages have no HttpContext per event; this re-resolves the data scope before each
+/// inbound event, so role changes and deactivation count in an open page too.
+/// </summary>
+public sealed class UserCircuitHandler(AuthenticationStateProvider auth, CurrentUser current, TideflowDbContext db) : CircuitHandler
+{
+    public override async Task OnConnectionUpAsync(Circuit circuit, CancellationToken cancellationToken) =>
+        await RefreshAsync(cancellationToken);
+
+    public override Func<CircuitInboundActivityContext, Task> CreateInboundActivityHandler(Func<CircuitInboundActivityContext, Task> next) =>
+        async context =>
+        {
+            await RefreshAsync(CancellationToken.None);
+            await next(context);
+        };
+
+    private async Task RefreshAsync(CancellationToken ct)
+    {
+        var state = await auth.GetAuthenticationStateAsync();
+        current.Set(CurrentUser.UserIdOf(state.User) is { } id
+            ? await DataScopeLoader.LoadAsync(db, id, ct)
+            : DataScope.Anonymous);
+    }
+}
+
+/// <summary>Signs an open page out within seconds of deactivation or a security-stamp change.</summary>
+public sealed class RevalidatingUserState(ILoggerFactory loggerFactory, IServiceScopeFactory scopes)
+    : RevalidatingServerAuthenticationStateProvider(loggerFactory)
+{
+    protected override TimeSpan RevalidationInterval => TimeSpan.FromSeconds(10);
+
+    protected override async Task<bool> ValidateAuthenticationStateAsync(AuthenticationState state, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<TideflowDbContext>();
+        var options = scope.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<IdentityOptions>>().Value;
+        if (CurrentUser.UserIdOf(state.User) is not { } id)
+        {
+            return false;
+        }
+        var user = await db.Users.IgnoreQueryFilters().AsNoTracking()
+            .Where(u => u.Id == id).Select(u => new { u.IsActive, u.SecurityStamp }).SingleOrDefaultAsync(ct);
+        var stamp = state.User.FindFirstValue(options.ClaimsIdentity.SecurityStampClaimType);
+        return user is { IsActive: true } && user.SecurityStamp == stamp;
+    }
+}

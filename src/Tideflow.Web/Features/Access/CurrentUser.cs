@@ -1,0 +1,111 @@
+using System.Security.Claims;
+using Microsoft.EntityFrameworkCore;
+using Tideflow.Domain.Access;
+using Tideflow.Web.Data;
+using Tideflow.Web.Shared;
+
+namespace Tideflow.Web.Features.Access;
+
+/// <summary>
+/// What the current caller may see. Resolved from the database on every request (and every Blazor
+/// event), so a role change or deactivation counts on the very next call.
+/// </summary>
+public sealed record DataScope(
+    Guid OrganizationId,
+    Guid UserId,
+    string UserName,
+    Role Role,
+    IReadOnlyList<Guid>? VisibleOwnerIds,
+    bool IsSystem,
+    string TimeZone = "Asia/Shanghai")
+{
+    /// <summary>Not signed in: no business rows at all.</summary>
+    public static readonly DataScope Anonymous = new(Guid.Empty, Guid.Empty, "", Role.Rep, [], false);
+
+    /// <summary>Jobs, seeding and migrations act for the system and see everything.</summary>
+    public static readonly DataScope System = new(Guid.Empty, Guid.Empty, "system", Role.Admin, null, true);
+
+    public bool IsAuthenticated => UserId != Guid.Empty;
+}
+
+/// <summary>The one place that knows who is calling; the DbContext's query filters read it.</summary>
+public sealed class CurrentUser
+{
+    public DataScope Scope { get; private set; } = DataScope.Anonymous;
+    public string? Ip { get; set; }
+
+    public Guid Id => Scope.UserId;
+    public Guid OrganizationId => Scope.OrganizationId;
+    public Role Role => Scope.Role;
+    public bool IsAuthenticated => Scope.IsAuthenticated;
+
+    public string Time(DateTimeOffset? instant) => UserTime.Format(instant, Scope.TimeZone);
+
+    public void Set(DataScope scope) => Scope = scope;
+
+    public void Require(Permission permission)
+    {
+        if (!IsAuthenticated)
+        {
+            throw Problem.Unauthorized();
+        }
+        if (!RolePermissions.Has(Role, permission))
+        {
+            throw Problem.Forbidden($"Your role ({Role}) does not allow {permission}.");
+        }
+    }
+
+    public static Guid? UserIdOf(ClaimsPrincipal principal) =>
+        Guid.TryParse(principal.FindFirstValue(ClaimTypes.NameIdentifier), out var id) ? id : null;
+}
+
+public static class DataScopeLoader
+{
+    /// <summary>Anonymous when the user is unknown or deactivated.</summary>
+    public static async Task<DataScope> LoadAsync(TideflowDbContext db, Guid userId, CancellationToken ct = default)
+    {
+        var user = await db.Users.IgnoreQueryFilters().AsNoTracking()
+            .Where(u => u.Id == userId)
+            .Select(u => new { u.OrganizationId, u.UserName, u.Role, u.TeamId, u.IsActive, u.TimeZone })
+            .SingleOrDefaultAsync(ct);
+        if (user is null || !user.IsActive)
+        {
+            return DataScope.Anonymous;
+        }
+        IReadOnlySet<Guid>? owners;
+        if (DataScopeRules.LevelFor(user.Role) == ScopeLevel.Team)
+        {
+            var teams = await db.Teams.IgnoreQueryFilters().AsNoTracking()
+                .Where(t => t.OrganizationId == user.OrganizationId)
+                .Select(t => new TeamNode(t.Id, t.ParentTeamId)).ToListAsync(ct);
+            var members = await db.Users.IgnoreQueryFilters().AsNoTracking()
+                .Where(u => u.OrganizationId == user.OrganizationId && u.TeamId != null)
+                .Select(u => new Member(u.Id, u.TeamId)).ToListAsync(ct);
+            owners = DataScopeRules.VisibleOwners(userId, user.Role, user.TeamId, teams, members);
+        }
+        else
+        {
+            owners = DataScopeRules.VisibleOwners(userId, user.Role, user.TeamId, [], []);
+        }
+        return new DataScope(user.OrganizationId, userId, user.UserName ?? "", user.Role,
+            owners?.ToList(), false, user.TimeZone);
+    }
+
+    /// <summary>After authentication: resolve the scope, or treat a deactivated user as anonymous.</summary>
+    public static async Task ResolveForRequest(HttpContext context, Func<Task> next)
+    {
+        var current = context.RequestServices.GetRequiredService<CurrentUser>();
+        current.Ip = context.Connection.RemoteIpAddress?.ToString();
+        if (CurrentUser.UserIdOf(context.User) is { } id)
+        {
+            var db = context.RequestServices.GetRequiredService<TideflowDbContext>();
+            var scope = await LoadAsync(db, id, context.RequestAborted);
+            current.Set(scope);
+            if (!scope.IsAuthenticated)
+            {
+                context.User = new ClaimsPrincipal(new ClaimsIdentity());
+            }
+        }
+        await next();
+    }
+}

@@ -1,0 +1,18 @@
+namespace Tideflow.Web.Features.Customers;
+
+public sealed class Customer : Access.IOrganizationOwned
+{
+    public Guid Id { get; set; }
+    public Guid OrganizationId { get; set; }
+    public required string Name { get; set; }
+    public string? Company { get; set; }
+    public string? Mobile { get; set; }
+    public string? Email { get; set; }
+    public string? Region { get; set; }
+    public string? Industry { get; set; }
+    /// <summary>Null while the customer sits in a pool.</summary>
+    public Guid? OwnerId { get; set; }
+    public Guid? CreatedById { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}

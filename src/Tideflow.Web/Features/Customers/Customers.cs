@@ -1,0 +1,140 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.EntityFrameworkCore;
+using Tideflow.Domain.Access;
+using Tideflow.Web.Data;
+using Tideflow.Web.Features.Access;
+using Tideflow.Web.Shared;
+
+namespace Tideflow.Web.Features.Customers;
+
+public sealed record CustomerRow(Guid Id, string Name, string? Company, string? Mobile, string? Email,
+    string? Region, string? Industry, Guid? OwnerId, string? OwnerName, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+public sealed record CustomerQuery(string? Search = null, Guid? OwnerId = null, int Page = 1, int PageSize = 25,
+    string? Sort = null, bool Descending = false);
+
+/// <summary>What a rep may type about a customer. Owner, organisation and audit fields are not here on purpose.</summary>
+public sealed record SaveCustomerRequest(
+    [property: Required, StringLength(100, MinimumLength = 1)] string Name,
+    [property: StringLength(200)] string? Company,
+    [property: StringLength(32), RegularExpression(@"^\+?[0-9 ()\-]{5,31}$", ErrorMessage = "Use digits, spaces, dashes and an optional leading +.")] string? Mobile,
+    [property: StringLength(254), EmailAddress] string? Email,
+    [property: StringLength(50)] string? Region,
+    [property: StringLength(50)] string? Industry);
+
+/// <summary>
+/// Customers as the current user may see them. Visibility comes from the DbContext's data-scope filter,
+/// so nothing here decides who sees what: an id outside the scope simply does not exist (404).
+/// </summary>
+public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider clock)
+{
+    public async Task<Page<CustomerRow>> ListAsync(CustomerQuery q, CancellationToken ct = default)
+    {
+        if (!me.IsAuthenticated)
+        {
+            throw Problem.Unauthorized();
+        }
+        var size = Math.Clamp(q.PageSize, 1, 200);
+        var page = Math.Max(q.Page, 1);
+        var query = db.Customers.AsNoTracking();
+        if (!string.IsNullOrWhiteSpace(q.Search))
+        {
+            var s = q.Search.Trim();
+            query = query.Where(c => c.Name.Contains(s) || (c.Company != null && c.Company.Contains(s)) ||
+                                     (c.Mobile != null && c.Mobile.Contains(s)) || (c.Email != null && c.Email.Contains(s)));
+        }
+        if (q.OwnerId is { } owner)
+        {
+            query = query.Where(c => c.OwnerId == owner);
+        }
+        var total = await query.CountAsync(ct);
+        var ordered = (q.Sort?.ToLowerInvariant(), q.Descending) switch
+        {
+            ("name", false) => query.OrderBy(c => c.Name),
+            ("name", true) => query.OrderByDescending(c => c.Name),
+            ("company", false) => query.OrderBy(c => c.Company),
+            ("company", true) => query.OrderByDescending(c => c.Company),
+            ("createdat", false) => query.OrderBy(c => c.CreatedAt),
+            _ => query.OrderByDescending(c => c.CreatedAt),
+        };
+        var items = await Project(ordered.ThenBy(c => c.Id).Skip((page - 1) * size).Take(size)).ToListAsync(ct);
+        return new Page<CustomerRow>(items, total, page, size);
+    }
+
+    public async Task<CustomerRow> GetAsync(Guid id, CancellationToken ct = default)
+    {
+        if (!me.IsAuthenticated)
+        {
+            throw Problem.Unauthorized();
+        }
+        return await Project(db.Customers.AsNoTracking().Where(c => c.Id == id)).SingleOrDefaultAsync(ct)
+               ?? throw Problem.NotFound("Customer");
+    }
+
+    public async Task<CustomerRow> CreateAsync(SaveCustomerRequest request, CancellationToken ct = default)
+    {
+        me.Require(Permission.WorkCustomers);
+        Problem.ThrowIfInvalid(request);
+        var now = clock.GetUtcNow();
+        var customer = new Customer
+        {
+            Id = Guid.CreateVersion7(),
+            OrganizationId = me.OrganizationId,
+            Name = request.Name,
+            OwnerId = me.Id,
+            CreatedById = me.Id,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        Apply(customer, request);
+        db.Customers.Add(customer);
+        await db.SaveChangesAsync(ct);
+        return await GetAsync(customer.Id, ct);
+    }
+
+    public async Task<CustomerRow> UpdateAsync(Guid id, SaveCustomerRequest request, CancellationToken ct = default)
+    {
+        me.Require(Permission.WorkCustomers);
+        Problem.ThrowIfInvalid(request);
+        var customer = await db.Customers.SingleOrDefaultAsync(c => c.Id == id, ct) ?? throw Problem.NotFound("Customer");
+        Apply(customer, request);
+        customer.UpdatedAt = clock.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        return await GetAsync(id, ct);
+    }
+
+    private static void Apply(Customer c, SaveCustomerRequest r)
+    {
+        c.Name = r.Name.Trim();
+        c.Company = Blank(r.Company);
+        c.Mobile = Blank(r.Mobile);
+        c.Email = Blank(r.Email)?.ToLowerInvariant();
+        c.Region = Blank(r.Region);
+        c.Industry = Blank(r.Industry);
+    }
+
+    private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+
+    private IQueryable<CustomerRow> Project(IQueryable<Customer> query) =>
+        from c in query
+        join u in db.Users on c.OwnerId equals u.Id into owner
+        from u in owner.DefaultIfEmpty()
+        select new CustomerRow(c.Id, c.Name, c.Company, c.Mobile, c.Email, c.Region, c.Industry, c.OwnerId,
+            u == null ? null : u.DisplayName, c.CreatedAt, c.UpdatedAt);
+}
+
+public static class CustomerEndpoints
+{
+    public static void MapCustomers(this RouteGroupBuilder api)
+    {
+        var g = api.MapGroup("/customers").WithTags("Customers");
+        g.MapGet("/", ([AsParameters] CustomerQuery q, Customers h, CancellationToken ct) => h.ListAsync(q, ct));
+        g.MapGet("/{id:guid}", (Guid id, Customers h, CancellationToken ct) => h.GetAsync(id, ct));
+        g.MapPost("/", async (SaveCustomerRequest r, Customers h, CancellationToken ct) =>
+        {
+            var row = await h.CreateAsync(r, ct);
+            return Results.Created($"/api/customers/{row.Id}", row);
+        });
+        g.MapPut("/{id:guid}", (Guid id, SaveCustomerRequest r, Customers h, CancellationToken ct) => h.UpdateAsync(id, r, ct));
+    }
+}

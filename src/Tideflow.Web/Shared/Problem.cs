@@ -1,0 +1,72 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Tideflow.Web.Shared;
+
+/// <summary>
+/// A refusal a handler raises; the API turns it into RFC 9457 problem details, pages show its message.
+/// Handlers are shared by API and UI, so they throw instead of returning IResult.
+/// </summary>
+public sealed class Problem(int status, string title, string? detail = null,
+    IDictionary<string, string[]>? errors = null) : Exception(detail ?? title)
+{
+    public int Status { get; } = status;
+    public string Title { get; } = title;
+    public string? Detail { get; } = detail;
+    public IDictionary<string, string[]>? Errors { get; } = errors;
+
+    public static Problem Unauthorized() => new(401, "Not signed in");
+    public static Problem Forbidden(string reason) => new(403, "Forbidden", reason);
+    public static Problem NotFound(string what) => new(404, "Not found", $"{what} does not exist or is not visible to you.");
+    public static Problem Conflict(string detail) => new(409, "Conflict", detail);
+
+    public static Problem Invalid(string field, string reason) =>
+        new(400, "Invalid input", $"{field}: {reason}", new Dictionary<string, string[]> { [field] = [reason] });
+
+    public static Problem Invalid(IDictionary<string, string[]> errors) =>
+        new(400, "Invalid input", string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}")), errors);
+
+    /// <summary>Validates a request's data annotations; field names as the JSON body spells them.</summary>
+    public static void ThrowIfInvalid(object request)
+    {
+        var results = new List<ValidationResult>();
+        if (Validator.TryValidateObject(request, new ValidationContext(request), results, validateAllProperties: true))
+        {
+            return;
+        }
+        var errors = results
+            .SelectMany(r => (r.MemberNames.Any() ? r.MemberNames : [""]).Select(m => (Field: JsonNamingPolicy.CamelCase.ConvertName(m), r.ErrorMessage ?? "is invalid")))
+            .GroupBy(e => e.Field)
+            .ToDictionary(g => g.Key, g => g.Select(e => e.Item2).ToArray());
+        throw Invalid(errors);
+    }
+}
+
+public sealed class ProblemExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
+    {
+        ProblemDetails details;
+        switch (exception)
+        {
+            case Problem p:
+                details = p.Errors is null
+                    ? new ProblemDetails { Status = p.Status, Title = p.Title, Detail = p.Detail }
+                    : new HttpValidationProblemDetails(p.Errors) { Status = p.Status, Title = p.Title, Detail = p.Detail };
+                break;
+            case BadHttpRequestException bad:
+                // Malformed JSON and unbindable values: say where, not a stack trace.
+                var reason = bad.InnerException is JsonException json
+                    ? $"{json.Message}"
+                    : bad.Message;
+                details = new ProblemDetails { Status = bad.StatusCode, Title = "Bad request", Detail = reason };
+                break;
+            default:
+                return false;
+        }
+        http.Response.StatusCode = details.Status ?? 500;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = details, Exception = exception });
+    }
+}

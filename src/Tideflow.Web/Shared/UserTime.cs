@@ -1,0 +1,15 @@
+namespace Tideflow.Web.Shared;
+
+/// <summary>Instants are stored in UTC and shown in the viewer's time zone.</summary>
+public static class UserTime
+{
+    public static string Format(DateTimeOffset? instant, string timeZone)
+    {
+        if (instant is null)
+        {
+            return "";
+        }
+        var zone = TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out var tz) ? tz : TimeZoneInfo.Utc;
+        return TimeZoneInfo.ConvertTime(instant.Value, zone).ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
