@@ -8,15 +8,13 @@ app.UseTideflow();
 
 try
 {
-    await app.PrepareDatabaseAsync();
+    await app.RunAsync();
+    return 0;
 }
 catch (DatabaseUnavailableException e)
 {
     await Console.Error.WriteLineAsync($"Tideflow cannot start: {e.Message}");
     return 1;
 }
-
-await app.RunAsync();
-return 0;
 
 public partial class Program;

@@ -28,6 +28,8 @@ public static class Startup
         var config = builder.Configuration;
 
         services.AddSingleton(TimeProvider.System);
+        // Registered first so the schema is current before anything else starts, including Kestrel.
+        services.AddHostedService<DatabaseStartup>();
         services.AddScoped<CurrentUser>();
         services.AddTideflowDatabase(config);
 
@@ -136,16 +138,6 @@ public static class Startup
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
     }
 
-    public static async Task PrepareDatabaseAsync(this WebApplication app)
-    {
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Tideflow");
-        await Database.MigrateAsync(app.Services, logger);
-        if (app.Configuration.GetValue("Demo:Seed", true))
-        {
-            await DemoOrganisation.SeedIfEmptyAsync(app.Services, logger);
-        }
-    }
-
     private static Task ApiOrRedirect(Microsoft.AspNetCore.Authentication.RedirectContext<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions> ctx, int status)
     {
         if (ctx.Request.Path.StartsWithSegments("/api"))
@@ -156,6 +148,21 @@ public static class Startup
         ctx.Response.Redirect(ctx.RedirectUri);
         return Task.CompletedTask;
     }
+}
+
+/// <summary>Migrates on start and creates the demo organisation in an empty database.</summary>
+public sealed class DatabaseStartup(IServiceProvider services, IConfiguration config, ILogger<DatabaseStartup> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await Database.MigrateAsync(services, logger, cancellationToken);
+        if (config.GetValue("Demo:Seed", true))
+        {
+            await DemoOrganisation.SeedIfEmptyAsync(services, logger, cancellationToken);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 public sealed class DatabaseHealthCheck(TideflowDbContext db) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck

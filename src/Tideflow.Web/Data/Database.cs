@@ -56,7 +56,7 @@ public static class Database
             .AddInterceptors(new SqlitePragmas());
 
     public static void ConfigurePostgres(DbContextOptionsBuilder options, string connection) =>
-        options.UseNpgsql(connection, o => o.EnableRetryOnFailure(3));
+        options.UseNpgsql(connection, o => o.EnableRetryOnFailure(3, TimeSpan.FromSeconds(2), null));
 
     /// <summary>Creates the folder of a file database so a fresh clone just runs.</summary>
     private static string PrepareSqlite(string connection)

@@ -34,13 +34,13 @@ public sealed class ManageUsers(TideflowDbContext db, UserManager<AppUser> users
     public async Task<List<UserRow>> ListAsync(CancellationToken ct = default)
     {
         me.Require(Permission.ManageUsers);
-        return await Rows().OrderBy(u => u.DisplayName).ToListAsync(ct);
+        return (await Rows(db.Users).ToListAsync(ct)).OrderBy(u => u.DisplayName, StringComparer.CurrentCulture).ToList();
     }
 
     public async Task<UserRow> GetAsync(Guid id, CancellationToken ct = default)
     {
         me.Require(Permission.ManageUsers);
-        return await Rows().SingleOrDefaultAsync(u => u.Id == id, ct) ?? throw Problem.NotFound("User");
+        return await Rows(db.Users.Where(u => u.Id == id)).SingleOrDefaultAsync(ct) ?? throw Problem.NotFound("User");
     }
 
     public async Task<UserRow> CreateAsync(CreateUserRequest request, CancellationToken ct = default)
@@ -126,8 +126,8 @@ public sealed class ManageUsers(TideflowDbContext db, UserManager<AppUser> users
         return await GetAsync(id, ct);
     }
 
-    private IQueryable<UserRow> Rows() =>
-        from u in db.Users.AsNoTracking()
+    private IQueryable<UserRow> Rows(IQueryable<AppUser> users) =>
+        from u in users.AsNoTracking()
         join t in db.Teams on u.TeamId equals t.Id into team
         from t in team.DefaultIfEmpty()
         select new UserRow(u.Id, u.UserName!, u.DisplayName, u.Email, u.Role, u.TeamId, t == null ? null : t.Name,

@@ -1,0 +1,150 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection;
+using OtpNet;
+using Tideflow.Domain.Access;
+using Tideflow.Web.Data;
+using Tideflow.Web.Features.Access;
+using Tideflow.Web.Features.Customers;
+
+namespace Tideflow.Web.Tests.Infrastructure;
+
+public sealed record Persona(string Name, Guid Id, string UserName, string? Token, Role Role);
+
+/// <summary>
+/// A fresh organisation per test:
+/// Root (admin, finance) → Team A (manager A) → Team A1 (rep A, a deactivated rep); Root → Team B (manager B, rep B).
+/// Every persona has an API token; the admin has TOTP enabled with a known key.
+/// </summary>
+public sealed class TestOrg
+{
+    public const string Password = "Passw0rd-test";
+    private static readonly Lazy<string> PasswordHash = new(() => new PasswordHasher<AppUser>().HashPassword(null!, Password));
+
+    public Guid Id { get; private init; }
+    public Guid RootTeam { get; private init; }
+    public Guid TeamA { get; private init; }
+    public Guid TeamA1 { get; private init; }
+    public Guid TeamB { get; private init; }
+    public required Persona Admin { get; init; }
+    public required Persona ManagerA { get; init; }
+    public required Persona ManagerB { get; init; }
+    public required Persona RepA { get; init; }
+    public required Persona RepB { get; init; }
+    public required Persona Finance { get; init; }
+    public required Persona DeactivatedRep { get; init; }
+    public required string AdminTotpKey { get; init; }
+    public required Guid RepATokenId { get; init; }
+    public required IReadOnlyDictionary<Guid, Guid[]> CustomersOf { get; init; }
+    public required IReadOnlyDictionary<Guid, string> CustomerNames { get; init; }
+
+    public static Persona Anonymous { get; } = new("anonymous", Guid.Empty, "", null, Role.Rep);
+
+    public IEnumerable<Persona> Personas => [Anonymous, RepA, RepB, ManagerA, ManagerB, Finance, Admin, DeactivatedRep];
+
+    public string AdminTotpCode() => new Totp(Base32Encoding.ToBytes(AdminTotpKey)).ComputeTotp();
+
+    /// <summary>Whose customers a persona may see, by the rules of R9.1.</summary>
+    public IReadOnlySet<Guid> VisibleOwners(Persona p) => p.Name switch
+    {
+        "repA" => new HashSet<Guid> { RepA.Id },
+        "repB" => new HashSet<Guid> { RepB.Id },
+        "managerA" => new HashSet<Guid> { ManagerA.Id, RepA.Id, DeactivatedRep.Id },
+        "managerB" => new HashSet<Guid> { ManagerB.Id, RepB.Id },
+        "admin" or "finance" => CustomersOf.Keys.ToHashSet(),
+        _ => new HashSet<Guid>(),
+    };
+
+    public static async Task<TestOrg> CreateAsync(IServiceProvider services)
+    {
+        await using var scope = services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentUser>().Set(DataScope.System);
+        var db = scope.ServiceProvider.GetRequiredService<TideflowDbContext>();
+        var clock = scope.ServiceProvider.GetRequiredService<TimeProvider>();
+        var now = clock.GetUtcNow();
+        var tag = Guid.NewGuid().ToString("N")[..8];
+
+        var org = new Organization { Id = Guid.CreateVersion7(), Name = $"Org {tag}", CreatedAt = now };
+        db.Organizations.Add(org);
+        Team NewTeam(string name, Guid? parent) => new() { Id = Guid.CreateVersion7(), OrganizationId = org.Id, Name = name, ParentTeamId = parent };
+        var root = NewTeam("Root", null);
+        var a = NewTeam("Team A", root.Id);
+        var a1 = NewTeam("Team A1", a.Id);
+        var b = NewTeam("Team B", root.Id);
+        db.Teams.AddRange(root, a, a1, b);
+
+        var tokens = new List<ApiToken>();
+        Persona Add(string name, Role role, Guid team, bool active = true)
+        {
+            var user = new AppUser
+            {
+                Id = Guid.CreateVersion7(),
+                OrganizationId = org.Id,
+                UserName = $"{tag}.{name}",
+                NormalizedUserName = $"{tag}.{name}".ToUpperInvariant(),
+                DisplayName = $"{name} {tag}",
+                Role = role,
+                TeamId = team,
+                IsActive = active,
+                PasswordHash = PasswordHash.Value,
+                SecurityStamp = Guid.NewGuid().ToString("N"),
+                ConcurrencyStamp = Guid.NewGuid().ToString(),
+                LockoutEnabled = true,
+                CreatedAt = now,
+            };
+            db.Users.Add(user);
+            var secret = ApiTokens.SecretPrefix + Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+            tokens.Add(new ApiToken
+            {
+                Id = Guid.CreateVersion7(), OrganizationId = org.Id, UserId = user.Id, Name = "test",
+                Prefix = secret[..10], Hash = ApiTokens.HashOf(secret), CreatedAt = now,
+            });
+            return new Persona(name, user.Id, user.UserName, secret, role);
+        }
+
+        var admin = Add("admin", Role.Admin, root.Id);
+        var finance = Add("finance", Role.Finance, root.Id);
+        var managerA = Add("managerA", Role.Manager, a.Id);
+        var managerB = Add("managerB", Role.Manager, b.Id);
+        var repA = Add("repA", Role.Rep, a1.Id);
+        var repB = Add("repB", Role.Rep, b.Id);
+        var gone = Add("deactivated", Role.Rep, a1.Id, active: false);
+        db.ApiTokens.AddRange(tokens);
+
+        var totpKey = Base32Encoding.ToString(RandomNumberGenerator.GetBytes(20));
+        db.Set<IdentityUserToken<Guid>>().Add(new IdentityUserToken<Guid>
+        {
+            UserId = admin.Id, LoginProvider = "[AspNetUserStore]", Name = "AuthenticatorKey", Value = totpKey,
+        });
+
+        var customers = new Dictionary<Guid, Guid[]>();
+        var names = new Dictionary<Guid, string>();
+        foreach (var (owner, count) in new[] { (repA, 2), (repB, 2), (managerA, 1), (managerB, 1), (gone, 1) })
+        {
+            customers[owner.Id] = Enumerable.Range(0, count).Select(i =>
+            {
+                var c = new Customer
+                {
+                    Id = Guid.CreateVersion7(), OrganizationId = org.Id, Name = $"Customer {owner.Name} {i} {tag}",
+                    OwnerId = owner.Id, CreatedAt = now, UpdatedAt = now,
+                };
+                db.Customers.Add(c);
+                names[c.Id] = c.Name;
+                return c.Id;
+            }).ToArray();
+        }
+        await db.SaveChangesAsync();
+        var adminUser = await db.Users.FindAsync(admin.Id);
+        adminUser!.TwoFactorEnabled = true;
+        await db.SaveChangesAsync();
+
+        return new TestOrg
+        {
+            Id = org.Id, RootTeam = root.Id, TeamA = a.Id, TeamA1 = a1.Id, TeamB = b.Id,
+            Admin = admin, Finance = finance, ManagerA = managerA, ManagerB = managerB, RepA = repA, RepB = repB,
+            DeactivatedRep = gone, AdminTotpKey = totpKey,
+            RepATokenId = tokens[4].Id,
+            CustomersOf = customers, CustomerNames = names,
+        };
+    }
+}

@@ -1,0 +1,138 @@
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+using Tideflow.Web.Data;
+using Tideflow.Web.Features.Access;
+
+[assembly: AssemblyFixture(typeof(Tideflow.Web.Tests.Infrastructure.SqliteApp))]
+[assembly: AssemblyFixture(typeof(Tideflow.Web.Tests.Infrastructure.PostgresApp))]
+
+namespace Tideflow.Web.Tests.Infrastructure;
+
+/// <summary>
+/// The real app through its real HTTP pipeline on a real database. Each test makes its own
+/// organisation (see <see cref="TestOrg"/>), so tests share one app without sharing data.
+/// </summary>
+public abstract class TideflowApp : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    public FakeTimeProvider Clock { get; } = new(TimeProvider.System.GetUtcNow());
+    public abstract string Provider { get; }
+    public abstract string ConnectionString { get; }
+    public virtual bool Available => true;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("Database:Provider", Provider);
+        builder.UseSetting("ConnectionStrings:Tideflow", ConnectionString);
+        builder.UseSetting("Demo:Seed", "false");
+        builder.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(Clock));
+    }
+
+    public virtual ValueTask InitializeAsync()
+    {
+        if (Available)
+        {
+            _ = Server; // starts the host: migrations run here, once per provider
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    public void SkipIfUnavailable()
+    {
+        if (!Available)
+        {
+            Assert.Skip("PostgreSQL tests need TIDEFLOW_TEST_POSTGRES (a connection string to a server where databases may be created).");
+        }
+    }
+
+    public HttpClient Anonymous() => CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+
+    public HttpClient As(Persona persona) => WithToken(persona.Token);
+
+    public HttpClient WithToken(string? token)
+    {
+        var client = Anonymous();
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        return client;
+    }
+
+    public async Task<TestOrg> NewOrgAsync()
+    {
+        SkipIfUnavailable();
+        return await TestOrg.CreateAsync(Services);
+    }
+
+    /// <summary>Runs work against the database as the system (no data scope), for arranging and checking.</summary>
+    public async Task<T> InDbAsync<T>(Func<TideflowDbContext, Task<T>> work)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentUser>().Set(DataScope.System);
+        return await work(scope.ServiceProvider.GetRequiredService<TideflowDbContext>());
+    }
+}
+
+public sealed class SqliteApp : TideflowApp
+{
+    private readonly string file = Path.Combine(Path.GetTempPath(), $"tideflow-test-{Guid.NewGuid():N}.db");
+    public override string Provider => "Sqlite";
+    public override string ConnectionString => $"Data Source={file}";
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        foreach (var f in new[] { file, file + "-wal", file + "-shm" })
+        {
+            File.Delete(f);
+        }
+    }
+}
+
+/// <summary>Runs when TIDEFLOW_TEST_POSTGRES is set; in CI a missing one is a failure, never a silent skip.</summary>
+public sealed class PostgresApp : TideflowApp
+{
+    public static readonly string? ServerConnection = Environment.GetEnvironmentVariable("TIDEFLOW_TEST_POSTGRES");
+    private readonly string database = $"tideflow_test_{Guid.NewGuid():N}";
+
+    public override string Provider => "Postgres";
+    public override bool Available => !string.IsNullOrWhiteSpace(ServerConnection);
+    public override string ConnectionString => ForDatabase(database);
+
+    public static string ForDatabase(string name) =>
+        new NpgsqlConnectionStringBuilder(ServerConnection) { Database = name }.ConnectionString;
+
+    public override ValueTask InitializeAsync()
+    {
+        if (!Available && Environment.GetEnvironmentVariable("CI") == "true")
+        {
+            throw new InvalidOperationException("CI must run the PostgreSQL tests: set TIDEFLOW_TEST_POSTGRES.");
+        }
+        return base.InitializeAsync();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (Available)
+        {
+            await DropAsync(database);
+        }
+    }
+
+    public static async Task DropAsync(string name)
+    {
+        NpgsqlConnection.ClearAllPools();
+        await using var conn = new NpgsqlConnection(ForDatabase("postgres"));
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", conn);
+        await cmd.ExecuteNonQueryAsync();
+    }
+}
