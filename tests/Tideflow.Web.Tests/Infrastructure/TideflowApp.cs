@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Builder;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -30,7 +31,11 @@ public abstract class TideflowApp : WebApplicationFactory<Program>, IAsyncLifeti
         builder.UseSetting("Database:Provider", Provider);
         builder.UseSetting("ConnectionStrings:Tideflow", ConnectionString);
         builder.UseSetting("Demo:Seed", "false");
-        builder.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(Clock));
+        builder.ConfigureTestServices(s =>
+        {
+            s.AddSingleton<TimeProvider>(Clock);
+            s.AddSingleton<Microsoft.AspNetCore.Hosting.IStartupFilter, LoopbackClient>();
+        });
     }
 
     public virtual ValueTask InitializeAsync()
@@ -64,6 +69,14 @@ public abstract class TideflowApp : WebApplicationFactory<Program>, IAsyncLifeti
         return client;
     }
 
+    /// <summary>Another app instance on the same database, like a second node behind a load balancer.</summary>
+    public TideflowApp SecondNode()
+    {
+        var node = new NodeApp(Provider, ConnectionString);
+        _ = node.Server;
+        return node;
+    }
+
     public async Task<TestOrg> NewOrgAsync()
     {
         SkipIfUnavailable();
@@ -77,6 +90,12 @@ public abstract class TideflowApp : WebApplicationFactory<Program>, IAsyncLifeti
         scope.ServiceProvider.GetRequiredService<CurrentUser>().Set(DataScope.System);
         return await work(scope.ServiceProvider.GetRequiredService<TideflowDbContext>());
     }
+}
+
+public sealed class NodeApp(string provider, string connectionString) : TideflowApp
+{
+    public override string Provider => provider;
+    public override string ConnectionString => connectionString;
 }
 
 public sealed class SqliteApp : TideflowApp
@@ -135,4 +154,18 @@ public sealed class PostgresApp : TideflowApp
         await using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", conn);
         await cmd.ExecuteNonQueryAsync();
     }
+}
+
+/// <summary>The in-memory test server has no socket; give requests the address a local browser would have.</summary>
+internal sealed class LoopbackClient : Microsoft.AspNetCore.Hosting.IStartupFilter
+{
+    public Action<Microsoft.AspNetCore.Builder.IApplicationBuilder> Configure(Action<Microsoft.AspNetCore.Builder.IApplicationBuilder> next) => app =>
+    {
+        app.Use(async (http, nextMiddleware) =>
+        {
+            http.Connection.RemoteIpAddress ??= System.Net.IPAddress.Loopback;
+            await nextMiddleware();
+        });
+        next(app);
+    };
 }

@@ -103,7 +103,7 @@ public sealed class ManageUsers(TideflowDbContext db, UserManager<AppUser> users
         }
         var before = user.Role;
         user.Role = request.Role;
-        db.Audit(AuditActions.RoleChange, nameof(AppUser), id.ToString(), new { from = before, to = request.Role });
+        db.Audit(AuditActions.RoleChange, nameof(AppUser), id.ToString(), new { from = before.ToString(), to = request.Role.ToString() });
         await db.SaveChangesAsync(ct);
         return await GetAsync(id, ct);
     }

@@ -1,0 +1,160 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Tideflow.Web.Tests.Infrastructure;
+
+namespace Tideflow.Web.Tests.Access;
+
+/// <summary>
+/// Every API endpoint × every persona: expected status and body. The case list is checked against the
+/// app's own endpoint list, so a new endpoint without an entry here fails the build of trust.
+/// </summary>
+public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : TideflowApp
+{
+    private sealed record Expect(HttpStatusCode Status, Func<TestOrg, Persona, JsonElement, string?>? Body = null);
+
+    private sealed record Case(string Method, string Route, Func<TestOrg, string> Url, Func<TestOrg, object?> Body,
+        Func<TestOrg, Persona, Expect> Expected);
+
+    private static bool SignedIn(Persona p) => p.Name is not ("anonymous" or "deactivated");
+
+    private static Expect Unauthorized => new(HttpStatusCode.Unauthorized, NoData);
+
+    private static Expect ForSignedIn(Persona p, Expect ok) => SignedIn(p) ? ok : Unauthorized;
+
+    private static Expect AdminOnly(Persona p, Expect ok) =>
+        !SignedIn(p) ? Unauthorized : p.Name == "admin" ? ok : new Expect(HttpStatusCode.Forbidden, Reason);
+
+    private static Expect CustomerOfRepA(TestOrg org, Persona p, Expect ok, bool write) =>
+        !SignedIn(p) ? Unauthorized
+        : write && p.Name == "finance" ? new Expect(HttpStatusCode.Forbidden, Reason)
+        : org.VisibleOwners(p).Contains(org.RepA.Id) ? ok
+        : new Expect(HttpStatusCode.NotFound, (o, _, body) => NotLeaking(body, o.CustomerNames[o.CustomersOf[o.RepA.Id][0]]));
+
+    private static string? NoData(TestOrg org, Persona p, JsonElement body) =>
+        body.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined || !body.TryGetProperty("items", out _) ? null : "401 carried data";
+
+    private static string? Reason(TestOrg org, Persona p, JsonElement body) =>
+        body.ValueKind == JsonValueKind.Object && body.TryGetProperty("detail", out var d) && d.GetString()?.Length > 0
+            ? null : "403 without a reason";
+
+    private static string? NotLeaking(JsonElement body, string secret) =>
+        body.ToString().Contains(secret, StringComparison.Ordinal) ? $"404 body leaks '{secret}'" : null;
+
+    private static string? Check(bool ok, string what) => ok ? null : what;
+
+    private static readonly Case[] Cases =
+    [
+        new("GET", "/api/me", _ => "/api/me", _ => null,
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, pp, b) => Check(b.GetProperty("userName").GetString() == pp.UserName, "not me")))),
+        new("PUT", "/api/me/preferences", _ => "/api/me/preferences", _ => new { culture = "en", timeZone = "Asia/Shanghai" },
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("culture").GetString() == "en", "culture not saved")))),
+        new("GET", "/api/me/two-factor", _ => "/api/me/two-factor", _ => null,
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("sharedKey").GetString()?.Length > 10, "no key")))),
+        new("POST", "/api/me/two-factor/enable", _ => "/api/me/two-factor/enable", _ => new { code = "000000" },
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.BadRequest))),
+        new("POST", "/api/me/two-factor/disable", _ => "/api/me/two-factor/disable", _ => new { code = "000000" },
+            (o, p) => ForSignedIn(p, new(p.Name == "admin" ? HttpStatusCode.BadRequest : HttpStatusCode.NoContent))),
+
+        new("GET", "/api/users", _ => "/api/users", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (org, _, b) => Check(b.GetArrayLength() == 7, "not the org's 7 users")))),
+        new("GET", "/api/users/{id:guid}", o => $"/api/users/{o.RepA.Id}", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (org, _, b) => Check(b.GetProperty("id").GetGuid() == org.RepA.Id, "wrong user")))),
+        new("POST", "/api/users", _ => "/api/users", o => new { userName = $"new.{Guid.NewGuid():N}", displayName = "新人", password = "Passw0rd-new", role = "Rep", teamId = o.TeamA },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.Created))),
+        new("PUT", "/api/users/{id:guid}", o => $"/api/users/{o.RepA.Id}", o => new { displayName = "改名", teamId = o.TeamA1 },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("displayName").GetString() == "改名", "not renamed")))),
+        new("PUT", "/api/users/{id:guid}/role", o => $"/api/users/{o.RepA.Id}/role", o => new { role = "Manager", totpCode = o.AdminTotpCode() },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("role").GetString() == "Manager", "role unchanged")))),
+        new("POST", "/api/users/{id:guid}/deactivate", o => $"/api/users/{o.RepA.Id}/deactivate", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(!b.GetProperty("isActive").GetBoolean(), "still active")))),
+        new("POST", "/api/users/{id:guid}/activate", o => $"/api/users/{o.DeactivatedRep.Id}/activate", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("isActive").GetBoolean(), "still inactive")))),
+
+        new("GET", "/api/teams", _ => "/api/teams", _ => null,
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 4, "not the org's 4 teams")))),
+        new("POST", "/api/teams", _ => "/api/teams", o => new { name = "新团队", parentTeamId = o.RootTeam },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.Created))),
+        new("PUT", "/api/teams/{id:guid}", o => $"/api/teams/{o.TeamB}", o => new { name = "Team B2", parentTeamId = o.RootTeam },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("name").GetString() == "Team B2", "not renamed")))),
+
+        new("GET", "/api/tokens", _ => "/api/tokens", _ => null,
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 1, "sees tokens that are not theirs")))),
+        new("POST", "/api/tokens", _ => "/api/tokens", _ => new { name = "ci", expiresInDays = 30 },
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.Created, (_, _, b) => Check(b.GetProperty("secret").GetString()!.StartsWith("tf_", StringComparison.Ordinal), "no secret")))),
+        new("DELETE", "/api/tokens/{id:guid}", o => $"/api/tokens/{o.RepATokenId}", _ => null,
+            (o, p) => ForSignedIn(p, p.Name == "repA" ? new(HttpStatusCode.NoContent) : new(HttpStatusCode.NotFound))),
+
+        new("GET", "/api/audit", _ => "/api/audit", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("total").GetInt32() > 0, "empty audit log")))),
+
+        new("GET", "/api/customers", _ => "/api/customers?pageSize=200", _ => null,
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (org, pp, b) =>
+            {
+                var owners = b.GetProperty("items").EnumerateArray().Select(c => c.GetProperty("ownerId").GetGuid()).ToList();
+                var visible = org.VisibleOwners(pp);
+                var expected = visible.Sum(v => org.CustomersOf[v].Length);
+                return Check(owners.All(visible.Contains) && owners.Count == expected, $"saw {owners.Count} customers, expected {expected} in scope");
+            }))),
+        new("GET", "/api/customers/{id:guid}", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}", _ => null,
+            (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.OK, (org, _, b) => Check(b.GetProperty("id").GetGuid() == org.CustomersOf[org.RepA.Id][0], "wrong customer")), write: false)),
+        new("POST", "/api/customers", _ => "/api/customers", _ => new { name = "新客户", mobile = "13800138000" },
+            (o, p) => !SignedIn(p) ? Unauthorized : p.Name == "finance" ? new(HttpStatusCode.Forbidden, Reason)
+                : new(HttpStatusCode.Created, (_, pp, b) => Check(b.GetProperty("ownerId").GetGuid() == pp.Id, "owner is not the creator"))),
+        new("PUT", "/api/customers/{id:guid}", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}", _ => new { name = "改过的客户" },
+            (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("name").GetString() == "改过的客户", "not saved")), write: true)),
+    ];
+
+    public static TheoryData<string> CaseNames => new(Cases.Select(c => $"{c.Method} {c.Route}"));
+
+    [Fact]
+    public void Every_api_endpoint_has_a_matrix_entry_and_every_entry_an_endpoint()
+    {
+        app.SkipIfUnavailable();
+        var actual = ApiEndpoints(app.Services).Order().ToList();
+        var covered = Cases.Select(c => $"{c.Method} {c.Route}").Order().ToList();
+        Assert.Equal(covered, actual);
+    }
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public async Task Endpoint_answers_every_persona_as_expected(string name)
+    {
+        var c = Cases.Single(x => $"{x.Method} {x.Route}" == name);
+        var failures = new List<string>();
+        foreach (var persona in (await app.NewOrgAsync()).Personas.Select(p => p.Name))
+        {
+            // A fresh organisation per persona: one persona's write cannot change what the next one sees.
+            var org = await app.NewOrgAsync();
+            var p = org.Personas.Single(x => x.Name == persona);
+            var expected = c.Expected(org, p);
+            using var request = new HttpRequestMessage(new HttpMethod(c.Method), c.Url(org));
+            if (c.Body(org) is { } body)
+            {
+                request.Content = new StringContent(JsonSerializer.Serialize(body, Http.Json), Encoding.UTF8, "application/json");
+            }
+            var response = await app.As(p).SendAsync(request);
+            var json = await response.JsonAsync();
+            if (response.StatusCode != expected.Status)
+            {
+                failures.Add($"{persona}: {(int)response.StatusCode} instead of {(int)expected.Status} — {json}");
+            }
+            else if (expected.Body?.Invoke(org, p, json) is { } problem)
+            {
+                failures.Add($"{persona}: {problem} — {json}");
+            }
+        }
+        Assert.True(failures.Count == 0, $"{name}\n" + string.Join("\n", failures));
+    }
+
+    internal static IEnumerable<string> ApiEndpoints(IServiceProvider services) =>
+        services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/api", StringComparison.Ordinal) == true)
+            .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["*"])
+                .Select(m => $"{m} {e.RoutePattern.RawText!.TrimEnd('/')}"));
+}
+
+public sealed class AuthorizationMatrixTests_Sqlite(SqliteApp app) : AuthorizationMatrixTests<SqliteApp>(app);
+public sealed class AuthorizationMatrixTests_Postgres(PostgresApp app) : AuthorizationMatrixTests<PostgresApp>(app);
