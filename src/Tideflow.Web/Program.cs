@@ -8,13 +8,15 @@ app.UseTideflow();
 
 try
 {
-    await app.RunAsync();
-    return 0;
+    await app.Services.GetRequiredService<DatabaseStartup>().PrepareAsync();
 }
 catch (DatabaseUnavailableException e)
 {
     await Console.Error.WriteLineAsync($"Tideflow cannot start: {e.Message}");
     return 1;
 }
+
+await app.RunAsync();
+return 0;
 
 public partial class Program;

@@ -29,7 +29,8 @@ public static class Startup
 
         services.AddSingleton(TimeProvider.System);
         // Registered first so the schema is current before anything else starts, including Kestrel.
-        services.AddHostedService<DatabaseStartup>();
+        services.AddSingleton<DatabaseStartup>();
+        services.AddHostedService(sp => sp.GetRequiredService<DatabaseStartup>());
         services.AddScoped<CurrentUser>();
         services.AddTideflowDatabase(config);
 
@@ -150,17 +151,40 @@ public static class Startup
     }
 }
 
-/// <summary>Migrates on start and creates the demo organisation in an empty database.</summary>
-public sealed class DatabaseStartup(IServiceProvider services, IConfiguration config, ILogger<DatabaseStartup> logger) : IHostedService
+/// <summary>
+/// Migrates and creates the demo organisation in an empty database. Program.cs calls it before the host
+/// starts, so a database that is down ends in one clear sentence; test hosts reach it as a hosted service.
+/// </summary>
+public sealed class DatabaseStartup(IServiceProvider services, IConfiguration config, ILogger<DatabaseStartup> logger) : IHostedService, IDisposable
 {
-    public async Task StartAsync(CancellationToken cancellationToken)
+    private readonly SemaphoreSlim once = new(1, 1);
+    private bool prepared;
+
+    public async Task PrepareAsync(CancellationToken cancellationToken = default)
     {
-        await Database.MigrateAsync(services, logger, cancellationToken);
-        if (config.GetValue("Demo:Seed", true))
+        await once.WaitAsync(cancellationToken);
+        try
         {
-            await DemoOrganisation.SeedIfEmptyAsync(services, logger, cancellationToken);
+            if (prepared)
+            {
+                return;
+            }
+            await Database.MigrateAsync(services, logger, cancellationToken);
+            if (config.GetValue("Demo:Seed", true))
+            {
+                await DemoOrganisation.SeedIfEmptyAsync(services, logger, cancellationToken);
+            }
+            prepared = true;
+        }
+        finally
+        {
+            once.Release();
         }
     }
+
+    public Task StartAsync(CancellationToken cancellationToken) => PrepareAsync(cancellationToken);
+
+    public void Dispose() => once.Dispose();
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -58,18 +58,9 @@ public static class Database
     public static void ConfigurePostgres(DbContextOptionsBuilder options, string connection) =>
         options.UseNpgsql(connection, o => o.EnableRetryOnFailure(3, TimeSpan.FromSeconds(2), null));
 
-    /// <summary>Creates the folder of a file database so a fresh clone just runs.</summary>
     private static string PrepareSqlite(string connection)
     {
         var builder = new SqliteConnectionStringBuilder(connection);
-        if (builder.DataSource is { Length: > 0 } file && file != ":memory:" && builder.Mode != SqliteOpenMode.Memory)
-        {
-            var dir = Path.GetDirectoryName(Path.GetFullPath(file));
-            if (dir is not null)
-            {
-                Directory.CreateDirectory(dir);
-            }
-        }
         if (builder.DefaultTimeout < 30)
         {
             builder.DefaultTimeout = 30;
@@ -85,13 +76,33 @@ public static class Database
         var db = scope.ServiceProvider.GetRequiredService<TideflowDbContext>();
         try
         {
+            CreateSqliteFolder(db);
             await db.Database.MigrateAsync(ct);
         }
         catch (Exception e) when (e is SqliteException or Npgsql.NpgsqlException or InvalidOperationException
-                                      or System.Net.Sockets.SocketException or TimeoutException)
+                                      or System.Net.Sockets.SocketException or TimeoutException
+                                      or IOException or UnauthorizedAccessException)
         {
             logger.LogDebug(e, "Migration failed");
             throw new DatabaseUnavailableException(Describe(db, e), e);
+        }
+    }
+
+    /// <summary>A fresh clone just runs: the folder of the database file is created on first start.</summary>
+    private static void CreateSqliteFolder(TideflowDbContext db)
+    {
+        if (!db.Database.IsSqlite())
+        {
+            return;
+        }
+        var builder = new SqliteConnectionStringBuilder(db.Database.GetConnectionString());
+        if (builder.DataSource is { Length: > 0 } file && file != ":memory:" && builder.Mode != SqliteOpenMode.Memory)
+        {
+            var dir = Path.GetDirectoryName(Path.GetFullPath(file));
+            if (dir is not null)
+            {
+                Directory.CreateDirectory(dir);
+            }
         }
     }
 

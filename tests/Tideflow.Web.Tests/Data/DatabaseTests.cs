@@ -1,0 +1,87 @@
+using Microsoft.EntityFrameworkCore;
+using Tideflow.Web.Data;
+using Tideflow.Web.Features.Access;
+using Tideflow.Web.Tests.Infrastructure;
+
+namespace Tideflow.Web.Tests.Data;
+
+public sealed class MigrationTests
+{
+    private static CurrentUser System()
+    {
+        var user = new CurrentUser();
+        user.Set(DataScope.System);
+        return user;
+    }
+
+    [Fact]
+    public void The_sqlite_migrations_cover_the_whole_model()
+    {
+        var options = new DbContextOptionsBuilder<SqliteTideflowDbContext>().UseSqlite("Data Source=:memory:").Options;
+        using var db = new SqliteTideflowDbContext(options, System(), TimeProvider.System);
+        Assert.False(db.Database.HasPendingModelChanges(), "Model changed without a migration: run scripts/add-migration.sh <Name>.");
+    }
+
+    [Fact]
+    public void The_postgres_migrations_cover_the_whole_model()
+    {
+        var options = new DbContextOptionsBuilder<PostgresTideflowDbContext>().UseNpgsql("Host=localhost").Options;
+        using var db = new PostgresTideflowDbContext(options, System(), TimeProvider.System);
+        Assert.False(db.Database.HasPendingModelChanges(), "Model changed without a migration: run scripts/add-migration.sh <Name>.");
+    }
+}
+
+public abstract class AuditTrailTests<TApp>(TApp app) where TApp : TideflowApp
+{
+    [Fact]
+    public async Task The_audit_log_cannot_be_changed_or_deleted_even_from_code()
+    {
+        var org = await app.NewOrgAsync();
+        await app.As(org.RepA).PostJson("/api/customers", new { name = "append only" });
+        await Assert.ThrowsAsync<InvalidOperationException>(() => app.InDbAsync(async db =>
+        {
+            var entry = await db.AuditEntries.FirstAsync(a => a.OrganizationId == org.Id);
+            entry.Action = "tampered";
+            return await db.SaveChangesAsync();
+        }));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => app.InDbAsync(async db =>
+        {
+            db.AuditEntries.Remove(await db.AuditEntries.FirstAsync(a => a.OrganizationId == org.Id));
+            return await db.SaveChangesAsync();
+        }));
+    }
+
+    [Fact]
+    public async Task Secrets_never_reach_the_audit_log()
+    {
+        var org = await app.NewOrgAsync();
+        var created = await (await app.As(org.Admin).PostJson("/api/users",
+            new { userName = $"audit.{Guid.NewGuid():N}", displayName = "新人", password = "Sup3r-secret-pw", role = "Rep" })).ReadAsync<UserRow>();
+        var token = await (await app.As(org.RepA).PostJson("/api/tokens", new { name = "t" })).ReadAsync<CreatedApiToken>();
+        var all = await app.InDbAsync(db => db.AuditEntries.Where(a => a.OrganizationId == org.Id).Select(a => a.Changes ?? "").ToListAsync());
+        var text = string.Join("\n", all);
+        Assert.Contains(created.Id.ToString(), await app.InDbAsync(db => db.AuditEntries.Where(a => a.EntityType == "AppUser" && a.Action == "create").Select(a => a.EntityId).ToListAsync()));
+        Assert.DoesNotContain("AQAAAA", text, StringComparison.Ordinal); // Identity password hash prefix
+        Assert.DoesNotContain(token.Secret, text, StringComparison.Ordinal);
+        Assert.DoesNotContain(ApiTokens.HashOf(token.Secret), text, StringComparison.Ordinal);
+        Assert.DoesNotContain(org.AdminTotpKey, text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_api_token_expires_when_its_time_is_up_on_the_clock()
+    {
+        app.SkipIfUnavailable();
+        // Its own app instance: moving this clock must not disturb tests running beside it.
+        await using var node = app.SecondNode();
+        var org = await TestOrg.CreateAsync(node.Services);
+        var created = await (await node.As(org.RepA).PostJson("/api/tokens", new { name = "short", expiresInDays = 1 })).ReadAsync<CreatedApiToken>();
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await node.WithToken(created.Secret).GetAsync("/api/me")).StatusCode);
+        node.Clock.Advance(TimeSpan.FromHours(23));
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await node.WithToken(created.Secret).GetAsync("/api/me")).StatusCode);
+        node.Clock.Advance(TimeSpan.FromHours(2));
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await node.WithToken(created.Secret).GetAsync("/api/me")).StatusCode);
+    }
+}
+
+public sealed class AuditTrailTests_Sqlite(SqliteApp app) : AuditTrailTests<SqliteApp>(app);
+public sealed class AuditTrailTests_Postgres(PostgresApp app) : AuditTrailTests<PostgresApp>(app);
