@@ -16,6 +16,7 @@ catch (DatabaseUnavailableException e)
     return 1;
 }
 
+app.Lifetime.ApplicationStarted.Register(() => Banner.Print(app));
 await app.RunAsync();
 return 0;
 

@@ -37,16 +37,13 @@ public static class DemoOrganisation
         var db = sp.GetRequiredService<TideflowDbContext>();
         if (await db.Organizations.AnyAsync(ct))
         {
-            if (await db.Organizations.AnyAsync(o => o.Name == Name, ct))
-            {
-                PrintLogins(logger);
-            }
             return;
         }
         await CreateAsync(db, sp.GetRequiredService<UserManager<AppUser>>(), sp.GetRequiredService<TimeProvider>(), 300, ct);
         logger.LogInformation("Created the demo organisation {Name}.", Name);
-        PrintLogins(logger);
     }
+
+    public static Task<bool> ExistsAsync(TideflowDbContext db) => db.Organizations.AnyAsync(o => o.Name == Name);
 
     public static async Task<Organization> CreateAsync(TideflowDbContext db, UserManager<AppUser> users, TimeProvider clock,
         int customerCount, CancellationToken ct = default)
@@ -123,10 +120,6 @@ public static class DemoOrganisation
         await db.SaveChangesAsync(ct);
         return org;
     }
-
-    private static void PrintLogins(ILogger logger) =>
-        logger.LogWarning("Demo logins (password {Password} unless changed): {Logins}", Password,
-            string.Join(", ", People.Select(p => $"{p.UserName} ({p.Role})")));
 
     private static readonly string[] Surnames = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "韩", "冯", "邓", "曹", "彭"];
     private static readonly string[] GivenNames = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "霞", "平", "刚", "桂英", "建华", "晓东", "海燕", "志强", "丹", "鹏", "婷", "欣怡"];
