@@ -44,6 +44,7 @@ public static class Startup
                 o.User.RequireUniqueEmail = false;
             })
             .AddSignInManager()
+            .AddClaimsPrincipalFactory<RoleClaims>()
             .AddDefaultTokenProviders()
             .AddEntityFrameworkStores<TideflowDbContext>();
 
@@ -64,7 +65,7 @@ public static class Startup
             .AddIdentityCookies(c => c.ApplicationCookie?.Configure(o =>
             {
                 o.LoginPath = "/account/login";
-                o.AccessDeniedPath = "/account/login";
+                o.AccessDeniedPath = "/account/denied";
                 o.Cookie.Name = "tideflow.auth";
                 o.Cookie.HttpOnly = true;
                 o.Cookie.SameSite = SameSiteMode.Lax;

@@ -17,6 +17,7 @@ public sealed partial class EndpointInventoryTests(SqliteApp app)
         ["/account/login"] = "the login page and its form post",
         ["/account/login-2fa"] = "the second step of login",
         ["/account/logout"] = "logging out needs no session",
+        ["/account/denied"] = "tells a signed-in user their role does not allow a page",
         ["/culture/{culture}"] = "switching the login page's language",
         ["/health/live"] = "load balancer probe",
         ["/health/ready"] = "load balancer probe (checks the database)",
@@ -82,6 +83,19 @@ public sealed partial class EndpointInventoryTests(SqliteApp app)
             Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
             Assert.StartsWith("http://localhost/account/login", response.Headers.Location!.ToString(), StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task A_rep_opening_an_admin_page_is_told_it_is_not_allowed()
+    {
+        var org = await app.NewOrgAsync();
+        var browser = app.CookieClient();
+        await browser.LoginAsync(org.RepA.UserName, TestOrg.Password);
+        var response = await browser.GetAsync("/admin/users");
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.StartsWith("http://localhost/account/denied", response.Headers.Location!.ToString(), StringComparison.Ordinal);
+        Assert.Contains("data-testid=\"not-allowed\"", await browser.GetStringAsync(response.Headers.Location), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/customers")).StatusCode);
     }
 
     [Fact]

@@ -23,6 +23,24 @@ public abstract class SessionTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
+    public async Task A_user_with_two_factor_needs_the_authenticator_code_after_the_password()
+    {
+        var org = await app.NewOrgAsync();
+        var browser = app.CookieClient();
+        var first = await browser.LoginAsync(org.Admin.UserName, TestOrg.Password);
+        Assert.StartsWith("/account/login-2fa", first.Headers.Location?.OriginalString, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync("/api/me")).StatusCode);
+
+        var wrong = await browser.SecondStepAsync(org.AdminTotpCode() == "000000" ? "111111" : "000000");
+        Assert.Contains("error=invalid", wrong.Headers.Location?.OriginalString, StringComparison.Ordinal);
+        var right = await browser.SecondStepAsync(org.AdminTotpCode());
+        Assert.Equal("/customers", right.Headers.Location?.OriginalString);
+        Assert.Equal(org.Admin.Id, (await (await browser.GetAsync("/api/me")).ReadAsync<MeView>()).Id);
+        var audit = await (await app.As(org.Admin).GetAsync($"/api/audit?actorId={org.Admin.Id}&action=login")).ReadAsync<Page<AuditRow>>();
+        Assert.Contains("totp", Assert.Single(audit.Items).Changes, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_wrong_password_gets_a_generic_message_is_audited_and_five_lock_the_account()
     {
         var org = await app.NewOrgAsync();

@@ -20,6 +20,16 @@ public static partial class Browserless
         }));
     }
 
+    public static async Task<HttpResponseMessage> SecondStepAsync(this HttpClient client, string code)
+    {
+        var page = await client.GetStringAsync("/account/login-2fa?returnUrl=%2Fcustomers");
+        var token = AntiforgeryField().Match(page).Groups[1].Value;
+        return await client.PostAsync("/account/login-2fa", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = token, ["code"] = code, ["returnUrl"] = "/customers",
+        }));
+    }
+
     [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
     private static partial Regex AntiforgeryField();
 }
