@@ -102,6 +102,7 @@ public static class Startup
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddMudServices();
 
+        services.AddScoped<Ui>();
         services.AddScoped<ManageUsers>();
         services.AddScoped<ManageTeams>();
         services.AddScoped<SecondFactor>();

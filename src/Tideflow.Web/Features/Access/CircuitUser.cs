@@ -12,7 +12,7 @@ namespace Tideflow.Web.Features.Access;
 /// Interactive pages have no HttpContext per event; this re-resolves the data scope before each
 /// inbound event, so role changes and deactivation count in an open page too.
 /// </summary>
-public sealed class UserCircuitHandler(AuthenticationStateProvider auth, CurrentUser current, TideflowDbContext db) : CircuitHandler
+public sealed class UserCircuitHandler(AuthenticationStateProvider auth, CurrentUser current, IServiceScopeFactory scopes) : CircuitHandler
 {
     public override async Task OnConnectionUpAsync(Circuit circuit, CancellationToken cancellationToken) =>
         await RefreshAsync(cancellationToken);
@@ -27,9 +27,13 @@ public sealed class UserCircuitHandler(AuthenticationStateProvider auth, Current
     private async Task RefreshAsync(CancellationToken ct)
     {
         var state = await auth.GetAuthenticationStateAsync();
-        current.Set(CurrentUser.UserIdOf(state.User) is { } id
-            ? await DataScopeLoader.LoadAsync(db, id, ct)
-            : DataScope.Anonymous);
+        if (CurrentUser.UserIdOf(state.User) is not { } id)
+        {
+            current.Set(DataScope.Anonymous);
+            return;
+        }
+        await using var scope = scopes.CreateAsyncScope();
+        current.Set(await DataScopeLoader.LoadAsync(scope.ServiceProvider.GetRequiredService<TideflowDbContext>(), id, ct));
     }
 }
 
