@@ -134,12 +134,12 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             OrganizationId = organizationId ?? currentUser.OrganizationId,
             At = clock.GetUtcNow(),
             ActorId = actorId ?? NullIfEmpty(currentUser.Id),
-            ActorName = actorName ?? NullIfBlank(currentUser.Scope.UserName),
+            ActorName = actorName ?? ActorNameNow,
             Ip = currentUser.Ip,
             Action = action,
             EntityType = entityType,
             EntityId = entityId,
-            Changes = details is null ? null : JsonSerializer.Serialize(details),
+            Changes = details is null ? null : JsonSerializer.Serialize(details, AuditJson),
         });
     }
 
@@ -214,7 +214,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             OrganizationId = orgId,
             At = now,
             ActorId = NullIfEmpty(currentUser.Id),
-            ActorName = NullIfBlank(currentUser.Scope.UserName),
+            ActorName = ActorNameNow,
             Ip = currentUser.Ip,
             Action = entry.State switch
             {
@@ -224,9 +224,15 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             },
             EntityType = entry.Metadata.ClrType.Name,
             EntityId = key is null ? null : string.Join("/", key),
-            Changes = JsonSerializer.Serialize(changes),
+            Changes = JsonSerializer.Serialize(changes, AuditJson),
         });
     }
+
+    // Chinese names stay readable in the log; it is always rendered escaped as text.
+    private static readonly JsonSerializerOptions AuditJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    // Jobs and seeding act as "system"; a write before sign-in (failed-login counters) has no actor.
+    private string? ActorNameNow => NullIfBlank(currentUser.Scope.UserName);
 
     private static Guid? NullIfEmpty(Guid id) => id == Guid.Empty ? null : id;
     private static string? NullIfBlank(string? s) => string.IsNullOrEmpty(s) ? null : s;

@@ -85,3 +85,16 @@ public abstract class AuditTrailTests<TApp>(TApp app) where TApp : TideflowApp
 
 public sealed class AuditTrailTests_Sqlite(SqliteApp app) : AuditTrailTests<SqliteApp>(app);
 public sealed class AuditTrailTests_Postgres(PostgresApp app) : AuditTrailTests<PostgresApp>(app);
+
+public sealed class AuditChangesTests
+{
+    [Fact]
+    public void Stored_changes_read_as_field_before_and_after()
+    {
+        var lines = Tideflow.Web.Features.Access.AuditChanges.Describe(
+            """{"Name":["孙丽","孙丽华"],"Email":[null,"a@b.cn"],"Region":["上海",null],"Count":[1,2]}""").ToList();
+        Assert.Equal(["Name: 孙丽 → 孙丽华", "Email: a@b.cn", "Region: 上海 → ∅", "Count: 1 → 2"], lines);
+        Assert.Equal(["reason: bad-credentials"], Tideflow.Web.Features.Access.AuditChanges.Describe("""{"reason":"bad-credentials"}"""));
+        Assert.Empty(Tideflow.Web.Features.Access.AuditChanges.Describe(null));
+    }
+}

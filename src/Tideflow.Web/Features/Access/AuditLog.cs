@@ -35,6 +35,47 @@ public sealed class AuditLog(TideflowDbContext db, CurrentUser me)
     }
 }
 
+/// <summary>Turns the stored JSON into lines a person reads: "Name: 孙丽 → 孙丽华".</summary>
+public static class AuditChanges
+{
+    public static IEnumerable<string> Describe(string? json)
+    {
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            yield break;
+        }
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        if (doc.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+        {
+            yield return json;
+            yield break;
+        }
+        foreach (var field in doc.RootElement.EnumerateObject())
+        {
+            var v = field.Value;
+            if (v.ValueKind == System.Text.Json.JsonValueKind.Array && v.GetArrayLength() == 2)
+            {
+                var before = Text(v[0]);
+                var after = Text(v[1]);
+                yield return before is null ? $"{field.Name}: {after}"
+                    : after is null ? $"{field.Name}: {before} → ∅"
+                    : $"{field.Name}: {before} → {after}";
+            }
+            else
+            {
+                yield return $"{field.Name}: {Text(v)}";
+            }
+        }
+    }
+
+    private static string? Text(System.Text.Json.JsonElement e) => e.ValueKind switch
+    {
+        System.Text.Json.JsonValueKind.Null => null,
+        System.Text.Json.JsonValueKind.String => e.GetString(),
+        _ => e.GetRawText(),
+    };
+}
+
 public static class AuditEndpoints
 {
     public static void MapAuditLog(this RouteGroupBuilder api) =>

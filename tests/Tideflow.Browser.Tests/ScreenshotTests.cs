@@ -1,0 +1,78 @@
+using Microsoft.Playwright;
+
+namespace Tideflow.Browser.Tests;
+
+/// <summary>
+/// Renders the main pages and photographs them. With TIDEFLOW_UPDATE_SCREENSHOTS=1 the pictures replace
+/// docs/screenshots; otherwise they go to a temporary folder so a test run leaves the work tree clean.
+/// </summary>
+public sealed class ScreenshotTests(BrowserApp app) : BrowserTest(app)
+{
+    private static readonly string Folder = Environment.GetEnvironmentVariable("TIDEFLOW_UPDATE_SCREENSHOTS") == "1"
+        ? Path.Combine(RepoRoot(), "docs", "screenshots")
+        : Path.Combine(Path.GetTempPath(), "tideflow-screenshots");
+
+    [Fact]
+    public async Task Screenshots_of_the_main_pages()
+    {
+        App.SkipIfUnavailable();
+        Directory.CreateDirectory(Folder);
+        var written = new List<string>();
+
+        var admin = await NewPageAsync();
+        await admin.GotoAsync("/account/login");
+        await admin.Locator("[data-testid=login-form]").WaitForAsync();
+        written.Add(await ShootAsync(admin, "login.png"));
+
+        await Ui.LoginAsync(admin, "admin");
+        await Ui.WaitForInteractiveAsync(admin);
+        written.Add(await ShootAsync(admin, "workbench.png"));
+
+        await Ui.OpenAsync(admin, "/admin/users");
+        await admin.Locator(".mud-table-body tr").First.WaitForAsync();
+        written.Add(await ShootAsync(admin, "users.png"));
+
+        await Ui.OpenAsync(admin, "/admin/audit");
+        await admin.Locator("[data-testid=audit-table] .mud-table-body tr").First.WaitForAsync();
+        written.Add(await ShootAsync(admin, "audit-log.png"));
+
+        var rep = await NewPageAsync();
+        await Ui.LoginAsync(rep, "rep1");
+        await Ui.OpenAsync(rep, "/customers");
+        await rep.Locator("[data-testid=customer-row-name]").First.WaitForAsync();
+        written.Add(await ShootAsync(rep, "customers.png"));
+
+        await Ui.OpenAsync(rep, "/profile");
+        written.Add(await ShootAsync(rep, "profile.png"));
+
+        var phone = await NewPageAsync(390, 844);
+        await Ui.LoginAsync(phone, "rep1");
+        await Ui.OpenAsync(phone, "/customers");
+        await phone.Locator("[data-testid=customer-row-name]").First.WaitForAsync();
+        written.Add(await ShootAsync(phone, "customers-mobile.png"));
+
+        AssertNoErrors();
+        Assert.All(written, f => Assert.True(new FileInfo(f) is { Exists: true, Length: > 0 }, $"{f} is missing or empty"));
+    }
+
+    private static async Task<string> ShootAsync(IPage page, string name)
+    {
+        var path = Path.Combine(Folder, name);
+        File.Delete(path);
+        await page.EvaluateAsync("() => document.fonts.ready");
+        await page.ScreenshotAsync(new() { Path = path, Animations = ScreenshotAnimations.Disabled, Caret = ScreenshotCaret.Hide });
+        return path;
+    }
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Tideflow.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException($"No Tideflow.slnx above {AppContext.BaseDirectory}.");
+    }
+}

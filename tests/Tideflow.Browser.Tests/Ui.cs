@@ -1,0 +1,89 @@
+using System.Text.Json;
+using Microsoft.Playwright;
+
+namespace Tideflow.Browser.Tests;
+
+/// <summary>Steps the tests share. Waits are on the page's state, never on the clock.</summary>
+public static class Ui
+{
+    public const string Password = "demo1234";
+
+    /// <summary>
+    /// True once the interactive circuit has rendered into the page. The prerendered HTML has no element
+    /// references; Blazor adds a <c>_bl_…</c> attribute for each when it applies its first interactive render
+    /// (the app bar's language button has one on every page). Clicks on interactive buttons only work after that.
+    /// </summary>
+    private const string InteractiveScript = """
+        () => {
+          const button = document.querySelector('[data-testid=switch-language]');
+          return !!button && [...button.attributes].some(a => a.name.startsWith('_bl_'));
+        }
+        """;
+
+    public static string PathOf(IPage page) => new Uri(page.Url).AbsolutePath;
+
+    public static async Task LoginAsync(IPage page, string userName, string password = Password)
+    {
+        await page.GotoAsync("/account/login");
+        await page.FillAsync("#userName", userName);
+        await page.FillAsync("#password", password);
+        await page.ClickAsync("[data-testid=login-form] button[type=submit]");
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/");
+        await page.Locator("[data-testid=customers-in-scope]").WaitForAsync();
+    }
+
+    /// <summary>Opens a page of the app and waits until it is interactive.</summary>
+    public static async Task OpenAsync(IPage page, string path)
+    {
+        await page.GotoAsync(path);
+        await WaitForInteractiveAsync(page);
+    }
+
+    public static async Task WaitForInteractiveAsync(IPage page) =>
+        await page.WaitForFunctionAsync(InteractiveScript);
+
+    public static async Task<int> CustomersInScopeAsync(IPage page) =>
+        int.Parse(await page.Locator("[data-testid=customers-in-scope]").InnerTextAsync());
+
+    /// <summary>
+    /// The customer table's page once it is consistent, read in one go: the pager says which rows it shows
+    /// ("26-50 of 151", whatever the words around the numbers) and exactly that many rows are there. The table
+    /// renders its rows and its pager in separate steps, so either can be ahead of the other for a moment.
+    /// Given the previous page's pager text and first row, waits until both the pager and the rows have moved on from it.
+    /// </summary>
+    private const string TablePageScript = """
+        previous => {
+          const table = document.querySelector('[data-testid=customer-table]');
+          const info = table?.querySelector('.mud-table-page-number-information')?.textContent.trim() ?? '';
+          const n = (info.match(/\d+/g) || []).map(Number);
+          if (n.length !== 3 || n[0] < 1) return null;
+          const rows = [...table.querySelectorAll('tr:has([data-testid=customer-row-owner])')];
+          if (rows.length !== n[1] - n[0] + 1) return null;
+          const firstRow = rows[0].innerText;
+          if (previous && (info === previous[0] || firstRow === previous[1])) return null;
+          const owners = rows.map(r => r.querySelector('[data-testid=customer-row-owner]').textContent.trim());
+          return JSON.stringify({ Info: info, Last: n[1], Total: n[2], FirstRow: firstRow, Owners: owners });
+        }
+        """;
+
+    public sealed record TablePage(string Info, int Last, int Total, string FirstRow, List<string> Owners);
+
+    /// <summary>The owner column over every page of the customer table, and the table's total.</summary>
+    public static async Task<(List<string> Owners, int Total)> AllCustomerOwnersAsync(IPage page)
+    {
+        var owners = new List<string>();
+        string[]? previous = null;
+        while (true)
+        {
+            var handle = await page.WaitForFunctionAsync(TablePageScript, previous);
+            var current = JsonSerializer.Deserialize<TablePage>(await handle.JsonValueAsync<string>())!;
+            owners.AddRange(current.Owners);
+            if (current.Last >= current.Total)
+            {
+                return (owners, current.Total);
+            }
+            await page.ClickAsync("[data-testid=customer-table] .mud-table-pagination-next-button");
+            previous = [current.Info, current.FirstRow];
+        }
+    }
+}
