@@ -20,6 +20,9 @@ public static class Ui
         }
         """;
 
+    /// <summary>The input of a MudTextField with that data-testid (MudBlazor puts the attribute on the input).</summary>
+    public static string Field(string testId) => $"input[data-testid={testId}], [data-testid={testId}] input";
+
     public static string PathOf(IPage page) => new Uri(page.Url).AbsolutePath;
 
     public static async Task LoginAsync(IPage page, string userName, string password = Password)

@@ -1,0 +1,71 @@
+using Microsoft.Playwright;
+using OtpNet;
+using static Microsoft.Playwright.Assertions;
+
+namespace Tideflow.Browser.Tests;
+
+public sealed class AdminTests(BrowserApp app) : BrowserTest(app)
+{
+    [Fact]
+    public async Task An_admin_adds_a_team_and_a_user_then_deactivates_the_user_who_can_no_longer_log_in()
+    {
+        var page = await NewPageAsync();
+        await Ui.LoginAsync(page, "admin");
+
+        await Ui.OpenAsync(page, "/admin/teams");
+        await page.FillAsync(Ui.Field("team-name"), "华北销售组");
+        await page.ClickAsync("[data-testid=save-team]");
+        await Expect(page.Locator("[data-testid=team-node]", new() { HasText = "华北销售组" })).ToBeVisibleAsync();
+
+        await Ui.OpenAsync(page, "/admin/users");
+        await page.ClickAsync("[data-testid=new-user]");
+        await page.FillAsync(Ui.Field("user-username"), "rep7");
+        await page.FillAsync(Ui.Field("user-password"), "newrep123");
+        await page.FillAsync(Ui.Field("user-displayname"), "吴军");
+        await page.ClickAsync("[data-testid=save-user]");
+        var row = page.Locator("tr", new() { Has = page.Locator("[data-testid=user-row-username]", new() { HasTextString = "rep7" }) });
+        await Expect(row.Locator("[data-testid=user-active]")).ToBeVisibleAsync();
+
+        var newcomer = await NewPageAsync();
+        await Ui.LoginAsync(newcomer, "rep7", "newrep123");
+        await Expect(newcomer.Locator("[data-testid=customers-in-scope]")).ToHaveTextAsync("0");
+
+        await row.Locator("[data-testid=deactivate-user]").ClickAsync();
+        await Expect(row.Locator("[data-testid=user-inactive]")).ToBeVisibleAsync();
+
+        // The open session ends: the next page load goes to the login page, and logging in again fails.
+        await newcomer.GotoAsync("/customers");
+        await newcomer.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/account/login");
+        await newcomer.FillAsync("#userName", "rep7");
+        await newcomer.FillAsync("#password", "newrep123");
+        await newcomer.ClickAsync("[data-testid=login-form] button[type=submit]");
+        await Expect(newcomer.Locator("[data-testid=login-error]")).ToBeVisibleAsync();
+        AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task A_rep_turns_on_two_factor_in_the_profile_and_then_logs_in_with_a_code()
+    {
+        var page = await NewPageAsync();
+        await Ui.LoginAsync(page, "rep2");
+        await Ui.OpenAsync(page, "/profile");
+        await page.ClickAsync("[data-testid=start-2fa]");
+        var key = (await page.Locator("[data-testid=totp-key]").InnerTextAsync()).Trim();
+        var totp = new Totp(Base32Encoding.ToBytes(key));
+        await page.FillAsync(Ui.Field("totp-code"), totp.ComputeTotp());
+        await page.ClickAsync("[data-testid=verify-2fa]");
+        await Expect(page.Locator("[data-testid=two-factor-on]")).ToBeVisibleAsync();
+
+        var again = await NewPageAsync();
+        await again.GotoAsync("/account/login");
+        await again.FillAsync("#userName", "rep2");
+        await again.FillAsync("#password", Ui.Password);
+        await again.ClickAsync("[data-testid=login-form] button[type=submit]");
+        await again.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/account/login-2fa");
+        await again.FillAsync("#code", totp.ComputeTotp());
+        await again.ClickAsync("button[type=submit]");
+        await again.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/");
+        await Expect(again.Locator("[data-testid=current-user]")).ToHaveTextAsync("rep2");
+        AssertNoErrors();
+    }
+}
