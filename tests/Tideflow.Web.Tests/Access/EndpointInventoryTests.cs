@@ -107,6 +107,8 @@ public sealed partial class EndpointInventoryTests(SqliteApp app)
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/account/login")).StatusCode);
         var openApi = await client.GetStringAsync("/openapi/v1.json");
         Assert.Contains("\"/api/customers\"", openApi, StringComparison.Ordinal);
+        Assert.Contains("\"scheme\": \"bearer\"", openApi, StringComparison.Ordinal);
+        Assert.Contains("\"title\": \"Tideflow API\"", openApi, StringComparison.Ordinal);
         var scalar = await app.CreateClient().GetAsync("/scalar");
         Assert.Equal(HttpStatusCode.OK, scalar.StatusCode);
         Assert.Contains("openapi/v1.json", await scalar.Content.ReadAsStringAsync(), StringComparison.Ordinal);
