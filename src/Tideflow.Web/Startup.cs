@@ -15,6 +15,7 @@ using Tideflow.Web.Components;
 using Tideflow.Web.Data;
 using Tideflow.Web.Features.Access;
 using Tideflow.Web.Features.Customers;
+using Tideflow.Web.Features.Leads;
 using Tideflow.Web.Shared;
 
 namespace Tideflow.Web;
@@ -110,6 +111,10 @@ public static class Startup
         services.AddScoped<ApiTokens>();
         services.AddScoped<AuditLog>();
         services.AddScoped<Customers>();
+        services.AddScoped<CaptureLead>();
+        services.AddScoped<Leads>();
+        services.AddScoped<Channels>();
+        services.AddCaptureRateLimits(config);
     }
 
     public static void UseTideflow(this WebApplication app)
@@ -121,6 +126,7 @@ public static class Startup
         app.UseAuthentication();
         app.Use((http, next) => DataScopeLoader.ResolveForRequest(http, () => next(http)));
         app.UseAuthorization();
+        app.UseRateLimiter();
         app.UseAntiforgery();
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
@@ -135,7 +141,10 @@ public static class Startup
         api.MapApiTokens();
         api.MapAuditLog();
         api.MapCustomers();
+        api.MapLeads();
+        api.MapChannels();
         app.MapSignIn();
+        app.MapCapture();
 
         app.MapStaticAssets();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

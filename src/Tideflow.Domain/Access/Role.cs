@@ -15,13 +15,16 @@ public enum Permission
     ViewAuditLog,
     ManageOwnApiTokens,
     WorkCustomers,
+    ManageChannels,
+    ReviewLeads,
 }
 
 public static class RolePermissions
 {
     public static bool Has(Role role, Permission permission) => permission switch
     {
-        Permission.ManageUsers or Permission.ManageTeams or Permission.ViewAuditLog => role == Role.Admin,
+        Permission.ManageUsers or Permission.ManageTeams or Permission.ViewAuditLog or Permission.ManageChannels => role == Role.Admin,
+        Permission.ReviewLeads => role is Role.Admin or Role.Manager,
         Permission.WorkCustomers => role is Role.Rep or Role.Manager or Role.Admin,
         Permission.ManageOwnApiTokens => true,
         _ => false,

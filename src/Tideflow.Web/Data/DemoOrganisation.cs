@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Tideflow.Domain.Access;
 using Tideflow.Web.Features.Access;
 using Tideflow.Web.Features.Customers;
+using Tideflow.Web.Features.Leads;
 
 namespace Tideflow.Web.Data;
 
@@ -95,6 +96,7 @@ public static class DemoOrganisation
         var owners = new[] { "rep1", "rep2", "rep3", "rep4", "rep5", "rep6", "manager.east", "manager.south" }
             .Select(n => created[n].Id).ToArray();
         var random = new Random(20261122);
+        var usedMobiles = new HashSet<string>();
         for (var i = 0; i < customerCount; i++)
         {
             var person = Surnames[random.Next(Surnames.Length)] + GivenNames[random.Next(GivenNames.Length)];
@@ -102,14 +104,26 @@ public static class DemoOrganisation
             var industry = Industries[random.Next(Industries.Length)];
             var company = $"{city}{Brands[random.Next(Brands.Length)]}{industry.Suffix}";
             var created1 = now.AddDays(-random.Next(1, 400)).AddMinutes(-random.Next(0, 1440));
+            var customerId = Guid.CreateVersion7();
+            var mobile = $"+86{MobilePrefixes[random.Next(MobilePrefixes.Length)]}{random.Next(0, 100_000_000):D8}";
+            if (!usedMobiles.Add(mobile))
+            {
+                continue;
+            }
+            var email = random.Next(3) == 0 ? $"contact{i}@example.cn" : null;
+            db.ContactKeys.Add(new ContactKey { OrganizationId = org.Id, Key = "m:" + mobile, CustomerId = customerId });
+            if (email is not null)
+            {
+                db.ContactKeys.Add(new ContactKey { OrganizationId = org.Id, Key = "e:" + email, CustomerId = customerId });
+            }
             db.Customers.Add(new Customer
             {
-                Id = Guid.CreateVersion7(),
+                Id = customerId,
                 OrganizationId = org.Id,
                 Name = person,
                 Company = company,
-                Mobile = $"+86{MobilePrefixes[random.Next(MobilePrefixes.Length)]}{random.Next(0, 100_000_000):D8}",
-                Email = random.Next(3) == 0 ? $"contact{i}@example.cn" : null,
+                Mobile = mobile,
+                Email = email,
                 Region = $"{province} {city}",
                 Industry = industry.Name,
                 OwnerId = owners[i % owners.Length],

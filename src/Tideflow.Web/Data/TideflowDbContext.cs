@@ -7,6 +7,7 @@ using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Tideflow.Domain.Access;
 using Tideflow.Web.Features.Access;
 using Tideflow.Web.Features.Customers;
+using Tideflow.Web.Features.Leads;
 
 namespace Tideflow.Web.Data;
 
@@ -24,6 +25,12 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+    public DbSet<Channel> Channels => Set<Channel>();
+    public DbSet<Lead> Leads => Set<Lead>();
+    public DbSet<LeadTouch> LeadTouches => Set<LeadTouch>();
+    public DbSet<ContactKey> ContactKeys => Set<ContactKey>();
+    public DbSet<CaptureReceipt> CaptureReceipts => Set<CaptureReceipt>();
+    public DbSet<BlockedValue> BlockedValues => Set<BlockedValue>();
 
     public CurrentUser CurrentUser => currentUser;
 
@@ -34,6 +41,8 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     private Guid ScopeUserId => currentUser.Scope.UserId;
     private bool ScopeSeesAllOwners => currentUser.Scope.VisibleOwnerIds is null;
     private List<Guid> ScopeOwnerIds => currentUser.Scope.VisibleOwnerIds?.ToList() ?? [];
+    // Managers hand out unassigned leads, so they see the lead pool of their organisation.
+    private bool ScopeSeesUnassigned => currentUser.Scope.Role == Role.Manager;
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -82,6 +91,84 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasQueryFilter(c => ScopeIsSystem ||
                 (c.OrganizationId == ScopeOrganizationId &&
                  (ScopeSeesAllOwners || (c.OwnerId != null && ScopeOwnerIds.Contains(c.OwnerId.Value)))));
+        });
+
+        builder.Entity<Channel>(e =>
+        {
+            e.Property(c => c.Name).HasMaxLength(100);
+            e.Property(c => c.Kind).HasConversion<string>().HasMaxLength(30);
+            e.Property(c => c.SourceTag).HasMaxLength(50);
+            e.Property(c => c.Key).HasMaxLength(64);
+            e.Property(c => c.AllowedDomains).HasMaxLength(1000);
+            e.HasIndex(c => c.Key).IsUnique();
+            e.HasIndex(c => new { c.OrganizationId, c.Name }).IsUnique();
+            e.HasOne<Organization>().WithMany().HasForeignKey(c => c.OrganizationId);
+            e.HasQueryFilter(c => ScopeIsSystem || c.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<Lead>(e =>
+        {
+            e.Property(l => l.Name).HasMaxLength(100);
+            e.Property(l => l.Company).HasMaxLength(200);
+            e.Property(l => l.CompanyKey).HasMaxLength(200);
+            e.Property(l => l.Mobile).HasMaxLength(32);
+            e.Property(l => l.Email).HasMaxLength(254);
+            e.Property(l => l.SourceTag).HasMaxLength(50);
+            e.Property(l => l.Campaign).HasMaxLength(200);
+            e.Property(l => l.UtmSource).HasMaxLength(200);
+            e.Property(l => l.UtmMedium).HasMaxLength(200);
+            e.Property(l => l.Status).HasConversion<string>().HasMaxLength(20);
+            e.Property(l => l.Problems).HasMaxLength(200);
+            e.Property(l => l.PageUrl).HasMaxLength(2000);
+            e.Property(l => l.RawPayload).HasMaxLength(65536);
+            e.HasIndex(l => new { l.OrganizationId, l.ArrivedAt });
+            e.HasIndex(l => new { l.OrganizationId, l.Status });
+            e.HasIndex(l => new { l.OrganizationId, l.OwnerId });
+            e.HasOne<Organization>().WithMany().HasForeignKey(l => l.OrganizationId);
+            e.HasOne<Channel>().WithMany().HasForeignKey(l => l.ChannelId).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<AppUser>().WithMany().HasForeignKey(l => l.OwnerId).OnDelete(DeleteBehavior.Restrict);
+            e.HasQueryFilter(l => ScopeIsSystem ||
+                (l.OrganizationId == ScopeOrganizationId &&
+                 (ScopeSeesAllOwners || (l.OwnerId != null && ScopeOwnerIds.Contains(l.OwnerId.Value)) ||
+                  (l.OwnerId == null && ScopeSeesUnassigned))));
+        });
+
+        builder.Entity<LeadTouch>(e =>
+        {
+            e.Property(t => t.Kind).HasMaxLength(30);
+            e.Property(t => t.PageUrl).HasMaxLength(2000);
+            e.Property(t => t.Ip).HasMaxLength(64);
+            e.Property(t => t.RawPayload).HasMaxLength(65536);
+            e.HasIndex(t => new { t.LeadId, t.At });
+            e.HasIndex(t => new { t.CustomerId, t.At });
+            e.HasOne<Lead>().WithMany().HasForeignKey(t => t.LeadId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<Customer>().WithMany().HasForeignKey(t => t.CustomerId).OnDelete(DeleteBehavior.Cascade);
+            // Read only through a lead the caller can see (Leads.TimelineAsync); the organisation is still enforced here.
+            e.HasQueryFilter(t => ScopeIsSystem || t.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<ContactKey>(e =>
+        {
+            e.Property(k => k.Key).HasMaxLength(300);
+            e.HasIndex(k => new { k.OrganizationId, k.Key }).IsUnique();
+            e.HasOne<Lead>().WithMany().HasForeignKey(k => k.LeadId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<Customer>().WithMany().HasForeignKey(k => k.CustomerId).OnDelete(DeleteBehavior.Cascade);
+            e.HasQueryFilter(k => ScopeIsSystem || k.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<CaptureReceipt>(e =>
+        {
+            e.Property(r => r.Key).HasMaxLength(300);
+            e.HasIndex(r => new { r.OrganizationId, r.Key }).IsUnique();
+            e.HasOne<Lead>().WithMany().HasForeignKey(r => r.LeadId).OnDelete(DeleteBehavior.Cascade);
+            e.HasQueryFilter(r => ScopeIsSystem || r.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<BlockedValue>(e =>
+        {
+            e.Property(b => b.Value).HasMaxLength(254);
+            e.HasIndex(b => new { b.OrganizationId, b.Value }).IsUnique();
+            e.HasQueryFilter(b => ScopeIsSystem || b.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<AuditEntry>(e =>

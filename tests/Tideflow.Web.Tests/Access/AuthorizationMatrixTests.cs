@@ -33,6 +33,12 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
         : org.VisibleOwners(p).Contains(org.RepA.Id) ? ok
         : new Expect(HttpStatusCode.NotFound, (o, _, body) => NotLeaking(body, o.CustomerNames[o.CustomersOf[o.RepA.Id][0]]));
 
+    private static Expect LeadOfRepA(TestOrg org, Persona p, Expect ok, bool review) =>
+        !SignedIn(p) ? Unauthorized
+        : review && p.Name is not ("admin" or "managerA" or "managerB") ? new Expect(HttpStatusCode.Forbidden, Reason)
+        : org.VisibleLeads(p).Contains(org.RepALead) ? ok
+        : new Expect(HttpStatusCode.NotFound, (o, _, body) => NotLeaking(body, "repA lead"));
+
     private static string? NoData(TestOrg org, Persona p, JsonElement body) =>
         body.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined || !body.TryGetProperty("items", out _) ? null : "401 carried data";
 
@@ -105,6 +111,35 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
                 : new(HttpStatusCode.Created, (_, pp, b) => Check(b.GetProperty("ownerId").GetGuid() == pp.Id, "owner is not the creator"))),
         new("PUT", "/api/customers/{id:guid}", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}", _ => new { name = "改过的客户" },
             (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("name").GetString() == "改过的客户", "not saved")), write: true)),
+
+        new("GET", "/api/leads", _ => "/api/leads?pageSize=200", _ => null,
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (org, pp, b) =>
+            {
+                var ids = b.GetProperty("items").EnumerateArray().Select(l => l.GetProperty("id").GetGuid()).ToHashSet();
+                return Check(ids.SetEquals(org.VisibleLeads(pp)), $"saw {ids.Count} leads, expected {org.VisibleLeads(pp).Count}");
+            }))),
+        new("GET", "/api/leads/{id:guid}", o => $"/api/leads/{o.RepALead}", _ => null,
+            (o, p) => LeadOfRepA(o, p, new(HttpStatusCode.OK, (org, _, b) => Check(b.GetProperty("lead").GetProperty("id").GetGuid() == org.RepALead, "wrong lead")), review: false)),
+        new("POST", "/api/leads", _ => "/api/leads", _ => new { name = "手动线索", mobile = $"139{Random.Shared.Next(10_000_000, 99_999_999)}" },
+            (o, p) => !SignedIn(p) ? Unauthorized : p.Name == "finance" ? new(HttpStatusCode.Forbidden, Reason)
+                : new(HttpStatusCode.Created, (_, pp, b) => Check(b.GetProperty("lead").GetProperty("ownerId").GetGuid() == pp.Id, "owner is not the author"))),
+        new("PUT", "/api/leads/{id:guid}", o => $"/api/leads/{o.RepALead}", _ => new { name = "改正", email = $"fix{Guid.NewGuid():N}@example.cn" },
+            (o, p) => LeadOfRepA(o, p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("lead").GetProperty("name").GetString() == "改正", "not saved")), review: true)),
+        new("POST", "/api/leads/{id:guid}/discard", o => $"/api/leads/{o.RepALead}/discard", _ => null,
+            (o, p) => LeadOfRepA(o, p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("lead").GetProperty("status").GetString() == "Discarded", "not discarded")), review: true)),
+
+        new("GET", "/api/channels", _ => "/api/channels", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (org, _, b) => Check(b.GetArrayLength() == 1 && b[0].GetProperty("key").GetString() == org.Channel.Key, "not the org's channel")))),
+        new("POST", "/api/channels", _ => "/api/channels", _ => new { name = "展会 2026", kind = "TradeShow", sourceTag = "展会" },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.Created))),
+        new("PUT", "/api/channels/{id:guid}", o => $"/api/channels/{o.Channel.Id}", _ => new { name = "官网表单二", kind = "WebForm", sourceTag = "官网", dailyCap = 100 },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("dailyCap").GetInt32() == 100, "not saved")))),
+        new("GET", "/api/blocklist", _ => "/api/blocklist", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 1, "not the org's blocklist")))),
+        new("POST", "/api/blocklist", _ => "/api/blocklist", _ => new { value = "138 0013 8000" },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.EnumerateArray().Any(v => v.GetString() == "+8613800138000"), "not normalized")))),
+        new("DELETE", "/api/blocklist/{value}", _ => "/api/blocklist/mailinator.com", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 0, "not removed")))),
     ];
 
     public static TheoryData<string> CaseNames => new(Cases.Select(c => $"{c.Method} {c.Route}"));

@@ -6,6 +6,7 @@ using Tideflow.Domain.Access;
 using Tideflow.Web.Data;
 using Tideflow.Web.Features.Access;
 using Tideflow.Web.Features.Customers;
+using Tideflow.Web.Features.Leads;
 
 namespace Tideflow.Web.Tests.Infrastructure;
 
@@ -37,6 +38,21 @@ public sealed class TestOrg
     public required Guid RepATokenId { get; init; }
     public required IReadOnlyDictionary<Guid, Guid[]> CustomersOf { get; init; }
     public required IReadOnlyDictionary<Guid, string> CustomerNames { get; init; }
+    public required Channel Channel { get; init; }
+    public required Guid UnassignedLead { get; init; }
+    public required Guid RepALead { get; init; }
+    public required Guid RepBLead { get; init; }
+
+    /// <summary>Leads a persona may see: own ones, the team's, and for managers and above the unassigned ones.</summary>
+    public IReadOnlySet<Guid> VisibleLeads(Persona p) => p.Name switch
+    {
+        "repA" => new HashSet<Guid> { RepALead },
+        "repB" => new HashSet<Guid> { RepBLead },
+        "managerA" => new HashSet<Guid> { RepALead, UnassignedLead },
+        "managerB" => new HashSet<Guid> { RepBLead, UnassignedLead },
+        "admin" or "finance" => new HashSet<Guid> { RepALead, RepBLead, UnassignedLead },
+        _ => new HashSet<Guid>(),
+    };
 
     public static Persona Anonymous { get; } = new("anonymous", Guid.Empty, "", null, Role.Rep);
 
@@ -133,6 +149,22 @@ public sealed class TestOrg
                 return c.Id;
             }).ToArray();
         }
+        var channel = new Channel
+        {
+            Id = Guid.CreateVersion7(), OrganizationId = org.Id, Name = "官网表单", Kind = ChannelKind.WebForm, SourceTag = "官网",
+            Key = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), AllowedDomains = "example.cn", CreatedAt = now,
+        };
+        db.Channels.Add(channel);
+        Lead NewLead(string name, Guid? owner) => new()
+        {
+            Id = Guid.CreateVersion7(), OrganizationId = org.Id, Name = $"{name} {tag}", ChannelId = channel.Id, SourceTag = "官网",
+            Status = LeadStatus.New, OwnerId = owner, ArrivedAt = now, UpdatedAt = now,
+        };
+        var unassigned = NewLead("unassigned lead", null);
+        var repALead = NewLead("repA lead", repA.Id);
+        var repBLead = NewLead("repB lead", repB.Id);
+        db.Leads.AddRange(unassigned, repALead, repBLead);
+        db.BlockedValues.Add(new BlockedValue { Id = Guid.CreateVersion7(), OrganizationId = org.Id, Value = "mailinator.com" });
         await db.SaveChangesAsync();
         var adminUser = await db.Users.FindAsync(admin.Id);
         adminUser!.TwoFactorEnabled = true;
@@ -145,6 +177,7 @@ public sealed class TestOrg
             DeactivatedRep = gone, AdminTotpKey = totpKey,
             RepATokenId = tokens[4].Id,
             CustomersOf = customers, CustomerNames = names,
+            Channel = channel, UnassignedLead = unassigned.Id, RepALead = repALead.Id, RepBLead = repBLead.Id,
         };
     }
 }

@@ -24,6 +24,7 @@ public abstract class TideflowApp : WebApplicationFactory<Program>, IAsyncLifeti
     public abstract string Provider { get; }
     public abstract string ConnectionString { get; }
     public virtual bool Available => true;
+    protected virtual IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -31,6 +32,12 @@ public abstract class TideflowApp : WebApplicationFactory<Program>, IAsyncLifeti
         builder.UseSetting("Database:Provider", Provider);
         builder.UseSetting("ConnectionStrings:Tideflow", ConnectionString);
         builder.UseSetting("Demo:Seed", "false");
+        // Every test client is 127.0.0.1: the per-IP capture limit is tested on its own node.
+        builder.UseSetting("Capture:PerIpPerMinute", "100000");
+        foreach (var (key, value) in Settings)
+        {
+            builder.UseSetting(key, value);
+        }
         builder.ConfigureTestServices(s =>
         {
             s.AddSingleton<TimeProvider>(Clock);
@@ -70,9 +77,9 @@ public abstract class TideflowApp : WebApplicationFactory<Program>, IAsyncLifeti
     }
 
     /// <summary>Another app instance on the same database, like a second node behind a load balancer.</summary>
-    public TideflowApp SecondNode()
+    public TideflowApp SecondNode(IReadOnlyDictionary<string, string>? settings = null)
     {
-        var node = new NodeApp(Provider, ConnectionString);
+        var node = new NodeApp(Provider, ConnectionString, settings ?? new Dictionary<string, string>());
         _ = node.Server;
         return node;
     }
@@ -92,10 +99,11 @@ public abstract class TideflowApp : WebApplicationFactory<Program>, IAsyncLifeti
     }
 }
 
-public sealed class NodeApp(string provider, string connectionString) : TideflowApp
+public sealed class NodeApp(string provider, string connectionString, IReadOnlyDictionary<string, string> settings) : TideflowApp
 {
     public override string Provider => provider;
     public override string ConnectionString => connectionString;
+    protected override IReadOnlyDictionary<string, string> Settings => settings;
 }
 
 public sealed class SqliteApp : TideflowApp

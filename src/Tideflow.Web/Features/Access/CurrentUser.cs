@@ -25,6 +25,10 @@ public sealed record DataScope(
     /// <summary>Jobs, seeding and migrations act for the system and see everything.</summary>
     public static readonly DataScope System = new(Guid.Empty, Guid.Empty, "system", Role.Admin, null, true);
 
+    /// <summary>A public capture endpoint acting for one channel: sees its organisation, is no user.</summary>
+    public static DataScope ForChannel(Guid organizationId, string channelName) =>
+        new(organizationId, Guid.Empty, $"channel:{channelName}", Role.Admin, null, false);
+
     public bool IsAuthenticated => UserId != Guid.Empty;
 }
 

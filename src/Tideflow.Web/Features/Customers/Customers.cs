@@ -1,6 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.EntityFrameworkCore;
 using Tideflow.Domain.Access;
+using Tideflow.Domain.Leads;
+using Tideflow.Web.Features.Leads;
 using Tideflow.Web.Data;
 using Tideflow.Web.Features.Access;
 using Tideflow.Web.Shared;
@@ -17,7 +19,7 @@ public sealed record CustomerQuery(string? Search = null, Guid? OwnerId = null, 
 public sealed record SaveCustomerRequest(
     [property: Required, StringLength(100, MinimumLength = 1)] string Name,
     [property: StringLength(200)] string? Company,
-    [property: StringLength(32), RegularExpression(@"^\+?[0-9 ()\-]{5,31}$", ErrorMessage = "Use digits, spaces, dashes and an optional leading +.")] string? Mobile,
+    [property: StringLength(32)] string? Mobile,
     [property: StringLength(254), EmailAddress] string? Email,
     [property: StringLength(50)] string? Region,
     [property: StringLength(50)] string? Industry);
@@ -74,7 +76,7 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
     public async Task<CustomerRow> CreateAsync(SaveCustomerRequest request, CancellationToken ct = default)
     {
         me.Require(Permission.WorkCustomers);
-        Problem.ThrowIfInvalid(request);
+        request = Normalize(request);
         var now = clock.GetUtcNow();
         var customer = new Customer
         {
@@ -88,19 +90,59 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
         };
         Apply(customer, request);
         db.Customers.Add(customer);
-        await db.SaveChangesAsync(ct);
+        await RegisterContactKeysAsync(customer, ct);
         return await GetAsync(customer.Id, ct);
     }
 
     public async Task<CustomerRow> UpdateAsync(Guid id, SaveCustomerRequest request, CancellationToken ct = default)
     {
         me.Require(Permission.WorkCustomers);
-        Problem.ThrowIfInvalid(request);
+        request = Normalize(request);
         var customer = await db.Customers.SingleOrDefaultAsync(c => c.Id == id, ct) ?? throw Problem.NotFound("Customer");
         Apply(customer, request);
         customer.UpdatedAt = clock.GetUtcNow();
-        await db.SaveChangesAsync(ct);
+        await db.ContactKeys.Where(k => k.CustomerId == id).ExecuteDeleteAsync(ct);
+        await RegisterContactKeysAsync(customer, ct);
         return await GetAsync(id, ct);
+    }
+
+    /// <summary>Validates, then mobile to E.164 and email lower-cased; one 400 naming every bad field.</summary>
+    private static SaveCustomerRequest Normalize(SaveCustomerRequest r)
+    {
+        var errors = new Dictionary<string, string[]>();
+        try
+        {
+            Problem.ThrowIfInvalid(r);
+        }
+        catch (Problem p) when (p.Errors is not null)
+        {
+            errors = new Dictionary<string, string[]>(p.Errors);
+        }
+        var mobile = ContactRules.NormalizePhone(r.Mobile, "CN", out var badMobile);
+        var email = ContactRules.NormalizeEmail(r.Email, out var badEmail);
+        if (badMobile) errors["mobile"] = [Leads.Leads.Describe(ContactProblem.InvalidMobile)];
+        if (badEmail) errors["email"] = [Leads.Leads.Describe(ContactProblem.InvalidEmail)];
+        if (errors.Count > 0) throw Problem.Invalid(errors);
+        return r with { Mobile = mobile, Email = email };
+    }
+
+    /// <summary>A lead arriving later with this mobile or email becomes a touch on this customer (R1.3).</summary>
+    private async Task RegisterContactKeysAsync(Customer customer, CancellationToken ct)
+    {
+        var contact = new NormalizedContact(customer.Name, customer.Company, ContactRules.CompanyKey(customer.Company),
+            customer.Mobile, customer.Email, []);
+        foreach (var key in DuplicateRules.Keys(contact))
+        {
+            db.ContactKeys.Add(new ContactKey { OrganizationId = customer.OrganizationId, Key = key, CustomerId = customer.Id });
+        }
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException e) when (CaptureLead.IsUniqueViolation(e))
+        {
+            throw Problem.Conflict("This mobile or email already belongs to another lead or customer of your organisation.");
+        }
     }
 
     private static void Apply(Customer c, SaveCustomerRequest r)

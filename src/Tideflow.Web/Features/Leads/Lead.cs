@@ -1,0 +1,117 @@
+using Tideflow.Web.Features.Access;
+
+namespace Tideflow.Web.Features.Leads;
+
+public enum LeadStatus
+{
+    /// <summary>Arrived valid; waiting to be qualified and assigned.</summary>
+    New,
+    /// <summary>Kept but never assigned: impossible number, malformed email, no contact, blocklisted, honeypot.</summary>
+    Invalid,
+    /// <summary>Over the channel's daily cap: held for review, not dropped.</summary>
+    Queued,
+    /// <summary>A reviewer decided it is junk; kept for the record.</summary>
+    Discarded,
+}
+
+public enum ChannelKind
+{
+    WebForm,
+    TradeShow,
+    WeChatOfficialAccount,
+    MiniProgram,
+    AdCampaign,
+    Referral,
+    Import,
+    Api,
+    Manual,
+}
+
+/// <summary>Where leads come from. Its key identifies it on the public capture endpoint.</summary>
+public sealed class Channel : IOrganizationOwned
+{
+    public Guid Id { get; set; }
+    public Guid OrganizationId { get; set; }
+    public required string Name { get; set; }
+    public ChannelKind Kind { get; set; }
+    public required string SourceTag { get; set; }
+    public required string Key { get; set; }
+    /// <summary>Hosts a form may send the visitor back to after submitting (comma-separated).</summary>
+    public string? AllowedDomains { get; set; }
+    public int? DailyCap { get; set; }
+    public bool IsActive { get; set; } = true;
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+public sealed class Lead : IOrganizationOwned
+{
+    public Guid Id { get; set; }
+    public Guid OrganizationId { get; set; }
+    public string? Name { get; set; }
+    public string? Company { get; set; }
+    public string? CompanyKey { get; set; }
+    public string? Mobile { get; set; }
+    public string? Email { get; set; }
+    public Guid? ChannelId { get; set; }
+    public string? SourceTag { get; set; }
+    public string? Campaign { get; set; }
+    public string? UtmSource { get; set; }
+    public string? UtmMedium { get; set; }
+    public LeadStatus Status { get; set; }
+    /// <summary>Why the lead is invalid or queued, comma-separated problem names.</summary>
+    public string? Problems { get; set; }
+    public string? ConsentText { get; set; }
+    public string? PageUrl { get; set; }
+    /// <summary>What arrived, as received (JSON); unknown fields live here.</summary>
+    public string? RawPayload { get; set; }
+    public Guid? OwnerId { get; set; }
+    public DateTimeOffset ArrivedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>One contact with a lead: its first arrival, a duplicate submission, a manual entry.</summary>
+public sealed class LeadTouch : IOrganizationOwned
+{
+    public Guid Id { get; set; }
+    public Guid OrganizationId { get; set; }
+    /// <summary>The lead touched, or null when the arrival matched an existing customer.</summary>
+    public Guid? LeadId { get; set; }
+    public Guid? CustomerId { get; set; }
+    public Guid? ChannelId { get; set; }
+    public required string Kind { get; set; }
+    public DateTimeOffset At { get; set; }
+    public string? PageUrl { get; set; }
+    public string? Ip { get; set; }
+    public string? RawPayload { get; set; }
+}
+
+/// <summary>
+/// A normalized mobile or email that already belongs to a lead or customer. The unique index on
+/// (organisation, key) is what makes two identical submissions at the same instant create one lead.
+/// </summary>
+public sealed class ContactKey : IOrganizationOwned
+{
+    public long Id { get; set; }
+    public Guid OrganizationId { get; set; }
+    public required string Key { get; set; }
+    public Guid? LeadId { get; set; }
+    public Guid? CustomerId { get; set; }
+}
+
+/// <summary>Remembers a submission's idempotency key or payload fingerprint, so a retry finds the same lead.</summary>
+public sealed class CaptureReceipt : IOrganizationOwned
+{
+    public long Id { get; set; }
+    public Guid OrganizationId { get; set; }
+    public required string Key { get; set; }
+    public Guid LeadId { get; set; }
+    public DateTimeOffset At { get; set; }
+}
+
+/// <summary>Values an admin blocks: a mobile, an email, or an email domain.</summary>
+public sealed class BlockedValue : IOrganizationOwned
+{
+    public Guid Id { get; set; }
+    public Guid OrganizationId { get; set; }
+    public required string Value { get; set; }
+}

@@ -1,0 +1,200 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.EntityFrameworkCore;
+using Tideflow.Domain.Access;
+using Tideflow.Domain.Leads;
+using Tideflow.Web.Data;
+using Tideflow.Web.Features.Access;
+using Tideflow.Web.Shared;
+
+namespace Tideflow.Web.Features.Leads;
+
+public sealed record LeadRow(Guid Id, string? Name, string? Company, string? Mobile, string? Email, Guid? ChannelId,
+    string? ChannelName, string? SourceTag, string? Campaign, LeadStatus Status, string? Problems, Guid? OwnerId,
+    DateTimeOffset ArrivedAt);
+
+public sealed record TouchRow(Guid Id, string Kind, Guid? ChannelId, string? ChannelName, DateTimeOffset At,
+    string? PageUrl, string? Ip, string? RawPayload);
+
+public sealed record LeadView(LeadRow Lead, string? ConsentText, string? PageUrl, string? UtmSource, string? UtmMedium,
+    string? RawPayload, IReadOnlyList<TouchRow> Timeline);
+
+public sealed record LeadQuery(string? Search = null, LeadStatus? Status = null, Guid? ChannelId = null, string? Tag = null,
+    DateTimeOffset? From = null, DateTimeOffset? To = null, int Page = 1, int PageSize = 25);
+
+/// <summary>Contact details typed by a person: manual entry, or fixing an invalid lead in review.</summary>
+public sealed record SaveLeadRequest(
+    [property: StringLength(100)] string? Name,
+    [property: StringLength(200)] string? Company,
+    [property: StringLength(32)] string? Mobile,
+    [property: StringLength(254)] string? Email);
+
+/// <summary>Leads as the caller may see them (the DbContext's scope filter decides), and the review queue's actions.</summary>
+public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clock)
+{
+    public async Task<Page<LeadRow>> ListAsync(LeadQuery q, CancellationToken ct = default)
+    {
+        if (!me.IsAuthenticated)
+        {
+            throw Problem.Unauthorized();
+        }
+        var size = Math.Clamp(q.PageSize, 1, 200);
+        var page = Math.Max(q.Page, 1);
+        var query = db.Leads.AsNoTracking();
+        if (!string.IsNullOrWhiteSpace(q.Search))
+        {
+            var s = q.Search.Trim();
+            query = query.Where(l => (l.Name != null && l.Name.Contains(s)) || (l.Company != null && l.Company.Contains(s)) ||
+                                     (l.Mobile != null && l.Mobile.Contains(s)) || (l.Email != null && l.Email.Contains(s)));
+        }
+        if (q.Status is { } status) query = query.Where(l => l.Status == status);
+        if (q.ChannelId is { } channel) query = query.Where(l => l.ChannelId == channel);
+        if (!string.IsNullOrWhiteSpace(q.Tag)) query = query.Where(l => l.SourceTag == q.Tag);
+        if (q.From is { } from) query = query.Where(l => l.ArrivedAt >= from);
+        if (q.To is { } to) query = query.Where(l => l.ArrivedAt < to);
+        var total = await query.CountAsync(ct);
+        var items = await Rows(query.OrderByDescending(l => l.ArrivedAt).ThenByDescending(l => l.Id).Skip((page - 1) * size).Take(size))
+            .ToListAsync(ct);
+        return new Page<LeadRow>(items, total, page, size);
+    }
+
+    public async Task<LeadView> GetAsync(Guid id, CancellationToken ct = default)
+    {
+        if (!me.IsAuthenticated)
+        {
+            throw Problem.Unauthorized();
+        }
+        var lead = await db.Leads.AsNoTracking().SingleOrDefaultAsync(l => l.Id == id, ct) ?? throw Problem.NotFound("Lead");
+        var row = await Rows(db.Leads.AsNoTracking().Where(l => l.Id == id)).SingleAsync(ct);
+        // The lead was found through the scope filter above; its touches are read only for it.
+        var timeline = await (from t in db.LeadTouches.AsNoTracking()
+                              where t.LeadId == id
+                              join c in db.Channels on t.ChannelId equals c.Id into ch
+                              from c in ch.DefaultIfEmpty()
+                              select new TouchRow(t.Id, t.Kind, t.ChannelId, c == null ? null : c.Name, t.At, t.PageUrl, t.Ip, t.RawPayload))
+            .ToListAsync(ct);
+        return new LeadView(row, lead.ConsentText, lead.PageUrl, lead.UtmSource, lead.UtmMedium, lead.RawPayload,
+            timeline.OrderByDescending(t => t.At).ToList());
+    }
+
+    /// <summary>Manual entry: the same normalization and duplicate check as every channel; the author owns it.</summary>
+    public async Task<LeadView> CreateAsync(SaveLeadRequest request, CancellationToken ct = default)
+    {
+        me.Require(Permission.WorkCustomers);
+        Problem.ThrowIfInvalid(request);
+        var contact = await NormalizeOrRefuseAsync(request, null, ct);
+        var now = clock.GetUtcNow();
+        var lead = new Lead
+        {
+            Id = Guid.CreateVersion7(), OrganizationId = me.OrganizationId, Name = contact.Name, Company = contact.Company,
+            CompanyKey = contact.CompanyKey, Mobile = contact.Mobile, Email = contact.Email, SourceTag = "手动录入",
+            Status = LeadStatus.New, OwnerId = me.Id, ArrivedAt = now, UpdatedAt = now,
+        };
+        db.Leads.Add(lead);
+        db.LeadTouches.Add(new LeadTouch { Id = Guid.CreateVersion7(), OrganizationId = me.OrganizationId, LeadId = lead.Id, Kind = "manual", At = now, Ip = me.Ip });
+        AddKeys(lead.Id, contact);
+        await SaveOrConflictAsync(ct);
+        return await GetAsync(lead.Id, ct);
+    }
+
+    /// <summary>Review queue: correct an invalid or queued lead's contact details; valid again means New.</summary>
+    public async Task<LeadView> FixAsync(Guid id, SaveLeadRequest request, CancellationToken ct = default)
+    {
+        me.Require(Permission.ReviewLeads);
+        Problem.ThrowIfInvalid(request);
+        var lead = await db.Leads.SingleOrDefaultAsync(l => l.Id == id, ct) ?? throw Problem.NotFound("Lead");
+        var contact = await NormalizeOrRefuseAsync(request, id, ct);
+        lead.Name = contact.Name;
+        lead.Company = contact.Company;
+        lead.CompanyKey = contact.CompanyKey;
+        lead.Mobile = contact.Mobile;
+        lead.Email = contact.Email;
+        lead.Problems = null;
+        lead.Status = LeadStatus.New;
+        lead.UpdatedAt = clock.GetUtcNow();
+        await db.ContactKeys.Where(k => k.LeadId == id).ExecuteDeleteAsync(ct);
+        AddKeys(id, contact);
+        await SaveOrConflictAsync(ct);
+        return await GetAsync(id, ct);
+    }
+
+    public async Task<LeadView> DiscardAsync(Guid id, CancellationToken ct = default)
+    {
+        me.Require(Permission.ReviewLeads);
+        var lead = await db.Leads.SingleOrDefaultAsync(l => l.Id == id, ct) ?? throw Problem.NotFound("Lead");
+        lead.Status = LeadStatus.Discarded;
+        lead.UpdatedAt = clock.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        return await GetAsync(id, ct);
+    }
+
+    private async Task<NormalizedContact> NormalizeOrRefuseAsync(SaveLeadRequest r, Guid? self, CancellationToken ct)
+    {
+        var blocklist = (await db.BlockedValues.Select(b => b.Value).ToListAsync(ct)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var contact = ContactRules.Normalize(new ContactInput(r.Name, r.Company, r.Mobile, r.Email), blocklist);
+        if (!contact.IsValid)
+        {
+            throw Problem.Invalid(contact.Problems.ToDictionary(
+                p => p switch { ContactProblem.InvalidMobile => "mobile", ContactProblem.InvalidEmail => "email", _ => "" },
+                p => new[] { Describe(p) }).GroupBy(e => e.Key).ToDictionary(g => g.Key, g => g.SelectMany(e => e.Value).ToArray()));
+        }
+        var keys = DuplicateRules.Keys(contact).ToList();
+        if (await db.ContactKeys.IgnoreQueryFilters().AnyAsync(k => k.OrganizationId == me.OrganizationId && keys.Contains(k.Key) && k.LeadId != self, ct))
+        {
+            throw Problem.Conflict("This mobile or email already belongs to a lead or customer of your organisation.");
+        }
+        return contact;
+    }
+
+    internal static string Describe(ContactProblem p) => p switch
+    {
+        ContactProblem.InvalidMobile => "Not a valid phone number.",
+        ContactProblem.InvalidEmail => "Not a valid email address.",
+        ContactProblem.NoContact => "Give a valid mobile number or email address.",
+        ContactProblem.Blocklisted => "This contact is on the blocklist.",
+        _ => p.ToString(),
+    };
+
+    private void AddKeys(Guid leadId, NormalizedContact contact)
+    {
+        foreach (var key in DuplicateRules.Keys(contact))
+        {
+            db.ContactKeys.Add(new ContactKey { OrganizationId = me.OrganizationId, Key = key, LeadId = leadId });
+        }
+    }
+
+    private async Task SaveOrConflictAsync(CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException e) when (CaptureLead.IsUniqueViolation(e))
+        {
+            throw Problem.Conflict("This mobile or email was just used by another lead or customer.");
+        }
+    }
+
+    private IQueryable<LeadRow> Rows(IQueryable<Lead> leads) =>
+        from l in leads
+        join c in db.Channels on l.ChannelId equals c.Id into ch
+        from c in ch.DefaultIfEmpty()
+        select new LeadRow(l.Id, l.Name, l.Company, l.Mobile, l.Email, l.ChannelId, c == null ? null : c.Name, l.SourceTag,
+            l.Campaign, l.Status, l.Problems, l.OwnerId, l.ArrivedAt);
+}
+
+public static class LeadEndpoints
+{
+    public static void MapLeads(this RouteGroupBuilder api)
+    {
+        var g = api.MapGroup("/leads").WithTags("Leads");
+        g.MapGet("/", ([AsParameters] LeadQuery q, Leads h, CancellationToken ct) => h.ListAsync(q, ct));
+        g.MapGet("/{id:guid}", (Guid id, Leads h, CancellationToken ct) => h.GetAsync(id, ct));
+        g.MapPost("/", async (SaveLeadRequest r, Leads h, CancellationToken ct) =>
+        {
+            var view = await h.CreateAsync(r, ct);
+            return Results.Created($"/api/leads/{view.Lead.Id}", view);
+        });
+        g.MapPut("/{id:guid}", (Guid id, SaveLeadRequest r, Leads h, CancellationToken ct) => h.FixAsync(id, r, ct));
+        g.MapPost("/{id:guid}/discard", (Guid id, Leads h, CancellationToken ct) => h.DiscardAsync(id, ct));
+    }
+}
