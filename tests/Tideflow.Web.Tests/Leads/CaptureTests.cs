@@ -1,0 +1,215 @@
+using System.Net;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Tideflow.Web.Features.Access;
+using Tideflow.Web.Features.Leads;
+using Tideflow.Web.Tests.Infrastructure;
+
+namespace Tideflow.Web.Tests.Leads;
+
+public abstract class CaptureTests<TApp>(TApp app) where TApp : TideflowApp
+{
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private static FormUrlEncodedContent Form(params (string, string)[] fields) =>
+        new(fields.Select(f => new KeyValuePair<string, string>(f.Item1, f.Item2)));
+
+    private static string UniqueMobile() => $"13{Random.Shared.Next(5, 10)}{Random.Shared.Next(10_000_000, 99_999_999)}";
+
+    private Task<List<Lead>> LeadsOf(TestOrg org) =>
+        app.InDbAsync(db => db.Leads.Where(l => l.OrganizationId == org.Id && l.ChannelId == org.Channel.Id && l.OwnerId == null && !l.Name!.Contains("unassigned")).ToListAsync());
+
+    private Task<List<LeadTouch>> TouchesOf(Guid leadId) =>
+        app.InDbAsync(db => db.LeadTouches.Where(t => t.LeadId == leadId).OrderBy(t => t.At).ToListAsync());
+
+    [Fact]
+    public async Task A_json_submission_becomes_a_normalized_lead_with_channel_page_consent_and_raw_payload()
+    {
+        var org = await app.NewOrgAsync();
+        var mobile = UniqueMobile();
+        var response = await app.Anonymous().PostAsync($"/capture/{org.Channel.Key}", Json($$"""
+            {"fields":[{"name":"姓名","value":" 王  小明 "},{"name":"mobile","value":"+86 {{mobile[..3]}}-{{mobile[3..7]}}-{{mobile[7..]}}"},
+                       {"name":"email","value":" Wang.XM@Example.CN "},{"name":"utm_campaign","value":"双十一"},{"name":"favourite_colour","value":"blue"} ],
+             "context":{"pageUri":"https://www.example.cn/landing","ipAddress":"203.0.113.9"},
+             "legalConsentOptions":{"consent":{"consentToProcess":true,"text":"我同意隐私政策"} } }
+            """));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("{\"accepted\":true}", await response.Content.ReadAsStringAsync());
+
+        var lead = Assert.Single(await LeadsOf(org));
+        Assert.Equal("王 小明", lead.Name);
+        Assert.Equal("+86" + mobile, lead.Mobile);
+        Assert.Equal("wang.xm@example.cn", lead.Email);
+        Assert.Equal(LeadStatus.New, lead.Status);
+        Assert.Equal("官网", lead.SourceTag);
+        Assert.Equal("双十一", lead.Campaign);
+        Assert.Equal("https://www.example.cn/landing", lead.PageUrl);
+        Assert.Equal("我同意隐私政策", lead.ConsentText);
+        Assert.Contains("favourite_colour", lead.RawPayload, StringComparison.Ordinal);
+        Assert.Equal("203.0.113.9", Assert.Single(await TouchesOf(lead.Id)).Ip);
+
+        var view = await (await app.As(org.Admin).GetAsync($"/api/leads/{lead.Id}")).ReadAsync<LeadView>();
+        Assert.Equal("arrival", Assert.Single(view.Timeline).Kind);
+    }
+
+    [Fact]
+    public async Task A_form_post_redirects_only_to_allowed_domains_and_is_kept_either_way()
+    {
+        var org = await app.NewOrgAsync();
+        var allowed = await app.Anonymous().PostAsync($"/capture/{org.Channel.Key}",
+            Form(("name", "李雷"), ("phone", UniqueMobile()), ("_return", "https://www.example.cn/thanks")));
+        Assert.Equal(HttpStatusCode.SeeOther, allowed.StatusCode);
+        Assert.Equal("https://www.example.cn/thanks", allowed.Headers.Location?.OriginalString);
+
+        var elsewhere = await app.Anonymous().PostAsync($"/capture/{org.Channel.Key}",
+            Form(("name", "韩梅梅"), ("phone", UniqueMobile()), ("_return", "https://evil.example.com/phish")));
+        Assert.Equal(HttpStatusCode.OK, elsewhere.StatusCode);
+        Assert.Contains("提交成功", await elsewhere.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(2, (await LeadsOf(org)).Count);
+    }
+
+    [Fact]
+    public async Task The_same_person_again_in_another_format_is_a_touch_on_the_existing_lead_not_a_new_one()
+    {
+        var org = await app.NewOrgAsync();
+        var mobile = UniqueMobile();
+        await app.Anonymous().PostAsync($"/capture/{org.Channel.Key}", Form(("name", "张三"), ("mobile", mobile)));
+        var again = await app.Anonymous().PostAsync($"/capture/{org.Channel.Key}", Json($$"""{"name":"张三","mobile":"0086 {{mobile}}"}"""));
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+
+        var lead = Assert.Single(await LeadsOf(org));
+        Assert.Equal(["arrival", "duplicate"], (await TouchesOf(lead.Id)).Select(t => t.Kind));
+    }
+
+    [Fact]
+    public async Task A_submission_matching_a_customer_is_a_touch_on_that_customer()
+    {
+        var org = await app.NewOrgAsync();
+        var mobile = UniqueMobile();
+        var customer = await (await app.As(org.RepA).PostJson("/api/customers", new { name = "老客户", mobile })).ReadAsync<Tideflow.Web.Features.Customers.CustomerRow>();
+        await app.Anonymous().PostAsync($"/capture/{org.Channel.Key}", Form(("name", "老客户"), ("mobile", "+86 " + mobile)));
+        Assert.Empty(await LeadsOf(org));
+        var touch = Assert.Single(await app.InDbAsync(db => db.LeadTouches.Where(t => t.CustomerId == customer.Id).ToListAsync()));
+        Assert.Equal("duplicate", touch.Kind);
+    }
+
+    [Fact]
+    public async Task A_retry_with_the_same_idempotency_key_or_an_identical_payload_creates_one_lead()
+    {
+        var org = await app.NewOrgAsync();
+        var client = app.Anonymous();
+        var body = $$"""{"name":"重试","mobile":"{{UniqueMobile()}}"}""";
+        for (var i = 0; i < 3; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/capture/{org.Channel.Key}") { Content = Json(body) };
+            request.Headers.Add("Idempotency-Key", "order-42");
+            Assert.Equal(HttpStatusCode.Accepted, (await client.SendAsync(request)).StatusCode);
+        }
+        var other = $$"""{"name":"无键重试","email":"{{Guid.NewGuid():N}}@example.cn"}""";
+        await client.PostAsync($"/capture/{org.Channel.Key}", Json(other));
+        await client.PostAsync($"/capture/{org.Channel.Key}", Json(other));
+
+        var leads = await LeadsOf(org);
+        Assert.Equal(2, leads.Count);
+        Assert.All(leads, l => Assert.Single(TouchesOf(l.Id).Result));
+    }
+
+    [Fact]
+    public async Task Identical_submissions_at_the_same_instant_create_exactly_one_lead()
+    {
+        var org = await app.NewOrgAsync();
+        var mobile = UniqueMobile();
+        var client = app.Anonymous();
+        var responses = await Task.WhenAll(Enumerable.Range(0, 10).Select(i =>
+            client.PostAsync($"/capture/{org.Channel.Key}", Json($$"""{"name":"并发{{i}}","mobile":"{{mobile}}"}"""))));
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+        var lead = Assert.Single(await LeadsOf(org));
+        Assert.Equal(10, (await TouchesOf(lead.Id)).Count);
+    }
+
+    [Fact]
+    public async Task Invalid_contacts_are_kept_marked_with_the_reason_and_listed_for_review()
+    {
+        var org = await app.NewOrgAsync();
+        var client = app.Anonymous();
+        await client.PostAsync($"/capture/{org.Channel.Key}", Form(("name", "假号码"), ("mobile", "12345")));
+        await client.PostAsync($"/capture/{org.Channel.Key}", Form(("name", "无联系方式")));
+        await client.PostAsync($"/capture/{org.Channel.Key}", Form(("name", "黑名单"), ("email", "x@mailinator.com")));
+        await client.PostAsync($"/capture/{org.Channel.Key}", Form(("name", "机器人"), ("mobile", UniqueMobile()), ("_hp", "http://spam")));
+
+        var leads = (await LeadsOf(org)).ToDictionary(l => l.Name!);
+        Assert.All(leads.Values, l => Assert.Equal(LeadStatus.Invalid, l.Status));
+        Assert.Equal("NoContact,InvalidMobile", leads["假号码"].Problems);
+        Assert.Equal("12345", leads["假号码"].Mobile);
+        Assert.Equal("NoContact", leads["无联系方式"].Problems);
+        Assert.Contains("Blocklisted", leads["黑名单"].Problems, StringComparison.Ordinal);
+        Assert.Contains("Honeypot", leads["机器人"].Problems, StringComparison.Ordinal);
+
+        var queue = await (await app.As(org.ManagerA).GetAsync("/api/leads?status=Invalid")).ReadAsync<Page<LeadRow>>();
+        Assert.Equal(4, queue.Total);
+
+        var fixedLead = await (await app.As(org.ManagerA).PutJson($"/api/leads/{leads["假号码"].Id}", new { name = "假号码", mobile = UniqueMobile() })).ReadAsync<LeadView>();
+        Assert.Equal(LeadStatus.New, fixedLead.Lead.Status);
+        Assert.Null(fixedLead.Lead.Problems);
+    }
+
+    [Fact]
+    public async Task Over_the_daily_cap_a_lead_is_queued_for_review_not_dropped()
+    {
+        var org = await app.NewOrgAsync();
+        // The organisation already has 3 leads on this channel today: 2 more fit under a cap of 5.
+        await (await app.As(org.Admin).PutJson($"/api/channels/{org.Channel.Id}", new { name = "官网表单", kind = "WebForm", sourceTag = "官网", allowedDomains = "example.cn", dailyCap = 5 })).ReadAsync<ChannelRow>();
+        for (var i = 0; i < 3; i++)
+        {
+            await app.Anonymous().PostAsync($"/capture/{org.Channel.Key}", Form(("name", $"客{i}"), ("mobile", UniqueMobile())));
+        }
+        var statuses = (await LeadsOf(org)).OrderBy(l => l.Name).Select(l => l.Status).ToList();
+        Assert.Equal([LeadStatus.New, LeadStatus.New, LeadStatus.Queued], statuses);
+    }
+
+    [Fact]
+    public async Task A_wrong_key_is_401_and_audited_a_huge_body_413_and_broken_json_400_with_the_position()
+    {
+        var org = await app.NewOrgAsync();
+        var client = app.Anonymous();
+        var wrong = await client.PostAsync("/capture/not-a-key", Form(("name", "x"), ("mobile", UniqueMobile())));
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        Assert.True(await app.InDbAsync(db => db.AuditEntries.AnyAsync(a => a.Action == "capture-rejected")));
+
+        var huge = await client.PostAsync($"/capture/{org.Channel.Key}", Json($$"""{"name":"{{new string('x', CaptureEndpoint.MaxBodyBytes)}}"}"""));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
+
+        var broken = await client.PostAsync($"/capture/{org.Channel.Key}", Json("{\"name\": \"x\",, }"));
+        Assert.Equal(HttpStatusCode.BadRequest, broken.StatusCode);
+        Assert.Contains("line 1", (await broken.JsonAsync()).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(await LeadsOf(org));
+    }
+
+    [Fact]
+    public async Task Markup_in_a_field_is_stored_as_text()
+    {
+        var org = await app.NewOrgAsync();
+        await app.Anonymous().PostAsync($"/capture/{org.Channel.Key}", Form(("name", "<script>alert(1)</script>"), ("mobile", UniqueMobile())));
+        Assert.Equal("<script>alert(1)</script>", Assert.Single(await LeadsOf(org)).Name);
+    }
+
+    [Fact]
+    public async Task Too_many_submissions_from_one_address_get_429_with_retry_after()
+    {
+        app.SkipIfUnavailable();
+        await using var node = app.SecondNode(new Dictionary<string, string> { ["Capture:PerIpPerMinute"] = "3" });
+        var org = await TestOrg.CreateAsync(node.Services);
+        var statuses = new List<HttpStatusCode>();
+        HttpResponseMessage? last = null;
+        for (var i = 0; i < 5; i++)
+        {
+            last = await node.Anonymous().PostAsync($"/capture/{org.Channel.Key}", Form(("name", $"限流{i}"), ("mobile", UniqueMobile())));
+            statuses.Add(last.StatusCode);
+        }
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], statuses);
+        Assert.True(int.Parse(last!.Headers.RetryAfter!.ToString(), System.Globalization.CultureInfo.InvariantCulture) > 0);
+    }
+}
+
+public sealed class CaptureTests_Sqlite(SqliteApp app) : CaptureTests<SqliteApp>(app);
+public sealed class CaptureTests_Postgres(PostgresApp app) : CaptureTests<PostgresApp>(app);
