@@ -36,6 +36,15 @@ public sealed class ScreenshotTests(BrowserApp app) : BrowserTest(app)
         await admin.Locator("[data-testid=audit-table] .mud-table-body tr").First.WaitForAsync();
         written.Add(await ShootAsync(admin, "audit-log.png"));
 
+        await Ui.OpenAsync(admin, "/leads");
+        await admin.Locator("[data-testid=lead-row-name]").First.WaitForAsync();
+        written.Add(await ShootAsync(admin, "leads.png"));
+
+        await Ui.OpenAsync(admin, "/admin/channels");
+        await admin.Locator("[data-testid=show-snippet]").First.ClickAsync();
+        await admin.Locator("[data-testid=snippet]").WaitForAsync();
+        written.Add(await ShootAsync(admin, "channels.png"));
+
         var rep = await NewPageAsync();
         await Ui.LoginAsync(rep, "rep1");
         await Ui.OpenAsync(rep, "/customers");

@@ -132,7 +132,49 @@ public static class DemoOrganisation
             });
         }
         await db.SaveChangesAsync(ct);
+        AddDemoLeads(db, org.Id, random, now);
+        await db.SaveChangesAsync(ct);
         return org;
+    }
+
+    /// <summary>Two channels and a month of leads, a few of them invalid, so the lead pages are not empty.</summary>
+    private static void AddDemoLeads(TideflowDbContext db, Guid orgId, Random random, DateTimeOffset now)
+    {
+        var web = new Channel
+        {
+            Id = Guid.CreateVersion7(), OrganizationId = orgId, Name = "官网咨询表单", Kind = ChannelKind.WebForm, SourceTag = "官网",
+            Key = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)), CreatedAt = now.AddDays(-40),
+        };
+        var fair = new Channel
+        {
+            Id = Guid.CreateVersion7(), OrganizationId = orgId, Name = "2026 上海工业博览会", Kind = ChannelKind.TradeShow, SourceTag = "展会",
+            Key = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)), CreatedAt = now.AddDays(-40),
+        };
+        db.Channels.AddRange(web, fair);
+        for (var i = 0; i < 40; i++)
+        {
+            var channel = i % 3 == 0 ? fair : web;
+            var person = Surnames[random.Next(Surnames.Length)] + GivenNames[random.Next(GivenNames.Length)];
+            var (_, city) = Places[random.Next(Places.Length)];
+            var industry = Industries[random.Next(Industries.Length)];
+            var invalid = i % 13 == 5;
+            var mobile = invalid ? "1380013" : $"+86{MobilePrefixes[random.Next(MobilePrefixes.Length)]}{random.Next(0, 100_000_000):D8}";
+            var arrived = now.AddHours(-random.Next(1, 30 * 24));
+            var lead = new Lead
+            {
+                Id = Guid.CreateVersion7(), OrganizationId = orgId, Name = person,
+                Company = $"{city}{Brands[random.Next(Brands.Length)]}{industry.Suffix}", Mobile = mobile,
+                ChannelId = channel.Id, SourceTag = channel.SourceTag, Campaign = channel == web ? "秋季推广" : null,
+                Status = invalid ? LeadStatus.Invalid : LeadStatus.New, Problems = invalid ? "NoContact,InvalidMobile" : null,
+                PageUrl = channel == web ? "https://www.example.cn/contact" : null, ArrivedAt = arrived, UpdatedAt = arrived,
+            };
+            db.Leads.Add(lead);
+            db.LeadTouches.Add(new LeadTouch { Id = Guid.CreateVersion7(), OrganizationId = orgId, LeadId = lead.Id, ChannelId = channel.Id, Kind = "arrival", At = arrived, PageUrl = lead.PageUrl });
+            if (!invalid)
+            {
+                db.ContactKeys.Add(new ContactKey { OrganizationId = orgId, Key = "m:" + mobile, LeadId = lead.Id });
+            }
+        }
     }
 
     private static readonly string[] Surnames = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "韩", "冯", "邓", "曹", "彭"];

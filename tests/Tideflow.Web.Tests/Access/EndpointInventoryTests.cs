@@ -19,6 +19,7 @@ public sealed partial class EndpointInventoryTests(SqliteApp app)
         ["/account/logout"] = "logging out needs no session",
         ["/account/denied"] = "tells a signed-in user their role does not allow a page",
         ["/culture/{culture}"] = "switching the login page's language",
+        ["/capture/{channelKey}"] = "public lead capture: web forms and third parties post here with a channel key (401 without a valid one)",
         ["/health/live"] = "load balancer probe",
         ["/health/ready"] = "load balancer probe (checks the database)",
         ["/openapi/{documentName}.json"] = "the API description is public; every operation in it needs a token",
@@ -77,7 +78,7 @@ public sealed partial class EndpointInventoryTests(SqliteApp app)
     [Fact]
     public async Task Ui_pages_send_an_anonymous_visitor_to_the_login_page()
     {
-        foreach (var page in new[] { "/", "/customers", "/admin/users", "/admin/teams", "/admin/audit", "/profile" })
+        foreach (var page in new[] { "/", "/customers", "/leads", $"/leads/{Guid.NewGuid()}", "/admin/users", "/admin/teams", "/admin/channels", "/admin/audit", "/profile" })
         {
             var response = await app.Anonymous().GetAsync(page);
             Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);

@@ -39,10 +39,14 @@ public sealed partial class LocalizationTests
     }
 
     [Fact]
-    public void Every_role_and_scope_level_has_a_label_in_both_languages()
+    public void Every_role_scope_lead_status_channel_kind_and_problem_has_a_label_in_both_languages()
     {
         var keys = Enum.GetValues<Role>().Select(r => $"Role{r}")
             .Concat(Enum.GetValues<ScopeLevel>().Select(s => $"Scope{s}"))
+            .Concat(Enum.GetValues<Tideflow.Web.Features.Leads.LeadStatus>().Select(s => $"LeadStatus{s}"))
+            .Concat(Enum.GetValues<Tideflow.Web.Features.Leads.ChannelKind>().Select(k => $"ChannelKind{k}"))
+            .Concat(Enum.GetValues<Tideflow.Domain.Leads.ContactProblem>().Select(p => $"Problem{p}"))
+            .Concat(new[] { "ProblemHoneypot", "ProblemOverDailyCap", "Toucharrival", "Touchduplicate", "Touchmanual" })
             .ToList();
         var missingInEnglish = keys.Where(k => !English.ContainsKey(k)).ToList();
         var missingInChinese = keys.Where(k => !Chinese.ContainsKey(k)).ToList();

@@ -1,0 +1,38 @@
+using static Microsoft.Playwright.Assertions;
+
+namespace Tideflow.Browser.Tests;
+
+public sealed class CaptureTests(BrowserApp app) : BrowserTest(app)
+{
+    [Fact]
+    public async Task The_embed_code_on_a_static_page_delivers_a_lead_that_appears_in_the_list()
+    {
+        var admin = await NewPageAsync();
+        await Ui.LoginAsync(admin, "admin");
+        await Ui.OpenAsync(admin, "/admin/channels");
+        var row = admin.Locator("tr", new() { Has = admin.Locator("[data-testid=channel-row-name]", new() { HasTextString = "官网咨询表单" }) });
+        await row.Locator("[data-testid=show-snippet]").ClickAsync();
+        var snippet = await admin.Locator("[data-testid=snippet]").InnerTextAsync();
+        Assert.Contains("/capture/", snippet, StringComparison.Ordinal);
+
+        // A visitor on someone's website: a static page holding nothing but the pasted snippet, no script.
+        var visitor = await NewPageAsync();
+        await visitor.SetContentAsync($"<!DOCTYPE html><html><body><h1>联系我们</h1>{snippet}</body></html>");
+        await visitor.FillAsync("input[name=name]", "网页访客");
+        await visitor.FillAsync("input[name=company]", "杭州测试科技有限公司");
+        await visitor.FillAsync("input[name=mobile]", "139 1234 5678");
+        await visitor.CheckAsync("input[type=checkbox]");
+        await visitor.ClickAsync("button[type=submit]");
+        await Expect(visitor.Locator("h1")).ToHaveTextAsync("提交成功");
+
+        await Ui.OpenAsync(admin, "/leads");
+        await admin.FillAsync(Ui.Field("lead-search"), "网页访客");
+        await admin.Keyboard.PressAsync("Enter");
+        var lead = admin.Locator("tr", new() { Has = admin.Locator("[data-testid=lead-row-name]", new() { HasTextString = "网页访客" }) });
+        await Expect(lead).ToContainTextAsync("+8613912345678");
+        await lead.ClickAsync();
+        await Expect(admin.Locator("[data-testid=lead-name]")).ToHaveTextAsync("网页访客");
+        await Expect(admin.Locator("[data-testid=lead-timeline]")).ToContainTextAsync("官网咨询表单");
+        AssertNoErrors();
+    }
+}
