@@ -114,6 +114,10 @@ public static class Startup
         services.AddScoped<CaptureLead>();
         services.AddScoped<Leads>();
         services.AddScoped<Channels>();
+        services.AddScoped<ImportLeads>();
+        services.AddScoped<ImportRunner>();
+        services.AddSingleton<ImportQueue>();
+        services.AddHostedService<ImportWorker>();
         services.AddCaptureRateLimits(config);
     }
 
@@ -143,6 +147,7 @@ public static class Startup
         api.MapCustomers();
         api.MapLeads();
         api.MapChannels();
+        api.MapImports();
         app.MapSignIn();
         app.MapCapture();
 

@@ -32,7 +32,13 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     public DbSet<CaptureReceipt> CaptureReceipts => Set<CaptureReceipt>();
     public DbSet<BlockedValue> BlockedValues => Set<BlockedValue>();
 
+    public DbSet<ImportJob> ImportJobs => Set<ImportJob>();
+    public DbSet<ImportTemplate> ImportTemplates => Set<ImportTemplate>();
+
     public CurrentUser CurrentUser => currentUser;
+
+    /// <summary>Bulk paths (import) switch per-row entity auditing off and write one summary entry instead.</summary>
+    public bool AuditEntityChanges { get; set; } = true;
 
     // Read by the query filters; EF evaluates them per query, so one context follows its user.
     private bool ScopeIsSystem => currentUser.Scope.IsSystem;
@@ -164,6 +170,28 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasQueryFilter(r => ScopeIsSystem || r.OrganizationId == ScopeOrganizationId);
         });
 
+        builder.Entity<ImportJob>(e =>
+        {
+            e.Property(j => j.FileName).HasMaxLength(260);
+            e.Property(j => j.FileHash).HasMaxLength(64);
+            e.Property(j => j.Encoding).HasMaxLength(20);
+            e.Property(j => j.Status).HasConversion<string>().HasMaxLength(20);
+            e.Property(j => j.Content).HasMaxLength(int.MaxValue);
+            e.Property(j => j.Mapping).HasMaxLength(4000);
+            e.Property(j => j.Report).HasMaxLength(int.MaxValue);
+            e.Property(j => j.Error).HasMaxLength(2000);
+            e.HasIndex(j => new { j.OrganizationId, j.CreatedAt });
+            e.HasQueryFilter(j => ScopeIsSystem || j.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<ImportTemplate>(e =>
+        {
+            e.Property(t => t.HeaderKey).HasMaxLength(64);
+            e.Property(t => t.Mapping).HasMaxLength(4000);
+            e.HasIndex(t => new { t.OrganizationId, t.HeaderKey }).IsUnique();
+            e.HasQueryFilter(t => ScopeIsSystem || t.OrganizationId == ScopeOrganizationId);
+        });
+
         builder.Entity<BlockedValue>(e =>
         {
             e.Property(b => b.Value).HasMaxLength(254);
@@ -178,6 +206,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(a => a.EntityId).HasMaxLength(100);
             e.Property(a => a.ActorName).HasMaxLength(256);
             e.Property(a => a.Ip).HasMaxLength(64);
+            e.Property(a => a.Changes).HasMaxLength(int.MaxValue);
             e.HasIndex(a => new { a.OrganizationId, a.At });
             e.HasQueryFilter(a => ScopeIsSystem || a.OrganizationId == ScopeOrganizationId);
         });
@@ -260,7 +289,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
                     throw new InvalidOperationException("Write outside the caller's organisation refused.");
                 }
             }
-            if (entry.Entity is AuditEntry or DataProtectionKey)
+            if (entry.Entity is AuditEntry or DataProtectionKey || !AuditEntityChanges)
             {
                 continue;
             }
@@ -285,7 +314,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
                 changes[name] = ["***", "***"];
                 continue;
             }
-            changes[name] = [before, after];
+            changes[name] = [Summarize(before), Summarize(after)];
         }
         if (entry.State == EntityState.Modified && changes.Count == 0)
         {
@@ -320,6 +349,14 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
 
     // Jobs and seeding act as "system"; a write before sign-in (failed-login counters) has no actor.
     private string? ActorNameNow => NullIfBlank(currentUser.Scope.UserName);
+
+    // Files and long texts (uploads, reports, raw payloads) are described, not copied, into the log.
+    private static object? Summarize(object? value) => value switch
+    {
+        byte[] bytes => $"({bytes.Length} bytes)",
+        string text when text.Length > 500 => $"{text[..200]}… ({text.Length} characters)",
+        _ => value,
+    };
 
     private static Guid? NullIfEmpty(Guid id) => id == Guid.Empty ? null : id;
     private static string? NullIfBlank(string? s) => string.IsNullOrEmpty(s) ? null : s;

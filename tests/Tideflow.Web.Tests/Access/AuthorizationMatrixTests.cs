@@ -39,6 +39,16 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
         : org.VisibleLeads(p).Contains(org.RepALead) ? ok
         : new Expect(HttpStatusCode.NotFound, (o, _, body) => NotLeaking(body, "repA lead"));
 
+    private static Expect Reviewers(Persona p, Expect ok) =>
+        !SignedIn(p) ? Unauthorized : p.Name is "admin" or "managerA" or "managerB" ? ok : new Expect(HttpStatusCode.Forbidden, Reason);
+
+    private static MultipartFormDataContent CsvUpload()
+    {
+        var form = new MultipartFormDataContent();
+        form.Add(new ByteArrayContent(Encoding.UTF8.GetBytes($"姓名,手机\n上传,139{Random.Shared.Next(10_000_000, 99_999_999)}\n")), "file", "upload.csv");
+        return form;
+    }
+
     private static string? NoData(TestOrg org, Persona p, JsonElement body) =>
         body.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined || !body.TryGetProperty("items", out _) ? null : "401 carried data";
 
@@ -140,6 +150,17 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
             (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.EnumerateArray().Any(v => v.GetString() == "+8613800138000"), "not normalized")))),
         new("DELETE", "/api/blocklist/{value}", _ => "/api/blocklist/mailinator.com", _ => null,
             (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 0, "not removed")))),
+
+        new("GET", "/api/imports", _ => "/api/imports", _ => null,
+            (o, p) => Reviewers(p, new(HttpStatusCode.OK, (org, _, b) => Check(b.EnumerateArray().Any(j => j.GetProperty("id").GetGuid() == org.ImportJob), "the org's import is missing")))),
+        new("POST", "/api/imports", _ => "/api/imports", _ => CsvUpload(),
+            (o, p) => Reviewers(p, new(HttpStatusCode.Created, (_, _, b) => Check(b.GetProperty("mapping").GetProperty("手机").GetString() == "mobile", "mapping not guessed")))),
+        new("GET", "/api/imports/{id:guid}", o => $"/api/imports/{o.ImportJob}", _ => null,
+            (o, p) => Reviewers(p, new(HttpStatusCode.OK, (org, _, b) => Check(b.GetProperty("id").GetGuid() == org.ImportJob, "wrong job")))),
+        new("POST", "/api/imports/{id:guid}/start", o => $"/api/imports/{o.ImportJob}/start", _ => new { mapping = new Dictionary<string, string> { ["name"] = "name", ["mobile"] = "mobile" }, dryRun = true },
+            (o, p) => Reviewers(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("status").GetString() == "Running", "not started")))),
+        new("GET", "/api/imports/{id:guid}/report", o => $"/api/imports/{o.ImportJob}/report", _ => null,
+            (o, p) => Reviewers(p, new(HttpStatusCode.Conflict, Reason))),
     ];
 
     public static TheoryData<string> CaseNames => new(Cases.Select(c => $"{c.Method} {c.Route}"));
@@ -166,10 +187,12 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
             var p = org.Personas.Single(x => x.Name == persona);
             var expected = c.Expected(org, p);
             using var request = new HttpRequestMessage(new HttpMethod(c.Method), c.Url(org));
-            if (c.Body(org) is { } body)
+            request.Content = c.Body(org) switch
             {
-                request.Content = new StringContent(JsonSerializer.Serialize(body, Http.Json), Encoding.UTF8, "application/json");
-            }
+                null => null,
+                HttpContent content => content,
+                var body => new StringContent(JsonSerializer.Serialize(body, Http.Json), Encoding.UTF8, "application/json"),
+            };
             var response = await app.As(p).SendAsync(request);
             var json = await response.JsonAsync();
             if (response.StatusCode != expected.Status)

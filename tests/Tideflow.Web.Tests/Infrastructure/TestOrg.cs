@@ -42,6 +42,7 @@ public sealed class TestOrg
     public required Guid UnassignedLead { get; init; }
     public required Guid RepALead { get; init; }
     public required Guid RepBLead { get; init; }
+    public required Guid ImportJob { get; init; }
 
     /// <summary>Leads a persona may see: own ones, the team's, and for managers and above the unassigned ones.</summary>
     public IReadOnlySet<Guid> VisibleLeads(Persona p) => p.Name switch
@@ -164,6 +165,13 @@ public sealed class TestOrg
         var repALead = NewLead("repA lead", repA.Id);
         var repBLead = NewLead("repB lead", repB.Id);
         db.Leads.AddRange(unassigned, repALead, repBLead);
+        var content = System.Text.Encoding.UTF8.GetBytes("name,mobile\n导入测试,13800000000\n");
+        var importJob = new ImportJob
+        {
+            Id = Guid.CreateVersion7(), OrganizationId = org.Id, CreatedById = admin.Id, FileName = "seed.csv",
+            FileHash = ApiTokens.HashOf(tag), Content = content, Encoding = "utf-8", Status = ImportStatus.Uploaded, CreatedAt = now,
+        };
+        db.ImportJobs.Add(importJob);
         db.BlockedValues.Add(new BlockedValue { Id = Guid.CreateVersion7(), OrganizationId = org.Id, Value = "mailinator.com" });
         await db.SaveChangesAsync();
         var adminUser = await db.Users.FindAsync(admin.Id);
@@ -177,6 +185,7 @@ public sealed class TestOrg
             DeactivatedRep = gone, AdminTotpKey = totpKey,
             RepATokenId = tokens[4].Id,
             CustomersOf = customers, CustomerNames = names,
+            ImportJob = importJob.Id,
             Channel = channel, UnassignedLead = unassigned.Id, RepALead = repALead.Id, RepBLead = repBLead.Id,
         };
     }

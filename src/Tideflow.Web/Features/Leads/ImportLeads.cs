@@ -1,0 +1,437 @@
+using System.ComponentModel.DataAnnotations;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Tideflow.Domain.Access;
+using Tideflow.Domain.Leads;
+using Tideflow.Web.Data;
+using Tideflow.Web.Features.Access;
+using Tideflow.Web.Shared;
+
+namespace Tideflow.Web.Features.Leads;
+
+public sealed record ImportPreview(Guid JobId, string FileName, string Encoding, IReadOnlyList<string> Headers,
+    IReadOnlyList<string[]> Sample, IReadOnlyDictionary<string, string> Mapping, int Rows);
+
+public sealed record ImportJobView(Guid Id, string FileName, ImportStatus Status, bool DryRun, int Total, int Processed,
+    int Created, int Duplicates, int Invalid, int Repeated, string? Error, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt);
+
+/// <summary>Header → lead field ("name", "company", "mobile", "email", "utm_source", "utm_medium", "utm_campaign"; "" ignores the column).</summary>
+public sealed record StartImportRequest([property: Required] Dictionary<string, string> Mapping, Guid? ChannelId, bool DryRun, string? Encoding);
+
+/// <summary>Upload, preview with a remembered column mapping, then a background run with progress and a report.</summary>
+public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvider clock, ImportQueue queue)
+{
+    public const int MaxFileBytes = 50 * 1024 * 1024;
+    public static readonly string[] Fields = ["name", "company", "mobile", "email", "utm_source", "utm_medium", "utm_campaign"];
+
+    private static readonly Dictionary<string, string> Guesses = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["name"] = "name", ["姓名"] = "name", ["联系人"] = "name", ["客户姓名"] = "name",
+        ["company"] = "company", ["公司"] = "company", ["公司名称"] = "company", ["单位"] = "company", ["企业名称"] = "company",
+        ["mobile"] = "mobile", ["phone"] = "mobile", ["手机"] = "mobile", ["手机号"] = "mobile", ["手机号码"] = "mobile", ["电话"] = "mobile", ["联系电话"] = "mobile",
+        ["email"] = "email", ["邮箱"] = "email", ["电子邮箱"] = "email", ["e-mail"] = "email",
+        ["utm_source"] = "utm_source", ["utm_medium"] = "utm_medium", ["utm_campaign"] = "utm_campaign", ["活动"] = "utm_campaign",
+    };
+
+    public async Task<ImportPreview> PreviewAsync(string fileName, byte[] content, string? encoding, CancellationToken ct = default)
+    {
+        me.Require(Permission.ReviewLeads);
+        if (content.Length == 0)
+        {
+            throw Problem.Invalid("file", "The file is empty.");
+        }
+        if (content.Length > MaxFileBytes)
+        {
+            throw Problem.Invalid("file", $"The file is larger than {MaxFileBytes / 1024 / 1024} MB.");
+        }
+        var chosen = encoding is null or "" ? ImportFile.DetectEncoding(content) : encoding.ToLowerInvariant();
+        if (chosen is not ("utf-8" or "gb18030" or "gbk"))
+        {
+            throw Problem.Invalid("encoding", "Use utf-8 or gbk.");
+        }
+        List<string[]> rows;
+        try
+        {
+            rows = ImportFile.Rows(fileName, content, chosen).Take(11).ToList();
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or CsvHelper.CsvHelperException or InvalidOperationException)
+        {
+            throw Problem.Invalid("file", $"The file cannot be read as CSV or .xlsx: {e.Message}");
+        }
+        if (rows.Count == 0 || rows[0].All(string.IsNullOrWhiteSpace))
+        {
+            throw Problem.Invalid("file", "The first row must hold the column names.");
+        }
+        var headers = rows[0].Select(h => h.Trim()).ToList();
+        var template = await db.ImportTemplates.AsNoTracking().SingleOrDefaultAsync(t => t.HeaderKey == HeaderKey(headers), ct);
+        var mapping = template is not null
+            ? JsonSerializer.Deserialize<Dictionary<string, string>>(template.Mapping)!
+            : headers.ToDictionary(h => h, h => Guesses.GetValueOrDefault(h, ""));
+        var job = new ImportJob
+        {
+            Id = Guid.CreateVersion7(), OrganizationId = me.OrganizationId, CreatedById = me.Id, FileName = Path.GetFileName(fileName),
+            FileHash = Convert.ToHexStringLower(SHA256.HashData(content)), Content = content, Encoding = chosen,
+            Status = ImportStatus.Uploaded, CreatedAt = clock.GetUtcNow(),
+        };
+        db.ImportJobs.Add(job);
+        await db.SaveChangesAsync(ct);
+        var total = ImportFile.Rows(fileName, content, chosen).Skip(1).Count(r => !r.All(string.IsNullOrWhiteSpace));
+        return new ImportPreview(job.Id, job.FileName, chosen, headers, rows.Skip(1).ToList(), mapping, total);
+    }
+
+    public async Task<ImportJobView> StartAsync(Guid id, StartImportRequest request, CancellationToken ct = default)
+    {
+        me.Require(Permission.ReviewLeads);
+        Problem.ThrowIfInvalid(request);
+        var job = await db.ImportJobs.SingleOrDefaultAsync(j => j.Id == id, ct) ?? throw Problem.NotFound("Import");
+        if (job.Status == ImportStatus.Running)
+        {
+            throw Problem.Conflict("This import is already running.");
+        }
+        if (request.Mapping.Values.FirstOrDefault(v => v != "" && !Fields.Contains(v)) is { } bad)
+        {
+            throw Problem.Invalid("mapping", $"'{bad}' is not a lead field; use one of {string.Join(", ", Fields)}.");
+        }
+        if (!request.Mapping.Values.Any(v => v is "mobile" or "email"))
+        {
+            throw Problem.Invalid("mapping", "Map at least one column to mobile or email.");
+        }
+        if (request.ChannelId is { } channel && !await db.Channels.AnyAsync(c => c.Id == channel, ct))
+        {
+            throw Problem.Invalid("channelId", "No such channel.");
+        }
+        var mapping = JsonSerializer.Serialize(request.Mapping);
+        var headers = request.Mapping.Keys.ToList();
+        var key = HeaderKey(headers);
+        var template = await db.ImportTemplates.SingleOrDefaultAsync(t => t.HeaderKey == key, ct);
+        if (template is null)
+        {
+            db.ImportTemplates.Add(new ImportTemplate { Id = Guid.CreateVersion7(), OrganizationId = me.OrganizationId, HeaderKey = key, Mapping = mapping });
+        }
+        else
+        {
+            template.Mapping = mapping;
+        }
+        job.Mapping = mapping;
+        job.ChannelId = request.ChannelId;
+        job.DryRun = request.DryRun;
+        job.Encoding = string.IsNullOrWhiteSpace(request.Encoding) ? job.Encoding : request.Encoding.ToLowerInvariant();
+        job.Status = ImportStatus.Running;
+        job.Processed = job.Created = job.Duplicates = job.Invalid = job.Repeated = 0;
+        job.Report = null;
+        job.Error = null;
+        await db.SaveChangesAsync(ct);
+        await queue.EnqueueAsync(job.Id, ct);
+        return View(job);
+    }
+
+    public async Task<ImportJobView> GetAsync(Guid id, CancellationToken ct = default)
+    {
+        me.Require(Permission.ReviewLeads);
+        return View(await db.ImportJobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == id, ct) ?? throw Problem.NotFound("Import"));
+    }
+
+    public async Task<List<ImportJobView>> ListAsync(CancellationToken ct = default)
+    {
+        me.Require(Permission.ReviewLeads);
+        var jobs = await db.ImportJobs.AsNoTracking().OrderByDescending(j => j.CreatedAt).Take(20)
+            .Select(j => new ImportJobView(j.Id, j.FileName, j.Status, j.DryRun, j.Total, j.Processed, j.Created, j.Duplicates,
+                j.Invalid, j.Repeated, j.Error, j.CreatedAt, j.FinishedAt)).ToListAsync(ct);
+        return jobs;
+    }
+
+    /// <summary>The row-by-row report, a CSV download; downloading it is an export and is audited.</summary>
+    public async Task<(string FileName, string Csv)> ReportAsync(Guid id, CancellationToken ct = default)
+    {
+        me.Require(Permission.ReviewLeads);
+        var job = await db.ImportJobs.AsNoTracking().Where(j => j.Id == id)
+            .Select(j => new { j.FileName, j.Report, j.Status }).SingleOrDefaultAsync(ct) ?? throw Problem.NotFound("Import");
+        if (job.Status != ImportStatus.Completed || job.Report is null)
+        {
+            throw Problem.Conflict("The report exists once the import has completed.");
+        }
+        db.Audit("export", nameof(ImportJob), id.ToString(), new { what = "import-report" });
+        await db.SaveChangesAsync(ct);
+        return ($"{Path.GetFileNameWithoutExtension(job.FileName)}-report.csv", job.Report);
+    }
+
+    private static string HeaderKey(IEnumerable<string> headers) =>
+        Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join("\u001f", headers.Select(h => h.Trim().ToLowerInvariant())))));
+
+    private static ImportJobView View(ImportJob j) => new(j.Id, j.FileName, j.Status, j.DryRun, j.Total, j.Processed, j.Created,
+        j.Duplicates, j.Invalid, j.Repeated, j.Error, j.CreatedAt, j.FinishedAt);
+}
+
+/// <summary>Jobs waiting for this node's worker.</summary>
+public sealed class ImportQueue
+{
+    private readonly System.Threading.Channels.Channel<Guid> jobs = System.Threading.Channels.Channel.CreateUnbounded<Guid>();
+    public ValueTask EnqueueAsync(Guid id, CancellationToken ct) => jobs.Writer.WriteAsync(id, ct);
+    public IAsyncEnumerable<Guid> ReadAllAsync(CancellationToken ct) => jobs.Reader.ReadAllAsync(ct);
+}
+
+/// <summary>Runs imports one at a time on this node, outside any request, so a browser never waits on one.</summary>
+public sealed class ImportWorker(ImportQueue queue, IServiceScopeFactory scopes, ILogger<ImportWorker> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var id in queue.ReadAllAsync(stoppingToken))
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var runner = scope.ServiceProvider.GetRequiredService<ImportRunner>();
+            try
+            {
+                await runner.RunAsync(id, stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogError(e, "Import {Id} failed", id);
+                await runner.FailAsync(id, e.Message);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// The import itself: the same normalization and duplicate rules as every channel, applied in batches of
+/// 1,000 rows, each batch one transaction. Re-importing a file finds its rows' receipts and skips them.
+/// </summary>
+public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, TimeProvider clock)
+{
+    private const int BatchSize = 1000;
+
+    public async Task RunAsync(Guid id, CancellationToken ct)
+    {
+        current.Set(DataScope.System);
+        var job = await db.ImportJobs.SingleAsync(j => j.Id == id, ct);
+        var author = await db.Users.Where(u => u.Id == job.CreatedById).Select(u => u.UserName).SingleOrDefaultAsync(ct);
+        current.Set(DataScope.ForChannel(job.OrganizationId, "import"));
+        db.AuditEntityChanges = false;
+
+        var mapping = JsonSerializer.Deserialize<Dictionary<string, string>>(job.Mapping!)!;
+        var rows = ImportFile.Rows(job.FileName, job.Content, job.Encoding).ToList();
+        var headers = rows[0].Select(h => h.Trim()).ToList();
+        var columns = headers.Select(h => mapping.GetValueOrDefault(h, "")).ToArray();
+        var data = rows.Skip(1).Select((r, i) => (Row: i + 2, Cells: r)).Where(r => !r.Cells.All(string.IsNullOrWhiteSpace)).ToList();
+        var channel = job.ChannelId is { } cid ? await db.Channels.SingleAsync(c => c.Id == cid, ct) : await ImportChannelAsync(job.OrganizationId, ct);
+        var blocklist = (await db.BlockedValues.Select(b => b.Value).ToListAsync(ct)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var report = new List<string[]>();
+        report.Add(["row", "result", "reason", .. headers]);
+        var seen = new Dictionary<string, Guid>();
+        job.Total = data.Count;
+        await db.SaveChangesAsync(ct);
+        db.ChangeTracker.Clear();
+
+        var counts = new Counts();
+        foreach (var batch in data.Chunk(BatchSize))
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    var batchCounts = await ImportBatchAsync(job, channel, columns, batch, blocklist, seen, report, ct);
+                    counts.Add(batchCounts);
+                    break;
+                }
+                catch (DbUpdateException e) when (attempt < 3 && CaptureLead.IsUniqueViolation(e))
+                {
+                    // A lead arrived on another channel with the same contact meanwhile: retry, it is a duplicate now.
+                    db.ChangeTracker.Clear();
+                }
+            }
+            await db.ImportJobs.Where(j => j.Id == id).ExecuteUpdateAsync(u => u
+                .SetProperty(j => j.Processed, counts.Processed).SetProperty(j => j.Created, counts.Created)
+                .SetProperty(j => j.Duplicates, counts.Duplicates).SetProperty(j => j.Invalid, counts.Invalid)
+                .SetProperty(j => j.Repeated, counts.Repeated), ct);
+        }
+
+        var done = await db.ImportJobs.SingleAsync(j => j.Id == id, ct);
+        done.Status = ImportStatus.Completed;
+        done.FinishedAt = clock.GetUtcNow();
+        done.Report = ImportFile.ToCsv(report);
+        db.Audit(job.DryRun ? "import-dry-run" : "import", nameof(ImportJob), id.ToString(),
+            new { file = job.FileName, counts.Processed, counts.Created, counts.Duplicates, counts.Invalid, counts.Repeated },
+            organizationId: job.OrganizationId, actorId: job.CreatedById, actorName: author);
+        await db.SaveChangesAsync(ct);
+    }
+
+    public async Task FailAsync(Guid id, string error)
+    {
+        db.ChangeTracker.Clear();
+        current.Set(DataScope.System);
+        await db.ImportJobs.Where(j => j.Id == id).ExecuteUpdateAsync(u => u
+            .SetProperty(j => j.Status, ImportStatus.Failed).SetProperty(j => j.Error, error.Length > 2000 ? error[..2000] : error));
+    }
+
+    private sealed class Counts
+    {
+        public int Processed, Created, Duplicates, Invalid, Repeated;
+
+        public void Add(Counts c)
+        {
+            Processed += c.Processed;
+            Created += c.Created;
+            Duplicates += c.Duplicates;
+            Invalid += c.Invalid;
+            Repeated += c.Repeated;
+        }
+    }
+
+    private async Task<Counts> ImportBatchAsync(ImportJob job, Channel channel, string[] columns, (int Row, string[] Cells)[] batch,
+        HashSet<string> blocklist, Dictionary<string, Guid> seen, List<string[]> report, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var counts = new Counts { Processed = batch.Length };
+        var pendingReport = new List<string[]>();
+        var pendingSeen = new Dictionary<string, Guid>();
+        var receiptKeys = batch.Select(r => $"import:{job.FileHash}:{r.Row}").ToList();
+        var done = (await db.CaptureReceipts.Where(r => receiptKeys.Contains(r.Key)).Select(r => r.Key).ToListAsync(ct)).ToHashSet();
+
+        var contacts = batch.Select(r => (r.Row, r.Cells, Fields: Fields(columns, r.Cells))).Select(r => (r.Row, r.Cells, r.Fields,
+            Contact: ContactRules.Normalize(new ContactInput(r.Fields.GetValueOrDefault("name"), r.Fields.GetValueOrDefault("company"),
+                r.Fields.GetValueOrDefault("mobile"), r.Fields.GetValueOrDefault("email")), blocklist))).ToList();
+        var allKeys = contacts.SelectMany(c => DuplicateRules.Keys(c.Contact)).Distinct().ToList();
+        var existing = (await db.ContactKeys.Where(k => allKeys.Contains(k.Key)).ToListAsync(ct))
+            .GroupBy(k => k.Key).ToDictionary(g => g.Key, g => g.First());
+
+        foreach (var (row, cells, fields, contact) in contacts)
+        {
+            var receipt = $"import:{job.FileHash}:{row}";
+            if (done.Contains(receipt))
+            {
+                counts.Repeated++;
+                continue;
+            }
+            var keys = DuplicateRules.Keys(contact);
+            var match = keys.Select(k => existing.GetValueOrDefault(k)).FirstOrDefault(k => k is not null);
+            var sameFile = keys.Select(k => seen.TryGetValue(k, out var l) || pendingSeen.TryGetValue(k, out l) ? l : (Guid?)null).FirstOrDefault(l => l is not null);
+            var touch = new LeadTouch { Id = Guid.CreateVersion7(), OrganizationId = job.OrganizationId, ChannelId = channel.Id, Kind = "import", At = now,
+                RawPayload = JsonSerializer.Serialize(fields) };
+            Guid? leadId;
+            if (!contact.IsValid)
+            {
+                var lead = NewLead(job, channel, contact, fields, now, LeadStatus.Invalid, string.Join(",", contact.Problems));
+                leadId = lead.Id;
+                counts.Invalid++;
+                pendingReport.Add([row.ToString(System.Globalization.CultureInfo.InvariantCulture), "invalid",
+                    string.Join("; ", contact.Problems.Select(Leads.Describe)), .. cells]);
+                if (!job.DryRun) db.Leads.Add(lead);
+            }
+            else if (match is not null || sameFile is not null)
+            {
+                touch.LeadId = match?.LeadId ?? sameFile;
+                touch.CustomerId = match?.CustomerId;
+                leadId = touch.LeadId;
+                counts.Duplicates++;
+                pendingReport.Add([row.ToString(System.Globalization.CultureInfo.InvariantCulture), "duplicate",
+                    match?.CustomerId is not null ? "An existing customer has this mobile or email; recorded as a touch." :
+                    "An existing lead has this mobile or email; recorded as a touch.", .. cells]);
+            }
+            else
+            {
+                var lead = NewLead(job, channel, contact, fields, now, LeadStatus.New, null);
+                leadId = lead.Id;
+                counts.Created++;
+                foreach (var key in keys)
+                {
+                    pendingSeen[key] = lead.Id;
+                    if (!job.DryRun) db.ContactKeys.Add(new ContactKey { OrganizationId = job.OrganizationId, Key = key, LeadId = lead.Id });
+                }
+                if (!job.DryRun) db.Leads.Add(lead);
+            }
+            if (job.DryRun)
+            {
+                continue;
+            }
+            if (touch.LeadId is null && touch.CustomerId is null)
+            {
+                touch.LeadId = leadId;
+            }
+            db.LeadTouches.Add(touch);
+            if (leadId is { } l)
+            {
+                db.CaptureReceipts.Add(new CaptureReceipt { OrganizationId = job.OrganizationId, Key = receipt, LeadId = l, At = now });
+            }
+        }
+        if (!job.DryRun)
+        {
+            await db.SaveChangesAsync(ct);
+            db.ChangeTracker.Clear();
+        }
+        report.AddRange(pendingReport);
+        foreach (var (k, v) in pendingSeen) seen[k] = v;
+        return counts;
+    }
+
+    // What people type into a spreadsheet cell to say "nothing here".
+    private static readonly HashSet<string> Nothing = new(StringComparer.OrdinalIgnoreCase) { "无", "暂无", "没有", "-", "—", "--", "/", "n/a", "na", "null", "none" };
+
+    private static Dictionary<string, string> Fields(string[] columns, string[] cells)
+    {
+        var fields = new Dictionary<string, string>();
+        for (var i = 0; i < Math.Min(columns.Length, cells.Length); i++)
+        {
+            if (columns[i] != "" && !string.IsNullOrWhiteSpace(cells[i]) && !Nothing.Contains(cells[i].Trim()))
+            {
+                fields.TryAdd(columns[i], cells[i].Trim());
+            }
+        }
+        return fields;
+    }
+
+    private static Lead NewLead(ImportJob job, Channel channel, NormalizedContact c, Dictionary<string, string> fields,
+        DateTimeOffset now, LeadStatus status, string? problems) => new()
+    {
+        Id = Guid.CreateVersion7(), OrganizationId = job.OrganizationId, Name = c.Name, Company = c.Company, CompanyKey = c.CompanyKey,
+        Mobile = c.Mobile ?? Clip(fields.GetValueOrDefault("mobile"), 32), Email = c.Email ?? Clip(fields.GetValueOrDefault("email"), 254),
+        ChannelId = channel.Id, SourceTag = channel.SourceTag,
+        Campaign = Clip(fields.GetValueOrDefault("utm_campaign"), 200), UtmSource = Clip(fields.GetValueOrDefault("utm_source"), 200),
+        UtmMedium = Clip(fields.GetValueOrDefault("utm_medium"), 200), Status = status, Problems = problems,
+        RawPayload = JsonSerializer.Serialize(fields), ArrivedAt = now, UpdatedAt = now,
+    };
+
+    private static string? Clip(string? s, int max) => s is null ? null : s.Length <= max ? s : s[..max];
+
+    private async Task<Channel> ImportChannelAsync(Guid organizationId, CancellationToken ct)
+    {
+        var channel = await db.Channels.FirstOrDefaultAsync(c => c.Kind == ChannelKind.Import, ct);
+        if (channel is not null)
+        {
+            return channel;
+        }
+        channel = new Channel
+        {
+            Id = Guid.CreateVersion7(), OrganizationId = organizationId, Name = "导入", Kind = ChannelKind.Import, SourceTag = "导入",
+            Key = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), CreatedAt = clock.GetUtcNow(),
+        };
+        db.Channels.Add(channel);
+        await db.SaveChangesAsync(ct);
+        return channel;
+    }
+}
+
+public static class ImportEndpoints
+{
+    public static void MapImports(this RouteGroupBuilder api)
+    {
+        var g = api.MapGroup("/imports").WithTags("Import");
+        g.MapGet("/", (ImportLeads h, CancellationToken ct) => h.ListAsync(ct));
+        g.MapPost("/", async (IFormFile file, string? encoding, ImportLeads h, CancellationToken ct) =>
+        {
+            using var buffer = new MemoryStream();
+            await file.CopyToAsync(buffer, ct);
+            var preview = await h.PreviewAsync(file.FileName, buffer.ToArray(), encoding, ct);
+            return Results.Created($"/api/imports/{preview.JobId}", preview);
+        }).DisableAntiforgery();
+        g.MapGet("/{id:guid}", (Guid id, ImportLeads h, CancellationToken ct) => h.GetAsync(id, ct));
+        g.MapPost("/{id:guid}/start", (Guid id, StartImportRequest r, ImportLeads h, CancellationToken ct) => h.StartAsync(id, r, ct));
+        g.MapGet("/{id:guid}/report", async (Guid id, ImportLeads h, CancellationToken ct) =>
+        {
+            var (name, csv) = await h.ReportAsync(id, ct);
+            // BOM so Excel opens the Chinese text as UTF-8.
+            return Results.File(System.Text.Encoding.UTF8.GetPreamble().Concat(System.Text.Encoding.UTF8.GetBytes(csv)).ToArray(),
+                "text/csv; charset=utf-8", name);
+        });
+    }
+}
