@@ -46,6 +46,8 @@ public sealed partial class LocalizationTests
             .Concat(Enum.GetValues<Tideflow.Web.Features.Leads.LeadStatus>().Select(s => $"LeadStatus{s}"))
             .Concat(Enum.GetValues<Tideflow.Web.Features.Leads.ChannelKind>().Select(k => $"ChannelKind{k}"))
             .Concat(Enum.GetValues<Tideflow.Domain.Leads.ContactProblem>().Select(p => $"Problem{p}"))
+            .Concat(Enum.GetValues<Tideflow.Web.Features.Leads.ImportStatus>().Select(s => $"ImportStatus{s}"))
+            .Concat(Tideflow.Web.Features.Leads.ImportLeads.Fields.Select(f => $"Field_{f}"))
             .Concat(new[] { "ProblemHoneypot", "ProblemOverDailyCap", "Toucharrival", "Touchduplicate", "Touchmanual" })
             .ToList();
         var missingInEnglish = keys.Where(k => !English.ContainsKey(k)).ToList();
