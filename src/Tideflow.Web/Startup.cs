@@ -115,6 +115,7 @@ public static class Startup
         services.AddScoped<Leads>();
         services.AddScoped<Channels>();
         services.AddScoped<ImportLeads>();
+        services.AddScoped<TagRules>();
         services.AddScoped<ImportRunner>();
         services.AddSingleton<ImportQueue>();
         services.AddHostedService<ImportWorker>();
@@ -148,6 +149,7 @@ public static class Startup
         api.MapLeads();
         api.MapChannels();
         api.MapImports();
+        api.MapTagRules();
         app.MapSignIn();
         app.MapCapture();
 

@@ -10,6 +10,13 @@ public sealed class CaptureTests(BrowserApp app) : BrowserTest(app)
         var admin = await NewPageAsync();
         await Ui.LoginAsync(admin, "admin");
         await Ui.OpenAsync(admin, "/admin/channels");
+        await admin.FillAsync(Ui.Field("rule-name"), "官网来的");
+        await admin.FillAsync(Ui.Field("rule-tag"), "官网线索");
+        await admin.FillAsync(Ui.Field("rule-field"), "channel");
+        await admin.FillAsync(Ui.Field("rule-value"), "官网咨询表单");
+        await admin.ClickAsync("[data-testid=add-rule]");
+        await Expect(admin.Locator("[data-testid=tag-rules]")).ToContainTextAsync("官网线索");
+
         var row = admin.Locator("tr", new() { Has = admin.Locator("[data-testid=channel-row-name]", new() { HasTextString = "官网咨询表单" }) });
         await row.Locator("[data-testid=show-snippet]").ClickAsync();
         var snippet = await admin.Locator("[data-testid=snippet]").InnerTextAsync();
@@ -33,6 +40,7 @@ public sealed class CaptureTests(BrowserApp app) : BrowserTest(app)
         await lead.ClickAsync();
         await Expect(admin.Locator("[data-testid=lead-name]")).ToHaveTextAsync("网页访客");
         await Expect(admin.Locator("[data-testid=lead-timeline]")).ToContainTextAsync("官网咨询表单");
+        await Expect(admin.Locator("[data-testid=lead-tags]")).ToHaveTextAsync("官网线索");
         AssertNoErrors();
     }
 }

@@ -22,8 +22,9 @@ public sealed class ImportTests(BrowserApp app) : BrowserTest(app)
         await Ui.OpenAsync(page, "/leads");
         await page.ClickAsync("[data-testid=open-import]");
         await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/leads/import");
-        // The file input must be wired to the circuit (Blazor marks it with a _bl_ attribute) before a file is set.
-        await page.WaitForFunctionAsync("""() => { const i = document.querySelector('[data-testid=import-file]'); return !!i && [...i.attributes].some(a => a.name.startsWith('_bl_')); }""");
+        // InputFile attaches its change listener in a JS call after its first interactive render; a file set
+        // before that is never seen. Its init stamps the element (Blazor's InputFile.ts), which is what we wait for.
+        await page.WaitForFunctionAsync("""() => { const i = document.querySelector('[data-testid=import-file]'); return !!i && i._blazorInputFileNextFileId !== undefined; }""");
         await page.SetInputFilesAsync("[data-testid=import-file]", new Microsoft.Playwright.FilePayload
         {
             Name = "展会名片.csv", MimeType = "text/csv", Buffer = Encoding.GetEncoding("GBK").GetBytes(rows.ToString()),

@@ -120,6 +120,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(l => l.Mobile).HasMaxLength(32);
             e.Property(l => l.Email).HasMaxLength(254);
             e.Property(l => l.SourceTag).HasMaxLength(50);
+            e.Property(l => l.Tags).HasMaxLength(500);
             e.Property(l => l.Campaign).HasMaxLength(200);
             e.Property(l => l.UtmSource).HasMaxLength(200);
             e.Property(l => l.UtmMedium).HasMaxLength(200);
@@ -190,6 +191,14 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(t => t.Mapping).HasMaxLength(4000);
             e.HasIndex(t => new { t.OrganizationId, t.HeaderKey }).IsUnique();
             e.HasQueryFilter(t => ScopeIsSystem || t.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<StoredTagRule>(e =>
+        {
+            e.ToTable("TagRules");
+            e.Property(r => r.Name).HasMaxLength(100);
+            e.Property(r => r.Tag).HasMaxLength(30);
+            e.HasQueryFilter(r => ScopeIsSystem || r.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<BlockedValue>(e =>

@@ -161,6 +161,15 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
             (o, p) => Reviewers(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("status").GetString() == "Running", "not started")))),
         new("GET", "/api/imports/{id:guid}/report", o => $"/api/imports/{o.ImportJob}/report", _ => null,
             (o, p) => Reviewers(p, new(HttpStatusCode.Conflict, Reason))),
+
+        new("GET", "/api/tag-rules", _ => "/api/tag-rules", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 1, "not the org's rule")))),
+        new("POST", "/api/tag-rules", _ => "/api/tag-rules", _ => new { name = "展会", tag = "展会客户", conditions = new[] { new { field = "channelKind", @operator = "Equals", value = "TradeShow" } } },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.Created))),
+        new("PUT", "/api/tag-rules/{id:guid}", o => $"/api/tag-rules/{o.TagRule}", _ => new { name = "高潜力", tag = "高潜力", conditions = new[] { new { field = "budget", @operator = "GreaterOrEqual", value = "600000" } } },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("conditions")[0].GetProperty("value").GetString() == "600000", "not saved")))),
+        new("DELETE", "/api/tag-rules/{id:guid}", o => $"/api/tag-rules/{o.TagRule}", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.NoContent))),
     ];
 
     public static TheoryData<string> CaseNames => new(Cases.Select(c => $"{c.Method} {c.Route}"));

@@ -43,6 +43,7 @@ public sealed class TestOrg
     public required Guid RepALead { get; init; }
     public required Guid RepBLead { get; init; }
     public required Guid ImportJob { get; init; }
+    public required Guid TagRule { get; init; }
 
     /// <summary>Leads a persona may see: own ones, the team's, and for managers and above the unassigned ones.</summary>
     public IReadOnlySet<Guid> VisibleLeads(Persona p) => p.Name switch
@@ -172,6 +173,12 @@ public sealed class TestOrg
             FileHash = ApiTokens.HashOf(tag), Content = content, Encoding = "utf-8", Status = ImportStatus.Uploaded, CreatedAt = now,
         };
         db.ImportJobs.Add(importJob);
+        var tagRule = new StoredTagRule
+        {
+            Id = Guid.CreateVersion7(), OrganizationId = org.Id, Name = "高潜力", Tag = "高潜力",
+            Conditions = """[{"field":"industry","operator":"Equals","value":"制造业"},{"field":"budget","operator":"GreaterOrEqual","value":"500000"}]""",
+        };
+        db.Add(tagRule);
         db.BlockedValues.Add(new BlockedValue { Id = Guid.CreateVersion7(), OrganizationId = org.Id, Value = "mailinator.com" });
         await db.SaveChangesAsync();
         var adminUser = await db.Users.FindAsync(admin.Id);
@@ -185,7 +192,7 @@ public sealed class TestOrg
             DeactivatedRep = gone, AdminTotpKey = totpKey,
             RepATokenId = tokens[4].Id,
             CustomersOf = customers, CustomerNames = names,
-            ImportJob = importJob.Id,
+            ImportJob = importJob.Id, TagRule = tagRule.Id,
             Channel = channel, UnassignedLead = unassigned.Id, RepALead = repALead.Id, RepBLead = repBLead.Id,
         };
     }

@@ -20,7 +20,7 @@ public abstract class CaptureTests<TApp>(TApp app) where TApp : TideflowApp
         app.InDbAsync(db => db.Leads.Where(l => l.OrganizationId == org.Id && l.ChannelId == org.Channel.Id && l.OwnerId == null && !l.Name!.Contains("unassigned")).ToListAsync());
 
     private Task<List<LeadTouch>> TouchesOf(Guid leadId) =>
-        app.InDbAsync(db => db.LeadTouches.Where(t => t.LeadId == leadId).OrderBy(t => t.At).ToListAsync());
+        app.InDbAsync(db => db.LeadTouches.Where(t => t.LeadId == leadId).OrderBy(t => t.At).ThenBy(t => t.Id).ToListAsync());
 
     [Fact]
     public async Task A_json_submission_becomes_a_normalized_lead_with_channel_page_consent_and_raw_payload()
@@ -183,6 +183,32 @@ public abstract class CaptureTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.Equal(HttpStatusCode.BadRequest, broken.StatusCode);
         Assert.Contains("line 1", (await broken.JsonAsync()).GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Empty(await LeadsOf(org));
+    }
+
+    [Fact]
+    public async Task Tagging_rules_stamp_tags_on_arrival_and_the_list_filters_by_them()
+    {
+        var org = await app.NewOrgAsync();
+        var rule = await app.As(org.Admin).PostJson("/api/tag-rules", new
+        {
+            name = "展会来的", tag = "展会客户", conditions = new[] { new { field = "sourceTag", @operator = "Equals", value = "官网" } },
+        });
+        Assert.Equal(HttpStatusCode.Created, rule.StatusCode);
+        var refused = await app.As(org.Admin).PostJson("/api/tag-rules", new
+        {
+            name = "坏规则", tag = "x", conditions = new[] { new { field = "budget", @operator = "GreaterOrEqual", value = "很多" } },
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("坏规则", (await refused.JsonAsync()).GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        await app.Anonymous().PostAsync($"/capture/{org.Channel.Key}", Form(("name", "大客户"), ("mobile", UniqueMobile()), ("industry", "制造业"), ("budget", "80万")));
+        await app.Anonymous().PostAsync($"/capture/{org.Channel.Key}", Form(("name", "小客户"), ("mobile", UniqueMobile()), ("industry", "制造业"), ("budget", "5万")));
+        var leads = (await LeadsOf(org)).ToDictionary(l => l.Name!);
+        Assert.Equal("高潜力,展会客户", leads["大客户"].Tags);
+        Assert.Equal("展会客户", leads["小客户"].Tags);
+
+        var filtered = await (await app.As(org.Admin).GetAsync($"/api/leads?tag={Uri.EscapeDataString("高潜力")}")).ReadAsync<Page<LeadRow>>();
+        Assert.Equal(["大客户"], filtered.Items.Select(l => l.Name));
     }
 
     [Fact]

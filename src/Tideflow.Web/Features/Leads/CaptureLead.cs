@@ -159,10 +159,17 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
                 problems.Add("OverDailyCap");
             }
         }
+        var tagFields = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["channel"] = channel.Name, ["channelKind"] = channel.Kind.ToString(), ["sourceTag"] = channel.SourceTag,
+        };
+        foreach (var (k, v) in s.Fields) tagFields.TryAdd(k, v);
+        foreach (var (k, v) in fields) tagFields[k] = v;
         return new Lead
         {
             Id = Guid.CreateVersion7(),
             OrganizationId = channel.OrganizationId,
+            Tags = status == LeadStatus.Invalid ? null : await TagRules.TagsForAsync(db, tagFields, ct),
             Name = contact.Name,
             Company = contact.Company,
             CompanyKey = contact.CompanyKey,

@@ -54,6 +54,8 @@ public sealed class Lead : IOrganizationOwned
     public string? Email { get; set; }
     public Guid? ChannelId { get; set; }
     public string? SourceTag { get; set; }
+    /// <summary>Stamped by the admin's tagging rules on arrival, comma-separated.</summary>
+    public string? Tags { get; set; }
     public string? Campaign { get; set; }
     public string? UtmSource { get; set; }
     public string? UtmMedium { get; set; }

@@ -9,7 +9,7 @@ using Tideflow.Web.Shared;
 namespace Tideflow.Web.Features.Leads;
 
 public sealed record LeadRow(Guid Id, string? Name, string? Company, string? Mobile, string? Email, Guid? ChannelId,
-    string? ChannelName, string? SourceTag, string? Campaign, LeadStatus Status, string? Problems, Guid? OwnerId,
+    string? ChannelName, string? SourceTag, string? Tags, string? Campaign, LeadStatus Status, string? Problems, Guid? OwnerId,
     DateTimeOffset ArrivedAt);
 
 public sealed record TouchRow(Guid Id, string Kind, Guid? ChannelId, string? ChannelName, DateTimeOffset At,
@@ -48,7 +48,11 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         }
         if (q.Status is { } status) query = query.Where(l => l.Status == status);
         if (q.ChannelId is { } channel) query = query.Where(l => l.ChannelId == channel);
-        if (!string.IsNullOrWhiteSpace(q.Tag)) query = query.Where(l => l.SourceTag == q.Tag);
+        if (!string.IsNullOrWhiteSpace(q.Tag))
+        {
+            var tag = q.Tag.Trim();
+            query = query.Where(l => l.SourceTag == tag || (l.Tags != null && ("," + l.Tags + ",").Contains("," + tag + ",")));
+        }
         if (q.From is { } from) query = query.Where(l => l.ArrivedAt >= from);
         if (q.To is { } to) query = query.Where(l => l.ArrivedAt < to);
         var total = await query.CountAsync(ct);
@@ -73,7 +77,7 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
                               select new TouchRow(t.Id, t.Kind, t.ChannelId, c == null ? null : c.Name, t.At, t.PageUrl, t.Ip, t.RawPayload))
             .ToListAsync(ct);
         return new LeadView(row, lead.ConsentText, lead.PageUrl, lead.UtmSource, lead.UtmMedium, lead.RawPayload,
-            timeline.OrderByDescending(t => t.At).ToList());
+            timeline.OrderByDescending(t => t.At).ThenByDescending(t => t.Id).ToList());
     }
 
     /// <summary>Manual entry: the same normalization and duplicate check as every channel; the author owns it.</summary>
@@ -87,6 +91,10 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         {
             Id = Guid.CreateVersion7(), OrganizationId = me.OrganizationId, Name = contact.Name, Company = contact.Company,
             CompanyKey = contact.CompanyKey, Mobile = contact.Mobile, Email = contact.Email, SourceTag = "手动录入",
+            Tags = await TagRules.TagsForAsync(db, new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+            {
+                ["channelKind"] = nameof(ChannelKind.Manual), ["sourceTag"] = "手动录入", ["name"] = contact.Name, ["company"] = contact.Company,
+            }, ct),
             Status = LeadStatus.New, OwnerId = me.Id, ArrivedAt = now, UpdatedAt = now,
         };
         db.Leads.Add(lead);
@@ -179,7 +187,7 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         join c in db.Channels on l.ChannelId equals c.Id into ch
         from c in ch.DefaultIfEmpty()
         select new LeadRow(l.Id, l.Name, l.Company, l.Mobile, l.Email, l.ChannelId, c == null ? null : c.Name, l.SourceTag,
-            l.Campaign, l.Status, l.Problems, l.OwnerId, l.ArrivedAt);
+            l.Tags, l.Campaign, l.Status, l.Problems, l.OwnerId, l.ArrivedAt);
 }
 
 public static class LeadEndpoints

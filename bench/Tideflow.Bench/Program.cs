@@ -1,0 +1,87 @@
+using Tideflow.Bench.Generation;
+using Tideflow.Bench.Loading;
+using Tideflow.Bench.Running;
+
+// Commands are documented in docs/benchmarks.md.
+//   generate --scale small|large --provider sqlite|postgres --out <file or database name> [--seed 42] [--server <pg>]
+//   run      --scale small|large --provider sqlite|postgres [--db <file or database name>] [--reuse] [--seed 42]
+//            [--requests 500] [--concurrency 8] [--server <pg>]
+if (args.Length == 0 || args[0] is not ("generate" or "run"))
+{
+    await Console.Error.WriteLineAsync("usage: generate|run --scale small|large --provider sqlite|postgres [options]; see docs/benchmarks.md");
+    return 1;
+}
+
+var options = new Dictionary<string, string>(StringComparer.Ordinal);
+var flags = new HashSet<string>(StringComparer.Ordinal);
+for (var i = 1; i < args.Length; i++)
+{
+    if (!args[i].StartsWith("--", StringComparison.Ordinal))
+    {
+        await Console.Error.WriteLineAsync($"unexpected argument '{args[i]}'");
+        return 1;
+    }
+    var key = args[i][2..];
+    if (key == "reuse")
+    {
+        flags.Add(key);
+    }
+    else if (i + 1 < args.Length)
+    {
+        options[key] = args[++i];
+    }
+    else
+    {
+        await Console.Error.WriteLineAsync($"--{key} needs a value");
+        return 1;
+    }
+}
+
+string Get(string key, string fallback) => options.TryGetValue(key, out var v) ? v : fallback;
+int Int(string key, int fallback) => int.Parse(Get(key, fallback.ToString(System.Globalization.CultureInfo.InvariantCulture)), System.Globalization.CultureInfo.InvariantCulture);
+
+var scale = Scale.Parse(Get("scale", "small"));
+var provider = Get("provider", "sqlite").ToLowerInvariant();
+if (provider is not ("sqlite" or "postgres"))
+{
+    await Console.Error.WriteLineAsync("--provider must be sqlite or postgres");
+    return 1;
+}
+var seed = Int("seed", 42);
+var server = options.GetValueOrDefault("server") ?? Environment.GetEnvironmentVariable("TIDEFLOW_TEST_POSTGRES");
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancel.Cancel();
+};
+
+if (args[0] == "generate")
+{
+    var generator = new Generator(scale, seed);
+    LoadResult result;
+    if (provider == "postgres")
+    {
+        result = PostgresLoader.Load(server ?? throw new ArgumentException("PostgreSQL needs --server or TIDEFLOW_TEST_POSTGRES."),
+            Get("out", $"tideflow_bench_{scale.Name}"), generator, Console.Out);
+    }
+    else
+    {
+        result = SqliteLoader.Load(Get("out", Path.Combine(Path.GetTempPath(), $"tideflow-bench-{scale.Name}.db")), generator, Console.Out);
+    }
+    Console.WriteLine($"{result.Customers:N0} customers in {result.InsertTime.TotalSeconds:F1} s " +
+                      $"({result.Customers / result.InsertTime.TotalSeconds:N0} rows/s), {result.TotalTime.TotalSeconds:F1} s with migrations and ANALYZE");
+    foreach (var t in result.Organisation.Tokens)
+    {
+        var user = result.Organisation.Users.Single(u => u.Id == t.UserId);
+        Console.WriteLine($"token for {user.UserName} ({user.Role}): {t.Secret}");
+    }
+    return 0;
+}
+
+// Enough threads that every client really is concurrent from the first request (the floor's SQLite calls block).
+ThreadPool.GetMinThreads(out var workerThreads, out var ioThreads);
+ThreadPool.SetMinThreads(Math.Max(workerThreads, 64), Math.Max(ioThreads, 64));
+var run = new RunOptions(scale, provider, seed, options.GetValueOrDefault("db"), server, flags.Contains("reuse"),
+    Int("requests", 500), Int("concurrency", 8), "dotnet run -c Release --project bench/Tideflow.Bench -- " + string.Join(' ', args));
+return await Runner.RunAsync(run, Console.Error, cancel.Token);

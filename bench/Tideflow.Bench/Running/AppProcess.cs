@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Tideflow.Bench.Running;
+
+/// <summary>
+/// The app as a separate process (the Release build), bound to 127.0.0.1 on a free port. Only this process is
+/// ever stopped, by its own handle.
+/// </summary>
+public sealed class AppProcess : IAsyncDisposable
+{
+    private readonly Process process;
+    private readonly StreamWriter log;
+
+    public Uri BaseAddress { get; }
+    public int Pid => process.Id;
+    public string LogPath { get; }
+
+    private AppProcess(Process process, StreamWriter log, Uri baseAddress, string logPath)
+    {
+        this.process = process;
+        this.log = log;
+        BaseAddress = baseAddress;
+        LogPath = logPath;
+    }
+
+    public static async Task<AppProcess> StartAsync(string appDll, string provider, string connectionString, CancellationToken ct)
+    {
+        if (!File.Exists(appDll))
+        {
+            throw new FileNotFoundException($"Build the app first: dotnet build -c Release src/Tideflow.Web ({appDll} is missing).");
+        }
+        var port = FreeLoopbackPort();
+        var baseAddress = new Uri($"http://127.0.0.1:{port}/");
+        var info = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { appDll, "--urls", baseAddress.ToString().TrimEnd('/') },
+            WorkingDirectory = Path.GetDirectoryName(appDll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.Environment["Database__Provider"] = provider;
+        info.Environment["ConnectionStrings__Tideflow"] = connectionString;
+        info.Environment["Demo__Seed"] = "false";
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        var logPath = Path.Combine(Path.GetTempPath(), $"tideflow-bench-app-{port}.log");
+        var log = new StreamWriter(logPath) { AutoFlush = true };
+        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the app.");
+        process.OutputDataReceived += (_, e) => Write(log, e.Data);
+        process.ErrorDataReceived += (_, e) => Write(log, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var app = new AppProcess(process, log, baseAddress, logPath);
+        await app.WaitReadyAsync(ct);
+        return app;
+    }
+
+    private static void Write(StreamWriter log, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (log)
+        {
+            log.WriteLine(line);
+        }
+    }
+
+    private async Task WaitReadyAsync(CancellationToken ct)
+    {
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(90))
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"The app exited with code {process.ExitCode}; see {LogPath}.");
+            }
+            try
+            {
+                using var response = await http.GetAsync(new Uri("health/ready", UriKind.Relative), ct);
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+            await Task.Delay(200, ct);
+        }
+        throw new TimeoutException($"The app did not become ready in 90 s; see {LogPath}.");
+    }
+
+    /// <summary>Resident set size now, and its high-water mark since start, in bytes (Linux /proc).</summary>
+    public (long Rss, long Peak) Memory()
+    {
+        long rss = 0, peak = 0;
+        foreach (var line in File.ReadLines($"/proc/{process.Id}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                rss = Kb(line);
+            }
+            else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                peak = Kb(line);
+            }
+        }
+        return (rss, peak);
+    }
+
+    private static long Kb(string line) =>
+        long.Parse(line.Split(':')[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: false);
+            await process.WaitForExitAsync();
+        }
+        process.Dispose();
+        lock (log)
+        {
+            log.Dispose();
+        }
+    }
+}
