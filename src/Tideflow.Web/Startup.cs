@@ -116,6 +116,7 @@ public static class Startup
         services.AddScoped<Channels>();
         services.AddScoped<ImportLeads>();
         services.AddScoped<TagRules>();
+        services.AddScoped<MergeLeads>();
         services.AddScoped<ImportRunner>();
         services.AddSingleton<ImportQueue>();
         services.AddHostedService<ImportWorker>();
@@ -150,6 +151,7 @@ public static class Startup
         api.MapChannels();
         api.MapImports();
         api.MapTagRules();
+        api.MapMerges();
         app.MapSignIn();
         app.MapCapture();
 

@@ -193,6 +193,15 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasQueryFilter(t => ScopeIsSystem || t.OrganizationId == ScopeOrganizationId);
         });
 
+        builder.Entity<LeadMerge>(e =>
+        {
+            e.Property(m => m.MergedStatusBefore).HasConversion<string>().HasMaxLength(20);
+            e.Property(m => m.Moved).HasMaxLength(int.MaxValue);
+            e.HasIndex(m => m.SurvivorId);
+            e.HasIndex(m => m.MergedId);
+            e.HasQueryFilter(m => ScopeIsSystem || m.OrganizationId == ScopeOrganizationId);
+        });
+
         builder.Entity<StoredTagRule>(e =>
         {
             e.ToTable("TagRules");

@@ -170,6 +170,15 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
             (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("conditions")[0].GetProperty("value").GetString() == "600000", "not saved")))),
         new("DELETE", "/api/tag-rules/{id:guid}", o => $"/api/tag-rules/{o.TagRule}", _ => null,
             (o, p) => AdminOnly(p, new(HttpStatusCode.NoContent))),
+
+        new("GET", "/api/leads/suspected-duplicates", _ => "/api/leads/suspected-duplicates", _ => null,
+            (o, p) => Reviewers(p, new(HttpStatusCode.OK))),
+        new("POST", "/api/leads/{id:guid}/merge", o => $"/api/leads/{o.RepALead}/merge", o => new { intoId = o.UnassignedLead },
+            (o, p) => LeadOfRepA(o, p, new(HttpStatusCode.OK, (org, _, b) => Check(b.GetProperty("survivorId").GetGuid() == org.UnassignedLead, "wrong survivor")), review: true)),
+        new("GET", "/api/leads/{id:guid}/merges", o => $"/api/leads/{o.RepALead}/merges", _ => null,
+            (o, p) => LeadOfRepA(o, p, new(HttpStatusCode.OK), review: false)),
+        new("POST", "/api/merges/{id:guid}/undo", _ => $"/api/merges/{Guid.NewGuid()}/undo", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.NotFound, Reason))),
     ];
 
     public static TheoryData<string> CaseNames => new(Cases.Select(c => $"{c.Method} {c.Route}"));

@@ -12,6 +12,8 @@ public enum LeadStatus
     Queued,
     /// <summary>A reviewer decided it is junk; kept for the record.</summary>
     Discarded,
+    /// <summary>Merged into another lead, which now holds its touches; an admin can undo the merge.</summary>
+    Merged,
 }
 
 public enum ChannelKind
@@ -67,6 +69,7 @@ public sealed class Lead : IOrganizationOwned
     /// <summary>What arrived, as received (JSON); unknown fields live here.</summary>
     public string? RawPayload { get; set; }
     public Guid? OwnerId { get; set; }
+    public Guid? MergedIntoId { get; set; }
     public DateTimeOffset ArrivedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }
@@ -116,4 +119,19 @@ public sealed class BlockedValue : IOrganizationOwned
     public Guid Id { get; set; }
     public Guid OrganizationId { get; set; }
     public required string Value { get; set; }
+}
+
+/// <summary>One merge, with exactly what moved, so an admin can put everything back.</summary>
+public sealed class LeadMerge : IOrganizationOwned
+{
+    public Guid Id { get; set; }
+    public Guid OrganizationId { get; set; }
+    public Guid SurvivorId { get; set; }
+    public Guid MergedId { get; set; }
+    public LeadStatus MergedStatusBefore { get; set; }
+    /// <summary>JSON: touch ids and contact-key ids that moved, and the survivor's fields that were empty and got filled.</summary>
+    public required string Moved { get; set; }
+    public Guid ById { get; set; }
+    public DateTimeOffset At { get; set; }
+    public DateTimeOffset? UndoneAt { get; set; }
 }

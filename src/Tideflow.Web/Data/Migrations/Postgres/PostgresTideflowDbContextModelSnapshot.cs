@@ -710,6 +710,9 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .HasMaxLength(254)
                         .HasColumnType("character varying(254)");
 
+                    b.Property<Guid?>("MergedIntoId")
+                        .HasColumnType("uuid");
+
                     b.Property<string>("Mobile")
                         .HasMaxLength(32)
                         .HasColumnType("character varying(32)");
@@ -773,6 +776,49 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.HasIndex("OrganizationId", "Status");
 
                     b.ToTable("Leads");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Leads.LeadMerge", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid>("ById")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("MergedId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("MergedStatusBefore")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.Property<string>("Moved")
+                        .IsRequired()
+                        .HasMaxLength(2147483647)
+                        .HasColumnType("text");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("SurvivorId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset?>("UndoneAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("MergedId");
+
+                    b.HasIndex("SurvivorId");
+
+                    b.ToTable("LeadMerge");
                 });
 
             modelBuilder.Entity("Tideflow.Web.Features.Leads.LeadTouch", b =>

@@ -695,6 +695,9 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                         .HasMaxLength(254)
                         .HasColumnType("TEXT");
 
+                    b.Property<Guid?>("MergedIntoId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Mobile")
                         .HasMaxLength(32)
                         .HasColumnType("TEXT");
@@ -758,6 +761,49 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.HasIndex("OrganizationId", "Status");
 
                     b.ToTable("Leads");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Leads.LeadMerge", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("ById")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("MergedId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("MergedStatusBefore")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Moved")
+                        .IsRequired()
+                        .HasMaxLength(2147483647)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("SurvivorId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("UndoneAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("MergedId");
+
+                    b.HasIndex("SurvivorId");
+
+                    b.ToTable("LeadMerge");
                 });
 
             modelBuilder.Entity("Tideflow.Web.Features.Leads.LeadTouch", b =>
