@@ -79,7 +79,7 @@ public sealed partial class EndpointInventoryTests(SqliteApp app)
     [Fact]
     public async Task Ui_pages_send_an_anonymous_visitor_to_the_login_page()
     {
-        foreach (var page in new[] { "/", "/customers", "/leads", $"/leads/{Guid.NewGuid()}", "/admin/users", "/admin/teams", "/admin/channels", "/admin/audit", "/profile" })
+        foreach (var page in new[] { "/", "/customers", "/leads", $"/leads/{Guid.NewGuid()}", "/leads/import", "/leads/duplicates", "/admin/users", "/admin/teams", "/admin/channels", "/admin/audit", "/profile" })
         {
             var response = await app.Anonymous().GetAsync(page);
             Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
