@@ -40,7 +40,9 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     /// <summary>Bulk paths (import) switch per-row entity auditing off and write one summary entry instead.</summary>
     public bool AuditEntityChanges { get; set; } = true;
 
-    // Read by the query filters; EF evaluates them per query, so one context follows its user.
+    // Read by the query filters; EF evaluates them per query, so one context follows its user. The booleans are
+    // inlined with EF.Constant: EF then drops the dead branch, and SQLite (which cannot simplify "@p OR …") gets a
+    // predicate its indexes can serve. Few combinations exist, so the extra cached query shapes stay few.
     private bool ScopeIsSystem => currentUser.Scope.IsSystem;
     private bool ScopeIsAnonymous => !currentUser.Scope.IsAuthenticated && !currentUser.Scope.IsSystem;
     private Guid ScopeOrganizationId => currentUser.Scope.OrganizationId;
@@ -57,7 +59,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
         builder.Entity<Organization>(e =>
         {
             e.Property(o => o.Name).HasMaxLength(200);
-            e.HasQueryFilter(o => ScopeIsSystem || o.Id == ScopeOrganizationId);
+            e.HasQueryFilter(o => EF.Constant(ScopeIsSystem) || o.Id == ScopeOrganizationId);
         });
 
         builder.Entity<Team>(e =>
@@ -66,7 +68,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasIndex(t => new { t.OrganizationId, t.Name }).IsUnique();
             e.HasOne<Organization>().WithMany().HasForeignKey(t => t.OrganizationId);
             e.HasOne<Team>().WithMany().HasForeignKey(t => t.ParentTeamId).OnDelete(DeleteBehavior.Restrict);
-            e.HasQueryFilter(t => ScopeIsSystem || t.OrganizationId == ScopeOrganizationId);
+            e.HasQueryFilter(t => EF.Constant(ScopeIsSystem) || t.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<AppUser>(e =>
@@ -80,7 +82,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasOne<Team>().WithMany().HasForeignKey(u => u.TeamId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<AppUser>().WithMany().HasForeignKey(u => u.ManagerId).OnDelete(DeleteBehavior.Restrict);
             // Anonymous callers must find a user by name to log in; they see no business rows.
-            e.HasQueryFilter(u => ScopeIsSystem || ScopeIsAnonymous || u.OrganizationId == ScopeOrganizationId);
+            e.HasQueryFilter(u => EF.Constant(ScopeIsSystem) || EF.Constant(ScopeIsAnonymous) || u.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<Customer>(e =>
@@ -94,9 +96,9 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasIndex(c => new { c.OrganizationId, c.OwnerId });
             e.HasOne<Organization>().WithMany().HasForeignKey(c => c.OrganizationId);
             e.HasOne<AppUser>().WithMany().HasForeignKey(c => c.OwnerId).OnDelete(DeleteBehavior.Restrict);
-            e.HasQueryFilter(c => ScopeIsSystem ||
+            e.HasQueryFilter(c => EF.Constant(ScopeIsSystem) ||
                 (c.OrganizationId == ScopeOrganizationId &&
-                 (ScopeSeesAllOwners || (c.OwnerId != null && ScopeOwnerIds.Contains(c.OwnerId.Value)))));
+                 (EF.Constant(ScopeSeesAllOwners) || (c.OwnerId != null && ScopeOwnerIds.Contains(c.OwnerId.Value)))));
         });
 
         builder.Entity<Channel>(e =>
@@ -109,7 +111,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasIndex(c => c.Key).IsUnique();
             e.HasIndex(c => new { c.OrganizationId, c.Name }).IsUnique();
             e.HasOne<Organization>().WithMany().HasForeignKey(c => c.OrganizationId);
-            e.HasQueryFilter(c => ScopeIsSystem || c.OrganizationId == ScopeOrganizationId);
+            e.HasQueryFilter(c => EF.Constant(ScopeIsSystem) || c.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<Lead>(e =>
@@ -134,10 +136,10 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasOne<Organization>().WithMany().HasForeignKey(l => l.OrganizationId);
             e.HasOne<Channel>().WithMany().HasForeignKey(l => l.ChannelId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<AppUser>().WithMany().HasForeignKey(l => l.OwnerId).OnDelete(DeleteBehavior.Restrict);
-            e.HasQueryFilter(l => ScopeIsSystem ||
+            e.HasQueryFilter(l => EF.Constant(ScopeIsSystem) ||
                 (l.OrganizationId == ScopeOrganizationId &&
-                 (ScopeSeesAllOwners || (l.OwnerId != null && ScopeOwnerIds.Contains(l.OwnerId.Value)) ||
-                  (l.OwnerId == null && ScopeSeesUnassigned))));
+                 (EF.Constant(ScopeSeesAllOwners) || (l.OwnerId != null && ScopeOwnerIds.Contains(l.OwnerId.Value)) ||
+                  (l.OwnerId == null && EF.Constant(ScopeSeesUnassigned)))));
         });
 
         builder.Entity<LeadTouch>(e =>
@@ -151,7 +153,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasOne<Lead>().WithMany().HasForeignKey(t => t.LeadId).OnDelete(DeleteBehavior.Cascade);
             e.HasOne<Customer>().WithMany().HasForeignKey(t => t.CustomerId).OnDelete(DeleteBehavior.Cascade);
             // Read only through a lead the caller can see (Leads.TimelineAsync); the organisation is still enforced here.
-            e.HasQueryFilter(t => ScopeIsSystem || t.OrganizationId == ScopeOrganizationId);
+            e.HasQueryFilter(t => EF.Constant(ScopeIsSystem) || t.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<ContactKey>(e =>
@@ -160,7 +162,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasIndex(k => new { k.OrganizationId, k.Key }).IsUnique();
             e.HasOne<Lead>().WithMany().HasForeignKey(k => k.LeadId).OnDelete(DeleteBehavior.Cascade);
             e.HasOne<Customer>().WithMany().HasForeignKey(k => k.CustomerId).OnDelete(DeleteBehavior.Cascade);
-            e.HasQueryFilter(k => ScopeIsSystem || k.OrganizationId == ScopeOrganizationId);
+            e.HasQueryFilter(k => EF.Constant(ScopeIsSystem) || k.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<CaptureReceipt>(e =>
@@ -168,7 +170,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(r => r.Key).HasMaxLength(300);
             e.HasIndex(r => new { r.OrganizationId, r.Key }).IsUnique();
             e.HasOne<Lead>().WithMany().HasForeignKey(r => r.LeadId).OnDelete(DeleteBehavior.Cascade);
-            e.HasQueryFilter(r => ScopeIsSystem || r.OrganizationId == ScopeOrganizationId);
+            e.HasQueryFilter(r => EF.Constant(ScopeIsSystem) || r.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<ImportJob>(e =>
@@ -182,7 +184,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(j => j.Report).HasMaxLength(int.MaxValue);
             e.Property(j => j.Error).HasMaxLength(2000);
             e.HasIndex(j => new { j.OrganizationId, j.CreatedAt });
-            e.HasQueryFilter(j => ScopeIsSystem || j.OrganizationId == ScopeOrganizationId);
+            e.HasQueryFilter(j => EF.Constant(ScopeIsSystem) || j.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<ImportTemplate>(e =>
@@ -190,7 +192,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(t => t.HeaderKey).HasMaxLength(64);
             e.Property(t => t.Mapping).HasMaxLength(4000);
             e.HasIndex(t => new { t.OrganizationId, t.HeaderKey }).IsUnique();
-            e.HasQueryFilter(t => ScopeIsSystem || t.OrganizationId == ScopeOrganizationId);
+            e.HasQueryFilter(t => EF.Constant(ScopeIsSystem) || t.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<LeadMerge>(e =>
@@ -199,7 +201,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(m => m.Moved).HasMaxLength(int.MaxValue);
             e.HasIndex(m => m.SurvivorId);
             e.HasIndex(m => m.MergedId);
-            e.HasQueryFilter(m => ScopeIsSystem || m.OrganizationId == ScopeOrganizationId);
+            e.HasQueryFilter(m => EF.Constant(ScopeIsSystem) || m.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<StoredTagRule>(e =>
@@ -207,14 +209,14 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.ToTable("TagRules");
             e.Property(r => r.Name).HasMaxLength(100);
             e.Property(r => r.Tag).HasMaxLength(30);
-            e.HasQueryFilter(r => ScopeIsSystem || r.OrganizationId == ScopeOrganizationId);
+            e.HasQueryFilter(r => EF.Constant(ScopeIsSystem) || r.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<BlockedValue>(e =>
         {
             e.Property(b => b.Value).HasMaxLength(254);
             e.HasIndex(b => new { b.OrganizationId, b.Value }).IsUnique();
-            e.HasQueryFilter(b => ScopeIsSystem || b.OrganizationId == ScopeOrganizationId);
+            e.HasQueryFilter(b => EF.Constant(ScopeIsSystem) || b.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<AuditEntry>(e =>
@@ -226,7 +228,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(a => a.Ip).HasMaxLength(64);
             e.Property(a => a.Changes).HasMaxLength(int.MaxValue);
             e.HasIndex(a => new { a.OrganizationId, a.At });
-            e.HasQueryFilter(a => ScopeIsSystem || a.OrganizationId == ScopeOrganizationId);
+            e.HasQueryFilter(a => EF.Constant(ScopeIsSystem) || a.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<ApiToken>(e =>
@@ -237,7 +239,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasIndex(t => t.Hash).IsUnique();
             e.HasOne<AppUser>().WithMany().HasForeignKey(t => t.UserId);
             // A user sees and revokes only their own tokens.
-            e.HasQueryFilter(t => ScopeIsSystem || (t.OrganizationId == ScopeOrganizationId && t.UserId == ScopeUserId));
+            e.HasQueryFilter(t => EF.Constant(ScopeIsSystem) || (t.OrganizationId == ScopeOrganizationId && t.UserId == ScopeUserId));
         });
     }
 
