@@ -117,6 +117,7 @@ public static class Startup
         services.AddScoped<ImportLeads>();
         services.AddScoped<TagRules>();
         services.AddScoped<MergeLeads>();
+        services.AddScoped<Features.Notifications.Inboxes>();
         services.AddScoped<ImportRunner>();
         services.AddSingleton<ImportQueue>();
         services.AddHostedService<ImportWorker>();
@@ -152,6 +153,7 @@ public static class Startup
         api.MapImports();
         api.MapTagRules();
         api.MapMerges();
+        Features.Notifications.NotificationEndpoints.MapNotifications(api);
         app.MapSignIn();
         app.MapCapture();
 

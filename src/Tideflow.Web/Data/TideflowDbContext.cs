@@ -8,6 +8,7 @@ using Tideflow.Domain.Access;
 using Tideflow.Web.Features.Access;
 using Tideflow.Web.Features.Customers;
 using Tideflow.Web.Features.Leads;
+using Tideflow.Web.Features.Notifications;
 
 namespace Tideflow.Web.Data;
 
@@ -33,6 +34,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     public DbSet<BlockedValue> BlockedValues => Set<BlockedValue>();
 
     public DbSet<ImportJob> ImportJobs => Set<ImportJob>();
+    public DbSet<Notification> Notifications => Set<Notification>();
     public DbSet<ImportTemplate> ImportTemplates => Set<ImportTemplate>();
 
     public CurrentUser CurrentUser => currentUser;
@@ -193,6 +195,16 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(t => t.Mapping).HasMaxLength(4000);
             e.HasIndex(t => new { t.OrganizationId, t.HeaderKey }).IsUnique();
             e.HasQueryFilter(t => EF.Constant(ScopeIsSystem) || t.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<Notification>(e =>
+        {
+            e.Property(n => n.Kind).HasMaxLength(40);
+            e.Property(n => n.Parameters).HasMaxLength(2000);
+            e.Property(n => n.Link).HasMaxLength(300);
+            e.HasIndex(n => new { n.RecipientId, n.ReadAt });
+            // Each user reads only their own notifications.
+            e.HasQueryFilter(n => EF.Constant(ScopeIsSystem) || (n.OrganizationId == ScopeOrganizationId && n.RecipientId == ScopeUserId));
         });
 
         builder.Entity<LeadMerge>(e =>

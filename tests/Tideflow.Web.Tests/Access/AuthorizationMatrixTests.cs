@@ -179,6 +179,13 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
             (o, p) => LeadOfRepA(o, p, new(HttpStatusCode.OK), review: false)),
         new("POST", "/api/merges/{id:guid}/undo", _ => $"/api/merges/{Guid.NewGuid()}/undo", _ => null,
             (o, p) => AdminOnly(p, new(HttpStatusCode.NotFound, Reason))),
+
+        new("GET", "/api/notifications", _ => "/api/notifications", _ => null,
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, pp, b) => Check(b.GetProperty("unread").GetInt32() == (pp.Name == "repA" ? 1 : 0), "sees notifications that are not theirs")))),
+        new("POST", "/api/notifications/{id:guid}/read", o => $"/api/notifications/{o.RepANotification}/read", _ => null,
+            (o, p) => ForSignedIn(p, p.Name == "repA" ? new(HttpStatusCode.OK) : new(HttpStatusCode.NotFound))),
+        new("POST", "/api/notifications/read-all", _ => "/api/notifications/read-all", _ => null,
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("unread").GetInt32() == 0, "still unread")))),
     ];
 
     public static TheoryData<string> CaseNames => new(Cases.Select(c => $"{c.Method} {c.Route}"));

@@ -44,6 +44,7 @@ public sealed class TestOrg
     public required Guid RepBLead { get; init; }
     public required Guid ImportJob { get; init; }
     public required Guid TagRule { get; init; }
+    public required Guid RepANotification { get; init; }
 
     /// <summary>Leads a persona may see: own ones, the team's, and for managers and above the unassigned ones.</summary>
     public IReadOnlySet<Guid> VisibleLeads(Persona p) => p.Name switch
@@ -179,6 +180,12 @@ public sealed class TestOrg
             Conditions = """[{"field":"industry","operator":"Equals","value":"制造业"},{"field":"budget","operator":"GreaterOrEqual","value":"500000"}]""",
         };
         db.Add(tagRule);
+        var note = new Tideflow.Web.Features.Notifications.Notification
+        {
+            Id = Guid.CreateVersion7(), OrganizationId = org.Id, RecipientId = repA.Id, Kind = "contact-returned",
+            Parameters = """{"name":"x","channel":"y"}""", CreatedAt = now,
+        };
+        db.Add(note);
         db.BlockedValues.Add(new BlockedValue { Id = Guid.CreateVersion7(), OrganizationId = org.Id, Value = "mailinator.com" });
         await db.SaveChangesAsync();
         var adminUser = await db.Users.FindAsync(admin.Id);
@@ -192,7 +199,7 @@ public sealed class TestOrg
             DeactivatedRep = gone, AdminTotpKey = totpKey,
             RepATokenId = tokens[4].Id,
             CustomersOf = customers, CustomerNames = names,
-            ImportJob = importJob.Id, TagRule = tagRule.Id,
+            ImportJob = importJob.Id, TagRule = tagRule.Id, RepANotification = note.Id,
             Channel = channel, UnassignedLead = unassigned.Id, RepALead = repALead.Id, RepBLead = repBLead.Id,
         };
     }

@@ -91,6 +91,13 @@ public abstract class CaptureTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.Empty(await LeadsOf(org));
         var touch = Assert.Single(await app.InDbAsync(db => db.LeadTouches.Where(t => t.CustomerId == customer.Id).ToListAsync()));
         Assert.Equal("duplicate", touch.Kind);
+
+        // The owner hears of it; nobody else does.
+        var inbox = await (await app.As(org.RepA).GetAsync("/api/notifications")).ReadAsync<Tideflow.Web.Features.Notifications.Inbox>();
+        Assert.Equal(2, inbox.Unread);
+        Assert.Contains(inbox.Items, n => n.Kind == "contact-returned" && n.Parameters["name"] == "老客户" && n.Parameters["channel"] == "官网表单");
+        var other = await (await app.As(org.RepB).GetAsync("/api/notifications")).ReadAsync<Tideflow.Web.Features.Notifications.Inbox>();
+        Assert.Equal(0, other.Unread);
     }
 
     [Fact]

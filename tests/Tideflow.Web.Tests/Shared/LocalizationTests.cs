@@ -48,7 +48,7 @@ public sealed partial class LocalizationTests
             .Concat(Enum.GetValues<Tideflow.Domain.Leads.ContactProblem>().Select(p => $"Problem{p}"))
             .Concat(Enum.GetValues<Tideflow.Web.Features.Leads.ImportStatus>().Select(s => $"ImportStatus{s}"))
             .Concat(Tideflow.Web.Features.Leads.ImportLeads.Fields.Select(f => $"Field_{f}"))
-            .Concat(new[] { "ProblemHoneypot", "ProblemOverDailyCap", "Toucharrival", "Touchduplicate", "Touchmanual", "Touchmerge" })
+            .Concat(new[] { "ProblemHoneypot", "ProblemOverDailyCap", "Toucharrival", "Touchduplicate", "Touchmanual", "Touchmerge", "Notification_contact-returned" })
             .ToList();
         var missingInEnglish = keys.Where(k => !English.ContainsKey(k)).ToList();
         var missingInChinese = keys.Where(k => !Chinese.ContainsKey(k)).ToList();

@@ -108,6 +108,7 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
             {
                 await db.Leads.Where(l => l.Id == existing).ExecuteUpdateAsync(u => u.SetProperty(l => l.UpdatedAt, now), ct);
             }
+            await NotifyOwnerAsync(match, channel, now, ct);
             leadId = match.LeadId ?? Guid.Empty;
             result = new CaptureResult(CaptureOutcome.Touched, match.LeadId, match.CustomerId);
         }
@@ -189,6 +190,20 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
             ArrivedAt = now,
             UpdatedAt = now,
         };
+    }
+
+    /// <summary>The owner hears at once that someone they work came back, and through which channel (R1.3).</summary>
+    private async Task NotifyOwnerAsync(ContactKey match, Channel channel, DateTimeOffset now, CancellationToken ct)
+    {
+        var owner = match.LeadId is { } leadId
+            ? await db.Leads.Where(l => l.Id == leadId).Select(l => new { l.OwnerId, l.Name }).SingleOrDefaultAsync(ct)
+            : await db.Customers.Where(c => c.Id == match.CustomerId).Select(c => new { c.OwnerId, Name = (string?)c.Name }).SingleOrDefaultAsync(ct);
+        if (owner?.OwnerId is { } recipient)
+        {
+            Notifications.Inboxes.Add(db, channel.OrganizationId, recipient, Notifications.NotificationKinds.ContactReturned,
+                new { name = owner.Name ?? "", channel = channel.Name },
+                match.LeadId is { } l ? $"/leads/{l}" : "/customers", now);
+        }
     }
 
     private void Remember(List<CaptureReceipt> existing, string key, Guid leadId, DateTimeOffset now, Guid organizationId)

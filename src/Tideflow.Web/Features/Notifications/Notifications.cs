@@ -1,0 +1,91 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Tideflow.Web.Data;
+using Tideflow.Web.Features.Access;
+using Tideflow.Web.Shared;
+
+namespace Tideflow.Web.Features.Notifications;
+
+/// <summary>
+/// An in-app message for one user. Stored as a kind plus parameters, so each reader sees it in their own language.
+/// (Email, DingTalk and WeCom delivery come with reminders.)
+/// </summary>
+public sealed class Notification : IOrganizationOwned
+{
+    public Guid Id { get; set; }
+    public Guid OrganizationId { get; set; }
+    public Guid RecipientId { get; set; }
+    public required string Kind { get; set; }
+    /// <summary>JSON object of the values the message names.</summary>
+    public string? Parameters { get; set; }
+    public string? Link { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? ReadAt { get; set; }
+}
+
+public static class NotificationKinds
+{
+    /// <summary>Someone the recipient owns came back through a channel (R1.3).</summary>
+    public const string ContactReturned = "contact-returned";
+}
+
+public sealed record NotificationRow(Guid Id, string Kind, IReadOnlyDictionary<string, string> Parameters, string? Link,
+    DateTimeOffset CreatedAt, DateTimeOffset? ReadAt);
+
+public sealed record Inbox(int Unread, IReadOnlyList<NotificationRow> Items);
+
+/// <summary>A user's own notifications; the DbContext filter shows nobody else's.</summary>
+public sealed class Inboxes(TideflowDbContext db, CurrentUser me, TimeProvider clock)
+{
+    public async Task<Inbox> GetAsync(CancellationToken ct = default)
+    {
+        if (!me.IsAuthenticated)
+        {
+            throw Problem.Unauthorized();
+        }
+        var unread = await db.Notifications.CountAsync(n => n.ReadAt == null, ct);
+        var items = await db.Notifications.AsNoTracking().OrderByDescending(n => n.CreatedAt).ThenByDescending(n => n.Id).Take(30).ToListAsync(ct);
+        return new Inbox(unread, items.Select(n => new NotificationRow(n.Id, n.Kind,
+            n.Parameters is null ? new Dictionary<string, string>() : JsonSerializer.Deserialize<Dictionary<string, string>>(n.Parameters)!,
+            n.Link, n.CreatedAt, n.ReadAt)).ToList());
+    }
+
+    public async Task<Inbox> MarkReadAsync(Guid? id, CancellationToken ct = default)
+    {
+        if (!me.IsAuthenticated)
+        {
+            throw Problem.Unauthorized();
+        }
+        var now = clock.GetUtcNow();
+        var unread = await db.Notifications.Where(n => n.ReadAt == null && (id == null || n.Id == id)).ToListAsync(ct);
+        if (id is not null && unread.Count == 0 && !await db.Notifications.AnyAsync(n => n.Id == id, ct))
+        {
+            throw Problem.NotFound("Notification");
+        }
+        foreach (var n in unread)
+        {
+            n.ReadAt = now;
+        }
+        await db.SaveChangesAsync(ct);
+        return await GetAsync(ct);
+    }
+
+    /// <summary>Queues a notification in the caller's unit of work; it is saved with the change that caused it.</summary>
+    public static void Add(TideflowDbContext db, Guid organizationId, Guid recipientId, string kind, object parameters, string? link, DateTimeOffset now) =>
+        db.Notifications.Add(new Notification
+        {
+            Id = Guid.CreateVersion7(), OrganizationId = organizationId, RecipientId = recipientId, Kind = kind,
+            Parameters = JsonSerializer.Serialize(parameters), Link = link, CreatedAt = now,
+        });
+}
+
+public static class NotificationEndpoints
+{
+    public static void MapNotifications(this RouteGroupBuilder api)
+    {
+        var g = api.MapGroup("/notifications").WithTags("Notifications");
+        g.MapGet("/", (Inboxes h, CancellationToken ct) => h.GetAsync(ct));
+        g.MapPost("/{id:guid}/read", (Guid id, Inboxes h, CancellationToken ct) => h.MarkReadAsync(id, ct));
+        g.MapPost("/read-all", (Inboxes h, CancellationToken ct) => h.MarkReadAsync(null, ct));
+    }
+}
