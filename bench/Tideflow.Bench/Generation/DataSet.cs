@@ -6,6 +6,12 @@ namespace Tideflow.Bench.Generation;
 /// </summary>
 public sealed record Scale(string Name, int Customers, int Teams, int Reps, int BenchRepCustomers = 2_000)
 {
+    /// <summary>Existing leads (each with its contact keys) that capture submissions are deduplicated against.</summary>
+    public int Leads => Customers;
+
+    /// <summary>Bounded number of capture submissions the ingestion scenario sends (per side: app and floor).</summary>
+    public int CaptureRequests => Customers >= 1_000_000 ? 20_000 : 5_000;
+
     public static readonly Scale Small = new("small", 10_000, 20, 200);
     public static readonly Scale Large = new("large", 1_000_000, 20, 200);
 
@@ -42,3 +48,30 @@ public sealed record Organisation(
     UserRow BenchRep,
     UserRow BenchManager,
     IReadOnlyList<UserRow> Reps);
+
+/// <summary>The capture channel the ingestion scenario posts to (key known to the runner).</summary>
+public sealed record ChannelRow(Guid Id, Guid OrganizationId, string Name, string Kind, string SourceTag, string Key, DateTimeOffset CreatedAt);
+
+/// <summary>An existing lead; <see cref="Keys"/> are its contact keys as the app writes them ("m:+86…", "e:…").</summary>
+public sealed record LeadRow(Guid Id, Guid OrganizationId, string Name, string Company, string Mobile, string? Email,
+    Guid ChannelId, string SourceTag, DateTimeOffset ArrivedAt, IReadOnlyList<string> Keys);
+
+/// <summary>One capture submission: a new contact, or (<see cref="IsRepeat"/>) an existing lead's mobile again.</summary>
+public sealed record SubmissionRow(string Name, string Mobile, string? Email, string Campaign, bool IsRepeat)
+{
+    /// <summary>The contact keys the submission normalizes to (mobile first, as DuplicateRules orders them).</summary>
+    public IReadOnlyList<string> Keys => Email is null ? ["m:" + Mobile] : ["m:" + Mobile, "e:" + Email];
+}
+
+public enum ImportRowKind
+{
+    /// <summary>A contact nobody has yet: becomes a lead.</summary>
+    New,
+    /// <summary>An existing lead's mobile again: becomes a touch.</summary>
+    Repeat,
+    /// <summary>An impossible number: kept as an invalid lead.</summary>
+    Invalid,
+}
+
+/// <summary>One row of the generated import file, the mobile as a person typed it (spaces, +86 or neither).</summary>
+public sealed record ImportRow(string Name, string Company, string Mobile, string? Email, ImportRowKind Kind, string NormalizedMobile);

@@ -125,6 +125,146 @@ public sealed class Generator(Scale scale, int seed)
         }
     }
 
+    public const string ChannelKey = "bench-capture-channel-0001";
+
+    /// <summary>The one capture channel the ingestion scenario posts to; its key is <see cref="ChannelKey"/>.</summary>
+    public ChannelRow Channel(Organisation organisation)
+    {
+        var random = new Random(unchecked(seed * 131 + 3));
+        return new ChannelRow(NewGuid(random), organisation.Organization.Id, "官网表单（基准）", "WebForm", "官网", ChannelKey,
+            organisation.Organization.CreatedAt);
+    }
+
+    /// <summary>
+    /// Existing leads on the benchmark channel, streamed, each with a unique mobile (and an email for about 30 %)
+    /// and the contact keys the app would have written, so dedup lookups run against a realistic table.
+    /// </summary>
+    public IEnumerable<LeadRow> Leads(Organisation organisation, ChannelRow channel)
+    {
+        var random = new Random(unchecked(seed * 61 + 5));
+        var orgId = organisation.Organization.Id;
+        for (var i = 0; i < scale.Leads; i++)
+        {
+            var (_, city) = Places[random.Next(Places.Length)];
+            var (_, suffix) = Industries[random.Next(Industries.Length)];
+            var company = $"{city}{Brands[random.Next(Brands.Length)]}{suffix}";
+            var mobile = ContactMobile(i);
+            var email = random.Next(10) < 3 ? ContactEmail(i, random) : null;
+            var arrived = Epoch.AddSeconds(-random.Next(1, 365 * 24 * 3600));
+            var keys = email is null ? new[] { "m:" + mobile } : new[] { "m:" + mobile, "e:" + email };
+            yield return new LeadRow(NewGuid(random), orgId, PersonName(random), company, mobile, email, channel.Id,
+                channel.SourceTag, arrived, keys);
+        }
+    }
+
+    /// <summary>
+    /// Capture submissions number <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> − 1 of one
+    /// fixed sequence (so the app and its floor can take disjoint ranges). About 10 % repeat an existing lead's mobile
+    /// (they become touches); the others are contacts no lead and no other submission has. Every one carries a unique
+    /// campaign, so no two payloads are identical (the app would answer an identical payload as a repeat, writing nothing).
+    /// </summary>
+    public IEnumerable<SubmissionRow> Submissions(int start, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        var random = new Random(unchecked(seed * 97 + 13));
+        for (var n = 0; n < start + count; n++)
+        {
+            var repeat = random.Next(10) == 0;
+            var existing = random.Next(Math.Max(1, scale.Leads));
+            var withEmail = random.Next(10) < 3;
+            var name = PersonName(random);
+            // Every row is built (skipped ones too), so a row does not depend on where a range starts.
+            SubmissionRow row;
+            if (repeat && scale.Leads > 0)
+            {
+                row = new SubmissionRow(name, ContactMobile(existing), null, $"bench-{n}", true);
+            }
+            else
+            {
+                // Indices past the leads' range: unique against the leads and against each other.
+                var index = scale.Leads + n;
+                row = new SubmissionRow(name, ContactMobile(index), withEmail ? ContactEmail(index, random) : null, $"bench-{n}", false);
+            }
+            if (n >= start)
+            {
+                yield return row;
+            }
+        }
+    }
+
+    /// <summary>Header of the generated import file; the app's column guesses map it to name, company, mobile, email.</summary>
+    public const string ImportHeader = "姓名,公司名称,手机号码,邮箱";
+
+    /// <summary>
+    /// Rows of import file number <paramref name="file"/> (files are disjoint, so the app and its floor each import
+    /// new contacts): about 5 % repeat an existing lead's mobile, about 1 % carry an impossible number, the rest are
+    /// new contacts (an email for about 30 %). Mobiles are typed three ways: 13800138000, +86 13800138000, 138 0013 8000.
+    /// No field contains a comma or a quote, so a line is the fields joined by commas.
+    /// </summary>
+    public IEnumerable<ImportRow> ImportRows(int file, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(file);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, ImportFileSpan);
+        var random = new Random(unchecked(seed * 113 + 17 + file * 7919));
+        for (var n = 0; n < count; n++)
+        {
+            var roll = random.Next(100);
+            var name = PersonName(random);
+            var (_, city) = Places[random.Next(Places.Length)];
+            var (_, suffix) = Industries[random.Next(Industries.Length)];
+            var company = $"{city}{Brands[random.Next(Brands.Length)]}{suffix}";
+            var style = random.Next(3);
+            if (roll == 0)
+            {
+                // 12x is no prefix in use in mainland China, and no area code: invalid however it is typed.
+                var bad = $"12{random.Next(0, 1_000_000_000):D9}";
+                yield return new ImportRow(name, company, bad, null, ImportRowKind.Invalid, bad);
+                continue;
+            }
+            var repeat = roll <= 5 && scale.Leads > 0;
+            var index = repeat ? random.Next(scale.Leads) : ImportIndexBase + file * ImportFileSpan + n;
+            var mobile = ContactMobile(index);
+            var email = !repeat && random.Next(10) < 3 ? ContactEmail(index, random) : null;
+            var national = mobile[3..];
+            var typed = style switch
+            {
+                0 => national,
+                1 => "+86 " + national,
+                _ => $"{national[..3]} {national[3..7]} {national[7..]}",
+            };
+            yield return new ImportRow(name, company, typed, email, repeat ? ImportRowKind.Repeat : ImportRowKind.New, mobile);
+        }
+    }
+
+    /// <summary>The import file as UTF-8 CSV text: <see cref="ImportHeader"/>, then one line per row.</summary>
+    public static string ImportCsv(IEnumerable<ImportRow> rows)
+    {
+        var csv = new StringBuilder(ImportHeader).Append('\n');
+        foreach (var r in rows)
+        {
+            csv.Append(r.Name).Append(',').Append(r.Company).Append(',').Append(r.Mobile).Append(',').Append(r.Email).Append('\n');
+        }
+        return csv.ToString();
+    }
+
+    /// <summary>Contact indices of import files start here (above any lead or submission) and take this many per file.</summary>
+    public const int ImportIndexBase = 50_000_000;
+    public const int ImportFileSpan = 200_000;
+
+    /// <summary>
+    /// The mobile of contact number <paramref name="index"/>: E.164, a prefix in use, and 8 digits from a bijection of
+    /// the index (7919 is coprime to 10^8), so distinct indices below 10^8 never share a number.
+    /// </summary>
+    public static string ContactMobile(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        var digits = (int)((index * 7919L + 12_345) % 100_000_000);
+        return $"+86{MobilePrefixes[index * 31 % MobilePrefixes.Length]}{digits:D8}";
+    }
+
+    private static string ContactEmail(int index, Random random) =>
+        $"{Pinyin[random.Next(Pinyin.Length)]}.lead{index}@{EmailDomains[random.Next(EmailDomains.Length)]}";
+
     private static UserRow NewUser(Random random, OrganizationRow org, string userName, string displayName, string role,
         Guid? teamId, Guid? managerId) =>
         new(NewGuid(random), org.Id, userName, displayName, role, teamId, managerId, $"{userName}@bench.tideflow.local",

@@ -120,6 +120,22 @@ public static partial class PostgresLoader
             w.Complete();
         }
 
+        var channel = generator.Channel(org);
+        using (var w = connection.BeginBinaryImport(
+                   """COPY "Channels" ("Id", "OrganizationId", "Name", "Kind", "SourceTag", "Key", "IsActive", "CreatedAt") FROM STDIN (FORMAT BINARY)"""))
+        {
+            w.StartRow();
+            w.Write(channel.Id, NpgsqlDbType.Uuid);
+            w.Write(channel.OrganizationId, NpgsqlDbType.Uuid);
+            w.Write(channel.Name, NpgsqlDbType.Varchar);
+            w.Write(channel.Kind, NpgsqlDbType.Varchar);
+            w.Write(channel.SourceTag, NpgsqlDbType.Varchar);
+            w.Write(channel.Key, NpgsqlDbType.Varchar);
+            w.Write(true, NpgsqlDbType.Boolean);
+            w.Write(channel.CreatedAt, NpgsqlDbType.TimestampTz);
+            w.Complete();
+        }
+
         long customers = 0;
         using (var w = connection.BeginBinaryImport(
                    """
@@ -149,10 +165,51 @@ public static partial class PostgresLoader
             }
             w.Complete();
         }
+        long leads = 0;
+        var keys = new List<(Guid Org, string Key, Guid Lead)>();
+        using (var w = connection.BeginBinaryImport(
+                   """
+                   COPY "Leads" ("Id", "OrganizationId", "Name", "Company", "Mobile", "Email", "ChannelId", "SourceTag", "Status",
+                       "ArrivedAt", "UpdatedAt") FROM STDIN (FORMAT BINARY)
+                   """))
+        {
+            foreach (var l in generator.Leads(org, channel))
+            {
+                w.StartRow();
+                w.Write(l.Id, NpgsqlDbType.Uuid);
+                w.Write(l.OrganizationId, NpgsqlDbType.Uuid);
+                w.Write(l.Name, NpgsqlDbType.Varchar);
+                w.Write(l.Company, NpgsqlDbType.Varchar);
+                w.Write(l.Mobile, NpgsqlDbType.Varchar);
+                Text(w, l.Email);
+                w.Write(l.ChannelId, NpgsqlDbType.Uuid);
+                w.Write(l.SourceTag, NpgsqlDbType.Varchar);
+                w.Write("New", NpgsqlDbType.Varchar);
+                w.Write(l.ArrivedAt, NpgsqlDbType.TimestampTz);
+                w.Write(l.ArrivedAt, NpgsqlDbType.TimestampTz);
+                foreach (var k in l.Keys)
+                {
+                    keys.Add((l.OrganizationId, k, l.Id));
+                }
+                leads++;
+            }
+            w.Complete();
+        }
+        using (var w = connection.BeginBinaryImport("""COPY "ContactKeys" ("OrganizationId", "Key", "LeadId") FROM STDIN (FORMAT BINARY)"""))
+        {
+            foreach (var (o, k, l) in keys)
+            {
+                w.StartRow();
+                w.Write(o, NpgsqlDbType.Uuid);
+                w.Write(k, NpgsqlDbType.Varchar);
+                w.Write(l, NpgsqlDbType.Uuid);
+            }
+            w.Complete();
+        }
         var insertTime = loading.Elapsed;
         // What autovacuum would do shortly after a bulk load anyway.
         Exec(connection, "VACUUM ANALYZE");
-        return new LoadResult(org, customers, insertTime, total.Elapsed);
+        return new LoadResult(org, customers, insertTime, total.Elapsed, leads);
     }
 
     private static void Uuid(NpgsqlBinaryImporter w, Guid? value)

@@ -34,6 +34,7 @@ public static class SqliteLoader
 
         var loading = Stopwatch.StartNew();
         var org = generator.Organisation();
+        var channel = generator.Channel(org);
         long customers = 0;
         using var connection = new SqliteConnection(connectionString);
         connection.Open();
@@ -76,6 +77,14 @@ public static class SqliteLoader
             {
                 Set(tokens, Id(t.Id), Id(t.OrganizationId), Id(t.UserId), t.Name, t.Prefix, t.Hash, Ticks(t.CreatedAt));
             }
+
+            using var channels = Command(connection, tx,
+                """
+                INSERT INTO "Channels" ("Id", "OrganizationId", "Name", "Kind", "SourceTag", "Key", "IsActive", "CreatedAt")
+                VALUES (@p1, @p2, @p3, @p4, @p5, @p6, 1, @p7)
+                """);
+            Set(channels, Id(channel.Id), Id(channel.OrganizationId), channel.Name, channel.Kind, channel.SourceTag, channel.Key,
+                Ticks(channel.CreatedAt));
             tx.Commit();
         }
 
@@ -115,10 +124,49 @@ public static class SqliteLoader
         {
             insert.Dispose();
         }
+        var leads = LoadLeads(connection, generator.Leads(org, channel));
         var insertTime = loading.Elapsed;
         // Planner statistics, as a long-running database would have; then a clean WAL for the app.
         Exec(connection, "ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);");
-        return new LoadResult(org, customers, insertTime, total.Elapsed);
+        return new LoadResult(org, customers, insertTime, total.Elapsed, leads);
+    }
+
+    private static long LoadLeads(SqliteConnection connection, IEnumerable<LeadRow> rows)
+    {
+        using var lead = Command(connection, null,
+            """
+            INSERT INTO "Leads" ("Id", "OrganizationId", "Name", "Company", "Mobile", "Email", "ChannelId", "SourceTag", "Status",
+                "ArrivedAt", "UpdatedAt")
+            VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, 'New', @p9, @p10)
+            """);
+        using var key = Command(connection, null,
+            """INSERT INTO "ContactKeys" ("OrganizationId", "Key", "LeadId") VALUES (@p1, @p2, @p3)""");
+        long count = 0;
+        SqliteTransaction? batch = null;
+        foreach (var l in rows)
+        {
+            if (batch is null)
+            {
+                batch = connection.BeginTransaction();
+                lead.Transaction = batch;
+                key.Transaction = batch;
+            }
+            Set(lead, Id(l.Id), Id(l.OrganizationId), l.Name, l.Company, l.Mobile, l.Email, Id(l.ChannelId), l.SourceTag,
+                Ticks(l.ArrivedAt), Ticks(l.ArrivedAt));
+            foreach (var k in l.Keys)
+            {
+                Set(key, Id(l.OrganizationId), k, Id(l.Id));
+            }
+            if (++count % Batch == 0)
+            {
+                batch.Commit();
+                batch.Dispose();
+                batch = null;
+            }
+        }
+        batch?.Commit();
+        batch?.Dispose();
+        return count;
     }
 
     private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? tx, string sql)
@@ -157,7 +205,7 @@ public static class SqliteLoader
     public static long Ticks(DateTimeOffset at) => at.UtcTicks;
 }
 
-public sealed record LoadResult(Organisation Organisation, long Customers, TimeSpan InsertTime, TimeSpan TotalTime);
+public sealed record LoadResult(Organisation Organisation, long Customers, TimeSpan InsertTime, TimeSpan TotalTime, long Leads = 0);
 
 internal static class SystemUser
 {

@@ -47,6 +47,9 @@ public sealed class AppProcess : IAsyncDisposable
         info.Environment["Demo__Seed"] = "false";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         info.Environment["Logging__LogLevel__Default"] = "Warning";
+        // The capture door's rate limits would otherwise measure themselves (120/min per IP).
+        info.Environment["Capture__PerIpPerMinute"] = "100000000";
+        info.Environment["Capture__PerChannelPerSecond"] = "100000000";
         var logPath = Path.Combine(Path.GetTempPath(), $"tideflow-bench-app-{port}.log");
         var log = new StreamWriter(logPath) { AutoFlush = true };
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the app.");
@@ -114,6 +117,16 @@ public sealed class AppProcess : IAsyncDisposable
             }
         }
         return (rss, peak);
+    }
+
+    /// <summary>CPU time (user + system) the app process has used since start (Linux /proc, clock ticks of 10 ms).</summary>
+    public TimeSpan CpuTime()
+    {
+        var stat = File.ReadAllText($"/proc/{process.Id}/stat");
+        // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the whole line.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return TimeSpan.FromMilliseconds(ticks * 10);
     }
 
     private static long Kb(string line) =>

@@ -11,7 +11,12 @@ using Tideflow.Bench.Loading;
 namespace Tideflow.Bench.Running;
 
 public sealed record RunOptions(Scale Scale, string Provider, int Seed, string? Target, string? Server, bool Reuse,
-    int Requests, int Concurrency, string CommandLine);
+    int Requests, int Concurrency, string CommandLine, string? Only = null, int? CaptureRequests = null, int CaptureConcurrency = 32,
+    int ImportRows = 100_000)
+{
+    /// <summary>Whether <paramref name="scenario"/> ("list", "capture", "import") runs; all do unless --only names one.</summary>
+    public bool Runs(string scenario) => Only is null || Only.Split(',').Contains(scenario, StringComparer.OrdinalIgnoreCase);
+}
 
 public sealed record ResultRow(string Scenario, string Tideflow, string Floor, string Ratio, string Target, string Result);
 
@@ -72,58 +77,69 @@ public static class Runner
                     throw new InvalidOperationException($"GET /api/me with the {token.UserId} token answered {(int)me.StatusCode}.");
                 }
             }
-            const string list = "api/customers?page=1&pageSize=25";
-            using (var first = await Get(http, list, repToken, ct))
+            if (o.Runs("list"))
             {
-                first.EnsureSuccessStatusCode();
-                using var json = JsonDocument.Parse(await first.Content.ReadAsStringAsync(ct));
-                var total = json.RootElement.GetProperty("total").GetInt32();
-                var items = json.RootElement.GetProperty("items").GetArrayLength();
-                if (total != o.Scale.BenchRepCustomers || items != 25)
+                const string list = "api/customers?page=1&pageSize=25";
+                using (var first = await Get(http, list, repToken, ct))
                 {
-                    throw new InvalidOperationException($"The rep's list answered total {total}, {items} items; expected {o.Scale.BenchRepCustomers} and 25.");
+                    first.EnsureSuccessStatusCode();
+                    using var json = JsonDocument.Parse(await first.Content.ReadAsStringAsync(ct));
+                    var total = json.RootElement.GetProperty("total").GetInt32();
+                    var items = json.RootElement.GetProperty("items").GetArrayLength();
+                    if (total != o.Scale.BenchRepCustomers || items != 25)
+                    {
+                        throw new InvalidOperationException($"The rep's list answered total {total}, {items} items; expected {o.Scale.BenchRepCustomers} and 25.");
+                    }
                 }
-            }
 
-            await using var floor = isPostgres
-                ? Floor.Postgres(connectionString, org.Organization.Id, org.BenchRep.Id)
-                : Floor.Sqlite(connectionString, org.Organization.Id, org.BenchRep.Id);
-            if (await floor.ListAsync(ct) != o.Scale.BenchRepCustomers)
-            {
-                throw new InvalidOperationException("The floor's count disagrees with the data set.");
-            }
-
-            async Task AppList(CancellationToken token)
-            {
-                using var response = await Get(http, list, repToken, token);
-                if (response.StatusCode != HttpStatusCode.OK)
+                await using var floor = isPostgres
+                    ? Floor.Postgres(connectionString, org.Organization.Id, org.BenchRep.Id)
+                    : Floor.Sqlite(connectionString, org.Organization.Id, org.BenchRep.Id);
+                if (await floor.ListAsync(ct) != o.Scale.BenchRepCustomers)
                 {
-                    throw new InvalidOperationException($"list answered {(int)response.StatusCode}");
+                    throw new InvalidOperationException("The floor's count disagrees with the data set.");
                 }
-                await response.Content.ReadAsByteArrayAsync(token);
+
+                async Task AppList(CancellationToken token)
+                {
+                    using var response = await Get(http, list, repToken, token);
+                    if (response.StatusCode != HttpStatusCode.OK)
+                    {
+                        throw new InvalidOperationException($"list answered {(int)response.StatusCode}");
+                    }
+                    await response.Content.ReadAsByteArrayAsync(token);
+                }
+
+                // Warm both paths (JIT, pools, page cache), then measure each with the same driver.
+                var warm = Math.Min(100, o.Requests);
+                await Load.RunAsync(warm, o.Concurrency, MeasureLimit, AppList, ct);
+                await Load.RunAsync(warm, o.Concurrency, MeasureLimit, floor.ListAsync, ct);
+                var appRun = await Load.RunAsync(o.Requests, o.Concurrency, MeasureLimit, AppList, ct);
+                var peak = app.Memory().Peak;
+                var floorRun = await Load.RunAsync(o.Requests, o.Concurrency, MeasureLimit, floor.ListAsync, ct);
+                log.WriteLine($"app: {appRun.Milliseconds.Count} ok, {appRun.Errors} errors, {appRun.PerSecond:F0}/s, mean {appRun.Mean:F2} ms; " +
+                              $"floor: {floorRun.Milliseconds.Count} ok, {floorRun.Errors} errors, {floorRun.PerSecond:F0}/s, mean {floorRun.Mean:F2} ms");
+
+                var name = $"customer list, rep with {o.Scale.BenchRepCustomers:N0} customers ({o.Requests} req, {o.Concurrency} clients)";
+                rows.Add(Ratio(name + " p50", appRun.Percentile(50), floorRun.Percentile(50), null));
+                rows.Add(Ratio(name + " p99", appRun.Percentile(99), floorRun.Percentile(99), isPostgres ? 100 : null));
+                rows.Add(Ratio(name + " throughput", appRun.PerSecond, floorRun.PerSecond, null, higherIsBetter: true));
+                if (appRun.Errors + floorRun.Errors > 0 || appRun.Milliseconds.Count < o.Requests || floorRun.Milliseconds.Count < o.Requests)
+                {
+                    rows.Add(new ResultRow("errors / unfinished requests", $"{appRun.Errors} / {o.Requests - appRun.Milliseconds.Count}",
+                        $"{floorRun.Errors} / {o.Requests - floorRun.Milliseconds.Count}", "", "0", "fail"));
+                }
+                rows.Add(Memory("idle RSS after start", idle, 150));
+                rows.Add(Memory("peak RSS (VmHWM) through the list scenario", peak, 500));
             }
-
-            // Warm both paths (JIT, pools, page cache), then measure each with the same driver.
-            var warm = Math.Min(100, o.Requests);
-            await Load.RunAsync(warm, o.Concurrency, MeasureLimit, AppList, ct);
-            await Load.RunAsync(warm, o.Concurrency, MeasureLimit, floor.ListAsync, ct);
-            var appRun = await Load.RunAsync(o.Requests, o.Concurrency, MeasureLimit, AppList, ct);
-            var peak = app.Memory().Peak;
-            var floorRun = await Load.RunAsync(o.Requests, o.Concurrency, MeasureLimit, floor.ListAsync, ct);
-            log.WriteLine($"app: {appRun.Milliseconds.Count} ok, {appRun.Errors} errors, {appRun.PerSecond:F0}/s, mean {appRun.Mean:F2} ms; " +
-                          $"floor: {floorRun.Milliseconds.Count} ok, {floorRun.Errors} errors, {floorRun.PerSecond:F0}/s, mean {floorRun.Mean:F2} ms");
-
-            var name = $"customer list, rep with {o.Scale.BenchRepCustomers:N0} customers ({o.Requests} req, {o.Concurrency} clients)";
-            rows.Add(Ratio(name + " p50", appRun.Percentile(50), floorRun.Percentile(50), null));
-            rows.Add(Ratio(name + " p99", appRun.Percentile(99), floorRun.Percentile(99), isPostgres ? 100 : null));
-            rows.Add(Ratio(name + " throughput", appRun.PerSecond, floorRun.PerSecond, null, higherIsBetter: true));
-            if (appRun.Errors + floorRun.Errors > 0 || appRun.Milliseconds.Count < o.Requests || floorRun.Milliseconds.Count < o.Requests)
+            if (o.Runs("capture"))
             {
-                rows.Add(new ResultRow("errors / unfinished requests", $"{appRun.Errors} / {o.Requests - appRun.Milliseconds.Count}",
-                    $"{floorRun.Errors} / {o.Requests - floorRun.Milliseconds.Count}", "", "0", "fail"));
+                rows.AddRange(await CaptureScenario.RunAsync(app, o, generator, org, connectionString, isPostgres, log, ct));
             }
-            rows.Add(Memory("idle RSS after start", idle, 150));
-            rows.Add(Memory("peak RSS (VmHWM) through the list scenario", peak, 500));
+            if (o.Runs("import"))
+            {
+                rows.AddRange(await ImportScenario.RunAsync(app, o, generator, org, connectionString, isPostgres, log, ct));
+            }
         }
 
         log.WriteLine();
@@ -163,7 +179,7 @@ public static class Runner
     private static string Describe(LoadResult r) =>
         $"{r.Customers:N0} customers, {r.Organisation.Users.Count} users, {r.Organisation.Teams.Count} teams loaded in " +
         $"{r.InsertTime.TotalSeconds:F1} s ({r.Customers / r.InsertTime.TotalSeconds:N0} rows/s), " +
-        $"{r.TotalTime.TotalSeconds:F1} s with migrations and ANALYZE";
+        $"{r.TotalTime.TotalSeconds:F1} s with migrations and ANALYZE (incl. {r.Leads:N0} leads with their contact keys and the capture channel)";
 
     private static async Task<long> CustomerCountAsync(string provider, string connectionString, CancellationToken ct)
     {
@@ -174,7 +190,11 @@ public static class Runner
                 : new SqliteConnection(connectionString + ";Mode=ReadOnly");
             await c.OpenAsync(ct);
             await using var cmd = c.CreateCommand();
-            cmd.CommandText = """SELECT COUNT(*) FROM "Customers" """;
+            // -1 when the data set predates the capture channel (and its leads), so it is loaded again.
+            cmd.CommandText = $"""
+                SELECT CASE WHEN EXISTS (SELECT 1 FROM "Channels" WHERE "Key" = '{Generator.ChannelKey}')
+                    THEN (SELECT COUNT(*) FROM "Customers") ELSE -1 END
+                """;
             return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
         }
         catch (System.Data.Common.DbException)

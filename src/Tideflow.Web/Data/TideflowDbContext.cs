@@ -46,7 +46,8 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     // inlined with EF.Constant: EF then drops the dead branch, and SQLite (which cannot simplify "@p OR …") gets a
     // predicate its indexes can serve. Few combinations exist, so the extra cached query shapes stay few.
     private bool ScopeIsSystem => currentUser.Scope.IsSystem;
-    private bool ScopeIsAnonymous => !currentUser.Scope.IsAuthenticated && !currentUser.Scope.IsSystem;
+    // No user and no organisation: only the sign-in machinery runs like this. A channel scope has an organisation.
+    private bool ScopeIsAnonymous => currentUser.Scope.OrganizationId == Guid.Empty && !currentUser.Scope.IsSystem;
     private Guid ScopeOrganizationId => currentUser.Scope.OrganizationId;
     private Guid ScopeUserId => currentUser.Scope.UserId;
     private bool ScopeSeesAllOwners => currentUser.Scope.VisibleOwnerIds is null;
@@ -128,7 +129,8 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(l => l.Campaign).HasMaxLength(200);
             e.Property(l => l.UtmSource).HasMaxLength(200);
             e.Property(l => l.UtmMedium).HasMaxLength(200);
-            e.Property(l => l.Status).HasConversion<string>().HasMaxLength(20);
+            // Status changes (merge, fix, discard) by two people at once: the second is refused, not silently applied.
+            e.Property(l => l.Status).HasConversion<string>().HasMaxLength(20).IsConcurrencyToken();
             e.Property(l => l.Problems).HasMaxLength(200);
             e.Property(l => l.PageUrl).HasMaxLength(2000);
             e.Property(l => l.RawPayload).HasMaxLength(65536);
@@ -186,7 +188,9 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(j => j.Report).HasMaxLength(int.MaxValue);
             e.Property(j => j.Error).HasMaxLength(2000);
             e.HasIndex(j => new { j.OrganizationId, j.CreatedAt });
-            e.HasQueryFilter(j => EF.Constant(ScopeIsSystem) || j.OrganizationId == ScopeOrganizationId);
+            // An upload holds raw personal data: its author, their managers up the tree, and admins see it.
+            e.HasQueryFilter(j => EF.Constant(ScopeIsSystem) ||
+                (j.OrganizationId == ScopeOrganizationId && (EF.Constant(ScopeSeesAllOwners) || ScopeOwnerIds.Contains(j.CreatedById))));
         });
 
         builder.Entity<ImportTemplate>(e =>
@@ -211,6 +215,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
         {
             e.Property(m => m.MergedStatusBefore).HasConversion<string>().HasMaxLength(20);
             e.Property(m => m.Moved).HasMaxLength(int.MaxValue);
+            e.Property(m => m.UndoneAt).IsConcurrencyToken();
             e.HasIndex(m => m.SurvivorId);
             e.HasIndex(m => m.MergedId);
             e.HasQueryFilter(m => EF.Constant(ScopeIsSystem) || m.OrganizationId == ScopeOrganizationId);
@@ -309,7 +314,8 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             {
                 throw new InvalidOperationException("The audit log is append-only.");
             }
-            if (entry.Entity is IOrganizationOwned owned && currentUser.IsAuthenticated)
+            // Users and channel/import scopes write only into their own organisation; sign-in (no organisation) and the system are exempt.
+            if (entry.Entity is IOrganizationOwned owned && currentUser.OrganizationId != Guid.Empty && !currentUser.Scope.IsSystem)
             {
                 if (entry.State == EntityState.Added && owned.OrganizationId == Guid.Empty)
                 {

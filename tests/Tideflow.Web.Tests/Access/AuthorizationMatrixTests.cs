@@ -42,6 +42,9 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
     private static Expect Reviewers(Persona p, Expect ok) =>
         !SignedIn(p) ? Unauthorized : p.Name is "admin" or "managerA" or "managerB" ? ok : new Expect(HttpStatusCode.Forbidden, Reason);
 
+    private static Expect ImportOfManagerA(Persona p, Expect ok) =>
+        Reviewers(p, p.Name == "managerB" ? new(HttpStatusCode.NotFound) : ok);
+
     private static MultipartFormDataContent CsvUpload()
     {
         var form = new MultipartFormDataContent();
@@ -152,15 +155,19 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
             (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 0, "not removed")))),
 
         new("GET", "/api/imports", _ => "/api/imports", _ => null,
-            (o, p) => Reviewers(p, new(HttpStatusCode.OK, (org, _, b) => Check(b.EnumerateArray().Any(j => j.GetProperty("id").GetGuid() == org.ImportJob), "the org's import is missing")))),
+            (o, p) => Reviewers(p, new(HttpStatusCode.OK, (org, pp, b) =>
+            {
+                var sees = b.EnumerateArray().Any(j => j.GetProperty("id").GetGuid() == org.ImportJob);
+                return Check(sees == (pp.Name is "admin" or "managerA"), sees ? "sees another team's upload" : "misses its own upload");
+            }))),
         new("POST", "/api/imports", _ => "/api/imports", _ => CsvUpload(),
             (o, p) => Reviewers(p, new(HttpStatusCode.Created, (_, _, b) => Check(b.GetProperty("mapping").GetProperty("手机").GetString() == "mobile", "mapping not guessed")))),
         new("GET", "/api/imports/{id:guid}", o => $"/api/imports/{o.ImportJob}", _ => null,
-            (o, p) => Reviewers(p, new(HttpStatusCode.OK, (org, _, b) => Check(b.GetProperty("id").GetGuid() == org.ImportJob, "wrong job")))),
+            (o, p) => ImportOfManagerA(p, new(HttpStatusCode.OK, (org, _, b) => Check(b.GetProperty("id").GetGuid() == org.ImportJob, "wrong job")))),
         new("POST", "/api/imports/{id:guid}/start", o => $"/api/imports/{o.ImportJob}/start", _ => new { mapping = new Dictionary<string, string> { ["name"] = "name", ["mobile"] = "mobile" }, dryRun = true },
-            (o, p) => Reviewers(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("status").GetString() == "Running", "not started")))),
+            (o, p) => ImportOfManagerA(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("status").GetString() == "Running", "not started")))),
         new("GET", "/api/imports/{id:guid}/report", o => $"/api/imports/{o.ImportJob}/report", _ => null,
-            (o, p) => Reviewers(p, new(HttpStatusCode.Conflict, Reason))),
+            (o, p) => ImportOfManagerA(p, new(HttpStatusCode.Conflict, Reason))),
 
         new("GET", "/api/tag-rules", _ => "/api/tag-rules", _ => null,
             (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 1, "not the org's rule")))),

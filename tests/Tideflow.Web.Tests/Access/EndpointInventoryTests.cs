@@ -131,6 +131,17 @@ public sealed partial class EndpointInventoryTests(SqliteApp app)
         Assert.Equal("/", response.Headers.Location?.OriginalString);
     }
 
+    [Theory]
+    [InlineData("/%09/evil.example")]
+    [InlineData("/\\evil.example")]
+    [InlineData("//evil.example")]
+    [InlineData("https://evil.example")]
+    public async Task Language_switch_redirects_only_to_local_paths(string returnUrl)
+    {
+        var response = await app.Anonymous().GetAsync($"/culture/en?returnUrl={returnUrl}");
+        Assert.Equal("/", response.Headers.Location?.OriginalString);
+    }
+
     [Fact]
     public async Task A_login_post_without_the_antiforgery_token_is_refused()
     {

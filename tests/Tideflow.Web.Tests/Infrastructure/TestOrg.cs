@@ -170,7 +170,7 @@ public sealed class TestOrg
         var content = System.Text.Encoding.UTF8.GetBytes("name,mobile\n导入测试,13800000000\n");
         var importJob = new ImportJob
         {
-            Id = Guid.CreateVersion7(), OrganizationId = org.Id, CreatedById = admin.Id, FileName = "seed.csv",
+            Id = Guid.CreateVersion7(), OrganizationId = org.Id, CreatedById = managerA.Id, FileName = "seed.csv",
             FileHash = ApiTokens.HashOf(tag), Content = content, Encoding = "utf-8", Status = ImportStatus.Uploaded, CreatedAt = now,
         };
         db.ImportJobs.Add(importJob);

@@ -219,6 +219,21 @@ public abstract class CaptureTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
+    public async Task Overlong_public_input_is_kept_clipped_not_refused_by_the_database()
+    {
+        var org = await app.NewOrgAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/capture/{org.Channel.Key}")
+        {
+            Content = Form(("name", new string('名', 500)), ("company", new string('司', 900)), ("mobile", UniqueMobile())),
+        };
+        request.Headers.Add("Idempotency-Key", new string('k', 1000));
+        Assert.Equal(HttpStatusCode.OK, (await app.Anonymous().SendAsync(request)).StatusCode);
+        var lead = Assert.Single(await LeadsOf(org));
+        Assert.Equal(100, lead.Name!.Length);
+        Assert.Equal(200, lead.Company!.Length);
+    }
+
+    [Fact]
     public async Task Markup_in_a_field_is_stored_as_text()
     {
         var org = await app.NewOrgAsync();

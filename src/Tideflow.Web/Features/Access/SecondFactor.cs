@@ -77,9 +77,25 @@ public sealed class SecondFactor(TideflowDbContext db, UserManager<AppUser> user
         }
     }
 
-    private Task<bool> Verify(AppUser user, string code) =>
-        users.VerifyTwoFactorTokenAsync(user, users.Options.Tokens.AuthenticatorTokenProvider,
+    /// <summary>Wrong codes count toward the same lockout as wrong passwords, so codes cannot be guessed at leisure.</summary>
+    private async Task<bool> Verify(AppUser user, string code)
+    {
+        if (await users.IsLockedOutAsync(user))
+        {
+            throw Problem.Forbidden("Too many wrong codes or passwords; try again later.");
+        }
+        var ok = await users.VerifyTwoFactorTokenAsync(user, users.Options.Tokens.AuthenticatorTokenProvider,
             code.Replace(" ", "", StringComparison.Ordinal).Trim());
+        if (ok)
+        {
+            await users.ResetAccessFailedCountAsync(user);
+        }
+        else
+        {
+            await users.AccessFailedAsync(user);
+        }
+        return ok;
+    }
 
     private async Task<AppUser> Me(CancellationToken ct)
     {

@@ -16,7 +16,8 @@ public static class SignInEndpoints
     {
         app.MapPost("/account/login", LoginAsync).ExcludeFromDescription();
         app.MapPost("/account/login-2fa", LoginTwoFactorAsync).ExcludeFromDescription();
-        app.MapPost("/account/logout", LogoutAsync).ExcludeFromDescription();
+        app.MapPost("/account/logout", LogoutAsync).ExcludeFromDescription()
+            .WithMetadata(new Microsoft.AspNetCore.Antiforgery.RequireAntiforgeryTokenAttribute(true));
         app.MapGet("/culture/{culture}", SetCultureAsync).ExcludeFromDescription();
     }
 
@@ -122,7 +123,7 @@ public static class SignInEndpoints
     /// <summary>Open-redirect guard: only paths on this site.</summary>
     public static string LocalOnly(string? url) =>
         !string.IsNullOrEmpty(url) && url.StartsWith('/') && !url.StartsWith("//", StringComparison.Ordinal) &&
-        !url.StartsWith("/\\", StringComparison.Ordinal)
+        !url.Contains('\\', StringComparison.Ordinal) && !url.Any(char.IsControl)
             ? url
             : "/";
 }

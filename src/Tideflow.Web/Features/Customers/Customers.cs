@@ -101,7 +101,7 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
         var customer = await db.Customers.SingleOrDefaultAsync(c => c.Id == id, ct) ?? throw Problem.NotFound("Customer");
         Apply(customer, request);
         customer.UpdatedAt = clock.GetUtcNow();
-        await db.ContactKeys.Where(k => k.CustomerId == id).ExecuteDeleteAsync(ct);
+        db.ContactKeys.RemoveRange(await db.ContactKeys.Where(k => k.CustomerId == id).ToListAsync(ct));
         await RegisterContactKeysAsync(customer, ct);
         return await GetAsync(id, ct);
     }

@@ -55,10 +55,17 @@ public static class CaptureEndpoint
                         _ => new FixedWindowRateLimiterOptions { PermitLimit = perIp, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 })
                     : RateLimitPartition.GetNoLimiter("")),
                 PartitionedRateLimiter.Create<HttpContext, string>(http => IsCapture(http)
-                    ? RateLimitPartition.GetFixedWindowLimiter("channel:" + http.Request.Path.Value,
+                    ? RateLimitPartition.GetFixedWindowLimiter(ChannelPartition(http.Request.Path.Value),
                         _ => new FixedWindowRateLimiterOptions { PermitLimit = perChannel, Window = TimeSpan.FromSeconds(1), QueueLimit = 0 })
                     : RateLimitPartition.GetNoLimiter("")));
         });
+    }
+
+    // Random made-up keys share one bucket instead of creating a limiter each.
+    private static string ChannelPartition(string? path)
+    {
+        var key = path?.Split('/', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
+        return key.Length == 32 && key.All(Uri.IsHexDigit) ? "channel:" + key : "channel:malformed";
     }
 
     private static async Task<IResult> HandleAsync(string channelKey, HttpContext http, CaptureLead capture,

@@ -73,7 +73,7 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
     {
         var now = clock.GetUtcNow();
         var fields = Canonical(s.Fields);
-        var idemKey = string.IsNullOrWhiteSpace(s.IdempotencyKey) ? null : $"idem:{channel.Id}:{s.IdempotencyKey.Trim()}";
+        var idemKey = string.IsNullOrWhiteSpace(s.IdempotencyKey) ? null : $"idem:{channel.Id}:{Clip(s.IdempotencyKey.Trim(), 200)}";
         var payloadKey = $"payload:{channel.Id}:{Fingerprint(fields)}";
 
         var receipts = await db.CaptureReceipts.Where(r => r.Key == idemKey || r.Key == payloadKey).ToListAsync(ct);
@@ -171,9 +171,10 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
             Id = Guid.CreateVersion7(),
             OrganizationId = channel.OrganizationId,
             Tags = status == LeadStatus.Invalid ? null : await TagRules.TagsForAsync(db, tagFields, ct),
-            Name = contact.Name,
-            Company = contact.Company,
-            CompanyKey = contact.CompanyKey,
+            // Public input: kept, but never longer than its column (PostgreSQL would refuse the whole row).
+            Name = Clip(contact.Name, 100),
+            Company = Clip(contact.Company, 200),
+            CompanyKey = Clip(contact.CompanyKey, 200),
             // An invalid value is kept as typed, so a reviewer can see and fix it.
             Mobile = contact.Mobile ?? Clip(Get(fields, "mobile"), 32),
             Email = contact.Email ?? Clip(Get(fields, "email"), 254),

@@ -397,7 +397,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
     private static Lead NewLead(ImportJob job, Channel channel, NormalizedContact c, Dictionary<string, string> fields,
         DateTimeOffset now, LeadStatus status, string? problems) => new()
     {
-        Id = Guid.CreateVersion7(), OrganizationId = job.OrganizationId, Name = c.Name, Company = c.Company, CompanyKey = c.CompanyKey,
+        Id = Guid.CreateVersion7(), OrganizationId = job.OrganizationId, Name = Clip(c.Name, 100), Company = Clip(c.Company, 200), CompanyKey = Clip(c.CompanyKey, 200),
         Mobile = c.Mobile ?? Clip(fields.GetValueOrDefault("mobile"), 32), Email = c.Email ?? Clip(fields.GetValueOrDefault("email"), 254),
         ChannelId = channel.Id, SourceTag = channel.SourceTag,
         Campaign = Clip(fields.GetValueOrDefault("utm_campaign"), 200), UtmSource = Clip(fields.GetValueOrDefault("utm_source"), 200),

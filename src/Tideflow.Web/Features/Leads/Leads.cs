@@ -119,7 +119,7 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         lead.Problems = null;
         lead.Status = LeadStatus.New;
         lead.UpdatedAt = clock.GetUtcNow();
-        await db.ContactKeys.Where(k => k.LeadId == id).ExecuteDeleteAsync(ct);
+        db.ContactKeys.RemoveRange(await db.ContactKeys.Where(k => k.LeadId == id).ToListAsync(ct));
         AddKeys(id, contact);
         await SaveOrConflictAsync(ct);
         return await GetAsync(id, ct);

@@ -92,7 +92,10 @@ public sealed class MergeLeads(TideflowDbContext db, CurrentUser me, TimeProvide
         db.Add(merge);
         db.LeadTouches.Add(new LeadTouch { Id = Guid.CreateVersion7(), OrganizationId = me.OrganizationId, LeadId = survivor.Id, Kind = "merge", At = merge.At, Ip = me.Ip,
             RawPayload = JsonSerializer.Serialize(new { merged = merged.Id, merged.Name, merged.Mobile, merged.Email }) });
-        await db.SaveChangesAsync(ct);
+        // Both leads carry their status as a concurrency token: a merge racing another merge or a review loses cleanly.
+        survivor.UpdatedAt = merge.At;
+        db.Entry(survivor).Property(l => l.Status).IsModified = true;
+        await SaveOrConflictAsync(ct);
         return View(merge);
     }
 
@@ -106,10 +109,15 @@ public sealed class MergeLeads(TideflowDbContext db, CurrentUser me, TimeProvide
             throw Problem.Conflict("This merge was already undone.");
         }
         var moved = JsonSerializer.Deserialize<Moved>(merge.Moved)!;
-        var merged = await db.Leads.IgnoreQueryFilters().SingleAsync(l => l.Id == merge.MergedId && l.OrganizationId == me.OrganizationId, ct);
-        var survivor = await db.Leads.IgnoreQueryFilters().SingleAsync(l => l.Id == merge.SurvivorId && l.OrganizationId == me.OrganizationId, ct);
-        await db.LeadTouches.Where(t => moved.Touches.Contains(t.Id)).ExecuteUpdateAsync(u => u.SetProperty(t => t.LeadId, merged.Id), ct);
-        await db.ContactKeys.Where(k => moved.Keys.Contains(k.Id)).ExecuteUpdateAsync(u => u.SetProperty(k => k.LeadId, merged.Id), ct);
+        var merged = await db.Leads.SingleOrDefaultAsync(l => l.Id == merge.MergedId, ct) ?? throw Problem.NotFound("Lead");
+        var survivor = await db.Leads.SingleOrDefaultAsync(l => l.Id == merge.SurvivorId, ct) ?? throw Problem.NotFound("Lead");
+        if (survivor.Status == LeadStatus.Merged)
+        {
+            throw Problem.Conflict("The surviving lead has since been merged itself; undo that merge first.");
+        }
+        // One unit of work: touches and keys move back, the merge is marked undone, or nothing happens.
+        foreach (var t in await db.LeadTouches.Where(t => moved.Touches.Contains(t.Id)).ToListAsync(ct)) t.LeadId = merged.Id;
+        foreach (var k in await db.ContactKeys.Where(k => moved.Keys.Contains(k.Id)).ToListAsync(ct)) k.LeadId = merged.Id;
         foreach (var field in moved.FilledFields.Keys)
         {
             switch (field)
@@ -124,7 +132,7 @@ public sealed class MergeLeads(TideflowDbContext db, CurrentUser me, TimeProvide
         merged.MergedIntoId = null;
         merge.UndoneAt = clock.GetUtcNow();
         db.Audit("merge-undone", nameof(LeadMerge), merge.Id.ToString(), new { survivor = survivor.Id, merged = merged.Id, moved.Touches.Count });
-        await db.SaveChangesAsync(ct);
+        await SaveOrConflictAsync(ct);
         return View(merge);
     }
 
@@ -137,6 +145,18 @@ public sealed class MergeLeads(TideflowDbContext db, CurrentUser me, TimeProvide
         _ = await db.Leads.AsNoTracking().AnyAsync(l => l.Id == leadId, ct) ? true : throw Problem.NotFound("Lead");
         return (await db.Set<LeadMerge>().AsNoTracking().Where(m => m.SurvivorId == leadId || m.MergedId == leadId).ToListAsync(ct))
             .OrderByDescending(m => m.At).Select(View).ToList();
+    }
+
+    private async Task SaveOrConflictAsync(CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            throw Problem.Conflict("One of these leads was changed by someone else just now; reload and try again.");
+        }
     }
 
     private async Task<List<LeadRow>> Rows(List<Guid> ids, CancellationToken ct) =>

@@ -744,6 +744,7 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .HasColumnType("character varying(50)");
 
                     b.Property<string>("Status")
+                        .IsConcurrencyToken()
                         .IsRequired()
                         .HasMaxLength(20)
                         .HasColumnType("character varying(20)");
@@ -810,6 +811,7 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .HasColumnType("uuid");
 
                     b.Property<DateTimeOffset?>("UndoneAt")
+                        .IsConcurrencyToken()
                         .HasColumnType("timestamp with time zone");
 
                     b.HasKey("Id");
