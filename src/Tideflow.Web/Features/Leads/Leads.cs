@@ -182,7 +182,10 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         }
     }
 
-    private IQueryable<LeadRow> Rows(IQueryable<Lead> leads) =>
+    private IQueryable<LeadRow> Rows(IQueryable<Lead> leads) => Project(db, leads);
+
+    /// <summary>The one list shape of a lead, with its channel's name.</summary>
+    internal static IQueryable<LeadRow> Project(TideflowDbContext db, IQueryable<Lead> leads) =>
         from l in leads
         join c in db.Channels on l.ChannelId equals c.Id into ch
         from c in ch.DefaultIfEmpty()

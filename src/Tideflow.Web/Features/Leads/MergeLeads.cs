@@ -159,12 +159,8 @@ public sealed class MergeLeads(TideflowDbContext db, CurrentUser me, TimeProvide
         }
     }
 
-    private async Task<List<LeadRow>> Rows(List<Guid> ids, CancellationToken ct) =>
-        await (from l in db.Leads.AsNoTracking().Where(l => ids.Contains(l.Id))
-               join c in db.Channels on l.ChannelId equals c.Id into ch
-               from c in ch.DefaultIfEmpty()
-               select new LeadRow(l.Id, l.Name, l.Company, l.Mobile, l.Email, l.ChannelId, c == null ? null : c.Name, l.SourceTag,
-                   l.Tags, l.Campaign, l.Status, l.Problems, l.OwnerId, l.ArrivedAt)).ToListAsync(ct);
+    private Task<List<LeadRow>> Rows(List<Guid> ids, CancellationToken ct) =>
+        Leads.Project(db, db.Leads.AsNoTracking().Where(l => ids.Contains(l.Id))).ToListAsync(ct);
 
     private static NormalizedContact Contact(Lead l) => new(l.Name, l.Company, l.CompanyKey, l.Mobile, l.Email, []);
 
