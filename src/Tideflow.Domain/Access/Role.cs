@@ -29,7 +29,4 @@ public static class RolePermissions
         Permission.ManageOwnApiTokens => true,
         _ => false,
     };
-
-    /// <summary>Changing these needs a fresh second factor (R9.4).</summary>
-    public static bool IsSensitive(Permission permission) => permission == Permission.ManageUsers;
 }
