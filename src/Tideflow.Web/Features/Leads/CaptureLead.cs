@@ -104,9 +104,10 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
             touch.LeadId = match.LeadId;
             touch.CustomerId = match.CustomerId;
             db.LeadTouches.Add(touch);
-            if (match.LeadId is { } existing)
+            // In the same save as the touch: both happen, or neither.
+            if (match.LeadId is { } existing && await db.Leads.SingleOrDefaultAsync(l => l.Id == existing, ct) is { } touched)
             {
-                await db.Leads.Where(l => l.Id == existing).ExecuteUpdateAsync(u => u.SetProperty(l => l.UpdatedAt, now), ct);
+                touched.UpdatedAt = now;
             }
             await NotifyOwnerAsync(match, channel, now, ct);
             leadId = match.LeadId ?? Guid.Empty;
@@ -160,17 +161,12 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
                 problems.Add("OverDailyCap");
             }
         }
-        var tagFields = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
-        {
-            ["channel"] = channel.Name, ["channelKind"] = channel.Kind.ToString(), ["sourceTag"] = channel.SourceTag,
-        };
-        foreach (var (k, v) in s.Fields) tagFields.TryAdd(k, v);
-        foreach (var (k, v) in fields) tagFields[k] = v;
+        var tagFields = TagRules.FieldsFor(channel, s.Fields.Concat(fields));
         return new Lead
         {
             Id = Guid.CreateVersion7(),
             OrganizationId = channel.OrganizationId,
-            Tags = status == LeadStatus.Invalid ? null : await TagRules.TagsForAsync(db, tagFields, ct),
+            Tags = status == LeadStatus.Invalid ? null : TagRules.Stamp(await TagRules.LoadAsync(db, ct), tagFields),
             // Public input: kept, but never longer than its column (PostgreSQL would refuse the whole row).
             Name = Clip(contact.Name, 100),
             Company = Clip(contact.Company, 200),

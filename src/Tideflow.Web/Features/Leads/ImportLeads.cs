@@ -200,10 +200,6 @@ public sealed class ImportWorker(ImportQueue queue, IServiceScopeFactory scopes,
 public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, TimeProvider clock)
 {
     private const int BatchSize = 1000;
-    private static readonly JsonSerializerOptions RuleJson = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
-    };
     private List<TagRule> rules = [];
 
     public async Task RunAsync(Guid id, CancellationToken ct)
@@ -221,8 +217,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         var data = rows.Skip(1).Select((r, i) => (Row: i + 2, Cells: r)).Where(r => !r.Cells.All(string.IsNullOrWhiteSpace)).ToList();
         var channel = job.ChannelId is { } cid ? await db.Channels.SingleAsync(c => c.Id == cid, ct) : await ImportChannelAsync(job.OrganizationId, ct);
         var blocklist = (await db.BlockedValues.Select(b => b.Value).ToListAsync(ct)).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        rules = (await db.Set<StoredTagRule>().AsNoTracking().OrderBy(r => r.Position).ToListAsync(ct))
-            .Select(r => new TagRule(r.Name, JsonSerializer.Deserialize<List<TagCondition>>(r.Conditions, RuleJson) ?? [], r.Tag)).ToList();
+        rules = await TagRules.LoadAsync(db, ct);
         var report = new List<string[]>();
         report.Add(["row", "result", "reason", .. headers]);
         var seen = new Dictionary<string, Guid>();
@@ -338,13 +333,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
             else
             {
                 var lead = NewLead(job, channel, contact, fields, now, LeadStatus.New, null);
-                var tagFields = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
-                {
-                    ["channel"] = channel.Name, ["channelKind"] = channel.Kind.ToString(), ["sourceTag"] = channel.SourceTag,
-                };
-                foreach (var (k, v) in fields) tagFields[k] = v;
-                var tags = TaggingRules.Apply(rules, tagFields);
-                lead.Tags = tags.Count == 0 ? null : string.Join(",", tags);
+                lead.Tags = TagRules.Stamp(rules, TagRules.FieldsFor(channel, fields));
                 leadId = lead.Id;
                 counts.Created++;
                 foreach (var key in keys)

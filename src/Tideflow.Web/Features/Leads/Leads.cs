@@ -91,10 +91,10 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         {
             Id = Guid.CreateVersion7(), OrganizationId = me.OrganizationId, Name = contact.Name, Company = contact.Company,
             CompanyKey = contact.CompanyKey, Mobile = contact.Mobile, Email = contact.Email, SourceTag = "手动录入",
-            Tags = await TagRules.TagsForAsync(db, new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+            Tags = TagRules.Stamp(await TagRules.LoadAsync(db, ct), TagRules.FieldsFor(null, new Dictionary<string, string>
             {
-                ["channelKind"] = nameof(ChannelKind.Manual), ["sourceTag"] = "手动录入", ["name"] = contact.Name, ["company"] = contact.Company,
-            }, ct),
+                ["channelKind"] = nameof(ChannelKind.Manual), ["sourceTag"] = "手动录入", ["name"] = contact.Name ?? "", ["company"] = contact.Company ?? "",
+            })),
             Status = LeadStatus.New, OwnerId = me.Id, ArrivedAt = now, UpdatedAt = now,
         };
         db.Leads.Add(lead);

@@ -28,7 +28,7 @@ public sealed record SaveTagRuleRequest(
     [property: Required, StringLength(TaggingRules.MaxTagLength, MinimumLength = 1)] string Tag,
     [property: Required] List<TagCondition> Conditions);
 
-/// <summary>Admin edits the rules; every arrival path (channel, import, manual) asks <see cref="TagsForAsync"/>.</summary>
+/// <summary>Admin edits the rules; every arrival path (channel, import, manual) asks <see cref="Stamp"/>.</summary>
 public sealed class TagRules(TideflowDbContext db, CurrentUser me)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -73,15 +73,31 @@ public sealed class TagRules(TideflowDbContext db, CurrentUser me)
         await db.SaveChangesAsync(ct);
     }
 
-    /// <summary>The tags an arriving lead gets, from the organisation's rules and the lead's fields.</summary>
-    public static async Task<string?> TagsForAsync(TideflowDbContext db, IReadOnlyDictionary<string, string?> fields, CancellationToken ct)
+    /// <summary>The organisation's rules in order, as the domain engine takes them.</summary>
+    public static async Task<List<TagRule>> LoadAsync(TideflowDbContext db, CancellationToken ct) =>
+        (await db.Set<StoredTagRule>().AsNoTracking().OrderBy(r => r.Position).ToListAsync(ct)).Select(Domain).ToList();
+
+    /// <summary>What a rule can test on an arriving lead: its channel, then the submitted fields (canonical names win).</summary>
+    public static Dictionary<string, string?> FieldsFor(Channel? channel, IEnumerable<KeyValuePair<string, string>> fields)
     {
-        var stored = await db.Set<StoredTagRule>().AsNoTracking().OrderBy(r => r.Position).ToListAsync(ct);
-        if (stored.Count == 0)
+        var result = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        if (channel is not null)
         {
-            return null;
+            result["channel"] = channel.Name;
+            result["channelKind"] = channel.Kind.ToString();
+            result["sourceTag"] = channel.SourceTag;
         }
-        var tags = TaggingRules.Apply(stored.Select(Domain), fields);
+        foreach (var (k, v) in fields)
+        {
+            result[k] = v;
+        }
+        return result;
+    }
+
+    /// <summary>Comma-separated tags, or null when no rule matches.</summary>
+    public static string? Stamp(IReadOnlyList<TagRule> rules, IReadOnlyDictionary<string, string?> fields)
+    {
+        var tags = rules.Count == 0 ? [] : TaggingRules.Apply(rules, fields);
         return tags.Count == 0 ? null : string.Join(",", tags);
     }
 
