@@ -4,14 +4,14 @@ namespace Tideflow.Domain.Tests.Leads;
 
 public class TaggingRulesTests
 {
-    private static TagRule Rule(string tag, params TagCondition[] conditions) => new("rule " + tag, conditions, tag);
+    private static TagRule Rule(string tag, params FieldCondition[] conditions) => new("rule " + tag, conditions, tag);
 
-    private static TagCondition When(string field, TagOperator op, string? value = null) => new(field, op, value);
+    private static FieldCondition When(string field, FieldOperator op, string? value = null) => new(field, op, value);
 
     private static Dictionary<string, string?> Lead(params (string Field, string? Value)[] fields) =>
         fields.ToDictionary(f => f.Field, f => f.Value);
 
-    private static bool Matches(TagCondition condition, Dictionary<string, string?> lead) =>
+    private static bool Matches(FieldCondition condition, Dictionary<string, string?> lead) =>
         TaggingRules.Apply([Rule("t", condition)], lead).Count == 1;
 
     [Theory]
@@ -21,7 +21,7 @@ public class TaggingRulesTests
     [InlineData(null, false)]
     public void A_lead_from_the_trade_show_channel_is_tagged_as_a_trade_show_customer(string? channel, bool tagged)
     {
-        var rule = Rule("展会客户", When("channel", TagOperator.Equals, "展会"));
+        var rule = Rule("展会客户", When("channel", FieldOperator.Equals, "展会"));
 
         var tags = TaggingRules.Apply([rule], Lead(("channel", channel)));
 
@@ -41,8 +41,8 @@ public class TaggingRulesTests
     public void Manufacturers_with_a_budget_of_at_least_500000_are_high_potential(string? industry, string? budget, bool tagged)
     {
         var rule = Rule("高潜力",
-            When("industry", TagOperator.Equals, "制造业"),
-            When("budget", TagOperator.GreaterOrEqual, "500000"));
+            When("industry", FieldOperator.Equals, "制造业"),
+            When("budget", FieldOperator.GreaterOrEqual, "500000"));
 
         var tags = TaggingRules.Apply([rule], Lead(("industry", industry), ("budget", budget)));
 
@@ -55,7 +55,7 @@ public class TaggingRulesTests
     [InlineData("Trade Show 2025", "trade show", false)]
     [InlineData("", "trade show", false)]
     public void Equals_compares_trimmed_text_ignoring_case(string? actual, string expected, bool matches) =>
-        Assert.Equal(matches, Matches(When("channel", TagOperator.Equals, expected), Lead(("channel", actual))));
+        Assert.Equal(matches, Matches(When("channel", FieldOperator.Equals, expected), Lead(("channel", actual))));
 
     [Theory]
     [InlineData("Web", "展会", true)]
@@ -64,7 +64,7 @@ public class TaggingRulesTests
     [InlineData("", "展会", true)]
     [InlineData(null, "展会", true)]
     public void NotEquals_holds_for_other_values_and_for_missing_ones(string? actual, string expected, bool matches) =>
-        Assert.Equal(matches, Matches(When("channel", TagOperator.NotEquals, expected), Lead(("channel", actual))));
+        Assert.Equal(matches, Matches(When("channel", FieldOperator.NotEquals, expected), Lead(("channel", actual))));
 
     [Theory]
     [InlineData("深圳精密制造有限公司", "制造", true)]
@@ -74,22 +74,22 @@ public class TaggingRulesTests
     [InlineData("", "制造", false)]
     [InlineData(null, "制造", false)]
     public void Contains_finds_the_value_inside_the_field_ignoring_case(string? actual, string expected, bool matches) =>
-        Assert.Equal(matches, Matches(When("company", TagOperator.Contains, expected), Lead(("company", actual))));
+        Assert.Equal(matches, Matches(When("company", FieldOperator.Contains, expected), Lead(("company", actual))));
 
     [Theory]
-    [InlineData("500000", TagOperator.GreaterOrEqual, "500000", true)]
-    [InlineData("499999.99", TagOperator.GreaterOrEqual, "500000", false)]
-    [InlineData("1.2亿", TagOperator.GreaterOrEqual, "1亿", true)]
-    [InlineData("500000", TagOperator.LessOrEqual, "50万", true)]
-    [InlineData("500001", TagOperator.LessOrEqual, "50万", false)]
-    [InlineData("-5", TagOperator.LessOrEqual, "0", true)]
-    [InlineData("１００万", TagOperator.GreaterOrEqual, "1,000,000", true)]
-    [InlineData("about 1M", TagOperator.GreaterOrEqual, "0", false)]
-    [InlineData("about 1M", TagOperator.LessOrEqual, "1亿", false)]
-    [InlineData("", TagOperator.LessOrEqual, "1亿", false)]
-    [InlineData(null, TagOperator.LessOrEqual, "1亿", false)]
+    [InlineData("500000", FieldOperator.GreaterOrEqual, "500000", true)]
+    [InlineData("499999.99", FieldOperator.GreaterOrEqual, "500000", false)]
+    [InlineData("1.2亿", FieldOperator.GreaterOrEqual, "1亿", true)]
+    [InlineData("500000", FieldOperator.LessOrEqual, "50万", true)]
+    [InlineData("500001", FieldOperator.LessOrEqual, "50万", false)]
+    [InlineData("-5", FieldOperator.LessOrEqual, "0", true)]
+    [InlineData("１００万", FieldOperator.GreaterOrEqual, "1,000,000", true)]
+    [InlineData("about 1M", FieldOperator.GreaterOrEqual, "0", false)]
+    [InlineData("about 1M", FieldOperator.LessOrEqual, "1亿", false)]
+    [InlineData("", FieldOperator.LessOrEqual, "1亿", false)]
+    [InlineData(null, FieldOperator.LessOrEqual, "1亿", false)]
     public void Numeric_operators_compare_amounts_and_never_match_a_missing_or_non_numeric_value(
-        string? actual, TagOperator op, string expected, bool matches) =>
+        string? actual, FieldOperator op, string expected, bool matches) =>
         Assert.Equal(matches, Matches(When("budget", op, expected), Lead(("budget", actual))));
 
     [Theory]
@@ -100,19 +100,19 @@ public class TaggingRulesTests
     [InlineData("", false)]
     [InlineData(null, false)]
     public void IsSet_needs_the_field_present_and_not_blank(string? actual, bool matches) =>
-        Assert.Equal(matches, Matches(When("region", TagOperator.IsSet), Lead(("region", actual))));
+        Assert.Equal(matches, Matches(When("region", FieldOperator.IsSet), Lead(("region", actual))));
 
     [Fact]
     public void A_field_absent_from_the_lead_only_matches_NotEquals()
     {
         var lead = Lead(("channel", "Web"));
 
-        Assert.False(Matches(When("industry", TagOperator.Equals, "制造业"), lead));
-        Assert.False(Matches(When("industry", TagOperator.Contains, "制造"), lead));
-        Assert.False(Matches(When("industry", TagOperator.GreaterOrEqual, "0"), lead));
-        Assert.False(Matches(When("industry", TagOperator.LessOrEqual, "0"), lead));
-        Assert.False(Matches(When("industry", TagOperator.IsSet), lead));
-        Assert.True(Matches(When("industry", TagOperator.NotEquals, "制造业"), lead));
+        Assert.False(Matches(When("industry", FieldOperator.Equals, "制造业"), lead));
+        Assert.False(Matches(When("industry", FieldOperator.Contains, "制造"), lead));
+        Assert.False(Matches(When("industry", FieldOperator.GreaterOrEqual, "0"), lead));
+        Assert.False(Matches(When("industry", FieldOperator.LessOrEqual, "0"), lead));
+        Assert.False(Matches(When("industry", FieldOperator.IsSet), lead));
+        Assert.True(Matches(When("industry", FieldOperator.NotEquals, "制造业"), lead));
     }
 
     [Theory]
@@ -124,7 +124,7 @@ public class TaggingRulesTests
     {
         var lead = new Dictionary<string, string?>(StringComparer.Ordinal) { [leadField] = "展会" };
 
-        Assert.True(Matches(When(ruleField, TagOperator.Equals, "展会"), lead));
+        Assert.True(Matches(When(ruleField, FieldOperator.Equals, "展会"), lead));
     }
 
     [Fact]
@@ -132,7 +132,7 @@ public class TaggingRulesTests
     {
         var lead = new Dictionary<string, string?>(StringComparer.Ordinal) { ["Budget"] = "80万", ["budget"] = "" };
 
-        Assert.True(Matches(When("budget", TagOperator.GreaterOrEqual, "50万"), lead));
+        Assert.True(Matches(When("budget", FieldOperator.GreaterOrEqual, "50万"), lead));
     }
 
     [Theory]
@@ -143,9 +143,9 @@ public class TaggingRulesTests
     public void Every_condition_of_a_rule_must_hold(string industry, string region, string budget, bool tagged)
     {
         var rule = Rule("华东制造",
-            When("industry", TagOperator.Equals, "制造业"),
-            When("region", TagOperator.Equals, "华东"),
-            When("budget", TagOperator.IsSet));
+            When("industry", FieldOperator.Equals, "制造业"),
+            When("region", FieldOperator.Equals, "华东"),
+            When("budget", FieldOperator.IsSet));
 
         var tags = TaggingRules.Apply([rule], Lead(("industry", industry), ("region", region), ("budget", budget)));
 
@@ -158,12 +158,12 @@ public class TaggingRulesTests
         var lead = Lead(("channel", "展会"), ("industry", "制造业"), ("budget", "80万"), ("campaign", "春季"));
         TagRule[] rules =
         [
-            Rule("高潜力", When("budget", TagOperator.GreaterOrEqual, "50万")),
-            Rule("零售", When("industry", TagOperator.Equals, "零售")),
-            Rule("展会客户", When("channel", TagOperator.Equals, "展会")),
-            Rule(" 高潜力 ", When("industry", TagOperator.Equals, "制造业")),
-            Rule("VIP", When("campaign", TagOperator.IsSet)),
-            Rule("vip", When("channel", TagOperator.IsSet)),
+            Rule("高潜力", When("budget", FieldOperator.GreaterOrEqual, "50万")),
+            Rule("零售", When("industry", FieldOperator.Equals, "零售")),
+            Rule("展会客户", When("channel", FieldOperator.Equals, "展会")),
+            Rule(" 高潜力 ", When("industry", FieldOperator.Equals, "制造业")),
+            Rule("VIP", When("campaign", FieldOperator.IsSet)),
+            Rule("vip", When("channel", FieldOperator.IsSet)),
         ];
 
         Assert.Equal(["高潜力", "展会客户", "VIP"], TaggingRules.Apply(rules, lead));
@@ -176,9 +176,9 @@ public class TaggingRulesTests
         TagRule[] rules =
         [
             new("no conditions", [], "全部"),
-            Rule("横线", When("company", TagOperator.Contains, "-")),
-            Rule("空白", When("company", TagOperator.Contains, " ")),
-            Rule("ok", When("channel", TagOperator.Equals, "web")),
+            Rule("横线", When("company", FieldOperator.Contains, "-")),
+            Rule("空白", When("company", FieldOperator.Contains, " ")),
+            Rule("ok", When("channel", FieldOperator.Equals, "web")),
         ];
 
         Assert.Equal(["ok"], TaggingRules.Apply(rules, lead));
@@ -206,7 +206,7 @@ public class TaggingRulesTests
     [InlineData("0", 0)]
     [InlineData(".5", 0.5)]
     public void Amounts_parse_with_commas_units_and_full_width_digits(string text, double expected) =>
-        Assert.Equal((decimal)expected, TaggingRules.ParseAmount(text));
+        Assert.Equal((decimal)expected, FieldConditions.ParseAmount(text));
 
     [Theory]
     [InlineData(null)]
@@ -226,31 +226,31 @@ public class TaggingRulesTests
     [InlineData("50w")]
     [InlineData("99999999999999999999999999999亿")]
     public void Text_that_is_not_an_amount_parses_to_null(string? text) =>
-        Assert.Null(TaggingRules.ParseAmount(text));
+        Assert.Null(FieldConditions.ParseAmount(text));
 
     [Fact]
     public void The_requirement_examples_can_be_saved()
     {
-        Assert.Null(TaggingRules.Problem(Rule("展会客户", When("channel", TagOperator.Equals, "展会"))));
+        Assert.Null(TaggingRules.Problem(Rule("展会客户", When("channel", FieldOperator.Equals, "展会"))));
         Assert.Null(TaggingRules.Problem(Rule("高潜力",
-            When("industry", TagOperator.Equals, "制造业"),
-            When("budget", TagOperator.GreaterOrEqual, "50万"))));
+            When("industry", FieldOperator.Equals, "制造业"),
+            When("budget", FieldOperator.GreaterOrEqual, "50万"))));
     }
 
     [Theory]
-    [InlineData(TagOperator.NotEquals, "展会")]
-    [InlineData(TagOperator.IsSet, null)]
-    [InlineData(TagOperator.IsSet, "ignored")]
-    [InlineData(TagOperator.Contains, "a")]
-    [InlineData(TagOperator.Contains, "厂")]
-    [InlineData(TagOperator.Contains, "7")]
-    [InlineData(TagOperator.Contains, " -1 ")]
-    public void Broad_but_deliberate_conditions_can_be_saved(TagOperator op, string? value) =>
+    [InlineData(FieldOperator.NotEquals, "展会")]
+    [InlineData(FieldOperator.IsSet, null)]
+    [InlineData(FieldOperator.IsSet, "ignored")]
+    [InlineData(FieldOperator.Contains, "a")]
+    [InlineData(FieldOperator.Contains, "厂")]
+    [InlineData(FieldOperator.Contains, "7")]
+    [InlineData(FieldOperator.Contains, " -1 ")]
+    public void Broad_but_deliberate_conditions_can_be_saved(FieldOperator op, string? value) =>
         Assert.Null(TaggingRules.Problem(Rule("broad", When("channel", op, value))));
 
     [Fact]
     public void A_tag_of_exactly_30_characters_can_be_saved() =>
-        Assert.Null(TaggingRules.Problem(Rule(new string('标', 30), When("channel", TagOperator.IsSet))));
+        Assert.Null(TaggingRules.Problem(Rule(new string('标', 30), When("channel", FieldOperator.IsSet))));
 
     [Theory]
     [InlineData("", "展会客户", "The rule needs a name.")]
@@ -259,31 +259,31 @@ public class TaggingRulesTests
     [InlineData("展会", " \u3000 ", "The rule needs a tag.")]
     [InlineData("展会", "1234567890123456789012345678901", "The tag '1234567890123456789012345678901' is longer than 30 characters.")]
     public void A_rule_needs_a_name_and_a_short_tag(string name, string tag, string expected) =>
-        Assert.Equal(expected, TaggingRules.Problem(new TagRule(name, [When("channel", TagOperator.IsSet)], tag)));
+        Assert.Equal(expected, TaggingRules.Problem(new TagRule(name, [When("channel", FieldOperator.IsSet)], tag)));
 
     [Fact]
     public void A_rule_needs_at_least_one_condition() =>
         Assert.Equal("The rule needs at least one condition.", TaggingRules.Problem(new TagRule("r", [], "t")));
 
     [Theory]
-    [InlineData("", TagOperator.Equals, "x", "Condition 2 (= x): the field is blank.")]
-    [InlineData("  ", TagOperator.IsSet, null, "Condition 2 (is set): the field is blank.")]
-    [InlineData("budget", TagOperator.GreaterOrEqual, "abc", "Condition 2 (budget ≥ abc): 'abc' is not a number.")]
-    [InlineData("budget", TagOperator.LessOrEqual, "50万万", "Condition 2 (budget ≤ 50万万): '50万万' is not a number.")]
-    [InlineData("budget", TagOperator.GreaterOrEqual, null, "Condition 2 (budget ≥): a number is needed.")]
-    [InlineData("budget", TagOperator.LessOrEqual, "  ", "Condition 2 (budget ≤): a number is needed.")]
-    [InlineData("industry", TagOperator.Equals, null, "Condition 2 (industry =): a value is needed.")]
-    [InlineData("industry", TagOperator.NotEquals, "", "Condition 2 (industry ≠): a value is needed.")]
-    [InlineData("company", TagOperator.Contains, null, "Condition 2 (company contains): a value is needed.")]
-    [InlineData("company", TagOperator.Contains, "   ", "Condition 2 (company contains): a value is needed.")]
-    [InlineData("company", TagOperator.Contains, "-", "Condition 2 (company contains -): '-' alone would match almost every lead.")]
-    [InlineData("email", TagOperator.Contains, " @ ", "Condition 2 (email contains @): '@' alone would match almost every lead.")]
-    [InlineData("company", TagOperator.Contains, "（", "Condition 2 (company contains （): '（' alone would match almost every lead.")]
-    [InlineData("budget", TagOperator.Contains, "+", "Condition 2 (budget contains +): '+' alone would match almost every lead.")]
-    [InlineData("budget", (TagOperator)99, "1", "Condition 2 (budget ? 1): the operator is unknown.")]
-    public void Each_bad_condition_is_refused_by_its_position_and_wording(string field, TagOperator op, string? value, string expected)
+    [InlineData("", FieldOperator.Equals, "x", "Condition 2 (= x): the field is blank.")]
+    [InlineData("  ", FieldOperator.IsSet, null, "Condition 2 (is set): the field is blank.")]
+    [InlineData("budget", FieldOperator.GreaterOrEqual, "abc", "Condition 2 (budget ≥ abc): 'abc' is not a number.")]
+    [InlineData("budget", FieldOperator.LessOrEqual, "50万万", "Condition 2 (budget ≤ 50万万): '50万万' is not a number.")]
+    [InlineData("budget", FieldOperator.GreaterOrEqual, null, "Condition 2 (budget ≥): a number is needed.")]
+    [InlineData("budget", FieldOperator.LessOrEqual, "  ", "Condition 2 (budget ≤): a number is needed.")]
+    [InlineData("industry", FieldOperator.Equals, null, "Condition 2 (industry =): a value is needed.")]
+    [InlineData("industry", FieldOperator.NotEquals, "", "Condition 2 (industry ≠): a value is needed.")]
+    [InlineData("company", FieldOperator.Contains, null, "Condition 2 (company contains): a value is needed.")]
+    [InlineData("company", FieldOperator.Contains, "   ", "Condition 2 (company contains): a value is needed.")]
+    [InlineData("company", FieldOperator.Contains, "-", "Condition 2 (company contains -): '-' alone would match almost every lead.")]
+    [InlineData("email", FieldOperator.Contains, " @ ", "Condition 2 (email contains @): '@' alone would match almost every lead.")]
+    [InlineData("company", FieldOperator.Contains, "（", "Condition 2 (company contains （): '（' alone would match almost every lead.")]
+    [InlineData("budget", FieldOperator.Contains, "+", "Condition 2 (budget contains +): '+' alone would match almost every lead.")]
+    [InlineData("budget", (FieldOperator)99, "1", "Condition 2 (budget ? 1): the operator is unknown.")]
+    public void Each_bad_condition_is_refused_by_its_position_and_wording(string field, FieldOperator op, string? value, string expected)
     {
-        var rule = Rule("t", When("channel", TagOperator.IsSet), When(field, op, value), When("", TagOperator.IsSet));
+        var rule = Rule("t", When("channel", FieldOperator.IsSet), When(field, op, value), When("", FieldOperator.IsSet));
 
         Assert.Equal(expected, TaggingRules.Problem(rule));
     }
@@ -291,7 +291,7 @@ public class TaggingRulesTests
     [Fact]
     public void A_missing_condition_is_refused()
     {
-        var rule = new TagRule("r", [When("channel", TagOperator.IsSet), null!], "t");
+        var rule = new TagRule("r", [When("channel", FieldOperator.IsSet), null!], "t");
 
         Assert.Equal("Condition 2: the condition is empty.", TaggingRules.Problem(rule));
     }

@@ -16,17 +16,17 @@ public sealed class StoredTagRule : IOrganizationOwned
     public Guid OrganizationId { get; set; }
     public required string Name { get; set; }
     public required string Tag { get; set; }
-    /// <summary>JSON array of <see cref="TagCondition"/>; all must hold.</summary>
+    /// <summary>JSON array of <see cref="FieldCondition"/>; all must hold.</summary>
     public required string Conditions { get; set; }
     public int Position { get; set; }
 }
 
-public sealed record TagRuleRow(Guid Id, string Name, string Tag, IReadOnlyList<TagCondition> Conditions, int Position);
+public sealed record TagRuleRow(Guid Id, string Name, string Tag, IReadOnlyList<FieldCondition> Conditions, int Position);
 
 public sealed record SaveTagRuleRequest(
     [property: Required, StringLength(100, MinimumLength = 1)] string Name,
     [property: Required, StringLength(TaggingRules.MaxTagLength, MinimumLength = 1)] string Tag,
-    [property: Required] List<TagCondition> Conditions);
+    [property: Required] List<FieldCondition> Conditions);
 
 /// <summary>Admin edits the rules; every arrival path (channel, import, manual) asks <see cref="Stamp"/>.</summary>
 public sealed class TagRules(TideflowDbContext db, CurrentUser me)
@@ -115,7 +115,7 @@ public sealed class TagRules(TideflowDbContext db, CurrentUser me)
     }
 
     private static TagRule Domain(StoredTagRule r) =>
-        new(r.Name, JsonSerializer.Deserialize<List<TagCondition>>(r.Conditions, Json) ?? [], r.Tag);
+        new(r.Name, JsonSerializer.Deserialize<List<FieldCondition>>(r.Conditions, Json) ?? [], r.Tag);
 
     private static TagRuleRow Row(StoredTagRule r) => new(r.Id, r.Name, r.Tag, Domain(r).Conditions, r.Position);
 }
