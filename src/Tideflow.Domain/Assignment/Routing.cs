@@ -54,12 +54,14 @@ public sealed record RepLoad(Guid Id, string Name, bool IsActive, int? Capacity,
 
 /// <summary>
 /// Everything routing reads besides the lead. <see cref="TeamMembers"/>: each team's reps, whole subtree, in a
-/// stable order (round-robin walks it). <see cref="LastAssigned"/>: per team, the rep who got its last lead.
+/// stable order (round-robin walks it). <see cref="Turns"/>: per team, how many leads its rotation has placed
+/// before this one (missing: 0). The caller claims a turn atomically in the database, so concurrent arrivals get
+/// consecutive turns and therefore consecutive reps.
 /// </summary>
 public sealed record RoutingState(
     IReadOnlyDictionary<Guid, RepLoad> Reps,
     IReadOnlyDictionary<Guid, IReadOnlyList<Guid>> TeamMembers,
-    IReadOnlyDictionary<Guid, Guid> LastAssigned,
+    IReadOnlyDictionary<Guid, long> Turns,
     DateTimeOffset Now);
 
 /// <summary>
@@ -135,8 +137,9 @@ public static class RoutingPolicy
     }
 
     /// <summary>
-    /// Round-robin: the next available rep after the team's last one, in member order. Least-loaded: the available
-    /// rep with the fewest open leads and customers; ties go to whoever round-robin would pick first.
+    /// Round-robin: turn n goes to available rep n mod (number available), in member order, so while nobody's
+    /// availability changes, every rep gets one lead before anyone gets a second. Least-loaded: the available rep
+    /// with the fewest open leads and customers; ties go to whoever round-robin would pick first.
     /// </summary>
     public static RepLoad? PickInTeam(TeamMethod method, Guid teamId, RoutingState state)
     {
@@ -144,34 +147,23 @@ public static class RoutingPolicy
         {
             return null;
         }
-        var start = state.LastAssigned.TryGetValue(teamId, out var last) ? IndexOf(members, last) + 1 : 0;
-        var rotation = Enumerable.Range(0, members.Count)
-            .Select(i => members[(start + i) % members.Count])
+        var available = members
             .Select(id => state.Reps.GetValueOrDefault(id))
             .Where(r => r is not null && r.Unavailable(state.Now) is null)
             .Select(r => r!)
             .ToList();
-        if (rotation.Count == 0)
+        if (available.Count == 0)
         {
             return null;
         }
+        var turn = state.Turns.GetValueOrDefault(teamId);
+        var start = (int)(((turn % available.Count) + available.Count) % available.Count);
+        var rotation = available.Skip(start).Concat(available.Take(start)).ToList();
         if (method == TeamMethod.RoundRobin)
         {
             return rotation[0];
         }
         var fewest = rotation.Min(r => r.OpenCount);
         return rotation.First(r => r.OpenCount == fewest);
-    }
-
-    private static int IndexOf(IReadOnlyList<Guid> members, Guid id)
-    {
-        for (var i = 0; i < members.Count; i++)
-        {
-            if (members[i] == id)
-            {
-                return i;
-            }
-        }
-        return -1;
     }
 }
