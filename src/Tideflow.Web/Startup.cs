@@ -121,6 +121,18 @@ public static class Startup
         services.AddScoped<ImportRunner>();
         services.AddSingleton<ImportQueue>();
         services.AddHostedService<ImportWorker>();
+        services.AddScoped<Features.Scoring.ScoreCards>();
+        services.AddScoped<Features.Scoring.RecordBehaviour>();
+        services.AddScoped<Features.Scoring.RescoreLeads>();
+        services.AddScoped<Features.Scoring.RescoreRunner>();
+        services.AddSingleton<Features.Scoring.RescoreQueue>();
+        services.AddHostedService<Features.Scoring.RescoreWorker>();
+        services.AddScoped<Features.Assignment.LeadRouter>();
+        services.AddScoped<Features.Assignment.RoutingRules>();
+        services.AddScoped<Features.Assignment.Simulator>();
+        services.AddScoped<Features.Assignment.AssignOwners>();
+        services.AddScoped<Features.Assignment.Availability>();
+        services.AddScoped<QualifyLead>();
         services.AddCaptureRateLimits(config);
     }
 
@@ -153,6 +165,9 @@ public static class Startup
         api.MapImports();
         api.MapTagRules();
         api.MapMerges();
+        Features.Scoring.ScoringEndpoints.MapScoring(api);
+        Features.Assignment.AssignmentEndpoints.MapAssignment(api);
+        api.MapQualify();
         Features.Notifications.NotificationEndpoints.MapNotifications(api);
         app.MapSignIn();
         app.MapCapture();

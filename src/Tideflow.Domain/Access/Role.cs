@@ -17,14 +17,18 @@ public enum Permission
     WorkCustomers,
     ManageChannels,
     ReviewLeads,
+    /// <summary>Edit scoring and assignment rules, reps' capacity; re-score leads.</summary>
+    ManageRules,
+    /// <summary>Assign and reassign leads and customers by hand, with a reason (R3.4).</summary>
+    AssignOwners,
 }
 
 public static class RolePermissions
 {
     public static bool Has(Role role, Permission permission) => permission switch
     {
-        Permission.ManageUsers or Permission.ManageTeams or Permission.ViewAuditLog or Permission.ManageChannels => role == Role.Admin,
-        Permission.ReviewLeads => role is Role.Admin or Role.Manager,
+        Permission.ManageUsers or Permission.ManageTeams or Permission.ViewAuditLog or Permission.ManageChannels or Permission.ManageRules => role == Role.Admin,
+        Permission.ReviewLeads or Permission.AssignOwners => role is Role.Admin or Role.Manager,
         Permission.WorkCustomers => role is Role.Rep or Role.Manager or Role.Admin,
         Permission.ManageOwnApiTokens => true,
         _ => false,

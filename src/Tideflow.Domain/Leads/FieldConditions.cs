@@ -11,6 +11,8 @@ public enum FieldOperator
     LessOrEqual,
     /// <summary>The field is present and non-blank; the condition's value is ignored.</summary>
     IsSet,
+    /// <summary>The field contains any of the listed values (separated by commas, 、 or ，), ignoring case: "上海, 江苏, 浙江".</summary>
+    ContainsAny,
 }
 
 /// <summary>One test on one lead field; see <see cref="FieldConditions.Holds"/> for how each operator reads it.</summary>
@@ -134,6 +136,15 @@ public static class FieldConditions
                 return null;
             case FieldOperator.IsSet:
                 return null;
+            case FieldOperator.ContainsAny:
+                var items = Items(value);
+                if (items.Count == 0)
+                {
+                    return "at least one value is needed.";
+                }
+                return items.FirstOrDefault(i => i.Length == 1 && (char.IsPunctuation(i[0]) || char.IsSymbol(i[0]))) is { } slip
+                    ? $"'{slip}' alone would match almost every lead."
+                    : null;
             default:
                 return "the operator is unknown.";
         }
@@ -154,9 +165,13 @@ public static class FieldConditions
             FieldOperator.GreaterOrEqual => Compare(actual, expected) is >= 0,
             FieldOperator.LessOrEqual => Compare(actual, expected) is <= 0,
             FieldOperator.IsSet => present,
+            FieldOperator.ContainsAny => present && Items(expected).Any(i => actual!.Contains(i, StringComparison.OrdinalIgnoreCase)),
             _ => false,
         };
     }
+
+    private static List<string> Items(string? list) =>
+        (list ?? "").Split([',', '、', '，'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
 
     // Null when either side is not a number, so the numeric operators fail closed.
     private static int? Compare(string? actual, string expected) =>
@@ -174,6 +189,7 @@ public static class FieldConditions
             FieldOperator.GreaterOrEqual => $"{field} ≥ {value}",
             FieldOperator.LessOrEqual => $"{field} ≤ {value}",
             FieldOperator.IsSet => $"{field} is set",
+            FieldOperator.ContainsAny => $"{field} contains any of {string.Join(", ", Items(value))}",
             _ => $"{field} ? {value}",
         };
         return text.Trim();

@@ -1,6 +1,12 @@
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Tideflow.Domain.Access;
+using Tideflow.Domain.Assignment;
+using Tideflow.Domain.Leads;
+using Tideflow.Domain.Pipeline;
+using Tideflow.Domain.Scoring;
+using Tideflow.Web.Features.Assignment;
+using Tideflow.Web.Features.Pipeline;
 using Tideflow.Web.Features.Access;
 using Tideflow.Web.Features.Customers;
 using Tideflow.Web.Features.Leads;
@@ -126,20 +132,49 @@ public static class DemoOrganisation
                 Email = email,
                 Region = $"{province} {city}",
                 Industry = industry.Name,
+                CompanyKey = ContactRules.CompanyKey(company),
+                Grade = Grades[random.Next(Grades.Length)],
                 OwnerId = owners[i % owners.Length],
+                AssignedAt = created1,
                 CreatedAt = created1,
                 UpdatedAt = created1,
             });
         }
         await db.SaveChangesAsync(ct);
-        AddDemoLeads(db, org.Id, random, now);
+        var rules = DemoRoutingRules(east.Id, south.Id);
+        AddDemoLeads(db, org.Id, random, now, rules, teamReps: new Dictionary<Guid, Guid[]>
+        {
+            [east.Id] = [created["rep1"].Id, created["rep2"].Id, created["rep3"].Id],
+            [south.Id] = [created["rep4"].Id, created["rep5"].Id, created["rep6"].Id],
+        });
+        for (var i = 0; i < rules.Count; i++)
+        {
+            var r = rules[i];
+            db.AssignmentRules.Add(new StoredAssignmentRule
+            {
+                Id = Guid.CreateVersion7(), OrganizationId = org.Id, Position = i, Name = r.Name,
+                Conditions = System.Text.Json.JsonSerializer.Serialize(r.Conditions, LeadRouter.Json), Target = r.Target, TeamId = r.TeamId,
+                Method = r.Method,
+            });
+        }
         await db.SaveChangesAsync(ct);
         return org;
     }
 
+    private static readonly string[] Grades = ["A", "B", "B", "C", "C", "C"];
+
+    /// <summary>East China leads to the east team, South China to the south team, in turn; the rest wait in the lead pool.</summary>
+    private static List<AssignmentRule> DemoRoutingRules(Guid east, Guid south) =>
+    [
+        new("华东区域", [new FieldCondition(LeadFields.Region, FieldOperator.ContainsAny, "上海, 江苏, 浙江, 安徽")], AssignTo.Team, TeamId: east),
+        new("华南区域", [new FieldCondition(LeadFields.Region, FieldOperator.ContainsAny, "广东, 福建, 广西, 海南")], AssignTo.Team, TeamId: south),
+    ];
+
     /// <summary>Two channels and a month of leads, a few of them invalid, so the lead pages are not empty.</summary>
-    private static void AddDemoLeads(TideflowDbContext db, Guid orgId, Random random, DateTimeOffset now)
+    private static void AddDemoLeads(TideflowDbContext db, Guid orgId, Random random, DateTimeOffset now,
+        List<AssignmentRule> rules, Dictionary<Guid, Guid[]> teamReps)
     {
+        var turns = teamReps.Keys.ToDictionary(t => t, _ => 0);
         var web = new Channel
         {
             Id = Guid.CreateVersion7(), OrganizationId = orgId, Name = "官网咨询表单", Kind = ChannelKind.WebForm, SourceTag = "官网",
@@ -155,7 +190,7 @@ public static class DemoOrganisation
         {
             var channel = i % 3 == 0 ? fair : web;
             var person = Surnames[random.Next(Surnames.Length)] + GivenNames[random.Next(GivenNames.Length)];
-            var (_, city) = Places[random.Next(Places.Length)];
+            var (province, city) = Places[random.Next(Places.Length)];
             var industry = Industries[random.Next(Industries.Length)];
             var invalid = i % 13 == 5;
             var mobile = invalid ? "1380013" : $"+86{MobilePrefixes[random.Next(MobilePrefixes.Length)]}{random.Next(0, 100_000_000):D8}";
@@ -167,8 +202,37 @@ public static class DemoOrganisation
                 ChannelId = channel.Id, SourceTag = channel.SourceTag, Campaign = channel == web ? "秋季推广" : null,
                 Status = invalid ? LeadStatus.Invalid : LeadStatus.New, Problems = invalid ? "NoContact,InvalidMobile" : null,
                 PageUrl = channel == web ? "https://www.example.cn/contact" : null, ArrivedAt = arrived, UpdatedAt = arrived,
+                // Every fifth lead comes from a province no rule covers, so the lead pool is not empty.
+                Fields = Features.Scoring.LeadScoring.FieldsJson(new Dictionary<string, string>
+                {
+                    [LeadFields.Budget] = Budgets[random.Next(Budgets.Length)],
+                    [LeadFields.Urgency] = Urgencies[random.Next(Urgencies.Length)],
+                    [LeadFields.Authority] = Authorities[random.Next(Authorities.Length)],
+                    [LeadFields.Industry] = industry.Name,
+                    [LeadFields.Region] = i % 5 == 4 ? "四川 成都" : $"{province} {city}",
+                }),
             };
             db.Leads.Add(lead);
+            if (!invalid)
+            {
+                Features.Scoring.LeadScoring.Apply(lead, channel, ScoreCard.Default, Features.Scoring.ScoreCards.DefaultVersion, arrived);
+                var lookup = FieldConditions.Lookup(Features.Scoring.LeadScoring.Facts(lead, channel));
+                if (rules.FirstOrDefault(r => r.Conditions.All(c => FieldConditions.Holds(c, lookup))) is { TeamId: { } team } rule)
+                {
+                    var rep = teamReps[team][turns[team]++ % teamReps[team].Length];
+                    lead.OwnerId = rep;
+                    lead.AssignedAt = arrived;
+                    db.OwnershipChanges.Add(new OwnershipChange
+                    {
+                        OrganizationId = orgId, LeadId = lead.Id, ToId = rep, Reason = $"rule '{rule.Name}' (round-robin)", Rule = rule.Name, At = arrived,
+                    });
+                    db.FollowUpTasks.Add(new FollowUpTask
+                    {
+                        Id = Guid.CreateVersion7(), OrganizationId = orgId, OwnerId = rep, LeadId = lead.Id, Kind = TaskKinds.FirstContact,
+                        DueAt = arrived + FirstContact.DueAfter(ScoreCard.Default, lead.Grade), CreatedAt = arrived,
+                    });
+                }
+            }
             db.LeadTouches.Add(new LeadTouch { Id = Guid.CreateVersion7(), OrganizationId = orgId, LeadId = lead.Id, ChannelId = channel.Id, Kind = "arrival", At = arrived, PageUrl = lead.PageUrl });
             if (!invalid)
             {
@@ -176,6 +240,10 @@ public static class DemoOrganisation
             }
         }
     }
+
+    private static readonly string[] Budgets = ["80万", "50万", "30万", "12万", "5万", "200000", "1,000,000", ""];
+    private static readonly string[] Urgencies = ["立即采购", "本月内", "本季度", "半年内", "不确定"];
+    private static readonly string[] Authorities = ["决策人", "影响者", "使用者", ""];
 
     private static readonly string[] Surnames = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "韩", "冯", "邓", "曹", "彭"];
     private static readonly string[] GivenNames = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "霞", "平", "刚", "桂英", "建华", "晓东", "海燕", "志强", "丹", "鹏", "婷", "欣怡"];

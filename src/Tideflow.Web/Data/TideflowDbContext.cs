@@ -6,7 +6,10 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Tideflow.Domain.Access;
 using Tideflow.Web.Features.Access;
+using Tideflow.Web.Features.Assignment;
 using Tideflow.Web.Features.Customers;
+using Tideflow.Web.Features.Pipeline;
+using Tideflow.Web.Features.Scoring;
 using Tideflow.Web.Features.Leads;
 using Tideflow.Web.Features.Notifications;
 
@@ -36,6 +39,14 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     public DbSet<ImportJob> ImportJobs => Set<ImportJob>();
     public DbSet<Notification> Notifications => Set<Notification>();
     public DbSet<ImportTemplate> ImportTemplates => Set<ImportTemplate>();
+    public DbSet<ScoreCardVersion> ScoreCardVersions => Set<ScoreCardVersion>();
+    public DbSet<BehaviourEvent> BehaviourEvents => Set<BehaviourEvent>();
+    public DbSet<RescoreJob> RescoreJobs => Set<RescoreJob>();
+    public DbSet<StoredAssignmentRule> AssignmentRules => Set<StoredAssignmentRule>();
+    public DbSet<TeamTurn> TeamTurns => Set<TeamTurn>();
+    public DbSet<RepAbsence> RepAbsences => Set<RepAbsence>();
+    public DbSet<OwnershipChange> OwnershipChanges => Set<OwnershipChange>();
+    public DbSet<FollowUpTask> FollowUpTasks => Set<FollowUpTask>();
 
     public CurrentUser CurrentUser => currentUser;
 
@@ -96,7 +107,10 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(c => c.Email).HasMaxLength(254);
             e.Property(c => c.Region).HasMaxLength(50);
             e.Property(c => c.Industry).HasMaxLength(50);
+            e.Property(c => c.CompanyKey).HasMaxLength(200);
+            e.Property(c => c.Grade).HasMaxLength(20);
             e.HasIndex(c => new { c.OrganizationId, c.OwnerId });
+            e.HasIndex(c => new { c.OrganizationId, c.CompanyKey });
             e.HasOne<Organization>().WithMany().HasForeignKey(c => c.OrganizationId);
             e.HasOne<AppUser>().WithMany().HasForeignKey(c => c.OwnerId).OnDelete(DeleteBehavior.Restrict);
             e.HasQueryFilter(c => EF.Constant(ScopeIsSystem) ||
@@ -137,6 +151,15 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasIndex(l => new { l.OrganizationId, l.ArrivedAt });
             e.HasIndex(l => new { l.OrganizationId, l.Status });
             e.HasIndex(l => new { l.OrganizationId, l.OwnerId });
+            e.HasIndex(l => new { l.OrganizationId, l.CompanyKey });
+            e.Property(l => l.Fields).HasMaxLength(65536);
+            e.Property(l => l.Grade).HasMaxLength(20);
+            e.Property(l => l.ScoreBreakdown).HasMaxLength(8000);
+            e.Property(l => l.BantNotes).HasMaxLength(1000);
+            e.Property(l => l.DisqualifyReason).HasMaxLength(500);
+            // Two behaviour events at once: the second save is refused and retried on the fresh balance.
+            e.Property(l => l.BehaviourCount).IsConcurrencyToken();
+            e.HasOne<Customer>().WithMany().HasForeignKey(l => l.CustomerId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<Organization>().WithMany().HasForeignKey(l => l.OrganizationId);
             e.HasOne<Channel>().WithMany().HasForeignKey(l => l.ChannelId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<AppUser>().WithMany().HasForeignKey(l => l.OwnerId).OnDelete(DeleteBehavior.Restrict);
@@ -234,6 +257,77 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(b => b.Value).HasMaxLength(254);
             e.HasIndex(b => new { b.OrganizationId, b.Value }).IsUnique();
             e.HasQueryFilter(b => EF.Constant(ScopeIsSystem) || b.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<ScoreCardVersion>(e =>
+        {
+            e.Property(v => v.Card).HasMaxLength(int.MaxValue);
+            e.HasIndex(v => new { v.OrganizationId, v.Version }).IsUnique();
+            e.HasQueryFilter(v => EF.Constant(ScopeIsSystem) || v.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<BehaviourEvent>(e =>
+        {
+            e.Property(v => v.Type).HasMaxLength(50);
+            e.HasIndex(v => new { v.LeadId, v.At });
+            e.HasOne<Lead>().WithMany().HasForeignKey(v => v.LeadId).OnDelete(DeleteBehavior.Cascade);
+            // Read only through a lead the caller can see.
+            e.HasQueryFilter(v => EF.Constant(ScopeIsSystem) || v.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<RescoreJob>(e =>
+        {
+            e.Property(j => j.Status).HasConversion<string>().HasMaxLength(20);
+            e.Property(j => j.Error).HasMaxLength(2000);
+            e.HasQueryFilter(j => EF.Constant(ScopeIsSystem) || j.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<StoredAssignmentRule>(e =>
+        {
+            e.Property(r => r.Name).HasMaxLength(100);
+            e.Property(r => r.Conditions).HasMaxLength(8000);
+            e.Property(r => r.Target).HasConversion<string>().HasMaxLength(10);
+            e.Property(r => r.Method).HasConversion<string>().HasMaxLength(20);
+            e.HasQueryFilter(r => EF.Constant(ScopeIsSystem) || r.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<TeamTurn>(e =>
+        {
+            e.HasKey(t => t.TeamId);
+            e.HasOne<Team>().WithMany().HasForeignKey(t => t.TeamId).OnDelete(DeleteBehavior.Cascade);
+            e.HasQueryFilter(t => EF.Constant(ScopeIsSystem) || t.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<RepAbsence>(e =>
+        {
+            e.Property(a => a.Reason).HasMaxLength(200);
+            e.HasIndex(a => new { a.UserId, a.Until });
+            e.HasOne<AppUser>().WithMany().HasForeignKey(a => a.UserId).OnDelete(DeleteBehavior.Cascade);
+            e.HasQueryFilter(a => EF.Constant(ScopeIsSystem) || a.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<OwnershipChange>(e =>
+        {
+            e.Property(o => o.Reason).HasMaxLength(500);
+            e.Property(o => o.Rule).HasMaxLength(100);
+            e.HasIndex(o => new { o.LeadId, o.At });
+            e.HasIndex(o => new { o.CustomerId, o.At });
+            // Read only through a lead or customer the caller can see (AssignOwners.*HistoryAsync).
+            e.HasQueryFilter(o => EF.Constant(ScopeIsSystem) || o.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<FollowUpTask>(e =>
+        {
+            e.Property(t => t.Kind).HasMaxLength(30);
+            e.Property(t => t.ClosedReason).HasMaxLength(30);
+            e.HasIndex(t => new { t.OrganizationId, t.OwnerId, t.ClosedAt, t.DueAt });
+            e.HasIndex(t => t.LeadId);
+            e.HasOne<AppUser>().WithMany().HasForeignKey(t => t.OwnerId).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<Lead>().WithMany().HasForeignKey(t => t.LeadId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<Customer>().WithMany().HasForeignKey(t => t.CustomerId).OnDelete(DeleteBehavior.Cascade);
+            // Tasks are seen like the records they are about: the owner, their managers, admins.
+            e.HasQueryFilter(t => EF.Constant(ScopeIsSystem) ||
+                (t.OrganizationId == ScopeOrganizationId && (EF.Constant(ScopeSeesAllOwners) || ScopeOwnerIds.Contains(t.OwnerId))));
         });
 
         builder.Entity<AuditEntry>(e =>

@@ -11,6 +11,8 @@ public sealed class AppUser : IdentityUser<Guid>, IOrganizationOwned
     public Guid? TeamId { get; set; }
     public Guid? ManagerId { get; set; }
     public bool IsActive { get; set; } = true;
+    /// <summary>Most open leads and customers routing gives this rep; null: no limit (R3.2).</summary>
+    public int? Capacity { get; set; }
     public string Culture { get; set; } = "zh-CN";
     public string TimeZone { get; set; } = "Asia/Shanghai";
     public DateTimeOffset CreatedAt { get; set; }

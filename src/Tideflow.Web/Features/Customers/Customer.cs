@@ -13,6 +13,12 @@ public sealed class Customer : Access.IOrganizationOwned
     /// <summary>Null while the customer sits in a pool.</summary>
     public Guid? OwnerId { get; set; }
     public Guid? CreatedById { get; set; }
+    /// <summary>For sticky ownership: a new lead from the same company goes to this owner (R3.3).</summary>
+    public string? CompanyKey { get; set; }
+    public Guid? LeadId { get; set; }
+    public int? Score { get; set; }
+    public string? Grade { get; set; }
+    public DateTimeOffset? AssignedAt { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }

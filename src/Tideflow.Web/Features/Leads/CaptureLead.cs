@@ -33,7 +33,7 @@ public sealed record CaptureResult(CaptureOutcome Outcome, Guid? LeadId, Guid? C
 /// Turns one submission into exactly one lead, or a touch on the lead or customer it already is.
 /// Races are settled by unique keys in the database (ContactKey, CaptureReceipt), not by locks.
 /// </summary>
-public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeProvider clock)
+public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeProvider clock, Assignment.LeadRouter router)
 {
     public static readonly TimeSpan RepeatWindow = TimeSpan.FromMinutes(10);
 
@@ -117,6 +117,8 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
         {
             var lead = await NewLeadAsync(channel, s, contact, fields, now, ct);
             db.Leads.Add(lead);
+            // Scored and routed in the same save as its arrival: a lead is never stored unassigned by accident (R3).
+            await router.ScoreAndRouteAsync(await router.LoadAsync(ct), lead, channel, ct);
             touch.LeadId = lead.Id;
             db.LeadTouches.Add(touch);
             if (lead.Status != LeadStatus.Invalid)
@@ -184,6 +186,7 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
             ConsentText = Clip(s.ConsentText, 4000),
             PageUrl = Clip(s.PageUrl, 2000),
             RawPayload = s.RawPayload,
+            Fields = Scoring.LeadScoring.FieldsJson(s.Fields),
             ArrivedAt = now,
             UpdatedAt = now,
         };

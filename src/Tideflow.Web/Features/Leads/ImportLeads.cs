@@ -23,11 +23,16 @@ public sealed record StartImportRequest([property: Required] Dictionary<string, 
 public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvider clock, ImportQueue queue)
 {
     public const int MaxFileBytes = 50 * 1024 * 1024;
-    public static readonly string[] Fields = ["name", "company", "mobile", "email", "utm_source", "utm_medium", "utm_campaign"];
+    public static readonly string[] Fields = ["name", "company", "mobile", "email", "utm_source", "utm_medium", "utm_campaign",
+        "budget", "urgency", "authority", "need", "industry", "region", "product"];
 
     private static readonly Dictionary<string, string> Guesses = new(StringComparer.OrdinalIgnoreCase)
     {
         ["name"] = "name", ["姓名"] = "name", ["联系人"] = "name", ["客户姓名"] = "name",
+        ["budget"] = "budget", ["预算"] = "budget", ["urgency"] = "urgency", ["紧迫度"] = "urgency", ["购买时间"] = "urgency",
+        ["authority"] = "authority", ["决策权"] = "authority", ["角色"] = "authority", ["need"] = "need", ["需求"] = "need",
+        ["industry"] = "industry", ["行业"] = "industry", ["region"] = "region", ["地区"] = "region", ["省份"] = "region",
+        ["product"] = "product", ["产品"] = "product", ["意向产品"] = "product",
         ["company"] = "company", ["公司"] = "company", ["公司名称"] = "company", ["单位"] = "company", ["企业名称"] = "company",
         ["mobile"] = "mobile", ["phone"] = "mobile", ["手机"] = "mobile", ["手机号"] = "mobile", ["手机号码"] = "mobile", ["电话"] = "mobile", ["联系电话"] = "mobile",
         ["email"] = "email", ["邮箱"] = "email", ["电子邮箱"] = "email", ["e-mail"] = "email",
@@ -197,7 +202,7 @@ public sealed class ImportWorker(ImportQueue queue, IServiceScopeFactory scopes,
 /// The import itself: the same normalization and duplicate rules as every channel, applied in batches of
 /// 1,000 rows, each batch one transaction. Re-importing a file finds its rows' receipts and skips them.
 /// </summary>
-public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, TimeProvider clock)
+public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, TimeProvider clock, Assignment.LeadRouter router)
 {
     private const int BatchSize = 1000;
     private List<TagRule> rules = [];
@@ -296,6 +301,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         var allKeys = contacts.SelectMany(c => DuplicateRules.Keys(c.Contact)).Distinct().ToList();
         var existing = (await db.ContactKeys.Where(k => allKeys.Contains(k.Key)).ToListAsync(ct))
             .GroupBy(k => k.Key).ToDictionary(g => g.Key, g => g.First());
+        Assignment.RoutingBook? book = null;
 
         foreach (var (row, cells, fields, contact) in contacts)
         {
@@ -334,6 +340,12 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
             {
                 var lead = NewLead(job, channel, contact, fields, now, LeadStatus.New, null);
                 lead.Tags = TagRules.Stamp(rules, TagRules.FieldsFor(channel, fields));
+                lead.Fields = Scoring.LeadScoring.FieldsJson(fields);
+                if (!job.DryRun)
+                {
+                    book ??= await router.LoadAsync(ct);
+                    await router.ScoreAndRouteAsync(book, lead, channel, ct);
+                }
                 leadId = lead.Id;
                 counts.Created++;
                 foreach (var key in keys)

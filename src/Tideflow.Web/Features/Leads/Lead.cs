@@ -14,6 +14,10 @@ public enum LeadStatus
     Discarded,
     /// <summary>Merged into another lead, which now holds its touches; an admin can undo the merge.</summary>
     Merged,
+    /// <summary>A rep qualified it: it became a customer with an owner (R2.4).</summary>
+    Qualified,
+    /// <summary>Disqualified with a reason; kept for nurture campaigns, never deleted (R2.4).</summary>
+    Nurture,
 }
 
 public enum ChannelKind
@@ -69,9 +73,34 @@ public sealed class Lead : IOrganizationOwned
     /// <summary>What arrived, as received (JSON); unknown fields live here.</summary>
     public string? RawPayload { get; set; }
     public Guid? OwnerId { get; set; }
+    public DateTimeOffset? AssignedAt { get; set; }
     public Guid? MergedIntoId { get; set; }
     public DateTimeOffset ArrivedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>JSON object of the submitted fields (budget, urgency, industry, custom fields …) that rules read.</summary>
+    public string? Fields { get; set; }
+    public int? Score { get; set; }
+    public string? Grade { get; set; }
+    /// <summary>The score-card version that scored it.</summary>
+    public int? ScoreVersion { get; set; }
+    /// <summary>JSON of the per-criterion breakdown, so "why is this lead A?" is answered without re-scoring.</summary>
+    public string? ScoreBreakdown { get; set; }
+    public DateTimeOffset? ScoredAt { get; set; }
+    /// <summary>Behaviour points as of <see cref="BehaviourAsOf"/>; their value now is decayed on read.</summary>
+    public double BehaviourPoints { get; set; }
+    public DateTimeOffset? BehaviourAsOf { get; set; }
+    /// <summary>Events counted so far; a concurrency token, so two events at once never lose one's points.</summary>
+    public int BehaviourCount { get; set; }
+
+    public bool BantBudget { get; set; }
+    public bool BantAuthority { get; set; }
+    public bool BantNeed { get; set; }
+    public bool BantTimeline { get; set; }
+    public string? BantNotes { get; set; }
+    public Guid? CustomerId { get; set; }
+    public string? DisqualifyReason { get; set; }
+    public DateTimeOffset? DecidedAt { get; set; }
 }
 
 /// <summary>One contact with a lead: its first arrival, a duplicate submission, a manual entry.</summary>

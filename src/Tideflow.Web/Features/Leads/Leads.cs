@@ -26,10 +26,11 @@ public sealed record SaveLeadRequest(
     [property: StringLength(100)] string? Name,
     [property: StringLength(200)] string? Company,
     [property: StringLength(32)] string? Mobile,
-    [property: StringLength(254)] string? Email);
+    [property: StringLength(254)] string? Email,
+    Dictionary<string, string>? Fields = null);
 
 /// <summary>Leads as the caller may see them (the DbContext's scope filter decides), and the review queue's actions.</summary>
-public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clock)
+public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clock, Assignment.LeadRouter router)
 {
     public async Task<Page<LeadRow>> ListAsync(LeadQuery q, CancellationToken ct = default)
     {
@@ -85,6 +86,15 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
     {
         me.Require(Permission.WorkCustomers);
         Problem.ThrowIfInvalid(request);
+        if (request.Fields is { } extra && extra.FirstOrDefault(f => f.Key.Trim().Length is 0 or > Scoring.LeadScoring.MaxFieldName
+                || (f.Value?.Length ?? 0) > Scoring.LeadScoring.MaxFieldValue) is { Key: not null } bad)
+        {
+            throw Problem.Invalid("fields", $"'{bad.Key}': names are 1–{Scoring.LeadScoring.MaxFieldName} characters, values at most {Scoring.LeadScoring.MaxFieldValue}.");
+        }
+        if (request.Fields?.Count > Scoring.LeadScoring.MaxFields)
+        {
+            throw Problem.Invalid("fields", $"At most {Scoring.LeadScoring.MaxFields} fields.");
+        }
         var contact = await NormalizeOrRefuseAsync(request, null, ct);
         var now = clock.GetUtcNow();
         var lead = new Lead
@@ -95,9 +105,14 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
             {
                 ["channelKind"] = nameof(ChannelKind.Manual), ["sourceTag"] = "手动录入", ["name"] = contact.Name ?? "", ["company"] = contact.Company ?? "",
             })),
-            Status = LeadStatus.New, OwnerId = me.Id, ArrivedAt = now, UpdatedAt = now,
+            Status = LeadStatus.New, ArrivedAt = now, UpdatedAt = now,
+            Fields = request.Fields is null ? null : Scoring.LeadScoring.FieldsJson(request.Fields),
         };
         db.Leads.Add(lead);
+        // Whoever types a lead in works it: scored like any arrival, owned by its author, with a first-contact task.
+        var book = await router.LoadAsync(ct);
+        Scoring.LeadScoring.Apply(lead, null, book.Card, book.Version, now);
+        router.Assign(book, lead, me.Id, "entered by hand", rule: null, byId: me.Id, now);
         db.LeadTouches.Add(new LeadTouch { Id = Guid.CreateVersion7(), OrganizationId = me.OrganizationId, LeadId = lead.Id, Kind = "manual", At = now, Ip = me.Ip });
         AddKeys(lead.Id, contact);
         await SaveOrConflictAsync(ct);
@@ -121,6 +136,9 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         lead.UpdatedAt = clock.GetUtcNow();
         db.ContactKeys.RemoveRange(await db.ContactKeys.Where(k => k.LeadId == id).ToListAsync(ct));
         AddKeys(id, contact);
+        // Valid now: it gets the score and the owner an arrival would have got.
+        var channel = lead.ChannelId is { } cid ? await db.Channels.AsNoTracking().SingleOrDefaultAsync(c => c.Id == cid, ct) : null;
+        await router.ScoreAndRouteAsync(await router.LoadAsync(ct), lead, channel, ct);
         await SaveOrConflictAsync(ct);
         return await GetAsync(id, ct);
     }

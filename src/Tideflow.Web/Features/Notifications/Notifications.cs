@@ -27,6 +27,12 @@ public static class NotificationKinds
 {
     /// <summary>Someone the recipient owns came back through a channel (R1.3).</summary>
     public const string ContactReturned = "contact-returned";
+    /// <summary>A lead was routed or handed to the recipient (R3.5).</summary>
+    public const string LeadAssigned = "lead-assigned";
+    /// <summary>A lead the recipient owns changed grade after a behaviour event (R2.3).</summary>
+    public const string LeadRegraded = "lead-regraded";
+    /// <summary>A manager handed the recipient a customer (R3.4).</summary>
+    public const string CustomerAssigned = "customer-assigned";
 }
 
 public sealed record NotificationRow(Guid Id, string Kind, IReadOnlyDictionary<string, string> Parameters, string? Link,

@@ -1,0 +1,243 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Tideflow.Domain.Access;
+using Tideflow.Domain.Assignment;
+using Tideflow.Domain.Leads;
+using Tideflow.Domain.Pipeline;
+using Tideflow.Domain.Scoring;
+using Tideflow.Web.Data;
+using Tideflow.Web.Features.Access;
+using Tideflow.Web.Features.Leads;
+using Tideflow.Web.Features.Notifications;
+using Tideflow.Web.Features.Pipeline;
+using Tideflow.Web.Features.Scoring;
+
+namespace Tideflow.Web.Features.Assignment;
+
+/// <summary>
+/// What scoring and routing read, loaded once per arrival (or per import batch) and kept current in memory while
+/// leads are placed: each placement adds to the rep's open count.
+/// </summary>
+public sealed class RoutingBook
+{
+    public required int Version { get; init; }
+    public required ScoreCard Card { get; init; }
+    public required IReadOnlyList<AssignmentRule> Rules { get; init; }
+    public required Dictionary<Guid, RepLoad> Reps { get; init; }
+    public required Dictionary<Guid, IReadOnlyList<Guid>> TeamMembers { get; init; }
+    public required Dictionary<Guid, long> Turns { get; init; }
+
+    public RoutingState StateAt(DateTimeOffset now) => new(Reps, TeamMembers, Turns, now);
+
+    public void Placed(Guid repId)
+    {
+        if (Reps.TryGetValue(repId, out var rep))
+        {
+            Reps[repId] = rep with { OpenCount = rep.OpenCount + 1 };
+        }
+    }
+}
+
+/// <summary>
+/// Scores and routes arriving leads (R2.1, R3.1–R3.5) for every arrival path — channel, import, manual entry —
+/// and carries out the decision: owner, ownership history, the rep's notification and first-contact task.
+/// </summary>
+public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
+{
+    public static readonly JsonSerializerOptions Json = LeadScoring.Json;
+
+    /// <param name="draftRules">Rules to load team members for instead of the saved ones (the simulator's drafts).</param>
+    public async Task<RoutingBook> LoadAsync(CancellationToken ct, IReadOnlyList<AssignmentRule>? draftRules = null)
+    {
+        var now = clock.GetUtcNow();
+        var (version, card) = await ScoreCards.CurrentAsync(db, ct);
+        var rules = draftRules ?? (await db.AssignmentRules.AsNoTracking().OrderBy(r => r.Position).ToListAsync(ct)).Select(ToDomain).ToList();
+        var users = await db.Users.AsNoTracking()
+            .Where(u => u.Role == Role.Rep || u.Role == Role.Manager || u.Role == Role.Admin)
+            .Select(u => new { u.Id, u.DisplayName, u.IsActive, u.Capacity, u.TeamId, u.Role })
+            .OrderBy(u => u.Id).ToListAsync(ct);
+        var away = (await db.RepAbsences.AsNoTracking().Where(a => a.Until > now).Select(a => new { a.UserId, a.From, a.Until }).ToListAsync(ct))
+            .ToLookup(a => a.UserId, a => new Absence(a.From, a.Until));
+
+        // Open counts only matter for capacity and least-loaded; at a million customers they are the costly part.
+        var counts = new Dictionary<Guid, int>();
+        if (users.Any(u => u.Capacity is not null) || rules.Any(r => r.Target == AssignTo.Team && r.Method == TeamMethod.LeastLoaded))
+        {
+            counts = await OpenCountsAsync(ct);
+        }
+        var reps = users.ToDictionary(u => u.Id,
+            u => new RepLoad(u.Id, u.DisplayName, u.IsActive, u.Capacity, counts.GetValueOrDefault(u.Id), away[u.Id].ToList()));
+
+        var teamIds = rules.Where(r => r.Target == AssignTo.Team && r.TeamId is not null).Select(r => r.TeamId!.Value).Distinct().ToList();
+        var members = new Dictionary<Guid, IReadOnlyList<Guid>>();
+        var turns = new Dictionary<Guid, long>();
+        if (teamIds.Count > 0)
+        {
+            var teams = await db.Teams.AsNoTracking().Select(t => new TeamNode(t.Id, t.ParentTeamId)).ToListAsync(ct);
+            foreach (var team in teamIds)
+            {
+                var subtree = DataScopeRules.Subtree(team, teams);
+                // Round-robin is among reps; managers and admins receive leads only when a rule names them.
+                members[team] = users.Where(u => u.Role == Role.Rep && u.TeamId is { } t && subtree.Contains(t)).Select(u => u.Id).ToList();
+            }
+            turns = await db.TeamTurns.AsNoTracking().Where(t => teamIds.Contains(t.TeamId)).ToDictionaryAsync(t => t.TeamId, t => t.Turn, ct);
+        }
+        return new RoutingBook { Version = version, Card = card, Rules = rules, Reps = reps, TeamMembers = members, Turns = turns };
+    }
+
+    /// <summary>Open leads and customers per owner.</summary>
+    public async Task<Dictionary<Guid, int>> OpenCountsAsync(CancellationToken ct)
+    {
+        var leads = await db.Leads.Where(l => l.OwnerId != null && l.Status == LeadStatus.New)
+            .GroupBy(l => l.OwnerId!.Value).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
+        var customers = await db.Customers.Where(c => c.OwnerId != null)
+            .GroupBy(c => c.OwnerId!.Value).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
+        return leads.Concat(customers).GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.Sum(x => x.Count));
+    }
+
+    /// <summary>
+    /// Scores a lead that just arrived and, when it is valid and unowned, routes it. Invalid leads are neither
+    /// scored nor assigned (R1.4); queued ones are scored and wait for review.
+    /// </summary>
+    public async Task<RouteDecision?> ScoreAndRouteAsync(RoutingBook book, Lead lead, Channel? channel, CancellationToken ct)
+    {
+        if (lead.Status is LeadStatus.Invalid or LeadStatus.Discarded or LeadStatus.Merged)
+        {
+            return null;
+        }
+        var now = clock.GetUtcNow();
+        LeadScoring.Apply(lead, channel, book.Card, book.Version, now);
+        if (lead.Status != LeadStatus.New || lead.OwnerId is not null)
+        {
+            return null;
+        }
+        var sticky = await StickyOwnerAsync(lead, ct);
+        var decision = await DecideAsync(book, lead, channel, sticky, claimTurn: true, ct);
+        if (decision.RepId is { } rep)
+        {
+            Assign(book, lead, rep, decision.Reason, decision.RuleName ?? (sticky is not null ? "sticky" : null), byId: null, now);
+        }
+        return decision;
+    }
+
+    /// <summary>
+    /// Routes with the book's state. With <paramref name="claimTurn"/>, a team rotation claims its turn in the
+    /// database first, so concurrent arrivals on several nodes take consecutive turns (R3.2 fairness).
+    /// </summary>
+    public async Task<RouteDecision> DecideAsync(RoutingBook book, Lead lead, Channel? channel, Guid? sticky, bool claimTurn, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var facts = LeadScoring.Facts(lead, channel);
+        var decision = RoutingPolicy.Route(book.Rules, facts, sticky, book.StateAt(now));
+        if (decision.TeamId is { } team)
+        {
+            var turn = claimTurn ? await ClaimTurnAsync(team, lead.OrganizationId, ct) - 1 : book.Turns.GetValueOrDefault(team);
+            book.Turns[team] = turn;
+            // The same rule matches again; the claimed turn picks the rep.
+            decision = RoutingPolicy.Route(book.Rules, facts, sticky, book.StateAt(now));
+            book.Turns[team] = turn + 1;
+        }
+        return decision;
+    }
+
+    /// <summary>The turn number this placement takes (1 for the team's first lead).</summary>
+    private async Task<long> ClaimTurnAsync(Guid teamId, Guid organizationId, CancellationToken ct)
+    {
+        await db.Database.ExecuteSqlAsync(
+            $"""INSERT INTO "TeamTurns" ("TeamId", "OrganizationId", "Turn") VALUES ({teamId}, {organizationId}, 0) ON CONFLICT ("TeamId") DO NOTHING""", ct);
+        var claimed = await db.Database.SqlQuery<long>(
+            $"""UPDATE "TeamTurns" SET "Turn" = "Turn" + 1 WHERE "TeamId" = {teamId} RETURNING "Turn" AS "Value" """).ToListAsync(ct);
+        return claimed.Single();
+    }
+
+    /// <summary>Who already works with this company: a customer's owner first, then an open lead's (R3.3).</summary>
+    public async Task<Guid?> StickyOwnerAsync(Lead lead, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(lead.CompanyKey))
+        {
+            return null;
+        }
+        var key = lead.CompanyKey;
+        return await db.Customers.Where(c => c.CompanyKey == key && c.OwnerId != null).OrderBy(c => c.CreatedAt).Select(c => c.OwnerId).FirstOrDefaultAsync(ct)
+            ?? await db.Leads.Where(l => l.CompanyKey == key && l.OwnerId != null && l.Id != lead.Id
+                    && (l.Status == LeadStatus.New || l.Status == LeadStatus.Qualified || l.Status == LeadStatus.Nurture))
+                .OrderBy(l => l.ArrivedAt).Select(l => l.OwnerId).FirstOrDefaultAsync(ct);
+    }
+
+    /// <summary>
+    /// Gives the lead to a rep: ownership history, an in-app notification and the first-contact task (R3.5).
+    /// The previous owner's open tasks for it close as reassigned.
+    /// </summary>
+    public void Assign(RoutingBook? book, Lead lead, Guid repId, string reason, string? rule, Guid? byId, DateTimeOffset now)
+    {
+        var from = lead.OwnerId;
+        lead.OwnerId = repId;
+        lead.AssignedAt = now;
+        lead.UpdatedAt = now;
+        db.OwnershipChanges.Add(new OwnershipChange
+        {
+            OrganizationId = lead.OrganizationId, LeadId = lead.Id, FromId = from, ToId = repId, Reason = Clip(reason, 500),
+            Rule = rule is null ? null : Clip(rule, 100), ById = byId, At = now,
+        });
+        if (byId != repId)
+        {
+            Inboxes.Add(db, lead.OrganizationId, repId, NotificationKinds.LeadAssigned,
+                new { name = lead.Name ?? lead.Company ?? lead.Mobile ?? lead.Email ?? "", grade = lead.Grade ?? "" }, $"/leads/{lead.Id}", now);
+        }
+        var card = book?.Card ?? ScoreCard.Default;
+        db.FollowUpTasks.Add(new FollowUpTask
+        {
+            Id = Guid.CreateVersion7(), OrganizationId = lead.OrganizationId, OwnerId = repId, LeadId = lead.Id,
+            Kind = TaskKinds.FirstContact, DueAt = now + FirstContact.DueAfter(card, lead.Grade), CreatedAt = now,
+        });
+        book?.Placed(repId);
+    }
+
+    /// <summary>
+    /// After a behaviour event changed the grade (R2.3): timeline entry, the owner told, and — when the rule that
+    /// now matches says so — the lead moves to whoever that rule sends it to.
+    /// </summary>
+    public async Task RegradedAsync(Lead lead, Channel? channel, string before, ScoreResult result, DateTimeOffset now, CancellationToken ct)
+    {
+        db.LeadTouches.Add(Timeline.Regraded(lead, before, result, now));
+        if (lead.OwnerId is { } owner)
+        {
+            Inboxes.Add(db, lead.OrganizationId, owner, NotificationKinds.LeadRegraded,
+                new { name = lead.Name ?? lead.Company ?? "", from = before, to = result.Grade }, $"/leads/{lead.Id}", now);
+        }
+        if (lead.Status != LeadStatus.New)
+        {
+            return;
+        }
+        var book = await LoadAsync(ct);
+        var lookup = FieldConditions.Lookup(LeadScoring.Facts(lead, channel));
+        var rule = book.Rules.FirstOrDefault(r => r.Conditions.All(c => FieldConditions.Holds(c, lookup)));
+        if (rule is not { RerouteOnRegrade: true })
+        {
+            return;
+        }
+        var decision = await DecideAsync(book, lead, channel, sticky: null, claimTurn: true, ct);
+        if (decision.RepId is { } rep && rep != lead.OwnerId)
+        {
+            await CloseOpenTasksAsync(lead.Id, now, ct);
+            Assign(book, lead, rep, $"grade {before} → {result.Grade}: {decision.Reason}", decision.RuleName, byId: null, now);
+        }
+    }
+
+    /// <summary>The lead's open tasks close when someone else takes it over.</summary>
+    public async Task CloseOpenTasksAsync(Guid leadId, DateTimeOffset now, CancellationToken ct)
+    {
+        var stored = await db.FollowUpTasks.Where(t => t.LeadId == leadId && t.ClosedAt == null).ToListAsync(ct);
+        var added = db.FollowUpTasks.Local.Where(t => t.LeadId == leadId && t.ClosedAt == null);
+        foreach (var task in stored.Concat(added).Distinct().ToList())
+        {
+            task.ClosedAt = now;
+            task.ClosedReason = "reassigned";
+        }
+    }
+
+    public static AssignmentRule ToDomain(StoredAssignmentRule r) =>
+        new(r.Name, JsonSerializer.Deserialize<List<FieldCondition>>(r.Conditions, Json) ?? [], r.Target, r.RepId, r.TeamId, r.Method, r.RerouteOnRegrade);
+
+    private static string Clip(string s, int max) => s.Length <= max ? s : s[..max];
+}

@@ -1,0 +1,119 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Tideflow.Domain.Access;
+using Tideflow.Domain.Assignment;
+using Tideflow.Domain.Leads;
+using Tideflow.Web.Data;
+using Tideflow.Web.Features.Access;
+using Tideflow.Web.Shared;
+
+namespace Tideflow.Web.Features.Assignment;
+
+public sealed record AssignmentRuleDto(
+    [property: Required, StringLength(100, MinimumLength = 1)] string Name,
+    List<FieldCondition>? Conditions,
+    AssignTo Target,
+    Guid? RepId,
+    Guid? TeamId,
+    TeamMethod Method = TeamMethod.RoundRobin,
+    bool RerouteOnRegrade = false)
+{
+    public AssignmentRule ToDomain() => new(Name.Trim(), Conditions ?? [], Target, RepId, TeamId, Method, RerouteOnRegrade);
+
+    public static AssignmentRuleDto From(AssignmentRule r) =>
+        new(r.Name, r.Conditions.ToList(), r.Target, r.RepId, r.TeamId, r.Method, r.RerouteOnRegrade);
+}
+
+public sealed record RoutingOption(Guid Id, string Name, bool IsActive);
+
+public sealed record RoutingRulesView(List<AssignmentRuleDto> Rules, List<RoutingOption> Reps, List<RoutingOption> Teams);
+
+/// <summary>Admin orders the routing rules (R3.1); saving replaces the whole ordered list in one transaction.</summary>
+public sealed class RoutingRules(TideflowDbContext db, CurrentUser me)
+{
+    public async Task<RoutingRulesView> GetAsync(CancellationToken ct = default)
+    {
+        me.Require(Permission.ManageRules);
+        var rules = (await db.AssignmentRules.AsNoTracking().OrderBy(r => r.Position).ToListAsync(ct))
+            .Select(r => AssignmentRuleDto.From(LeadRouter.ToDomain(r))).ToList();
+        var reps = await db.Users.AsNoTracking().Where(u => u.Role != Role.Finance)
+            .OrderBy(u => u.DisplayName).Select(u => new RoutingOption(u.Id, u.DisplayName, u.IsActive)).ToListAsync(ct);
+        var teams = await db.Teams.AsNoTracking().OrderBy(t => t.Name).Select(t => new RoutingOption(t.Id, t.Name, true)).ToListAsync(ct);
+        return new RoutingRulesView(rules, reps, teams);
+    }
+
+    public async Task<RoutingRulesView> SaveAsync(List<AssignmentRuleDto>? request, CancellationToken ct = default)
+    {
+        me.Require(Permission.ManageRules);
+        var rules = await ValidateAsync(request, ct);
+        var old = await db.AssignmentRules.ToListAsync(ct);
+        db.AssignmentRules.RemoveRange(old);
+        for (var i = 0; i < rules.Count; i++)
+        {
+            var r = rules[i];
+            db.AssignmentRules.Add(new StoredAssignmentRule
+            {
+                Id = Guid.CreateVersion7(), OrganizationId = me.OrganizationId, Position = i, Name = r.Name,
+                Conditions = JsonSerializer.Serialize(r.Conditions, LeadRouter.Json), Target = r.Target,
+                RepId = r.Target == AssignTo.Rep ? r.RepId : null, TeamId = r.Target == AssignTo.Team ? r.TeamId : null,
+                Method = r.Method, RerouteOnRegrade = r.RerouteOnRegrade,
+            });
+        }
+        await db.SaveChangesAsync(ct);
+        return await GetAsync(ct);
+    }
+
+    /// <summary>Refuses rules that cannot be followed, each problem naming its rule (unknown field, inactive rep …).</summary>
+    public async Task<List<AssignmentRule>> ValidateAsync(List<AssignmentRuleDto>? request, CancellationToken ct)
+    {
+        if (request is null)
+        {
+            throw Problem.Invalid("rules", "The list of rules is missing.");
+        }
+        foreach (var dto in request)
+        {
+            if (dto is null)
+            {
+                throw Problem.Invalid("rules", "A rule is empty.");
+            }
+            Problem.ThrowIfInvalid(dto);
+        }
+        var rules = request.Select(r => r.ToDomain()).ToList();
+        var users = await db.Users.AsNoTracking().Select(u => new { u.Id, u.Role, u.IsActive }).ToListAsync(ct);
+        var owners = users.Where(u => RolePermissions.Has(u.Role, Permission.WorkCustomers)).ToDictionary(u => u.Id, u => u.IsActive);
+        var teams = (await db.Teams.AsNoTracking().Select(t => t.Id).ToListAsync(ct)).ToHashSet();
+        var problems = AssignmentRules.Problems(rules, [], owners, teams);
+        if (problems.Count > 0)
+        {
+            throw Problem.Invalid(new Dictionary<string, string[]> { ["rules"] = problems.ToArray() });
+        }
+        return rules;
+    }
+}
+
+public static class AssignmentEndpoints
+{
+    public static void MapAssignment(this RouteGroupBuilder api)
+    {
+        var g = api.MapGroup("/assignment").WithTags("Assignment");
+        g.MapGet("/rules", (RoutingRules h, CancellationToken ct) => h.GetAsync(ct));
+        g.MapPut("/rules", (List<AssignmentRuleDto> rules, RoutingRules h, CancellationToken ct) => h.SaveAsync(rules, ct));
+        g.MapGet("/reps", (Availability h, CancellationToken ct) => h.ListAsync(ct));
+        g.MapPut("/reps/{id:guid}/capacity", (Guid id, CapacityRequest r, Availability h, CancellationToken ct) => h.SetCapacityAsync(id, r, ct));
+        g.MapPost("/reps/{id:guid}/absences", async (Guid id, AbsenceRequest r, Availability h, CancellationToken ct) =>
+        {
+            var row = await h.AddAbsenceAsync(id, r, ct);
+            return Results.Created($"/api/assignment/reps/{id}/absences/{row.Id}", row);
+        });
+        g.MapDelete("/reps/{id:guid}/absences/{absenceId:guid}", async (Guid id, Guid absenceId, Availability h, CancellationToken ct) =>
+        {
+            await h.RemoveAbsenceAsync(id, absenceId, ct);
+            return Results.NoContent();
+        });
+        api.MapPost("/leads/assign", (AssignRequest r, AssignOwners h, CancellationToken ct) => h.AssignLeadsAsync(r, ct)).WithTags("Assignment");
+        api.MapPost("/customers/assign", (AssignRequest r, AssignOwners h, CancellationToken ct) => h.AssignCustomersAsync(r, ct)).WithTags("Assignment");
+        api.MapGet("/leads/{id:guid}/ownership", (Guid id, AssignOwners h, CancellationToken ct) => h.LeadHistoryAsync(id, ct)).WithTags("Assignment");
+        api.MapGet("/customers/{id:guid}/ownership", (Guid id, AssignOwners h, CancellationToken ct) => h.CustomerHistoryAsync(id, ct)).WithTags("Assignment");
+    }
+}

@@ -1,0 +1,27 @@
+using Tideflow.Web.Features.Access;
+
+namespace Tideflow.Web.Features.Pipeline;
+
+/// <summary>
+/// Something a rep must do for a lead or customer by a time. For now only the first contact after assignment
+/// (R3.5); follow-up plans per grade (R5.4) will generate more kinds.
+/// </summary>
+public sealed class FollowUpTask : IOrganizationOwned
+{
+    public Guid Id { get; set; }
+    public Guid OrganizationId { get; set; }
+    public Guid OwnerId { get; set; }
+    public Guid? LeadId { get; set; }
+    public Guid? CustomerId { get; set; }
+    public required string Kind { get; set; }
+    public DateTimeOffset DueAt { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? ClosedAt { get; set; }
+    /// <summary>Why it closed: done, or reassigned (the new owner got their own task).</summary>
+    public string? ClosedReason { get; set; }
+}
+
+public static class TaskKinds
+{
+    public const string FirstContact = "first-contact";
+}

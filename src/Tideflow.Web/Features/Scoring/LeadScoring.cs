@@ -1,0 +1,105 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Tideflow.Domain.Leads;
+using Tideflow.Domain.Scoring;
+using Tideflow.Web.Features.Leads;
+
+namespace Tideflow.Web.Features.Scoring;
+
+/// <summary>The breakdown as stored on a lead and shown on its page.</summary>
+public sealed record StoredScore(int Total, string Grade, int Version, IReadOnlyList<CriterionScore> Breakdown, int BehaviourPoints, string Explanation);
+
+/// <summary>Reads a lead as rules see it, and stamps a score on it. Every path that scores a lead comes through here.</summary>
+public static class LeadScoring
+{
+    public const int MaxFields = 60;
+    public const int MaxFieldName = 50;
+    public const int MaxFieldValue = 500;
+
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter() },
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    // Forms name their fields in the visitor's language; rules use one name per field.
+    private static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["预算"] = LeadFields.Budget, ["紧迫度"] = LeadFields.Urgency, ["购买时间"] = LeadFields.Urgency,
+        ["决策权"] = LeadFields.Authority, ["角色"] = LeadFields.Authority, ["需求"] = LeadFields.Need,
+        ["行业"] = LeadFields.Industry, ["地区"] = LeadFields.Region, ["省份"] = LeadFields.Region,
+        ["产品"] = LeadFields.Product, ["意向产品"] = LeadFields.Product,
+    };
+
+    /// <summary>
+    /// The submitted fields worth keeping for rules, as JSON: names and values trimmed and clipped, blanks dropped,
+    /// at most <see cref="MaxFields"/>. Contact fields live in their own columns and are not repeated.
+    /// </summary>
+    public static string? FieldsJson(IEnumerable<KeyValuePair<string, string>> submitted)
+    {
+        var kept = new SortedDictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (rawName, rawValue) in submitted)
+        {
+            var name = rawName?.Trim() ?? "";
+            name = Aliases.GetValueOrDefault(name, name);
+            var value = rawValue?.Trim() ?? "";
+            if (name.Length is 0 or > MaxFieldName || value.Length == 0 || kept.ContainsKey(name) || kept.Count >= MaxFields
+                || name is LeadFields.Name or LeadFields.Company or LeadFields.Mobile or LeadFields.Email)
+            {
+                continue;
+            }
+            kept[name] = value.Length <= MaxFieldValue ? value : value[..MaxFieldValue];
+        }
+        return kept.Count == 0 ? null : JsonSerializer.Serialize(kept, Json);
+    }
+
+    public static Dictionary<string, string> StoredFields(string? json) =>
+        string.IsNullOrEmpty(json) ? new(StringComparer.OrdinalIgnoreCase)
+            : new Dictionary<string, string>(JsonSerializer.Deserialize<Dictionary<string, string>>(json, Json) ?? [], StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Everything a scoring or routing rule may test on this lead: stored fields, contact, channel, tags, completeness.</summary>
+    public static Dictionary<string, string?> Facts(Lead lead, Channel? channel)
+    {
+        var facts = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (k, v) in StoredFields(lead.Fields))
+        {
+            facts[k] = v;
+        }
+        facts[LeadFields.Name] = lead.Name;
+        facts[LeadFields.Company] = lead.Company;
+        facts[LeadFields.Mobile] = lead.Mobile;
+        facts[LeadFields.Email] = lead.Email;
+        facts[LeadFields.Tags] = lead.Tags;
+        facts[LeadFields.SourceTag] = lead.SourceTag;
+        facts[LeadFields.Campaign] = lead.Campaign;
+        facts[LeadFields.ContactCompleteness] = LeadFields.Completeness(lead.Name, lead.Company, lead.Mobile, lead.Email)
+            .ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (channel is not null)
+        {
+            facts[LeadFields.Channel] = channel.Name;
+            facts[LeadFields.ChannelKind] = channel.Kind.ToString();
+        }
+        if (lead.Grade is not null)
+        {
+            facts[LeadFields.Grade] = lead.Grade;
+        }
+        return facts;
+    }
+
+    /// <summary>Scores the lead now and stamps score, grade, version and breakdown on it.</summary>
+    public static ScoreResult Apply(Lead lead, Channel? channel, ScoreCard card, int version, DateTimeOffset now)
+    {
+        var behaviour = lead.BehaviourAsOf is { } asOf ? Decay.Remaining(lead.BehaviourPoints, asOf, now, card.HalfLifeDays) : 0;
+        var result = Scorer.Score(card, Facts(lead, channel), behaviour);
+        lead.Score = result.Total;
+        lead.Grade = result.Grade;
+        lead.ScoreVersion = version;
+        lead.ScoredAt = now;
+        lead.ScoreBreakdown = JsonSerializer.Serialize(
+            new StoredScore(result.Total, result.Grade, version, result.Breakdown, result.BehaviourPoints, result.Explain()), Json);
+        return result;
+    }
+
+    public static StoredScore? Breakdown(string? json) =>
+        string.IsNullOrEmpty(json) ? null : JsonSerializer.Deserialize<StoredScore>(json, Json);
+}
