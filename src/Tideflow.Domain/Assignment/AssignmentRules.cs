@@ -99,7 +99,7 @@ public static class AssignmentRules
         }
         for (var i = 0; i < rules.Count - 1; i++)
         {
-            if (rules[i].Conditions.Count == 0 && rules[i].Target == AssignTo.Pool)
+            if ((rules[i].Conditions ?? []).Count == 0 && rules[i].Target == AssignTo.Pool)
             {
                 warnings.Add($"Rule '{rules[i].Name}' matches every lead and sends it to the pool; the rules after it never run.");
             }

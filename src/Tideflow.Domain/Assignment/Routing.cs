@@ -97,12 +97,14 @@ public static class RoutingPolicy
         }
 
         var lookup = FieldConditions.Lookup(fields);
+        var matched = false;
         foreach (var rule in rules)
         {
-            if (!rule.Conditions.All(c => FieldConditions.Holds(c, lookup)))
+            if (!(rule.Conditions ?? []).All(c => FieldConditions.Holds(c, lookup)))
             {
                 continue;
             }
+            matched = true;
             switch (rule.Target)
             {
                 case AssignTo.Pool:
@@ -133,7 +135,7 @@ public static class RoutingPolicy
                     continue;
             }
         }
-        return new RouteDecision(null, null, null, skipped.Count == 0 ? "no rule matched → lead pool" : "nobody could take it → lead pool", skipped);
+        return new RouteDecision(null, null, null, matched ? "nobody could take it → lead pool" : "no rule matched → lead pool", skipped);
     }
 
     /// <summary>

@@ -30,7 +30,8 @@ public static class ScoreCardRules
             {
                 CriterionProblems(card.Criteria[i], i, names, custom, problems);
             }
-            var weights = card.Criteria.Where(c => c is not null).Sum(c => c.Weight);
+            // Summed as long: weights are not range-checked yet, and two near int.MaxValue would overflow.
+            var weights = card.Criteria.Where(c => c is not null).Sum(c => (long)c.Weight);
             if (weights != 100)
             {
                 problems.Add($"The weights add up to {weights}%, not 100%.");

@@ -54,7 +54,7 @@ public static class Scorer
 
     /// <summary>Points an event type adds, or null when the card does not know the type.</summary>
     public static int? PointsFor(ScoreCard card, string eventType) =>
-        card.Events.FirstOrDefault(e => string.Equals(e.Type, eventType.Trim(), StringComparison.OrdinalIgnoreCase))?.Points;
+        card.Events?.FirstOrDefault(e => string.Equals(e.Type, eventType.Trim(), StringComparison.OrdinalIgnoreCase))?.Points;
 }
 
 /// <summary>
