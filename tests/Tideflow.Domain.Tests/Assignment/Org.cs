@@ -12,7 +12,8 @@ internal sealed class Org
 
     public Dictionary<Guid, IReadOnlyList<Guid>> Teams { get; } = [];
 
-    public Dictionary<Guid, Guid> LastAssigned { get; } = [];
+    /// <summary>Per team, how many leads its rotation has placed (the turn the next lead takes).</summary>
+    public Dictionary<Guid, long> Turns { get; } = [];
 
     public DateTimeOffset Now { get; set; } = Monday;
 
@@ -33,7 +34,7 @@ internal sealed class Org
         return id;
     }
 
-    public RoutingState State => new(Reps, Teams, LastAssigned, Now);
+    public RoutingState State => new(Reps, Teams, Turns, Now);
 
     public RouteDecision Route(IReadOnlyList<AssignmentRule> rules, Dictionary<string, string?>? lead = null, Guid? stickyOwner = null) =>
         RoutingPolicy.Route(rules, lead ?? [], stickyOwner, State);
@@ -42,7 +43,7 @@ internal sealed class Org
 
     /// <summary>
     /// Routes <paramref name="arrivals"/> leads one after another as the application would: the chosen rep owns one
-    /// more open lead, and a team's rotation moves on to them. Returns who got each lead ("pool" for nobody).
+    /// more open lead, and a team's rotation takes its next turn. Returns who got each lead ("pool" for nobody).
     /// </summary>
     public List<string> Simulate(IReadOnlyList<AssignmentRule> rules, int arrivals)
     {
@@ -55,7 +56,7 @@ internal sealed class Org
                 Reps[id] = Reps[id] with { OpenCount = Reps[id].OpenCount + 1 };
                 if (decision.TeamId is { } team)
                 {
-                    LastAssigned[team] = id;
+                    Turns[team] = Turns.GetValueOrDefault(team) + 1;
                 }
             }
             got.Add(NameOf(decision.RepId) ?? "pool");

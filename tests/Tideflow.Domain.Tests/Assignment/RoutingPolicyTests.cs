@@ -39,7 +39,7 @@ public class RoutingPolicyTests
     {
         var zhang = org.Rep("张伟");
         var east = org.Team(org.Rep("李雷"), zhang);
-        org.LastAssigned[east] = org.Teams[east][0];
+        org.Turns[east] = 1;
 
         var decision = org.Route([ToTeam("East", east)]);
 
@@ -290,16 +290,16 @@ public class RoutingPolicyTests
 
     [Theory]
     [InlineData(null, "甲")]
-    [InlineData("甲", "乙")]
-    [InlineData("乙", "丙")]
-    [InlineData("丙", "甲")]
-    [InlineData("someone who left", "甲")]
-    public void Round_robin_takes_the_rep_after_the_last_one_and_wraps_around(string? last, string expected)
+    [InlineData(1L, "乙")]
+    [InlineData(2L, "丙")]
+    [InlineData(3L, "甲")]
+    [InlineData(301L, "乙")]
+    public void Round_robin_gives_turn_n_to_rep_n_and_wraps_around(long? turn, string expected)
     {
         var team = org.Team(org.Rep("甲"), org.Rep("乙"), org.Rep("丙"));
-        if (last is not null)
+        if (turn is { } t)
         {
-            org.LastAssigned[team] = org.Reps.Values.FirstOrDefault(r => r.Name == last)?.Id ?? Guid.NewGuid();
+            org.Turns[team] = t;
         }
 
         Assert.Equal(expected, RoutingPolicy.PickInTeam(TeamMethod.RoundRobin, team, org.State)?.Name);
@@ -311,7 +311,8 @@ public class RoutingPolicyTests
         var first = org.Rep("甲");
         var team = org.Team(first, org.AwayRep("乙"), org.Rep("丙", capacity: 3, open: 3), org.Rep("丁", active: false), org.Rep("戊"));
         org.Teams[team] = [.. org.Teams[team].Append(Guid.NewGuid())];
-        org.LastAssigned[team] = first.Id;
+        // Available: 甲 and 戊, so the second turn is 戊's.
+        org.Turns[team] = 1;
 
         Assert.Equal("戊", RoutingPolicy.PickInTeam(TeamMethod.RoundRobin, team, org.State)?.Name);
     }
@@ -372,14 +373,14 @@ public class RoutingPolicyTests
 
     [Theory]
     [InlineData(null, "乙")]
-    [InlineData("乙", "丙")]
-    [InlineData("丙", "乙")]
-    public void Least_loaded_picks_the_fewest_open_leads_and_ties_rotate(string? last, string expected)
+    [InlineData(2L, "丙")]
+    [InlineData(3L, "乙")]
+    public void Least_loaded_picks_the_fewest_open_leads_and_ties_rotate(long? turn, string expected)
     {
         var team = org.Team(org.Rep("甲", open: 5), org.Rep("乙", open: 2), org.Rep("丙", open: 2));
-        if (last is not null)
+        if (turn is { } t)
         {
-            org.LastAssigned[team] = org.Reps.Values.Single(r => r.Name == last).Id;
+            org.Turns[team] = t;
         }
 
         Assert.Equal(expected, RoutingPolicy.PickInTeam(TeamMethod.LeastLoaded, team, org.State)?.Name);
@@ -400,7 +401,7 @@ public class RoutingPolicyTests
 
         var got = org.Simulate(rules, 8);
 
-        Assert.Equal(["乙", "丙", "乙", "丙", "乙", "丙", "甲", "乙"], got);
+        Assert.Equal(["乙", "乙", "丙", "乙", "丙", "丙", "甲", "乙"], got);
         Assert.All(org.Reps.Values, r => Assert.Equal(4, r.OpenCount));
     }
 }
