@@ -39,6 +39,10 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
         : org.VisibleLeads(p).Contains(org.RepALead) ? ok
         : new Expect(HttpStatusCode.NotFound, (o, _, body) => NotLeaking(body, "repA lead"));
 
+    // Working a lead (events, BANT, qualify) needs WorkCustomers: finance may read leads but not work them.
+    private static Expect WorkLeadOfRepA(TestOrg org, Persona p, Expect ok) =>
+        SignedIn(p) && p.Name == "finance" ? new Expect(HttpStatusCode.Forbidden, Reason) : LeadOfRepA(org, p, ok, review: false);
+
     private static Expect Reviewers(Persona p, Expect ok) =>
         !SignedIn(p) ? Unauthorized : p.Name is "admin" or "managerA" or "managerB" ? ok : new Expect(HttpStatusCode.Forbidden, Reason);
 
@@ -186,6 +190,54 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
             (o, p) => LeadOfRepA(o, p, new(HttpStatusCode.OK), review: false)),
         new("POST", "/api/merges/{id:guid}/undo", _ => $"/api/merges/{Guid.NewGuid()}/undo", _ => null,
             (o, p) => AdminOnly(p, new(HttpStatusCode.NotFound, Reason))),
+
+        new("GET", "/api/scoring/card", _ => "/api/scoring/card", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("version").GetInt32() == 1, "not the default version")))),
+        new("PUT", "/api/scoring/card", _ => "/api/scoring/card", _ => Tideflow.Domain.Scoring.ScoreCard.Default,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("version").GetInt32() == 2, "no new version")))),
+        new("GET", "/api/scoring/versions", _ => "/api/scoring/versions", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 0, "versions of another organisation")))),
+        new("POST", "/api/scoring/simulate", _ => "/api/scoring/simulate", _ => new { sample = 50 },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("leads").GetArrayLength() == 3, "not the org's 3 leads")))),
+        new("POST", "/api/scoring/rescore", _ => "/api/scoring/rescore", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.Accepted, (_, _, b) => Check(b.GetProperty("total").GetInt32() == 3, "not the org's 3 open leads")))),
+        new("GET", "/api/scoring/rescore/{id:guid}", _ => $"/api/scoring/rescore/{Guid.NewGuid()}", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.NotFound, Reason))),
+        new("POST", "/api/events", _ => "/api/events", o => new { leadId = o.RepALead, type = "content_downloaded" },
+            (o, p) => WorkLeadOfRepA(o, p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("points").GetInt32() == 5, "points not from the card")))),
+
+        new("GET", "/api/assignment/rules", _ => "/api/assignment/rules", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("teams").GetArrayLength() == 4, "not the org's teams")))),
+        new("PUT", "/api/assignment/rules", _ => "/api/assignment/rules", o => new[] { new { name = "A 组", conditions = Array.Empty<object>(), target = "Team", teamId = o.TeamA } },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("rules").GetArrayLength() == 1, "not saved")))),
+        new("GET", "/api/assignment/reps", _ => "/api/assignment/reps", _ => null,
+            (o, p) => Reviewers(p, new(HttpStatusCode.OK, (org, pp, b) =>
+                Check(b.GetArrayLength() == pp.Name switch { "admin" => 5, "managerA" => 3, _ => 2 }, "reps outside the caller's scope")))),
+        new("PUT", "/api/assignment/reps/{id:guid}/capacity", o => $"/api/assignment/reps/{o.RepA.Id}/capacity", _ => new { capacity = 30 },
+            (o, p) => Reviewers(p, p.Name == "managerB" ? new(HttpStatusCode.NotFound)
+                : new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("capacity").GetInt32() == 30, "not saved")))),
+        new("POST", "/api/assignment/reps/{id:guid}/absences", o => $"/api/assignment/reps/{o.RepA.Id}/absences",
+            _ => new { from = "2099-01-01T00:00:00Z", until = "2099-01-05T00:00:00Z", reason = "年假" },
+            (o, p) => p.Name == "repA" ? new(HttpStatusCode.Created) : Reviewers(p, p.Name == "managerB" ? new(HttpStatusCode.NotFound) : new(HttpStatusCode.Created))),
+        new("DELETE", "/api/assignment/reps/{id:guid}/absences/{absenceId:guid}", o => $"/api/assignment/reps/{o.RepA.Id}/absences/{Guid.NewGuid()}", _ => null,
+            (o, p) => p.Name == "repA" ? new(HttpStatusCode.NotFound) : Reviewers(p, new(HttpStatusCode.NotFound))),
+        new("POST", "/api/leads/assign", _ => "/api/leads/assign", o => new { ids = new[] { o.RepALead }, ownerId = o.ManagerA.Id, reason = "客户要求更换" },
+            (o, p) => Reviewers(p, p.Name == "managerB" ? new(HttpStatusCode.BadRequest)
+                : new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("assigned").GetInt32() == 1, "not assigned")))),
+        new("POST", "/api/customers/assign", _ => "/api/customers/assign", o => new { ids = new[] { o.CustomersOf[o.RepA.Id][0] }, ownerId = o.ManagerA.Id, reason = "客户要求更换" },
+            (o, p) => Reviewers(p, p.Name == "managerB" ? new(HttpStatusCode.BadRequest)
+                : new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("assigned").GetInt32() == 1, "not assigned")))),
+        new("GET", "/api/leads/{id:guid}/ownership", o => $"/api/leads/{o.RepALead}/ownership", _ => null,
+            (o, p) => LeadOfRepA(o, p, new(HttpStatusCode.OK), review: false)),
+        new("GET", "/api/customers/{id:guid}/ownership", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}/ownership", _ => null,
+            (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.OK), write: false)),
+
+        new("PUT", "/api/leads/{id:guid}/bant", o => $"/api/leads/{o.RepALead}/bant", _ => new { budget = true, authority = true, need = false, timeline = false },
+            (o, p) => WorkLeadOfRepA(o, p, new(HttpStatusCode.NoContent))),
+        new("POST", "/api/leads/{id:guid}/qualify", o => $"/api/leads/{o.RepALead}/qualify", _ => null,
+            (o, p) => WorkLeadOfRepA(o, p, new(HttpStatusCode.OK, (org, _, b) => Check(b.GetProperty("ownerId").GetGuid() == org.RepA.Id, "owner changed on qualify")))),
+        new("POST", "/api/leads/{id:guid}/disqualify", o => $"/api/leads/{o.RepALead}/disqualify", _ => new { reason = "预算不足" },
+            (o, p) => WorkLeadOfRepA(o, p, new(HttpStatusCode.NoContent))),
 
         new("GET", "/api/notifications", _ => "/api/notifications", _ => null,
             (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, pp, b) => Check(b.GetProperty("unread").GetInt32() == (pp.Name == "repA" ? 1 : 0), "sees notifications that are not theirs")))),

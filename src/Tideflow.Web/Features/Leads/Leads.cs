@@ -10,16 +10,21 @@ namespace Tideflow.Web.Features.Leads;
 
 public sealed record LeadRow(Guid Id, string? Name, string? Company, string? Mobile, string? Email, Guid? ChannelId,
     string? ChannelName, string? SourceTag, string? Tags, string? Campaign, LeadStatus Status, string? Problems, Guid? OwnerId,
-    DateTimeOffset ArrivedAt);
+    DateTimeOffset ArrivedAt, int? Score = null, string? Grade = null, string? OwnerName = null);
+
+/// <summary>What qualifying a lead works with: its score and why, the fields rules read, the BANT checklist, the decision.</summary>
+public sealed record LeadQualification(Scoring.StoredScore? Score, IReadOnlyDictionary<string, string> Fields, double BehaviourPoints,
+    bool BantBudget, bool BantAuthority, bool BantNeed, bool BantTimeline, string? BantNotes, string? DisqualifyReason, Guid? CustomerId);
 
 public sealed record TouchRow(Guid Id, string Kind, Guid? ChannelId, string? ChannelName, DateTimeOffset At,
     string? PageUrl, string? Ip, string? RawPayload);
 
 public sealed record LeadView(LeadRow Lead, string? ConsentText, string? PageUrl, string? UtmSource, string? UtmMedium,
-    string? RawPayload, IReadOnlyList<TouchRow> Timeline);
+    string? RawPayload, IReadOnlyList<TouchRow> Timeline, LeadQualification? Qualification = null);
 
 public sealed record LeadQuery(string? Search = null, LeadStatus? Status = null, Guid? ChannelId = null, string? Tag = null,
-    DateTimeOffset? From = null, DateTimeOffset? To = null, int Page = 1, int PageSize = 25);
+    DateTimeOffset? From = null, DateTimeOffset? To = null, int Page = 1, int PageSize = 25, string? Grade = null,
+    Guid? OwnerId = null, bool Unassigned = false);
 
 /// <summary>Contact details typed by a person: manual entry, or fixing an invalid lead in review.</summary>
 public sealed record SaveLeadRequest(
@@ -54,6 +59,9 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
             var tag = q.Tag.Trim();
             query = query.Where(l => l.SourceTag == tag || (l.Tags != null && ("," + l.Tags + ",").Contains("," + tag + ",")));
         }
+        if (!string.IsNullOrWhiteSpace(q.Grade)) query = query.Where(l => l.Grade == q.Grade.Trim());
+        if (q.OwnerId is { } ownerId) query = query.Where(l => l.OwnerId == ownerId);
+        if (q.Unassigned) query = query.Where(l => l.OwnerId == null);
         if (q.From is { } from) query = query.Where(l => l.ArrivedAt >= from);
         if (q.To is { } to) query = query.Where(l => l.ArrivedAt < to);
         var total = await query.CountAsync(ct);
@@ -77,8 +85,13 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
                               from c in ch.DefaultIfEmpty()
                               select new TouchRow(t.Id, t.Kind, t.ChannelId, c == null ? null : c.Name, t.At, t.PageUrl, t.Ip, t.RawPayload))
             .ToListAsync(ct);
+        var now = clock.GetUtcNow();
+        var (_, card) = await Scoring.ScoreCards.CurrentAsync(db, ct);
+        var qualification = new LeadQualification(Scoring.LeadScoring.Breakdown(lead.ScoreBreakdown), Scoring.LeadScoring.StoredFields(lead.Fields),
+            lead.BehaviourAsOf is { } asOf ? Math.Round(Domain.Scoring.Decay.Remaining(lead.BehaviourPoints, asOf, now, card.HalfLifeDays), 1) : 0,
+            lead.BantBudget, lead.BantAuthority, lead.BantNeed, lead.BantTimeline, lead.BantNotes, lead.DisqualifyReason, lead.CustomerId);
         return new LeadView(row, lead.ConsentText, lead.PageUrl, lead.UtmSource, lead.UtmMedium, lead.RawPayload,
-            timeline.OrderByDescending(t => t.At).ThenByDescending(t => t.Id).ToList());
+            timeline.OrderByDescending(t => t.At).ThenByDescending(t => t.Id).ToList(), qualification);
     }
 
     /// <summary>Manual entry: the same normalization and duplicate check as every channel; the author owns it.</summary>
@@ -207,8 +220,10 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         from l in leads
         join c in db.Channels on l.ChannelId equals c.Id into ch
         from c in ch.DefaultIfEmpty()
+        join u in db.Users on l.OwnerId equals u.Id into us
+        from u in us.DefaultIfEmpty()
         select new LeadRow(l.Id, l.Name, l.Company, l.Mobile, l.Email, l.ChannelId, c == null ? null : c.Name, l.SourceTag,
-            l.Tags, l.Campaign, l.Status, l.Problems, l.OwnerId, l.ArrivedAt);
+            l.Tags, l.Campaign, l.Status, l.Problems, l.OwnerId, l.ArrivedAt, l.Score, l.Grade, u == null ? null : u.DisplayName);
 }
 
 public static class LeadEndpoints
