@@ -133,6 +133,7 @@ public static class Startup
         services.AddScoped<Features.Assignment.AssignOwners>();
         services.AddScoped<Features.Assignment.Availability>();
         services.AddScoped<QualifyLead>();
+        services.AddScoped<Features.Pipeline.MyTasks>();
         services.AddCaptureRateLimits(config);
     }
 
@@ -168,6 +169,7 @@ public static class Startup
         Features.Scoring.ScoringEndpoints.MapScoring(api);
         Features.Assignment.AssignmentEndpoints.MapAssignment(api);
         api.MapQualify();
+        Features.Pipeline.TaskEndpoints.MapTasks(api);
         Features.Notifications.NotificationEndpoints.MapNotifications(api);
         app.MapSignIn();
         app.MapCapture();

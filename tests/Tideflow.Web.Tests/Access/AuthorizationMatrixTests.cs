@@ -239,6 +239,9 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
         new("POST", "/api/leads/{id:guid}/disqualify", o => $"/api/leads/{o.RepALead}/disqualify", _ => new { reason = "预算不足" },
             (o, p) => WorkLeadOfRepA(o, p, new(HttpStatusCode.NoContent))),
 
+        new("GET", "/api/tasks", _ => "/api/tasks", _ => null,
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 0, "sees tasks that are not theirs")))),
+
         new("GET", "/api/notifications", _ => "/api/notifications", _ => null,
             (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, pp, b) => Check(b.GetProperty("unread").GetInt32() == (pp.Name == "repA" ? 1 : 0), "sees notifications that are not theirs")))),
         new("POST", "/api/notifications/{id:guid}/read", o => $"/api/notifications/{o.RepANotification}/read", _ => null,

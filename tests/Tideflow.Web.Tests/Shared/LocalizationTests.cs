@@ -48,13 +48,22 @@ public sealed partial class LocalizationTests
             .Concat(Enum.GetValues<Tideflow.Domain.Leads.ContactProblem>().Select(p => $"Problem{p}"))
             .Concat(Enum.GetValues<Tideflow.Web.Features.Leads.ImportStatus>().Select(s => $"ImportStatus{s}"))
             .Concat(Tideflow.Web.Features.Leads.ImportLeads.Fields.Select(f => $"Field_{f}"))
-            .Concat(new[] { "ProblemHoneypot", "ProblemOverDailyCap", "Toucharrival", "Touchduplicate", "Touchmanual", "Touchmerge", "Notification_contact-returned" })
+            .Concat(Enum.GetValues<Tideflow.Domain.Assignment.AssignTo>().Select(t => $"AssignTo{t}"))
+            .Concat(Enum.GetValues<Tideflow.Domain.Assignment.TeamMethod>().Select(m => $"TeamMethod{m}"))
+            .Concat(Enum.GetValues<Tideflow.Web.Features.Scoring.RescoreStatus>().Select(s => $"RescoreStatus{s}"))
+            .Concat(Constants(typeof(Tideflow.Web.Features.Notifications.NotificationKinds)).Select(k => $"Notification_{k}"))
+            .Concat(Constants(typeof(Tideflow.Web.Features.Pipeline.TaskKinds)).Select(k => $"Task_{k}"))
+            .Concat(new[] { "ProblemHoneypot", "ProblemOverDailyCap", "Toucharrival", "Touchduplicate", "Touchmanual", "Touchmerge", "Touchregraded", "Touchimport" })
             .ToList();
         var missingInEnglish = keys.Where(k => !English.ContainsKey(k)).ToList();
         var missingInChinese = keys.Where(k => !Chinese.ContainsKey(k)).ToList();
         Assert.Empty(missingInEnglish);
         Assert.Empty(missingInChinese);
     }
+
+    private static IEnumerable<string> Constants(Type type) =>
+        type.GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .Where(f => f.IsLiteral).Select(f => (string)f.GetRawConstantValue()!);
 
     [Fact]
     public void Format_placeholders_match_between_languages()

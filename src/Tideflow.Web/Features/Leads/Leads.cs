@@ -70,6 +70,17 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         return new Page<LeadRow>(items, total, page, size);
     }
 
+    /// <summary>The grade names of the scoring rules in force, best first, for filters.</summary>
+    public async Task<List<string>> GradeNamesAsync(CancellationToken ct = default)
+    {
+        if (!me.IsAuthenticated)
+        {
+            throw Problem.Unauthorized();
+        }
+        var (_, card) = await Scoring.ScoreCards.CurrentAsync(db, ct);
+        return card.Grades.OrderByDescending(g => g.MinScore).Select(g => g.Name).ToList();
+    }
+
     public async Task<LeadView> GetAsync(Guid id, CancellationToken ct = default)
     {
         if (!me.IsAuthenticated)
