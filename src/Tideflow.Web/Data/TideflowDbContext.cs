@@ -159,7 +159,6 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(l => l.DisqualifyReason).HasMaxLength(500);
             // Two behaviour events at once: the second save is refused and retried on the fresh balance.
             e.Property(l => l.BehaviourCount).IsConcurrencyToken();
-            e.HasOne<Customer>().WithMany().HasForeignKey(l => l.CustomerId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<Organization>().WithMany().HasForeignKey(l => l.OrganizationId);
             e.HasOne<Channel>().WithMany().HasForeignKey(l => l.ChannelId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<AppUser>().WithMany().HasForeignKey(l => l.OwnerId).OnDelete(DeleteBehavior.Restrict);

@@ -988,8 +988,6 @@ namespace Tideflow.Web.Data.Migrations.Postgres
 
                     b.HasIndex("ChannelId");
 
-                    b.HasIndex("CustomerId");
-
                     b.HasIndex("OwnerId");
 
                     b.HasIndex("OrganizationId", "ArrivedAt");
@@ -1460,11 +1458,6 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.HasOne("Tideflow.Web.Features.Leads.Channel", null)
                         .WithMany()
                         .HasForeignKey("ChannelId")
-                        .OnDelete(DeleteBehavior.Restrict);
-
-                    b.HasOne("Tideflow.Web.Features.Customers.Customer", null)
-                        .WithMany()
-                        .HasForeignKey("CustomerId")
                         .OnDelete(DeleteBehavior.Restrict);
 
                     b.HasOne("Tideflow.Web.Features.Access.Organization", null)

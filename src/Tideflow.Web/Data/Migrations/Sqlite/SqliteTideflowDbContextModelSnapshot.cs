@@ -971,8 +971,6 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
 
                     b.HasIndex("ChannelId");
 
-                    b.HasIndex("CustomerId");
-
                     b.HasIndex("OwnerId");
 
                     b.HasIndex("OrganizationId", "ArrivedAt");
@@ -1441,11 +1439,6 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.HasOne("Tideflow.Web.Features.Leads.Channel", null)
                         .WithMany()
                         .HasForeignKey("ChannelId")
-                        .OnDelete(DeleteBehavior.Restrict);
-
-                    b.HasOne("Tideflow.Web.Features.Customers.Customer", null)
-                        .WithMany()
-                        .HasForeignKey("CustomerId")
                         .OnDelete(DeleteBehavior.Restrict);
 
                     b.HasOne("Tideflow.Web.Features.Access.Organization", null)

@@ -350,11 +350,6 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateIndex(
-                name: "IX_Leads_CustomerId",
-                table: "Leads",
-                column: "CustomerId");
-
-            migrationBuilder.CreateIndex(
                 name: "IX_Leads_OrganizationId_CompanyKey",
                 table: "Leads",
                 columns: new[] { "OrganizationId", "CompanyKey" });
@@ -409,23 +404,11 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                 table: "ScoreCardVersions",
                 columns: new[] { "OrganizationId", "Version" },
                 unique: true);
-
-            migrationBuilder.AddForeignKey(
-                name: "FK_Leads_Customers_CustomerId",
-                table: "Leads",
-                column: "CustomerId",
-                principalTable: "Customers",
-                principalColumn: "Id",
-                onDelete: ReferentialAction.Restrict);
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
-            migrationBuilder.DropForeignKey(
-                name: "FK_Leads_Customers_CustomerId",
-                table: "Leads");
-
             migrationBuilder.DropTable(
                 name: "AssignmentRules");
 
@@ -449,10 +432,6 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
 
             migrationBuilder.DropTable(
                 name: "TeamTurns");
-
-            migrationBuilder.DropIndex(
-                name: "IX_Leads_CustomerId",
-                table: "Leads");
 
             migrationBuilder.DropIndex(
                 name: "IX_Leads_OrganizationId_CompanyKey",

@@ -351,11 +351,6 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                 });
 
             migrationBuilder.CreateIndex(
-                name: "IX_Leads_CustomerId",
-                table: "Leads",
-                column: "CustomerId");
-
-            migrationBuilder.CreateIndex(
                 name: "IX_Leads_OrganizationId_CompanyKey",
                 table: "Leads",
                 columns: new[] { "OrganizationId", "CompanyKey" });
@@ -410,23 +405,11 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                 table: "ScoreCardVersions",
                 columns: new[] { "OrganizationId", "Version" },
                 unique: true);
-
-            migrationBuilder.AddForeignKey(
-                name: "FK_Leads_Customers_CustomerId",
-                table: "Leads",
-                column: "CustomerId",
-                principalTable: "Customers",
-                principalColumn: "Id",
-                onDelete: ReferentialAction.Restrict);
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
-            migrationBuilder.DropForeignKey(
-                name: "FK_Leads_Customers_CustomerId",
-                table: "Leads");
-
             migrationBuilder.DropTable(
                 name: "AssignmentRules");
 
@@ -450,10 +433,6 @@ namespace Tideflow.Web.Data.Migrations.Postgres
 
             migrationBuilder.DropTable(
                 name: "TeamTurns");
-
-            migrationBuilder.DropIndex(
-                name: "IX_Leads_CustomerId",
-                table: "Leads");
 
             migrationBuilder.DropIndex(
                 name: "IX_Leads_OrganizationId_CompanyKey",
