@@ -14,7 +14,7 @@ public sealed record RunOptions(Scale Scale, string Provider, int Seed, string? 
     int Requests, int Concurrency, string CommandLine, string? Only = null, int? CaptureRequests = null, int CaptureConcurrency = 32,
     int ImportRows = 100_000)
 {
-    /// <summary>Whether <paramref name="scenario"/> ("list", "capture", "import") runs; all do unless --only names one.</summary>
+    /// <summary>Whether <paramref name="scenario"/> ("list", "route", "rescore", "capture", "import") runs; all do unless --only names some.</summary>
     public bool Runs(string scenario) => Only is null || Only.Split(',').Contains(scenario, StringComparer.OrdinalIgnoreCase);
 }
 
@@ -131,6 +131,14 @@ public static class Runner
                 }
                 rows.Add(Memory("idle RSS after start", idle, 150));
                 rows.Add(Memory("peak RSS (VmHWM) through the list scenario", peak, 500));
+            }
+            if (o.Runs("route"))
+            {
+                rows.AddRange(await RoutingScenario.RunAsync(app, org, connectionString, isPostgres, log, ct));
+            }
+            if (o.Runs("rescore"))
+            {
+                rows.AddRange(await RescoreScenario.RunAsync(app, o, org, connectionString, isPostgres, log, ct));
             }
             if (o.Runs("capture"))
             {

@@ -361,14 +361,27 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     // The data-protection key store saves synchronously; it gets the same guard and audit.
     public override int SaveChanges(bool acceptAllChangesOnSuccess)
     {
-        GuardAndAudit();
-        return base.SaveChanges(acceptAllChangesOnSuccess);
+        var stale = GuardAndAudit();
+        var saved = base.SaveChanges(acceptAllChangesOnSuccess);
+        DropRoutingSnapshots(stale);
+        return saved;
     }
 
-    public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
-        GuardAndAudit();
-        return base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        var stale = GuardAndAudit();
+        var saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        DropRoutingSnapshots(stale);
+        return saved;
+    }
+
+    // Routing keeps a short-lived snapshot of users, teams, rules and score cards; a save here makes it stale at once.
+    private static void DropRoutingSnapshots(HashSet<Guid> organizations)
+    {
+        foreach (var organization in organizations)
+        {
+            RoutingCache.Drop(organization);
+        }
     }
 
     /// <summary>Writes an audit entry that is not an entity change (login, export, role change reason).</summary>
@@ -395,14 +408,20 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
         nameof(ApiToken.Hash), nameof(IdentityUserToken<Guid>.Value),
     ];
 
-    private void GuardAndAudit()
+    /// <returns>Organisations whose routing snapshot this save makes stale.</returns>
+    private HashSet<Guid> GuardAndAudit()
     {
         var now = clock.GetUtcNow();
         var entries = ChangeTracker.Entries()
             .Where(e => e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted)
             .ToList();
+        var stale = new HashSet<Guid>();
         foreach (var entry in entries)
         {
+            if (RoutingCache.Affects(entry.Metadata.ClrType) && entry.Entity is IOrganizationOwned routed)
+            {
+                stale.Add(routed.OrganizationId);
+            }
             if (entry.Entity is AuditEntry && entry.State != EntityState.Added)
             {
                 throw new InvalidOperationException("The audit log is append-only.");
@@ -426,6 +445,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             }
             AddAuditFor(entry, now);
         }
+        return stale;
     }
 
     private void AddAuditFor(EntityEntry entry, DateTimeOffset now)

@@ -46,31 +46,58 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
 {
     public static readonly JsonSerializerOptions Json = LeadScoring.Json;
 
-    /// <param name="draftRules">Rules to load team members for instead of the saved ones (the simulator's drafts).</param>
-    public async Task<RoutingBook> LoadAsync(CancellationToken ct, IReadOnlyList<AssignmentRule>? draftRules = null)
+    /// <param name="draftRules">Rules to route by instead of the saved ones (the simulator's drafts).</param>
+    /// <param name="withTurns">Read the teams' current turns (the simulator); arrivals claim theirs atomically instead.</param>
+    public async Task<RoutingBook> LoadAsync(CancellationToken ct, IReadOnlyList<AssignmentRule>? draftRules = null, bool withTurns = false)
     {
         var now = clock.GetUtcNow();
+        var organizationId = db.CurrentUser.OrganizationId;
+        var snapshot = draftRules is null ? RoutingCache.Get(organizationId, now) : null;
+        if (snapshot is null)
+        {
+            snapshot = await SnapshotAsync(draftRules, now, ct);
+            if (draftRules is null)
+            {
+                RoutingCache.Put(organizationId, snapshot);
+            }
+        }
+        var rules = snapshot.Rules;
+
+        // Open counts only matter for capacity and least-loaded; at a million customers they are the costly part.
+        var counts = new Dictionary<Guid, int>();
+        if (snapshot.People.Any(u => u.Capacity is not null) || rules.Any(r => r.Target == AssignTo.Team && r.Method == TeamMethod.LeastLoaded))
+        {
+            counts = await OpenCountsAsync(ct);
+        }
+        var away = snapshot.Absences.ToLookup(a => a.UserId, a => a.Absence);
+        var reps = snapshot.People.ToDictionary(u => u.Id,
+            u => new RepLoad(u.Id, u.Name, u.IsActive, u.Capacity, counts.GetValueOrDefault(u.Id), away[u.Id].ToList()));
+        var turns = new Dictionary<Guid, long>();
+        if (withTurns && snapshot.TeamMembers.Count > 0)
+        {
+            var teamIds = snapshot.TeamMembers.Keys.ToList();
+            turns = await db.TeamTurns.AsNoTracking().Where(t => teamIds.Contains(t.TeamId)).ToDictionaryAsync(t => t.TeamId, t => t.Turn, ct);
+        }
+        return new RoutingBook
+        {
+            Version = snapshot.Version, Card = snapshot.Card, Rules = rules, Reps = reps,
+            TeamMembers = new Dictionary<Guid, IReadOnlyList<Guid>>(snapshot.TeamMembers), Turns = turns,
+        };
+    }
+
+    private async Task<RoutingSnapshot> SnapshotAsync(IReadOnlyList<AssignmentRule>? draftRules, DateTimeOffset now, CancellationToken ct)
+    {
         var (version, card) = await ScoreCards.CurrentAsync(db, ct);
         var rules = draftRules ?? (await db.AssignmentRules.AsNoTracking().OrderBy(r => r.Position).ToListAsync(ct)).Select(ToDomain).ToList();
         var users = await db.Users.AsNoTracking()
             .Where(u => u.Role == Role.Rep || u.Role == Role.Manager || u.Role == Role.Admin)
             .Select(u => new { u.Id, u.DisplayName, u.IsActive, u.Capacity, u.TeamId, u.Role })
             .OrderBy(u => u.Id).ToListAsync(ct);
-        var away = (await db.RepAbsences.AsNoTracking().Where(a => a.Until > now).Select(a => new { a.UserId, a.From, a.Until }).ToListAsync(ct))
-            .ToLookup(a => a.UserId, a => new Absence(a.From, a.Until));
-
-        // Open counts only matter for capacity and least-loaded; at a million customers they are the costly part.
-        var counts = new Dictionary<Guid, int>();
-        if (users.Any(u => u.Capacity is not null) || rules.Any(r => r.Target == AssignTo.Team && r.Method == TeamMethod.LeastLoaded))
-        {
-            counts = await OpenCountsAsync(ct);
-        }
-        var reps = users.ToDictionary(u => u.Id,
-            u => new RepLoad(u.Id, u.DisplayName, u.IsActive, u.Capacity, counts.GetValueOrDefault(u.Id), away[u.Id].ToList()));
-
+        // Absences that have not ended; whether one has begun is decided at each arrival.
+        var absences = (await db.RepAbsences.AsNoTracking().Where(a => a.Until > now).Select(a => new { a.UserId, a.From, a.Until }).ToListAsync(ct))
+            .Select(a => (a.UserId, new Absence(a.From, a.Until))).ToList();
         var teamIds = rules.Where(r => r.Target == AssignTo.Team && r.TeamId is not null).Select(r => r.TeamId!.Value).Distinct().ToList();
         var members = new Dictionary<Guid, IReadOnlyList<Guid>>();
-        var turns = new Dictionary<Guid, long>();
         if (teamIds.Count > 0)
         {
             var teams = await db.Teams.AsNoTracking().Select(t => new TeamNode(t.Id, t.ParentTeamId)).ToListAsync(ct);
@@ -80,9 +107,9 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
                 // Round-robin is among reps; managers and admins receive leads only when a rule names them.
                 members[team] = users.Where(u => u.Role == Role.Rep && u.TeamId is { } t && subtree.Contains(t)).Select(u => u.Id).ToList();
             }
-            turns = await db.TeamTurns.AsNoTracking().Where(t => teamIds.Contains(t.TeamId)).ToDictionaryAsync(t => t.TeamId, t => t.Turn, ct);
         }
-        return new RoutingBook { Version = version, Card = card, Rules = rules, Reps = reps, TeamMembers = members, Turns = turns };
+        return new RoutingSnapshot(version, card, rules, users.Select(u => new RoutingSnapshot.Person(u.Id, u.DisplayName, u.IsActive, u.Capacity)).ToList(),
+            members, absences, now);
     }
 
     /// <summary>Open leads and customers per owner.</summary>
@@ -140,13 +167,14 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
         return decision;
     }
 
-    /// <summary>The turn number this placement takes (1 for the team's first lead).</summary>
+    /// <summary>The turn number this placement takes (1 for the team's first lead): one atomic upsert on both providers.</summary>
     private async Task<long> ClaimTurnAsync(Guid teamId, Guid organizationId, CancellationToken ct)
     {
-        await db.Database.ExecuteSqlAsync(
-            $"""INSERT INTO "TeamTurns" ("TeamId", "OrganizationId", "Turn") VALUES ({teamId}, {organizationId}, 0) ON CONFLICT ("TeamId") DO NOTHING""", ct);
-        var claimed = await db.Database.SqlQuery<long>(
-            $"""UPDATE "TeamTurns" SET "Turn" = "Turn" + 1 WHERE "TeamId" = {teamId} RETURNING "Turn" AS "Value" """).ToListAsync(ct);
+        var claimed = await db.Database.SqlQuery<long>($"""
+            INSERT INTO "TeamTurns" ("TeamId", "OrganizationId", "Turn") VALUES ({teamId}, {organizationId}, 1)
+            ON CONFLICT ("TeamId") DO UPDATE SET "Turn" = "TeamTurns"."Turn" + 1
+            RETURNING "Turn" AS "Value"
+            """).ToListAsync(ct);
         return claimed.Single();
     }
 

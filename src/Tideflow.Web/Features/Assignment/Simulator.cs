@@ -32,7 +32,7 @@ public sealed class Simulator(TideflowDbContext db, CurrentUser me, TimeProvider
             ScoreCards.Validate(request.Card);
         }
         var draftRules = request.Rules is null ? null : await rulesStore.ValidateAsync(request.Rules, ct);
-        var loaded = await router.LoadAsync(ct, draftRules);
+        var loaded = await router.LoadAsync(ct, draftRules, withTurns: true);
         var book = new RoutingBook
         {
             Version = loaded.Version, Card = request.Card ?? loaded.Card, Rules = loaded.Rules,
