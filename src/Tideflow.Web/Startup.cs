@@ -119,14 +119,14 @@ public static class Startup
         services.AddScoped<MergeLeads>();
         services.AddScoped<Features.Notifications.Inboxes>();
         services.AddScoped<ImportRunner>();
-        services.AddSingleton<ImportQueue>();
-        services.AddHostedService<ImportWorker>();
+        services.AddSingleton<JobQueue<ImportRunner>>();
+        services.AddHostedService<JobWorker<ImportRunner>>();
         services.AddScoped<Features.Scoring.ScoreCards>();
         services.AddScoped<Features.Scoring.RecordBehaviour>();
         services.AddScoped<Features.Scoring.RescoreLeads>();
         services.AddScoped<Features.Scoring.RescoreRunner>();
-        services.AddSingleton<Features.Scoring.RescoreQueue>();
-        services.AddHostedService<Features.Scoring.RescoreWorker>();
+        services.AddSingleton<JobQueue<Features.Scoring.RescoreRunner>>();
+        services.AddHostedService<JobWorker<Features.Scoring.RescoreRunner>>();
         services.AddScoped<Features.Assignment.LeadRouter>();
         services.AddScoped<Features.Assignment.RoutingRules>();
         services.AddScoped<Features.Assignment.Simulator>();

@@ -20,7 +20,7 @@ public sealed record ImportJobView(Guid Id, string FileName, ImportStatus Status
 public sealed record StartImportRequest([property: Required] Dictionary<string, string> Mapping, Guid? ChannelId, bool DryRun, string? Encoding);
 
 /// <summary>Upload, preview with a remembered column mapping, then a background run with progress and a report.</summary>
-public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvider clock, ImportQueue queue)
+public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvider clock, JobQueue<ImportRunner> queue)
 {
     public const int MaxFileBytes = 50 * 1024 * 1024;
     public static readonly string[] Fields = ["name", "company", "mobile", "email", "utm_source", "utm_medium", "utm_campaign",
@@ -169,40 +169,11 @@ public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvid
 }
 
 /// <summary>Jobs waiting for this node's worker.</summary>
-public sealed class ImportQueue
-{
-    private readonly System.Threading.Channels.Channel<Guid> jobs = System.Threading.Channels.Channel.CreateUnbounded<Guid>();
-    public ValueTask EnqueueAsync(Guid id, CancellationToken ct) => jobs.Writer.WriteAsync(id, ct);
-    public IAsyncEnumerable<Guid> ReadAllAsync(CancellationToken ct) => jobs.Reader.ReadAllAsync(ct);
-}
-
-/// <summary>Runs imports one at a time on this node, outside any request, so a browser never waits on one.</summary>
-public sealed class ImportWorker(ImportQueue queue, IServiceScopeFactory scopes, ILogger<ImportWorker> logger) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        await foreach (var id in queue.ReadAllAsync(stoppingToken))
-        {
-            await using var scope = scopes.CreateAsyncScope();
-            var runner = scope.ServiceProvider.GetRequiredService<ImportRunner>();
-            try
-            {
-                await runner.RunAsync(id, stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                logger.LogError(e, "Import {Id} failed", id);
-                await runner.FailAsync(id, e.Message);
-            }
-        }
-    }
-}
-
 /// <summary>
 /// The import itself: the same normalization and duplicate rules as every channel, applied in batches of
 /// 1,000 rows, each batch one transaction. Re-importing a file finds its rows' receipts and skips them.
 /// </summary>
-public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, TimeProvider clock, Assignment.LeadRouter router)
+public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, TimeProvider clock, Assignment.LeadRouter router) : IJobRunner
 {
     private const int BatchSize = 1000;
     private List<TagRule> rules = [];

@@ -34,7 +34,7 @@ public sealed class RescoreJob : IOrganizationOwned
 public sealed record RescoreJobView(Guid Id, int Version, RescoreStatus Status, int Total, int Done, int Regraded, string? Error,
     DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt);
 
-public sealed class RescoreLeads(TideflowDbContext db, CurrentUser me, TimeProvider clock, RescoreQueue queue)
+public sealed class RescoreLeads(TideflowDbContext db, CurrentUser me, TimeProvider clock, JobQueue<RescoreRunner> queue)
 {
     /// <summary>Open leads: those a rep may still work (new, queued, nurtured).</summary>
     public static readonly LeadStatus[] Open = [LeadStatus.New, LeadStatus.Queued, LeadStatus.Nurture];
@@ -75,39 +75,11 @@ public sealed class RescoreLeads(TideflowDbContext db, CurrentUser me, TimeProvi
         new(j.Id, j.Version, j.Status, j.Total, j.Done, j.Regraded, j.Error, j.CreatedAt, j.FinishedAt);
 }
 
-public sealed class RescoreQueue
-{
-    private readonly System.Threading.Channels.Channel<Guid> queue = System.Threading.Channels.Channel.CreateUnbounded<Guid>();
-    public ValueTask EnqueueAsync(Guid id, CancellationToken ct) => queue.Writer.WriteAsync(id, ct);
-    public IAsyncEnumerable<Guid> ReadAllAsync(CancellationToken ct) => queue.Reader.ReadAllAsync(ct);
-}
-
-public sealed class RescoreWorker(RescoreQueue queue, IServiceScopeFactory scopes, ILogger<RescoreWorker> logger) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        await foreach (var id in queue.ReadAllAsync(stoppingToken))
-        {
-            await using var scope = scopes.CreateAsyncScope();
-            var runner = scope.ServiceProvider.GetRequiredService<RescoreRunner>();
-            try
-            {
-                await runner.RunAsync(id, stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                logger.LogError(e, "Re-score {Id} failed", id);
-                await runner.FailAsync(id, e.Message);
-            }
-        }
-    }
-}
-
 /// <summary>
 /// Walks the open leads in id order, in batches, each batch one short transaction, so the app keeps serving
 /// while it runs. Per-row audit is off (a re-score touches every lead); one entry records the job.
 /// </summary>
-public sealed class RescoreRunner(TideflowDbContext db, CurrentUser current, TimeProvider clock)
+public sealed class RescoreRunner(TideflowDbContext db, CurrentUser current, TimeProvider clock) : IJobRunner
 {
     public const int BatchSize = 2000;
 
