@@ -150,6 +150,9 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
     {
         c.Name = r.Name.Trim();
         c.Company = Blank(r.Company);
+        // Sticky ownership (R3.3) finds a company's customer by this key: a lead from the same company goes to its owner.
+        var key = ContactRules.CompanyKey(c.Company);
+        c.CompanyKey = key is { Length: > 200 } ? key[..200] : key;
         c.Mobile = Blank(r.Mobile);
         c.Email = Blank(r.Email)?.ToLowerInvariant();
         c.Region = Blank(r.Region);

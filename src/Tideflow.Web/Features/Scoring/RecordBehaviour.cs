@@ -43,6 +43,8 @@ public sealed class RecordBehaviour(TideflowDbContext db, CurrentUser me, TimePr
 {
     public static readonly TimeSpan MaxAge = TimeSpan.FromDays(365);
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
+    /// <summary>Each failed attempt means another event for the lead was saved meanwhile, so a burst of n needs n attempts.</summary>
+    public const int MaxAttempts = 20;
 
     public async Task<BehaviourEventResult> RecordAsync(BehaviourEventRequest request, CancellationToken ct = default)
     {
@@ -64,10 +66,16 @@ public sealed class RecordBehaviour(TideflowDbContext db, CurrentUser me, TimePr
             {
                 return await RecordOnceAsync(request, at, now, ct);
             }
-            catch (DbUpdateConcurrencyException) when (attempt < 5)
+            catch (DbUpdateConcurrencyException) when (attempt < MaxAttempts)
             {
                 // Two events for one lead at once: the later save re-reads the balance instead of overwriting it.
+                // A short random pause keeps a burst of events for one lead from retrying in lockstep.
                 db.ChangeTracker.Clear();
+                await Task.Delay(Random.Shared.Next(1, 10 * attempt), ct);
+            }
+            catch (DbUpdateConcurrencyException)
+            {
+                throw Problem.Conflict("Too many events for this lead at the same moment; send this one again.");
             }
         }
     }
