@@ -126,7 +126,12 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
     /// Scores a lead that just arrived and, when it is valid and unowned, routes it. Invalid leads are neither
     /// scored nor assigned (R1.4); queued ones are scored and wait for review.
     /// </summary>
-    public async Task<RouteDecision?> ScoreAndRouteAsync(RoutingBook book, Lead lead, Channel? channel, CancellationToken ct)
+    /// <param name="knownOwners">
+    /// Company key → owner, already looked up for a whole batch (import); a key missing from it means nobody owns that
+    /// company yet. Null: look this lead's company up now.
+    /// </param>
+    public async Task<RouteDecision?> ScoreAndRouteAsync(RoutingBook book, Lead lead, Channel? channel, CancellationToken ct,
+        Dictionary<string, Guid>? knownOwners = null)
     {
         if (lead.Status is LeadStatus.Invalid or LeadStatus.Discarded or LeadStatus.Merged)
         {
@@ -138,11 +143,17 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
         {
             return null;
         }
-        var sticky = await StickyOwnerAsync(lead, ct);
+        var sticky = knownOwners is null ? await StickyOwnerAsync(lead, ct)
+            : lead.CompanyKey is { } key && knownOwners.TryGetValue(key, out var owner) ? owner : null;
         var decision = await DecideAsync(book, lead, channel, sticky, claimTurn: true, ct);
         if (decision.RepId is { } rep)
         {
             Assign(book, lead, rep, decision.Reason, decision.RuleName ?? (sticky is not null ? "sticky" : null), byId: null, now);
+            // The next lead of the same company in this batch goes to the same rep.
+            if (knownOwners is not null && lead.CompanyKey is { } company)
+            {
+                knownOwners.TryAdd(company, rep);
+            }
         }
         return decision;
     }
@@ -176,6 +187,27 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
             RETURNING "Turn" AS "Value"
             """).ToListAsync(ct);
         return claimed.Single();
+    }
+
+    /// <summary>Owners of many companies at once (an import batch), by the same rule as <see cref="StickyOwnerAsync"/>.</summary>
+    public async Task<Dictionary<string, Guid>> StickyOwnersAsync(IEnumerable<string?> companyKeys, CancellationToken ct)
+    {
+        var keys = companyKeys.Where(k => !string.IsNullOrEmpty(k)).Select(k => k!).Distinct().ToList();
+        var owners = new Dictionary<string, Guid>();
+        if (keys.Count == 0)
+        {
+            return owners;
+        }
+        var customers = await db.Customers.Where(c => c.CompanyKey != null && keys.Contains(c.CompanyKey) && c.OwnerId != null)
+            .OrderBy(c => c.CreatedAt).Select(c => new { c.CompanyKey, c.OwnerId }).ToListAsync(ct);
+        var leads = await db.Leads.Where(l => l.CompanyKey != null && keys.Contains(l.CompanyKey) && l.OwnerId != null
+                && (l.Status == LeadStatus.New || l.Status == LeadStatus.Qualified || l.Status == LeadStatus.Nurture))
+            .OrderBy(l => l.ArrivedAt).Select(l => new { l.CompanyKey, l.OwnerId }).ToListAsync(ct);
+        foreach (var match in customers.Concat(leads))
+        {
+            owners.TryAdd(match.CompanyKey!, match.OwnerId!.Value);
+        }
+        return owners;
     }
 
     /// <summary>Who already works with this company: a customer's owner first, then an open lead's (R3.3).</summary>

@@ -273,6 +273,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         var existing = (await db.ContactKeys.Where(k => allKeys.Contains(k.Key)).ToListAsync(ct))
             .GroupBy(k => k.Key).ToDictionary(g => g.Key, g => g.First());
         Assignment.RoutingBook? book = null;
+        Dictionary<string, Guid>? owners = null;
 
         foreach (var (row, cells, fields, contact) in contacts)
         {
@@ -315,7 +316,8 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
                 if (!job.DryRun)
                 {
                     book ??= await router.LoadAsync(ct);
-                    await router.ScoreAndRouteAsync(book, lead, channel, ct);
+                    owners ??= await router.StickyOwnersAsync(contacts.Select(c => c.Contact.CompanyKey), ct);
+                    await router.ScoreAndRouteAsync(book, lead, channel, ct, owners);
                 }
                 leadId = lead.Id;
                 counts.Created++;

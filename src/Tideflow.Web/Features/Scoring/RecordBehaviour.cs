@@ -83,9 +83,11 @@ public sealed class RecordBehaviour(TideflowDbContext db, CurrentUser me, TimePr
     private async Task<BehaviourEventResult> RecordOnceAsync(BehaviourEventRequest request, DateTimeOffset at, DateTimeOffset now, CancellationToken ct)
     {
         var (version, card) = await ScoreCards.CurrentAsync(db, ct);
-        var type = request.Type.Trim();
-        var points = Scorer.PointsFor(card, type)
-            ?? throw Problem.Invalid("type", $"'{type}' is not an event type of the scoring rules; known: {string.Join(", ", card.Events.Select(e => e.Type))}.");
+        var asSent = request.Type.Trim();
+        // Stored as the card spells it, so "Page_Viewed" and "page_viewed" count as one type.
+        var known = card.Events.FirstOrDefault(e => string.Equals(e.Type, asSent, StringComparison.OrdinalIgnoreCase))
+            ?? throw Problem.Invalid("type", $"'{asSent}' is not an event type of the scoring rules; known: {string.Join(", ", card.Events.Select(e => e.Type))}.");
+        var (type, points) = (known.Type, known.Points);
         var lead = await FindLeadAsync(request, ct);
         if (lead.Status is LeadStatus.Invalid or LeadStatus.Discarded or LeadStatus.Merged)
         {
