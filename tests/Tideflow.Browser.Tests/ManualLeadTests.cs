@@ -1,9 +1,8 @@
-using System.Text.RegularExpressions;
 using static Microsoft.Playwright.Assertions;
 
 namespace Tideflow.Browser.Tests;
 
-public sealed partial class ManualLeadTests(BrowserApp app) : BrowserTest(app)
+public sealed class ManualLeadTests(BrowserApp app) : BrowserTest(app)
 {
     [Fact]
     public async Task A_rep_enters_a_lead_by_hand_and_hears_through_the_bell_when_that_person_comes_back()
@@ -24,12 +23,8 @@ public sealed partial class ManualLeadTests(BrowserApp app) : BrowserTest(app)
         // The same person fills in the website form.
         var admin = await NewPageAsync();
         await Ui.LoginAsync(admin, "admin");
-        await Ui.OpenAsync(admin, "/admin/channels");
-        var row = admin.Locator("tr", new() { Has = admin.Locator("[data-testid=channel-row-name]", new() { HasTextString = "官网咨询表单" }) });
-        await row.Locator("[data-testid=show-snippet]").ClickAsync();
-        var action = CaptureUrl().Match(await admin.Locator("[data-testid=snippet]").InnerTextAsync()).Value;
-        var sent = await admin.APIRequest.PostAsync(action, new() { Form = admin.APIRequest.CreateFormData().Set("name", "手动录入测试").Set("mobile", "+86 18600007777") });
-        Assert.True(sent.Ok);
+        var action = await Ui.CaptureUrlAsync(admin, "官网咨询表单");
+        await Ui.SubmitCaptureAsync(admin, action, ("name", "手动录入测试"), ("mobile", "+86 18600007777"));
 
         await Ui.OpenAsync(rep, "/");
         await Expect(rep.Locator("[data-testid=bell-count] .mud-badge")).ToHaveTextAsync("1");
@@ -39,7 +34,4 @@ public sealed partial class ManualLeadTests(BrowserApp app) : BrowserTest(app)
         await Expect(rep.Locator("[data-testid=lead-timeline]")).ToContainTextAsync("重复提交");
         AssertNoErrors();
     }
-
-    [GeneratedRegex(@"http://[^""]+/capture/[0-9a-f]+")]
-    private static partial Regex CaptureUrl();
 }

@@ -1,25 +1,18 @@
-using System.Text.RegularExpressions;
 using static Microsoft.Playwright.Assertions;
 
 namespace Tideflow.Browser.Tests;
 
-public sealed partial class MergeTests(BrowserApp app) : BrowserTest(app)
+public sealed class MergeTests(BrowserApp app) : BrowserTest(app)
 {
     [Fact]
     public async Task An_admin_merges_a_suspected_duplicate_and_undoes_it()
     {
         var admin = await NewPageAsync();
         await Ui.LoginAsync(admin, "admin");
-        await Ui.OpenAsync(admin, "/admin/channels");
-        var row = admin.Locator("tr", new() { Has = admin.Locator("[data-testid=channel-row-name]", new() { HasTextString = "2026 上海工业博览会" }) });
-        await row.Locator("[data-testid=show-snippet]").ClickAsync();
-        var action = CaptureUrl().Match(await admin.Locator("[data-testid=snippet]").InnerTextAsync()).Value;
-
+        var action = await Ui.CaptureUrlAsync(admin, "2026 上海工业博览会");
         foreach (var (name, contact, value) in new[] { ("周杰", "mobile", "13511112222"), ("周洁", "email", "zhoujie@example.cn") })
         {
-            var sent = await admin.APIRequest.PostAsync(action, new() { Form = admin.APIRequest.CreateFormData()
-                .Set("name", name).Set("company", "无锡合并测试机械有限公司").Set(contact, value) });
-            Assert.True(sent.Ok, $"capture answered {sent.Status}");
+            await Ui.SubmitCaptureAsync(admin, action, ("name", name), ("company", "无锡合并测试机械有限公司"), (contact, value));
         }
 
         await Ui.OpenAsync(admin, "/leads/duplicates");
@@ -38,7 +31,4 @@ public sealed partial class MergeTests(BrowserApp app) : BrowserTest(app)
         await Expect(admin.Locator("[data-testid=lead-status]")).ToHaveTextAsync("新线索");
         AssertNoErrors();
     }
-
-    [GeneratedRegex(@"http://[^""]+/capture/[0-9a-f]+")]
-    private static partial Regex CaptureUrl();
 }

@@ -1,4 +1,5 @@
 using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
 
 namespace Tideflow.Browser.Tests;
 
@@ -45,6 +46,29 @@ public sealed class ScreenshotTests(BrowserApp app) : BrowserTest(app)
         await admin.Locator("[data-testid=snippet]").WaitForAsync();
         written.Add(await ShootAsync(admin, "channels.png"));
 
+        await Ui.OpenAsync(admin, "/admin/scoring");
+        await admin.Locator("[data-testid=criterion]").First.WaitForAsync();
+        written.Add(await ShootAsync(admin, "scoring.png"));
+
+        await Ui.OpenAsync(admin, "/assignment");
+        await admin.Locator("[data-testid=routing-rule]").First.WaitForAsync();
+        await admin.Locator("[data-testid=availability-row]").First.WaitForAsync();
+        written.Add(await ShootAsync(admin, "assignment.png"));
+
+        // An open grade-A demo lead a rule gave to a rep: score breakdown, BANT checklist, assignment and history.
+        await Ui.OpenAsync(admin, "/leads?status=New");
+        var grades = admin.Locator("[data-testid=lead-row-grade]");
+        await grades.First.WaitForAsync();
+        await Ui.SelectAsync(admin.Locator("[data-testid=lead-grade-filter]"), "A");
+        // (Playwright 1.64 for .NET ignores HasNot on Page.Locator's options; Filter applies it.)
+        await Expect(grades.Filter(new() { HasNotTextString = "A" })).ToHaveCountAsync(0);
+        await grades.First.WaitForAsync();
+        var owned = admin.Locator("tr").Filter(new() { Has = grades, HasNot = admin.Locator("[data-testid=lead-row-owner]", new() { HasTextString = "线索池" }) });
+        await owned.First.Locator("[data-testid=lead-row-name]").ClickAsync();
+        await admin.Locator("[data-testid=score-explanation]").WaitForAsync();
+        await admin.Locator("[data-testid=ownership-row]").First.WaitForAsync();
+        written.Add(await ShootAsync(admin, "lead.png", fullPage: true));
+
         var rep = await NewPageAsync();
         await Ui.LoginAsync(rep, "rep1");
         await Ui.OpenAsync(rep, "/customers");
@@ -64,12 +88,12 @@ public sealed class ScreenshotTests(BrowserApp app) : BrowserTest(app)
         Assert.All(written, f => Assert.True(new FileInfo(f) is { Exists: true, Length: > 0 }, $"{f} is missing or empty"));
     }
 
-    private static async Task<string> ShootAsync(IPage page, string name)
+    private static async Task<string> ShootAsync(IPage page, string name, bool fullPage = false)
     {
         var path = Path.Combine(Folder, name);
         File.Delete(path);
         await page.EvaluateAsync("() => document.fonts.ready");
-        await page.ScreenshotAsync(new() { Path = path, Animations = ScreenshotAnimations.Disabled, Caret = ScreenshotCaret.Hide });
+        await page.ScreenshotAsync(new() { Path = path, Animations = ScreenshotAnimations.Disabled, Caret = ScreenshotCaret.Hide, FullPage = fullPage });
         return path;
     }
 

@@ -1,10 +1,12 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
 
 namespace Tideflow.Browser.Tests;
 
 /// <summary>Steps the tests share. Waits are on the page's state, never on the clock.</summary>
-public static class Ui
+public static partial class Ui
 {
     public const string Password = "demo1234";
 
@@ -44,6 +46,62 @@ public static class Ui
 
     public static async Task WaitForInteractiveAsync(IPage page) =>
         await page.WaitForFunctionAsync(InteractiveScript);
+
+    /// <summary>Picks an option of a MudSelect: opens its list, clicks the item with that text and waits until the select shows it.</summary>
+    public static async Task SelectAsync(ILocator select, string option)
+    {
+        await select.ClickAsync();
+        await select.Page.Locator(".mud-popover-open .mud-list-item", new() { HasTextString = option }).ClickAsync();
+        await Expect(select).ToContainTextAsync(option);
+    }
+
+    /// <summary>
+    /// Enters a lead by hand on /leads (owned by whoever is logged in) and returns the path of its page.
+    /// The form's qualification fields are found by their zh-CN labels.
+    /// </summary>
+    public static async Task<string> NewLeadAsync(IPage page, string name, string mobile,
+        string? budget = null, string? urgency = null, string? authority = null)
+    {
+        await OpenAsync(page, "/leads");
+        await page.ClickAsync("[data-testid=new-lead]");
+        await page.FillAsync(Field("lead-form-name"), name);
+        await page.FillAsync(Field("lead-form-mobile"), mobile);
+        var form = page.Locator("[data-testid=lead-form]");
+        foreach (var (label, value) in new[] { ("预算", budget), ("紧迫度", urgency), ("决策权", authority) })
+        {
+            if (value is not null)
+            {
+                await form.GetByLabel(label, new() { Exact = true }).FillAsync(value);
+            }
+        }
+        await page.ClickAsync("[data-testid=save-lead]");
+        await Expect(page.Locator("[data-testid=lead-name]")).ToHaveTextAsync(name);
+        return PathOf(page);
+    }
+
+    /// <summary>The address a channel's embed code posts to, read from its snippet on /admin/channels (an admin's page).</summary>
+    public static async Task<string> CaptureUrlAsync(IPage admin, string channel)
+    {
+        await OpenAsync(admin, "/admin/channels");
+        var row = admin.Locator("tr", new() { Has = admin.Locator("[data-testid=channel-row-name]", new() { HasTextString = channel }) });
+        await row.Locator("[data-testid=show-snippet]").ClickAsync();
+        return CaptureUrl().Match(await admin.Locator("[data-testid=snippet]").InnerTextAsync()).Value;
+    }
+
+    /// <summary>Posts a form to a capture address as a visitor's browser would.</summary>
+    public static async Task SubmitCaptureAsync(IPage page, string action, params (string Name, string Value)[] fields)
+    {
+        var form = page.APIRequest.CreateFormData();
+        foreach (var (name, value) in fields)
+        {
+            form.Set(name, value);
+        }
+        var sent = await page.APIRequest.PostAsync(action, new() { Form = form });
+        Assert.True(sent.Ok, $"capture answered {sent.Status}");
+    }
+
+    [GeneratedRegex(@"http://[^""]+/capture/[0-9a-f]+")]
+    private static partial Regex CaptureUrl();
 
     public static async Task<int> CustomersInScopeAsync(IPage page) =>
         int.Parse(await page.Locator("[data-testid=customers-in-scope]").InnerTextAsync());

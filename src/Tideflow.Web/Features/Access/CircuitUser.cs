@@ -14,8 +14,18 @@ namespace Tideflow.Web.Features.Access;
 /// </summary>
 public sealed class UserCircuitHandler(AuthenticationStateProvider auth, CurrentUser current, IServiceScopeFactory scopes) : CircuitHandler
 {
-    public override async Task OnConnectionUpAsync(Circuit circuit, CancellationToken cancellationToken) =>
-        await RefreshAsync(cancellationToken);
+    public override async Task OnConnectionUpAsync(Circuit circuit, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await RefreshAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The connection went away while it came up (the page was left at once): nothing runs on it, and the
+            // next connection or inbound event loads the scope again.
+        }
+    }
 
     public override Func<CircuitInboundActivityContext, Task> CreateInboundActivityHandler(Func<CircuitInboundActivityContext, Task> next) =>
         async context =>
