@@ -140,7 +140,7 @@ public static partial class PostgresLoader
         using (var w = connection.BeginBinaryImport(
                    """
                    COPY "Customers" ("Id", "OrganizationId", "Name", "Company", "Mobile", "Email", "Region", "Industry",
-                       "OwnerId", "CreatedById", "CreatedAt", "UpdatedAt") FROM STDIN (FORMAT BINARY)
+                       "OwnerId", "CreatedById", "CreatedAt", "UpdatedAt", "CompanyKey") FROM STDIN (FORMAT BINARY)
                    """))
         {
             foreach (var c in generator.Customers(org))
@@ -158,6 +158,7 @@ public static partial class PostgresLoader
                 Uuid(w, c.CreatedById);
                 w.Write(c.CreatedAt, NpgsqlDbType.TimestampTz);
                 w.Write(c.UpdatedAt, NpgsqlDbType.TimestampTz);
+                Text(w, CompanyKey(c.Company));
                 if (++customers % 200_000 == 0)
                 {
                     log.WriteLine($"  {customers:N0} customers, {total.Elapsed.TotalSeconds:F0} s");
@@ -170,7 +171,7 @@ public static partial class PostgresLoader
         using (var w = connection.BeginBinaryImport(
                    """
                    COPY "Leads" ("Id", "OrganizationId", "Name", "Company", "Mobile", "Email", "ChannelId", "SourceTag", "Status",
-                       "ArrivedAt", "UpdatedAt") FROM STDIN (FORMAT BINARY)
+                       "ArrivedAt", "UpdatedAt", "CompanyKey") FROM STDIN (FORMAT BINARY)
                    """))
         {
             foreach (var l in generator.Leads(org, channel))
@@ -187,6 +188,7 @@ public static partial class PostgresLoader
                 w.Write("New", NpgsqlDbType.Varchar);
                 w.Write(l.ArrivedAt, NpgsqlDbType.TimestampTz);
                 w.Write(l.ArrivedAt, NpgsqlDbType.TimestampTz);
+                Text(w, CompanyKey(l.Company));
                 foreach (var k in l.Keys)
                 {
                     keys.Add((l.OrganizationId, k, l.Id));
@@ -235,6 +237,10 @@ public static partial class PostgresLoader
             w.Write(value, NpgsqlDbType.Varchar);
         }
     }
+
+    // As the app stores it for sticky ownership (R3.3): the company's matching key, never longer than its column.
+    private static string? CompanyKey(string company) =>
+        Tideflow.Domain.Leads.ContactRules.CompanyKey(company) is { } key ? key.Length <= 200 ? key : key[..200] : null;
 
     private static void Exec(NpgsqlConnection connection, string sql)
     {

@@ -91,8 +91,8 @@ public static class SqliteLoader
         var insert = Command(connection, null,
             """
             INSERT INTO "Customers" ("Id", "OrganizationId", "Name", "Company", "Mobile", "Email", "Region", "Industry",
-                "OwnerId", "CreatedById", "CreatedAt", "UpdatedAt")
-            VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12)
+                "OwnerId", "CreatedById", "CreatedAt", "UpdatedAt", "CompanyKey")
+            VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13)
             """);
         try
         {
@@ -105,7 +105,7 @@ public static class SqliteLoader
                     insert.Transaction = batch;
                 }
                 Set(insert, Id(c.Id), Id(c.OrganizationId), c.Name, c.Company, c.Mobile, c.Email, c.Region, c.Industry,
-                    Id(c.OwnerId), Id(c.CreatedById), Ticks(c.CreatedAt), Ticks(c.UpdatedAt));
+                    Id(c.OwnerId), Id(c.CreatedById), Ticks(c.CreatedAt), Ticks(c.UpdatedAt), CompanyKey(c.Company));
                 if (++customers % Batch == 0)
                 {
                     batch.Commit();
@@ -136,8 +136,8 @@ public static class SqliteLoader
         using var lead = Command(connection, null,
             """
             INSERT INTO "Leads" ("Id", "OrganizationId", "Name", "Company", "Mobile", "Email", "ChannelId", "SourceTag", "Status",
-                "ArrivedAt", "UpdatedAt")
-            VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, 'New', @p9, @p10)
+                "ArrivedAt", "UpdatedAt", "CompanyKey")
+            VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, 'New', @p9, @p10, @p11)
             """);
         using var key = Command(connection, null,
             """INSERT INTO "ContactKeys" ("OrganizationId", "Key", "LeadId") VALUES (@p1, @p2, @p3)""");
@@ -152,7 +152,7 @@ public static class SqliteLoader
                 key.Transaction = batch;
             }
             Set(lead, Id(l.Id), Id(l.OrganizationId), l.Name, l.Company, l.Mobile, l.Email, Id(l.ChannelId), l.SourceTag,
-                Ticks(l.ArrivedAt), Ticks(l.ArrivedAt));
+                Ticks(l.ArrivedAt), Ticks(l.ArrivedAt), CompanyKey(l.Company));
             foreach (var k in l.Keys)
             {
                 Set(key, Id(l.OrganizationId), k, Id(l.Id));
@@ -191,6 +191,10 @@ public static class SqliteLoader
         }
         cmd.ExecuteNonQuery();
     }
+
+    // As the app stores it for sticky ownership (R3.3): the company's matching key, never longer than its column.
+    private static string? CompanyKey(string company) =>
+        Tideflow.Domain.Leads.ContactRules.CompanyKey(company) is { } key ? key.Length <= 200 ? key : key[..200] : null;
 
     private static void Exec(SqliteConnection connection, string sql)
     {

@@ -116,7 +116,15 @@ public sealed class RescoreRunner(TideflowDbContext db, CurrentUser current, Tim
     private async Task<int> RescoreBatchAsync(Guid[] chunk, Dictionary<Guid, Leads.Channel> channels, Domain.Scoring.ScoreCard card,
         int version, CancellationToken ct)
     {
-        var batch = await db.Leads.AsNoTracking().Where(l => chunk.Contains(l.Id) && Open.Contains(l.Status)).ToListAsync(ct);
+        // Only what scoring reads: raw payloads and consent texts would be most of the bytes.
+        var batch = await db.Leads.AsNoTracking().Where(l => chunk.Contains(l.Id) && Open.Contains(l.Status))
+            .Select(l => new Lead
+            {
+                Id = l.Id, OrganizationId = l.OrganizationId, Name = l.Name, Company = l.Company, Mobile = l.Mobile, Email = l.Email,
+                ChannelId = l.ChannelId, SourceTag = l.SourceTag, Tags = l.Tags, Campaign = l.Campaign, Status = l.Status,
+                Fields = l.Fields, Grade = l.Grade, BehaviourPoints = l.BehaviourPoints, BehaviourAsOf = l.BehaviourAsOf,
+                BehaviourCount = l.BehaviourCount,
+            }).ToListAsync(ct);
         var now = clock.GetUtcNow();
         var regraded = 0;
         foreach (var lead in batch)
