@@ -526,7 +526,16 @@ public sealed class SqliteTideflowDbContext(DbContextOptions<SqliteTideflowDbCon
 }
 
 public sealed class PostgresTideflowDbContext(DbContextOptions<PostgresTideflowDbContext> options, CurrentUser currentUser, TimeProvider clock)
-    : TideflowDbContext(options, currentUser, clock);
+    : TideflowDbContext(options, currentUser, clock)
+{
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+        // Scores, owners and statuses change in place all the time (a re-score touches every open lead): room left in
+        // each page lets PostgreSQL update a row there without touching its indexes (a HOT update).
+        builder.Entity<Lead>().HasStorageParameter("fillfactor", 80);
+    }
+}
 
 public sealed class DateTimeOffsetToUtcTicks() : Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset, long>(
     v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));

@@ -98,7 +98,8 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
             .ToListAsync(ct);
         var now = clock.GetUtcNow();
         var (_, card) = await Scoring.ScoreCards.CurrentAsync(db, ct);
-        var qualification = new LeadQualification(Scoring.LeadScoring.Breakdown(lead.ScoreBreakdown), Scoring.LeadScoring.StoredFields(lead.Fields),
+        var scoredBy = lead.ScoreVersion is { } v ? await Scoring.ScoreCards.VersionAsync(db, v, ct) : card;
+        var qualification = new LeadQualification(Scoring.LeadScoring.Breakdown(lead, scoredBy), Scoring.LeadScoring.StoredFields(lead.Fields),
             lead.BehaviourAsOf is { } asOf ? Math.Round(Domain.Scoring.Decay.Remaining(lead.BehaviourPoints, asOf, now, card.HalfLifeDays), 1) : 0,
             lead.BantBudget, lead.BantAuthority, lead.BantNeed, lead.BantTimeline, lead.BantNotes, lead.DisqualifyReason, lead.CustomerId);
         return new LeadView(row, lead.ConsentText, lead.PageUrl, lead.UtmSource, lead.UtmMedium, lead.RawPayload,

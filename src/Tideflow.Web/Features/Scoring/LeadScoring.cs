@@ -95,11 +95,55 @@ public static class LeadScoring
         lead.Grade = result.Grade;
         lead.ScoreVersion = version;
         lead.ScoredAt = now;
-        lead.ScoreBreakdown = JsonSerializer.Serialize(
-            new StoredScore(result.Total, result.Grade, version, result.Breakdown, result.BehaviourPoints, result.Explain()), Json);
+        lead.ScoreBreakdown = Compact(card, result);
         return result;
     }
 
-    public static StoredScore? Breakdown(string? json) =>
-        string.IsNullOrEmpty(json) ? null : JsonSerializer.Deserialize<StoredScore>(json, Json);
+    /// <summary>
+    /// The breakdown as stored: per criterion its points and the index of the band that matched (−1: none), then the
+    /// behaviour points — "40:0,15:4,0:-1|5". Names, weights and band texts come from the card version on read; a
+    /// re-score of a million leads then writes a few bytes a lead, not a JSON document.
+    /// </summary>
+    public static string Compact(ScoreCard card, ScoreResult result)
+    {
+        var parts = result.Breakdown.Select((c, i) =>
+        {
+            var bands = card.Criteria[i].Bands;
+            var band = c.Matched is null ? -1 : bands.ToList().FindIndex(b =>
+                FieldConditions.Describe(new FieldCondition(card.Criteria[i].Field, b.Operator, b.Value)) == c.Matched);
+            return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{c.Points}:{band}");
+        });
+        return string.Join(",", parts) + "|" + result.BehaviourPoints.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>"Why is this lead A?" rebuilt from the stored points and the card version that scored it; null if they disagree.</summary>
+    public static StoredScore? Breakdown(Lead lead, ScoreCard card)
+    {
+        if (string.IsNullOrEmpty(lead.ScoreBreakdown) || lead.Score is not { } total || lead.Grade is not { } grade || lead.ScoreVersion is not { } version)
+        {
+            return null;
+        }
+        var halves = lead.ScoreBreakdown.Split('|');
+        var criteria = halves[0].Length == 0 ? [] : halves[0].Split(',');
+        if (halves.Length != 2 || criteria.Length != card.Criteria.Count || !int.TryParse(halves[1], System.Globalization.CultureInfo.InvariantCulture, out var behaviour))
+        {
+            return null;
+        }
+        var breakdown = new List<CriterionScore>(criteria.Length);
+        for (var i = 0; i < criteria.Length; i++)
+        {
+            var pair = criteria[i].Split(':');
+            if (pair.Length != 2 || !int.TryParse(pair[0], System.Globalization.CultureInfo.InvariantCulture, out var points)
+                || !int.TryParse(pair[1], System.Globalization.CultureInfo.InvariantCulture, out var band) || band >= card.Criteria[i].Bands.Count)
+            {
+                return null;
+            }
+            var criterion = card.Criteria[i];
+            var matched = band < 0 ? null
+                : FieldConditions.Describe(new FieldCondition(criterion.Field, criterion.Bands[band].Operator, criterion.Bands[band].Value));
+            breakdown.Add(new CriterionScore(criterion.Name, points, criterion.Weight, matched));
+        }
+        var explanation = new ScoreResult(total, grade, breakdown, behaviour).Explain();
+        return new StoredScore(total, grade, version, breakdown, behaviour, explanation);
+    }
 }

@@ -99,6 +99,27 @@ public sealed class ScoreCards(TideflowDbContext db, CurrentUser me, TimeProvide
         return row is null ? (DefaultVersion, ScoreCard.Default) : (row.Version, Read(row.Card));
     }
 
+    // Versions never change once saved, so a version read once is good for the life of the process.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(Guid Organization, int Version), ScoreCard> Versions = new();
+
+    /// <summary>The card of one version (the one that scored a lead); the default for version 1 or an unknown version.</summary>
+    public static async Task<ScoreCard> VersionAsync(TideflowDbContext db, int version, CancellationToken ct)
+    {
+        var key = (db.CurrentUser.OrganizationId, version);
+        if (Versions.TryGetValue(key, out var cached))
+        {
+            return cached;
+        }
+        var json = await db.ScoreCardVersions.AsNoTracking().Where(v => v.Version == version).Select(v => v.Card).FirstOrDefaultAsync(ct);
+        if (json is null)
+        {
+            return ScoreCard.Default;
+        }
+        var card = Read(json);
+        Versions.TryAdd(key, card);
+        return card;
+    }
+
     public static ScoreCard Read(string json) => JsonSerializer.Deserialize<ScoreCard>(json, LeadScoring.Json)!;
 
     private static ScoreCard Trimmed(ScoreCard c) => c with

@@ -12,6 +12,10 @@ namespace Tideflow.Web.Data.Migrations.Postgres
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.AlterTable(
+                name: "Leads")
+                .Annotation("Npgsql:StorageParameter:fillfactor", 80);
+
             migrationBuilder.AddColumn<DateTimeOffset>(
                 name: "AssignedAt",
                 table: "Leads",
@@ -537,6 +541,10 @@ namespace Tideflow.Web.Data.Migrations.Postgres
             migrationBuilder.DropColumn(
                 name: "Capacity",
                 table: "AspNetUsers");
+
+            migrationBuilder.AlterTable(
+                name: "Leads")
+                .OldAnnotation("Npgsql:StorageParameter:fillfactor", 80);
         }
     }
 }
