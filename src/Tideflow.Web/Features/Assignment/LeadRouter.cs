@@ -7,6 +7,7 @@ using Tideflow.Domain.Pipeline;
 using Tideflow.Domain.Scoring;
 using Tideflow.Web.Data;
 using Tideflow.Web.Features.Access;
+using Tideflow.Web.Features.Customers;
 using Tideflow.Web.Features.Leads;
 using Tideflow.Web.Features.Notifications;
 using Tideflow.Web.Features.Pipeline;
@@ -112,12 +113,18 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
             members, absences, now);
     }
 
-    /// <summary>Open leads and customers per owner.</summary>
+    // Routing decides for the organisation, whoever's request brought the lead in (a rep's manual entry, a manager
+    // fixing a lead in review, an event sent with a rep's token): loads and owners are counted across the whole
+    // organisation, never only the caller's data scope. Nothing read here is returned to the caller.
+    private IQueryable<Lead> AllLeads => db.Leads.IgnoreQueryFilters().Where(l => l.OrganizationId == db.CurrentUser.OrganizationId);
+    private IQueryable<Customer> AllCustomers => db.Customers.IgnoreQueryFilters().Where(c => c.OrganizationId == db.CurrentUser.OrganizationId);
+
+    /// <summary>Open leads and customers per owner, across the organisation.</summary>
     public async Task<Dictionary<Guid, int>> OpenCountsAsync(CancellationToken ct)
     {
-        var leads = await db.Leads.Where(l => l.OwnerId != null && l.Status == LeadStatus.New)
+        var leads = await AllLeads.Where(l => l.OwnerId != null && l.Status == LeadStatus.New)
             .GroupBy(l => l.OwnerId!.Value).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
-        var customers = await db.Customers.Where(c => c.OwnerId != null)
+        var customers = await AllCustomers.Where(c => c.OwnerId != null)
             .GroupBy(c => c.OwnerId!.Value).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
         return leads.Concat(customers).GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.Sum(x => x.Count));
     }
@@ -203,9 +210,9 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
             return owners;
         }
         // One round trip: customers rank before leads, then the oldest first.
-        var matches = await db.Customers.Where(c => c.CompanyKey != null && keys.Contains(c.CompanyKey) && c.OwnerId != null)
+        var matches = await AllCustomers.Where(c => c.CompanyKey != null && keys.Contains(c.CompanyKey) && c.OwnerId != null)
             .Select(c => new { c.CompanyKey, c.OwnerId, At = c.CreatedAt, Rank = 0 })
-            .Concat(db.Leads.Where(l => l.CompanyKey != null && keys.Contains(l.CompanyKey) && l.OwnerId != null && l.Id != except
+            .Concat(AllLeads.Where(l => l.CompanyKey != null && keys.Contains(l.CompanyKey) && l.OwnerId != null && l.Id != except
                     && (l.Status == LeadStatus.New || l.Status == LeadStatus.Qualified || l.Status == LeadStatus.Nurture))
                 .Select(l => new { l.CompanyKey, l.OwnerId, At = l.ArrivedAt, Rank = 1 }))
             .Take(100 * keys.Count).ToListAsync(ct);
