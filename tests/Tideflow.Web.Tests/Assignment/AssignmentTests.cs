@@ -1,9 +1,12 @@
 using System.Net;
+using System.Text;
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Tideflow.Domain.Leads;
 using Tideflow.Web.Features.Access;
 using Tideflow.Web.Features.Assignment;
 using Tideflow.Web.Features.Customers;
+using Tideflow.Web.Features.Leads;
 using Tideflow.Web.Features.Notifications;
 using Tideflow.Web.Features.Pipeline;
 using Tideflow.Web.Features.Scoring;
@@ -93,6 +96,27 @@ public abstract class AssignmentTests<TApp>(TApp app) where TApp : TideflowApp
         // Another company follows the rules.
         var fourth = await app.CaptureAsync(org, ("name", "孙丽"), ("company", $"无锡{tag}机械有限公司"));
         Assert.Equal(org.RepB.Id, (await app.StoredLeadAsync(fourth)).OwnerId);
+    }
+
+    [Fact]
+    public async Task A_manager_fixing_a_lead_in_review_routes_it_to_whoever_works_the_company_even_outside_their_team()
+    {
+        var org = await app.NewOrgAsync();
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        var company = $"宁波东方{tag}物流有限公司";
+        await (await app.As(org.RepB).PostJson("/api/customers", new { name = "周总", company })).ReadAsync<CustomerRow>();
+        var body = new { fields = new[] { new { name = "name", value = "吴敏" }, new { name = "company", value = company }, new { name = "mobile", value = "12345" } } };
+        using var content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
+        Assert.Equal(HttpStatusCode.Accepted, (await app.Anonymous().PostAsync($"/capture/{org.Channel.Key}", content)).StatusCode);
+        var leadId = await app.InDbAsync(db => db.Leads.Where(l => l.OrganizationId == org.Id && l.Company == company).Select(l => l.Id).SingleAsync());
+        Assert.Equal((LeadStatus.Invalid, (Guid?)null), await app.InDbAsync(db => db.Leads.Where(l => l.Id == leadId).Select(l => new ValueTuple<LeadStatus, Guid?>(l.Status, l.OwnerId)).SingleAsync()));
+
+        // Manager A cannot see rep B's customer, yet routing decides for the whole organisation.
+        var fixedLead = await app.As(org.ManagerA).PutJson($"/api/leads/{leadId}", new { name = "吴敏", company, mobile = Leadflow.UniqueMobile() });
+        // Fixed, and now rep B's: not manager A's to see any more, so no body.
+        Assert.Equal(HttpStatusCode.NoContent, fixedLead.StatusCode);
+        Assert.Equal(org.RepB.Id, (await app.StoredLeadAsync(leadId)).OwnerId);
+        Assert.Equal("sticky", Assert.Single(await app.OwnershipAsync(org, "leads", leadId)).Rule);
     }
 
     [Fact]

@@ -145,7 +145,8 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
     }
 
     /// <summary>Review queue: correct an invalid or queued lead's contact details; valid again means New.</summary>
-    public async Task<LeadView> FixAsync(Guid id, SaveLeadRequest request, CancellationToken ct = default)
+    /// <returns>The lead as it is now, or null when routing just gave it to someone outside the reviewer's scope.</returns>
+    public async Task<LeadView?> FixAsync(Guid id, SaveLeadRequest request, CancellationToken ct = default)
     {
         me.Require(Permission.ReviewLeads);
         Problem.ThrowIfInvalid(request);
@@ -165,7 +166,7 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         var channel = lead.ChannelId is { } cid ? await db.Channels.AsNoTracking().SingleOrDefaultAsync(c => c.Id == cid, ct) : null;
         await router.ScoreAndRouteAsync(await router.LoadAsync(ct), lead, channel, ct);
         await SaveOrConflictAsync(ct);
-        return await GetAsync(id, ct);
+        return await db.Leads.AnyAsync(l => l.Id == id, ct) ? await GetAsync(id, ct) : null;
     }
 
     public async Task<LeadView> DiscardAsync(Guid id, CancellationToken ct = default)
@@ -250,7 +251,9 @@ public static class LeadEndpoints
             var view = await h.CreateAsync(r, ct);
             return Results.Created($"/api/leads/{view.Lead.Id}", view);
         });
-        g.MapPut("/{id:guid}", (Guid id, SaveLeadRequest r, Leads h, CancellationToken ct) => h.FixAsync(id, r, ct));
+        // 204: fixed, and routed to an owner the reviewer does not see (say, the rep who already works that company).
+        g.MapPut("/{id:guid}", async (Guid id, SaveLeadRequest r, Leads h, CancellationToken ct) =>
+            await h.FixAsync(id, r, ct) is { } view ? Results.Ok(view) : Results.NoContent());
         g.MapPost("/{id:guid}/discard", (Guid id, Leads h, CancellationToken ct) => h.DiscardAsync(id, ct));
     }
 }
