@@ -209,6 +209,7 @@ public sealed class DatabaseStartup(IServiceProvider services, IConfiguration co
                 return;
             }
             await Database.MigrateAsync(services, logger, cancellationToken);
+            await Database.BackfillCompanyKeysAsync(services, logger, cancellationToken);
             if (config.GetValue("Demo:Seed", true))
             {
                 await DemoOrganisation.SeedIfEmptyAsync(services, logger, cancellationToken);

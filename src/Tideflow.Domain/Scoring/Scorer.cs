@@ -63,11 +63,12 @@ public static class Scorer
 /// </summary>
 public static class Decay
 {
+    /// <summary>What <paramref name="points"/> given at <paramref name="asOf"/> are worth now; negative points fade the same way.</summary>
     public static double Remaining(double points, DateTimeOffset asOf, DateTimeOffset now, double halfLifeDays)
     {
-        if (points <= 0 || now <= asOf || halfLifeDays <= 0)
+        if (now <= asOf || halfLifeDays <= 0)
         {
-            return Math.Max(points, 0);
+            return points;
         }
         return points * Math.Pow(0.5, (now - asOf).TotalDays / halfLifeDays);
     }

@@ -68,6 +68,43 @@ public static class Database
         return builder.ToString();
     }
 
+    /// <summary>
+    /// Customers created before sticky ownership existed have no company key (it is computed in C#, so a migration
+    /// cannot fill it). Filled once, in batches, at start; afterwards every write sets it.
+    /// </summary>
+    public static async Task BackfillCompanyKeysAsync(IServiceProvider services, ILogger logger, CancellationToken ct = default)
+    {
+        await using var scope = services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentUser>().Set(DataScope.System);
+        var db = scope.ServiceProvider.GetRequiredService<TideflowDbContext>();
+        db.AuditEntityChanges = false;
+        var filled = 0;
+        while (true)
+        {
+            var batch = await db.Customers.Where(c => c.CompanyKey == null && c.Company != null && c.Company != "")
+                .OrderBy(c => c.Id).Take(2000).ToListAsync(ct);
+            var keyed = 0;
+            foreach (var c in batch)
+            {
+                var key = Tideflow.Domain.Leads.ContactRules.CompanyKey(c.Company);
+                // A company name that normalizes to nothing keeps an empty key, so it is not read again.
+                c.CompanyKey = key is null ? "" : key.Length <= 200 ? key : key[..200];
+                keyed += key is null ? 0 : 1;
+            }
+            if (batch.Count == 0)
+            {
+                break;
+            }
+            await db.SaveChangesAsync(ct);
+            db.ChangeTracker.Clear();
+            filled += keyed;
+        }
+        if (filled > 0)
+        {
+            logger.LogInformation("Filled the company key of {Count} customers (sticky ownership).", filled);
+        }
+    }
+
     /// <summary>Applies migrations; a database that cannot be reached is a clear message, not a stack trace.</summary>
     public static async Task MigrateAsync(IServiceProvider services, ILogger logger, CancellationToken ct = default)
     {

@@ -53,11 +53,13 @@ public class DecayTests
     public void Nothing_fades_without_a_positive_half_life(double halfLife) =>
         Assert.Equal(10, Decay.Remaining(10, Start, After(30), halfLife));
 
-    [Theory]
-    [InlineData(0)]
-    [InlineData(-4)]
-    public void A_balance_at_or_below_zero_counts_as_zero(double points) =>
-        Assert.Equal(0, Decay.Remaining(points, Start, After(1), HalfLife));
+    [Fact]
+    public void Zero_stays_zero() =>
+        Assert.Equal(0, Decay.Remaining(0, Start, After(1), HalfLife));
+
+    [Fact]
+    public void Negative_points_fade_like_positive_ones_so_an_unsubscribe_weighs_less_with_time() =>
+        Assert.Equal(-4, Decay.Remaining(-8, Start, After(HalfLife), HalfLife), 9);
 
     [Fact]
     public void Add_decays_the_balance_then_adds_the_new_points()

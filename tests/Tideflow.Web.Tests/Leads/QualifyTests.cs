@@ -37,6 +37,12 @@ public abstract class QualifyTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.Equal("The lead is Qualified; only open leads can be qualified or disqualified.",
             (await (await rep.PostAsync($"/api/leads/{lead}/qualify", null)).ProblemAsync(HttpStatusCode.Conflict)).Detail);
         Assert.Equal(1, await app.InDbAsync(db => db.Customers.CountAsync(c => c.LeadId == lead)));
+        // A reviewer cannot "fix" a customer's lead back to new (it would unlink its contact keys), nor discard it.
+        var manager = app.As(org.ManagerA);
+        Assert.Equal("The lead is Qualified; only new, invalid or queued leads are corrected here.",
+            (await (await manager.PutJson($"/api/leads/{lead}", new { name = "陈静", mobile })).ProblemAsync(HttpStatusCode.Conflict)).Detail);
+        Assert.Equal("The lead is Qualified and cannot be discarded.",
+            (await (await manager.PostAsync($"/api/leads/{lead}/discard", null)).ProblemAsync(HttpStatusCode.Conflict)).Detail);
 
         // The same person again, in another format: a touch on the customer, no new lead.
         var again = await app.Anonymous().PostJson($"/capture/{org.Channel.Key}", new { name = "陈静", mobile = $"+86 {mobile[..3]} {mobile[3..7]} {mobile[7..]}" });

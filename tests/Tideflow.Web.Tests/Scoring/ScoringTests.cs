@@ -23,6 +23,29 @@ public abstract class ScoringTests<TApp>(TApp app) where TApp : TideflowApp
     };
 
     [Fact]
+    public async Task A_negative_event_takes_points_off_and_the_balance_stays_between_zero_and_the_cap()
+    {
+        var org = await app.NewOrgAsync();
+        await app.SaveRulesAsync(org, ToRep("全部给 A", org.RepA.Id));
+        var card = ScoreCard.Default with
+        {
+            Events = [.. ScoreCard.Default.Events, new EventPoints("unsubscribed", -6)], MaxBehaviourPoints = 10,
+        };
+        Assert.Equal(HttpStatusCode.OK, (await app.As(org.Admin).PutJson("/api/scoring/card", card)).StatusCode);
+        var lead = await app.CaptureAsync(org, [("name", "郑洁"), .. Warm]);
+
+        // 8 + 8 = 16 would exceed the cap of 10; the unsubscribe then takes 6 off: 4 left, never below 0.
+        await RecordAsync(app, org.RepA, new { leadId = lead, type = "support_contacted" });
+        await RecordAsync(app, org.RepA, new { leadId = lead, type = "support_contacted" });
+        Assert.Equal(10, (await app.LeadAsync(org, lead)).Qualification!.BehaviourPoints);
+        var unsubscribed = await RecordAsync(app, org.RepA, new { leadId = lead, type = "Unsubscribed" });
+        Assert.Equal(("unsubscribed", -6), (unsubscribed.Type, unsubscribed.Points));
+        Assert.Equal(4, (await app.LeadAsync(org, lead)).Qualification!.BehaviourPoints);
+        await RecordAsync(app, org.RepA, new { leadId = lead, type = "unsubscribed" });
+        Assert.Equal(0, (await app.LeadAsync(org, lead)).Qualification!.BehaviourPoints);
+    }
+
+    [Fact]
     public async Task Behaviour_events_add_points_by_lead_id_or_mobile_and_crossing_a_grade_is_on_the_timeline_and_told_to_the_owner()
     {
         var org = await app.NewOrgAsync();

@@ -49,7 +49,7 @@ public sealed class AssignOwners(TideflowDbContext db, CurrentUser me, TimeProvi
             router.Assign(null, lead, owner.Id, reason, rule: null, byId: me.Id, now);
             assigned++;
         }
-        await db.SaveChangesAsync(ct);
+        await SaveAsync(ct);
         return new AssignResult(assigned, leads.Count - assigned);
     }
 
@@ -75,9 +75,14 @@ public sealed class AssignOwners(TideflowDbContext db, CurrentUser me, TimeProvi
             customer.UpdatedAt = now;
             Inboxes.Add(db, customer.OrganizationId, owner.Id, NotificationKinds.CustomerAssigned,
                 new { name = customer.Name, by = me.Scope.UserName }, "/customers", now);
+            // The customer's open tasks go with it: the old owner can no longer open it.
+            foreach (var task in await db.FollowUpTasks.Where(t => t.CustomerId == customer.Id && t.ClosedAt == null).ToListAsync(ct))
+            {
+                task.OwnerId = owner.Id;
+            }
             assigned++;
         }
-        await db.SaveChangesAsync(ct);
+        await SaveAsync(ct);
         return new AssignResult(assigned, customers.Count - assigned);
     }
 
@@ -112,7 +117,7 @@ public sealed class AssignOwners(TideflowDbContext db, CurrentUser me, TimeProvi
 
     private async Task<List<OwnershipRow>> HistoryAsync(IQueryable<OwnershipChange> changes, CancellationToken ct)
     {
-        var users = db.Users.IgnoreQueryFilters().Where(u => u.OrganizationId == me.OrganizationId);
+        var users = db.Users;
         return await (from o in changes.AsNoTracking()
                       join f in users on o.FromId equals f.Id into fs
                       from f in fs.DefaultIfEmpty()
@@ -143,7 +148,24 @@ public sealed class AssignOwners(TideflowDbContext db, CurrentUser me, TimeProvi
         {
             throw Problem.Invalid("ownerId", $"{owner.DisplayName} ({owner.Role}) cannot own customers.");
         }
-        return (owner, request.Reason.Trim());
+        var reason = request.Reason.Trim();
+        if (reason.Length < 2)
+        {
+            throw Problem.Invalid("reason", "Say why, in at least 2 characters.");
+        }
+        return (owner, reason);
+    }
+
+    private async Task SaveAsync(CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            throw Problem.Conflict("One of these records changed at the same moment (an event, a qualification); nothing was assigned. Try again.");
+        }
     }
 
     private static void ThrowIfRefused(Dictionary<string, string[]> refused)

@@ -56,10 +56,11 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
         var snapshot = draftRules is null ? RoutingCache.Get(organizationId, now) : null;
         if (snapshot is null)
         {
+            var generation = RoutingCache.Generation(organizationId);
             snapshot = await SnapshotAsync(draftRules, now, ct);
             if (draftRules is null)
             {
-                RoutingCache.Put(organizationId, snapshot);
+                RoutingCache.Put(organizationId, snapshot, generation);
             }
         }
         var rules = snapshot.Rules;

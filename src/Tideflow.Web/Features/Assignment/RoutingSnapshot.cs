@@ -33,13 +33,34 @@ public sealed record RoutingSnapshot(
 public static class RoutingCache
 {
     private static readonly ConcurrentDictionary<Guid, RoutingSnapshot> Snapshots = new();
+    // Bumped by every drop. A snapshot read while a save dropped the old one carries the older generation and is not
+    // kept, so a reader that started before the save cannot put stale rules back.
+    private static readonly ConcurrentDictionary<Guid, long> Generations = new();
 
     public static RoutingSnapshot? Get(Guid organizationId, DateTimeOffset now) =>
         Snapshots.TryGetValue(organizationId, out var s) && now - s.LoadedAt < RoutingSnapshot.MaxAge && now >= s.LoadedAt ? s : null;
 
-    public static void Put(Guid organizationId, RoutingSnapshot snapshot) => Snapshots[organizationId] = snapshot;
+    /// <summary>Read before loading a snapshot; hand it to <see cref="Put"/>.</summary>
+    public static long Generation(Guid organizationId) => Generations.GetValueOrDefault(organizationId);
 
-    public static void Drop(Guid organizationId) => Snapshots.TryRemove(organizationId, out _);
+    public static void Put(Guid organizationId, RoutingSnapshot snapshot, long generation)
+    {
+        if (Generation(organizationId) == generation)
+        {
+            Snapshots[organizationId] = snapshot;
+            // A drop between the check and the store: take the snapshot back out.
+            if (Generation(organizationId) != generation)
+            {
+                Snapshots.TryRemove(organizationId, out _);
+            }
+        }
+    }
+
+    public static void Drop(Guid organizationId)
+    {
+        Generations.AddOrUpdate(organizationId, 1, (_, g) => g + 1);
+        Snapshots.TryRemove(organizationId, out _);
+    }
 
     /// <summary>Entity types whose change makes a snapshot stale.</summary>
     public static bool Affects(Type entity) =>

@@ -62,7 +62,8 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
             {
                 return await CaptureOnceAsync(channel, submission, ct);
             }
-            catch (DbUpdateException e) when (attempt < 4 && IsUniqueViolation(e))
+            // Or a behaviour event / status change saved the touched lead between our read and our write.
+            catch (DbUpdateException e) when (attempt < 4 && (IsUniqueViolation(e) || e is DbUpdateConcurrencyException))
             {
                 db.ChangeTracker.Clear();
             }

@@ -151,6 +151,10 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         me.Require(Permission.ReviewLeads);
         Problem.ThrowIfInvalid(request);
         var lead = await db.Leads.SingleOrDefaultAsync(l => l.Id == id, ct) ?? throw Problem.NotFound("Lead");
+        if (lead.Status is not (LeadStatus.New or LeadStatus.Invalid or LeadStatus.Queued))
+        {
+            throw Problem.Conflict($"The lead is {lead.Status}; only new, invalid or queued leads are corrected here.");
+        }
         var contact = await NormalizeOrRefuseAsync(request, id, ct);
         lead.Name = contact.Name;
         lead.Company = contact.Company;
@@ -173,9 +177,18 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
     {
         me.Require(Permission.ReviewLeads);
         var lead = await db.Leads.SingleOrDefaultAsync(l => l.Id == id, ct) ?? throw Problem.NotFound("Lead");
+        if (lead.Status is LeadStatus.Qualified or LeadStatus.Merged)
+        {
+            throw Problem.Conflict($"The lead is {lead.Status} and cannot be discarded.");
+        }
+        var now = clock.GetUtcNow();
         lead.Status = LeadStatus.Discarded;
-        lead.UpdatedAt = clock.GetUtcNow();
-        await db.SaveChangesAsync(ct);
+        lead.UpdatedAt = now;
+        foreach (var task in await db.FollowUpTasks.Where(t => t.LeadId == id && t.ClosedAt == null).ToListAsync(ct))
+        {
+            (task.ClosedAt, task.ClosedReason) = (now, "discarded");
+        }
+        await SaveOrConflictAsync(ct);
         return await GetAsync(id, ct);
     }
 
@@ -223,6 +236,10 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         catch (DbUpdateException e) when (CaptureLead.IsUniqueViolation(e))
         {
             throw Problem.Conflict("This mobile or email was just used by another lead or customer.");
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            throw Problem.Conflict("Someone else changed this lead at the same moment; reload it.");
         }
     }
 

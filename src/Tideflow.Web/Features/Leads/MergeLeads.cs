@@ -63,6 +63,10 @@ public sealed class MergeLeads(TideflowDbContext db, CurrentUser me, TimeProvide
         {
             throw Problem.Conflict("One of the two leads is already merged.");
         }
+        if (merged.Status == LeadStatus.Qualified || survivor.Status == LeadStatus.Qualified)
+        {
+            throw Problem.Conflict("One of the two leads is already a customer; work the customer instead.");
+        }
         var touches = await db.LeadTouches.Where(t => t.LeadId == mergedId).ToListAsync(ct);
         var keys = await db.ContactKeys.Where(k => k.LeadId == mergedId).ToListAsync(ct);
         var filled = new Dictionary<string, string?>();
@@ -87,6 +91,11 @@ public sealed class MergeLeads(TideflowDbContext db, CurrentUser me, TimeProvide
             Moved = JsonSerializer.Serialize(new Moved(touches.Select(t => t.Id).ToList(), keys.Select(k => k.Id).ToList(), filled)),
         };
         merged.Status = LeadStatus.Merged;
+        // Nobody works a merged lead any more: its open tasks close (the survivor's owner has their own).
+        foreach (var task in await db.FollowUpTasks.Where(t => t.LeadId == mergedId && t.ClosedAt == null).ToListAsync(ct))
+        {
+            (task.ClosedAt, task.ClosedReason) = (merge.At, "merged");
+        }
         merged.MergedIntoId = survivor.Id;
         merged.UpdatedAt = survivor.UpdatedAt = merge.At;
         db.Add(merge);

@@ -85,6 +85,10 @@ public sealed class QualifyLead(TideflowDbContext db, CurrentUser me, TimeProvid
     {
         me.Require(Permission.WorkCustomers);
         Problem.ThrowIfInvalid(request);
+        if (request.Reason.Trim().Length < 2)
+        {
+            throw Problem.Invalid("reason", "Say why, in at least 2 characters.");
+        }
         var lead = await OpenLeadAsync(id, ct);
         if (lead.Status == LeadStatus.Nurture)
         {

@@ -31,6 +31,13 @@ public static class LeadScoring
         ["产品"] = LeadFields.Product, ["意向产品"] = LeadFields.Product,
     };
 
+    // Contact fields live in their own columns; the rest are computed from the lead and its channel, never typed in.
+    private static readonly HashSet<string> Reserved = new(StringComparer.OrdinalIgnoreCase)
+    {
+        LeadFields.Name, LeadFields.Company, LeadFields.Mobile, LeadFields.Email, LeadFields.Channel, LeadFields.ChannelKind,
+        LeadFields.SourceTag, LeadFields.Campaign, LeadFields.Tags, LeadFields.ContactCompleteness, LeadFields.Grade,
+    };
+
     /// <summary>
     /// The submitted fields worth keeping for rules, as JSON: names and values trimmed and clipped, blanks dropped,
     /// at most <see cref="MaxFields"/>. Contact fields live in their own columns and are not repeated.
@@ -44,7 +51,7 @@ public static class LeadScoring
             name = Aliases.GetValueOrDefault(name, name);
             var value = rawValue?.Trim() ?? "";
             if (name.Length is 0 or > MaxFieldName || value.Length == 0 || kept.ContainsKey(name) || kept.Count >= MaxFields
-                || name is LeadFields.Name or LeadFields.Company or LeadFields.Mobile or LeadFields.Email)
+                || Reserved.Contains(name))
             {
                 continue;
             }
@@ -78,6 +85,11 @@ public static class LeadScoring
         {
             facts[LeadFields.Channel] = channel.Name;
             facts[LeadFields.ChannelKind] = channel.Kind.ToString();
+        }
+        else
+        {
+            // Only a lead typed in by a person has no channel.
+            facts[LeadFields.ChannelKind] = nameof(ChannelKind.Manual);
         }
         if (lead.Grade is not null)
         {

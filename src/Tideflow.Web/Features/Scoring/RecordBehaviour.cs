@@ -96,7 +96,8 @@ public sealed class RecordBehaviour(TideflowDbContext db, CurrentUser me, TimePr
         var channel = lead.ChannelId is { } cid ? await db.Channels.AsNoTracking().SingleOrDefaultAsync(c => c.Id == cid, ct) : null;
 
         var balance = lead.BehaviourAsOf is { } asOf ? Decay.Remaining(lead.BehaviourPoints, asOf, now, card.HalfLifeDays) : 0;
-        lead.BehaviourPoints = balance + Decay.Remaining(points, at, now, card.HalfLifeDays);
+        // Never below 0 (an unsubscribe cannot bank negative credit) nor above the cap (a burst cannot buy months of A).
+        lead.BehaviourPoints = Math.Clamp(balance + Decay.Remaining(points, at, now, card.HalfLifeDays), 0, card.MaxBehaviourPoints);
         lead.BehaviourAsOf = now;
         lead.BehaviourCount++;
         lead.UpdatedAt = now;

@@ -28,6 +28,8 @@ public sealed class RescoreJob : IOrganizationOwned
     public string? Error { get; set; }
     public Guid CreatedById { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+    /// <summary>Last progress; a running job silent for <see cref="RescoreLeads.Stalled"/> lost its node.</summary>
+    public DateTimeOffset UpdatedAt { get; set; }
     public DateTimeOffset? FinishedAt { get; set; }
 }
 
@@ -39,18 +41,26 @@ public sealed class RescoreLeads(TideflowDbContext db, CurrentUser me, TimeProvi
     /// <summary>Open leads: those a rep may still work (new, queued, nurtured).</summary>
     public static readonly LeadStatus[] Open = [LeadStatus.New, LeadStatus.Queued, LeadStatus.Nurture];
 
+    /// <summary>A batch takes seconds; a job without progress for this long died with its node (restart, crash).</summary>
+    public static readonly TimeSpan Stalled = TimeSpan.FromMinutes(10);
+
     public async Task<RescoreJobView> StartAsync(CancellationToken ct = default)
     {
         me.Require(Permission.ManageRules);
-        if (await db.RescoreJobs.AnyAsync(j => j.Status == RescoreStatus.Running, ct))
+        var now = clock.GetUtcNow();
+        foreach (var running in await db.RescoreJobs.Where(j => j.Status == RescoreStatus.Running).ToListAsync(ct))
         {
-            throw Problem.Conflict("A re-score is already running.");
+            if (now - running.UpdatedAt < Stalled)
+            {
+                throw Problem.Conflict("A re-score is already running.");
+            }
+            (running.Status, running.Error, running.FinishedAt) = (RescoreStatus.Failed, "Stopped without finishing: the app node running it went away.", now);
         }
         var (version, _) = await ScoreCards.CurrentAsync(db, ct);
         var job = new RescoreJob
         {
             Id = Guid.CreateVersion7(), OrganizationId = me.OrganizationId, Version = version, Status = RescoreStatus.Running,
-            Total = await db.Leads.CountAsync(l => Open.Contains(l.Status), ct), CreatedById = me.Id, CreatedAt = clock.GetUtcNow(),
+            Total = await db.Leads.CountAsync(l => Open.Contains(l.Status), ct), CreatedById = me.Id, CreatedAt = now, UpdatedAt = now,
         };
         db.RescoreJobs.Add(job);
         await db.SaveChangesAsync(ct);
@@ -102,6 +112,7 @@ public sealed class RescoreRunner(TideflowDbContext db, CurrentUser current, Tim
         {
             job.Regraded += await RescoreBatchAsync(chunk, channels, card, version, ct);
             job.Done += chunk.Length;
+            job.UpdatedAt = clock.GetUtcNow();
             db.RescoreJobs.Update(job);
             await db.SaveChangesAsync(ct);
             db.ChangeTracker.Clear();

@@ -1284,6 +1284,9 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.Property<int>("Total")
                         .HasColumnType("integer");
 
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<int>("Version")
                         .HasColumnType("integer");
 

@@ -1263,6 +1263,9 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.Property<int>("Total")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<int>("Version")
                         .HasColumnType("INTEGER");
 
