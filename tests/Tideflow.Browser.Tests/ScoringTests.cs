@@ -10,8 +10,9 @@ public sealed class ScoringTests(BrowserApp app) : BrowserTest(app)
 
     /// <summary>
     /// The lead says budget 80万 (≥ 500000: all of the budget weight), "本季度" (50% of urgency) and "影响者"
-    /// (50% of authority); it has no channel, so channel quality gives it nothing. Under ScoreCard.Default that is
-    /// 40 + 15 + 15 = 70, grade A; with budget weighing 10 and channel quality 30 it is 10 + 15 + 15 + 0 = 40, grade B.
+    /// (50% of authority); channel quality weighs 0 by default. Under ScoreCard.Default that is
+    /// 40 + 15 + 15 = 70, grade A; with budget weighing 10 and channel quality 30 it is 10 + 15 + 15 + 9 = 49, grade B
+    /// (a lead typed in by hand reads as channel kind Manual, which the default channel bands give 30 %: 9 of 30).
     /// </summary>
     [Fact]
     public async Task An_admin_reweights_the_score_card_simulates_saves_and_rescores_and_the_lead_is_regraded()
@@ -36,7 +37,7 @@ public sealed class ScoringTests(BrowserApp app) : BrowserTest(app)
         // The simulation scores the newest leads with the draft, ours among them, and saves nothing.
         await admin.ClickAsync("[data-testid=simulate]");
         var simulated = admin.Locator("[data-testid=sim-row]", new() { HasTextString = LeadName });
-        await Expect(simulated.Locator("[data-testid=sim-grade]")).ToHaveTextAsync("40 B");
+        await Expect(simulated.Locator("[data-testid=sim-grade]")).ToHaveTextAsync("49 B");
         await Expect(admin.Locator("[data-testid=card-version]")).ToHaveTextAsync($"版本 {version}");
 
         await admin.ClickAsync("[data-testid=save-card]");
@@ -50,10 +51,10 @@ public sealed class ScoringTests(BrowserApp app) : BrowserTest(app)
         await Expect(admin.Locator("[data-testid=rescore]")).ToBeEnabledAsync();
 
         await Ui.OpenAsync(admin, leadPath);
-        await Expect(admin.Locator("[data-testid=lead-grade]")).ToHaveTextAsync("B · 40");
+        await Expect(admin.Locator("[data-testid=lead-grade]")).ToHaveTextAsync("B · 49");
         await Expect(admin.Locator("[data-testid=score-explanation]")).ToHaveTextAsync(
-            "预算 Budget 10/10, 紧迫度 Urgency 15/30, 决策权 Authority 15/30, 渠道质量 Channel quality 0/30 → 40, grade B");
-        await Expect(admin.Locator("[data-testid=score-line]", new() { HasTextString = "渠道质量" })).ToContainTextAsync("0 / 30");
+            "预算 Budget 10/10, 紧迫度 Urgency 15/30, 决策权 Authority 15/30, 渠道质量 Channel quality 9/30 → 49, grade B");
+        await Expect(admin.Locator("[data-testid=score-line]", new() { HasTextString = "渠道质量" })).ToContainTextAsync("9 / 30");
         await Expect(admin.Locator("[data-testid=score-version]")).ToHaveTextAsync($"评分规则版本 v{version + 1}");
         AssertNoErrors();
     }

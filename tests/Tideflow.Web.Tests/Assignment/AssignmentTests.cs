@@ -231,6 +231,13 @@ public abstract class AssignmentTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.Equal(TimeSpan.FromHours(24), tasks[1].DueAt - tasks[1].CreatedAt);
         Assert.Contains((await app.InboxAsync(org.RepA)).Items, n => n.Kind == NotificationKinds.LeadRegraded && n.Parameters["from"] == "B" && n.Parameters["to"] == "A");
         Assert.Equal("A", Assert.Single((await app.InboxAsync(org.RepB)).Items, n => n.Kind == NotificationKinds.LeadAssigned).Parameters["grade"]);
+
+        // A manager takes a B lead over by hand; when it turns A, the manager's decision stands.
+        var handed = await app.CaptureAsync(org, [("name", "冯刚"), .. Warm]);
+        Assert.Equal(HttpStatusCode.OK, (await app.As(org.ManagerA).PostJson("/api/leads/assign",
+            new { ids = new[] { handed }, ownerId = org.ManagerA.Id, reason = "老客户介绍" })).StatusCode);
+        var regraded = await (await app.As(org.ManagerA).PostJson("/api/events", new { leadId = handed, type = "support_contacted" })).ReadAsync<BehaviourEventResult>();
+        Assert.Equal(("A", true, (Guid?)org.ManagerA.Id), (regraded.Grade, regraded.Regraded, regraded.OwnerId));
     }
 
     [Fact]

@@ -287,6 +287,13 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
         {
             return;
         }
+        // A person's decision stands: a lead a manager assigned by hand is not moved by a rule because of an email opened.
+        var lastChange = await db.OwnershipChanges.Where(o => o.LeadId == lead.Id).OrderByDescending(o => o.At).ThenByDescending(o => o.Id)
+            .Select(o => new { o.ById }).FirstOrDefaultAsync(ct);
+        if (lastChange?.ById is not null)
+        {
+            return;
+        }
         var decision = await DecideAsync(book, lead, channel, sticky: null, claimTurn: true, ct);
         if (decision.RepId is { } rep && rep != lead.OwnerId)
         {
