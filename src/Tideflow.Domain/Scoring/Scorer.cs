@@ -53,8 +53,11 @@ public static class Scorer
     }
 
     /// <summary>Points an event type adds, or null when the card does not know the type.</summary>
-    public static int? PointsFor(ScoreCard card, string eventType) =>
-        card.Events?.FirstOrDefault(e => string.Equals(e.Type, eventType.Trim(), StringComparison.OrdinalIgnoreCase))?.Points;
+    public static int? PointsFor(ScoreCard card, string eventType) => EventType(card, eventType)?.Points;
+
+    /// <summary>The card's event type of that name, ignoring case and spaces around it; null when the card does not know it.</summary>
+    public static EventPoints? EventType(ScoreCard card, string eventType) =>
+        card.Events?.FirstOrDefault(e => string.Equals(e.Type, eventType.Trim(), StringComparison.OrdinalIgnoreCase));
 }
 
 /// <summary>

@@ -78,30 +78,34 @@ public static class Database
         scope.ServiceProvider.GetRequiredService<CurrentUser>().Set(DataScope.System);
         var db = scope.ServiceProvider.GetRequiredService<TideflowDbContext>();
         db.AuditEntityChanges = false;
-        var filled = 0;
+        var filled = new Dictionary<Guid, int>();
         while (true)
         {
             var batch = await db.Customers.Where(c => c.CompanyKey == null && c.Company != null && c.Company != "")
                 .OrderBy(c => c.Id).Take(2000).ToListAsync(ct);
-            var keyed = 0;
+            if (batch.Count == 0)
+            {
+                break;
+            }
             foreach (var c in batch)
             {
                 var key = Tideflow.Domain.Leads.ContactRules.CompanyKey(c.Company);
                 // A company name that normalizes to nothing keeps an empty key, so it is not read again.
                 c.CompanyKey = key is null ? "" : key.Length <= 200 ? key : key[..200];
-                keyed += key is null ? 0 : 1;
-            }
-            if (batch.Count == 0)
-            {
-                break;
+                filled[c.OrganizationId] = filled.GetValueOrDefault(c.OrganizationId) + 1;
             }
             await db.SaveChangesAsync(ct);
             db.ChangeTracker.Clear();
-            filled += keyed;
         }
-        if (filled > 0)
+        // Per-row audit is off for this bulk fill; each organisation's log gets one entry saying what happened.
+        foreach (var (organization, count) in filled)
         {
-            logger.LogInformation("Filled the company key of {Count} customers (sticky ownership).", filled);
+            db.Audit("company-keys-filled", nameof(Features.Customers.Customer), null, new { count }, organizationId: organization);
+        }
+        if (filled.Count > 0)
+        {
+            await db.SaveChangesAsync(ct);
+            logger.LogInformation("Filled the company key of {Count} customers (sticky ownership).", filled.Values.Sum());
         }
     }
 

@@ -85,7 +85,7 @@ public sealed class RecordBehaviour(TideflowDbContext db, CurrentUser me, TimePr
         var (version, card) = await ScoreCards.CurrentAsync(db, ct);
         var asSent = request.Type.Trim();
         // Stored as the card spells it, so "Page_Viewed" and "page_viewed" count as one type.
-        var known = card.Events.FirstOrDefault(e => string.Equals(e.Type, asSent, StringComparison.OrdinalIgnoreCase))
+        var known = Scorer.EventType(card, asSent)
             ?? throw Problem.Invalid("type", $"'{asSent}' is not an event type of the scoring rules; known: {string.Join(", ", card.Events.Select(e => e.Type))}.");
         var (type, points) = (known.Type, known.Points);
         var lead = await FindLeadAsync(request, ct);
