@@ -116,6 +116,7 @@ public static class Startup
         services.AddScoped<Channels>();
         services.AddScoped<ImportLeads>();
         services.AddScoped<TagRules>();
+        services.AddScoped<ManageCustomFields>();
         services.AddScoped<MergeLeads>();
         services.AddScoped<Features.Notifications.Inboxes>();
         services.AddScoped<ImportRunner>();
@@ -165,6 +166,7 @@ public static class Startup
         api.MapChannels();
         api.MapImports();
         api.MapTagRules();
+        api.MapCustomFields();
         api.MapMerges();
         Features.Scoring.ScoringEndpoints.MapScoring(api);
         Features.Assignment.AssignmentEndpoints.MapAssignment(api);

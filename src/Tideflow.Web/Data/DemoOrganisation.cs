@@ -186,6 +186,15 @@ public static class DemoOrganisation
             Key = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)), CreatedAt = now.AddDays(-40),
         };
         db.Channels.AddRange(web, fair);
+        foreach (var (field, position) in DemoFields.Select((f, i) => (f, i)))
+        {
+            db.CustomFields.Add(new StoredCustomField
+            {
+                Id = Guid.CreateVersion7(), OrganizationId = orgId, Key = field.Key, Label = field.Label, Type = field.Type,
+                Options = System.Text.Json.JsonSerializer.Serialize(field.Options), Required = field.Required, AppliesTo = field.AppliesTo,
+                Position = position, CreatedAt = now.AddDays(-40),
+            });
+        }
         for (var i = 0; i < 40; i++)
         {
             var channel = i % 3 == 0 ? fair : web;
@@ -210,7 +219,10 @@ public static class DemoOrganisation
                     [LeadFields.Authority] = Authorities[random.Next(Authorities.Length)],
                     [LeadFields.Industry] = industry.Name,
                     [LeadFields.Region] = i % 5 == 4 ? "四川 成都" : $"{province} {city}",
-                }),
+                    // From the index, not the random source, so the rest of the demo stays as it was.
+                    ["员工人数"] = ((i * 37 % 20 + 1) * 50).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["现用系统"] = DemoFields[1].Options[i % DemoFields[1].Options.Count],
+                }, DemoFields),
             };
             db.Leads.Add(lead);
             if (!invalid)
@@ -240,6 +252,12 @@ public static class DemoOrganisation
             }
         }
     }
+
+    private static readonly CustomField[] DemoFields =
+    [
+        new("employees", "员工人数", CustomFieldType.Number, [], Required: false, CustomFieldTarget.Both),
+        new("current_system", "现用系统", CustomFieldType.SingleSelect, ["用友", "金蝶", "SAP", "无"], Required: false, CustomFieldTarget.Both),
+    ];
 
     private static readonly string[] Budgets = ["80万", "50万", "30万", "12万", "5万", "200000", "1,000,000", ""];
     private static readonly string[] Urgencies = ["立即采购", "本月内", "本季度", "半年内", "不确定"];

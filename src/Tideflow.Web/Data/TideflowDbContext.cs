@@ -4,6 +4,8 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Microsoft.EntityFrameworkCore.Query.SqlExpressions;
+using Microsoft.EntityFrameworkCore.Storage;
 using Tideflow.Domain.Access;
 using Tideflow.Web.Features.Access;
 using Tideflow.Web.Features.Assignment;
@@ -47,6 +49,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     public DbSet<RepAbsence> RepAbsences => Set<RepAbsence>();
     public DbSet<OwnershipChange> OwnershipChanges => Set<OwnershipChange>();
     public DbSet<FollowUpTask> FollowUpTasks => Set<FollowUpTask>();
+    public DbSet<StoredCustomField> CustomFields => Set<StoredCustomField>();
 
     public CurrentUser CurrentUser => currentUser;
 
@@ -109,6 +112,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(c => c.Industry).HasMaxLength(50);
             e.Property(c => c.CompanyKey).HasMaxLength(200);
             e.Property(c => c.Grade).HasMaxLength(20);
+            e.Property(c => c.Fields).HasMaxLength(65536);
             e.HasIndex(c => new { c.OrganizationId, c.OwnerId });
             e.HasIndex(c => new { c.OrganizationId, c.CompanyKey });
             e.HasOne<Organization>().WithMany().HasForeignKey(c => c.OrganizationId);
@@ -241,6 +245,19 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasIndex(m => m.SurvivorId);
             e.HasIndex(m => m.MergedId);
             e.HasQueryFilter(m => EF.Constant(ScopeIsSystem) || m.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<StoredCustomField>(e =>
+        {
+            e.ToTable("CustomFields");
+            e.Property(f => f.Key).HasMaxLength(Domain.Leads.CustomFields.MaxKey);
+            e.Property(f => f.Label).HasMaxLength(Domain.Leads.CustomFields.MaxLabel);
+            // Up to 100 options of 50 characters, as a JSON array.
+            e.Property(f => f.Options).HasMaxLength(16384);
+            e.Property(f => f.Type).HasConversion<string>().HasMaxLength(20);
+            e.Property(f => f.AppliesTo).HasConversion<string>().HasMaxLength(20);
+            e.HasIndex(f => new { f.OrganizationId, f.Key }).IsUnique();
+            e.HasQueryFilter(f => EF.Constant(ScopeIsSystem) || f.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<StoredTagRule>(e =>
@@ -516,6 +533,20 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
 public sealed class SqliteTideflowDbContext(DbContextOptions<SqliteTideflowDbContext> options, CurrentUser currentUser, TimeProvider clock)
     : TideflowDbContext(options, currentUser, clock)
 {
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+        // json_extract(fields, '$.' || key); keys are letters, digits and _ (CustomFields.Problem), so the path needs no quoting.
+        // Arguments do not "propagate" nullability: a missing key gives null too, so "value is set" must not become "fields is set".
+        static SqlExpression Extract(IReadOnlyList<SqlExpression> args) => new SqlFunctionExpression("json_extract",
+            [args[0], new SqlBinaryExpression(System.Linq.Expressions.ExpressionType.Add,
+                new SqlConstantExpression("$.", typeof(string), args[1].TypeMapping), args[1], typeof(string), args[1].TypeMapping)],
+            nullable: true, argumentsPropagateNullability: [false, false], typeof(string), args[0].TypeMapping);
+        builder.HasDbFunction(typeof(CustomFieldValue).GetMethod(nameof(CustomFieldValue.Text))!).HasTranslation(Extract);
+        builder.HasDbFunction(typeof(CustomFieldValue).GetMethod(nameof(CustomFieldValue.Number))!).HasTranslation(args =>
+            new SqlUnaryExpression(System.Linq.Expressions.ExpressionType.Convert, Extract(args), typeof(double), new DoubleTypeMapping("REAL")));
+    }
+
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
         base.ConfigureConventions(configurationBuilder);
@@ -534,8 +565,22 @@ public sealed class PostgresTideflowDbContext(DbContextOptions<PostgresTideflowD
         // Scores, owners and statuses change in place all the time (a re-score touches every open lead): room left in
         // each page lets PostgreSQL update a row there without touching its indexes (a HOT update).
         builder.Entity<Lead>().HasStorageParameter("fillfactor", 80);
+        // SQL functions created by the CustomFields migration: (fields::jsonb ->> key), and the same as a number.
+        builder.HasDbFunction(typeof(CustomFieldValue).GetMethod(nameof(CustomFieldValue.Text))!).HasName("tideflow_field");
+        builder.HasDbFunction(typeof(CustomFieldValue).GetMethod(nameof(CustomFieldValue.Number))!).HasName("tideflow_field_number");
     }
 }
 
 public sealed class DateTimeOffsetToUtcTicks() : Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset, long>(
     v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));
+
+/// <summary>
+/// A custom field's value inside a record's Fields JSON, in a query (list filters). Each provider maps these to SQL:
+/// SQLite's json_extract, PostgreSQL's functions from the CustomFields migration. Never called in .NET.
+/// </summary>
+public static class CustomFieldValue
+{
+    public static string? Text(string? fields, string key) => throw new NotSupportedException("Only inside a database query.");
+
+    public static double? Number(string? fields, string key) => throw new NotSupportedException("Only inside a database query.");
+}

@@ -182,6 +182,17 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
         new("DELETE", "/api/tag-rules/{id:guid}", o => $"/api/tag-rules/{o.TagRule}", _ => null,
             (o, p) => AdminOnly(p, new(HttpStatusCode.NoContent))),
 
+        new("GET", "/api/custom-fields", _ => "/api/custom-fields", _ => null,
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 1 && b[0].GetProperty("key").GetString() == "segment", "not the org's field")))),
+        new("POST", "/api/custom-fields", _ => "/api/custom-fields", _ => new { key = "fleet_size", label = "车队规模", type = "Number", required = false, appliesTo = "Both" },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.Created))),
+        new("PUT", "/api/custom-fields/{id:guid}", o => $"/api/custom-fields/{o.CustomField}", _ => new { key = "segment", label = "分层", type = "Text", required = true, appliesTo = "Both" },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("label").GetString() == "分层", "not saved")))),
+        new("DELETE", "/api/custom-fields/{id:guid}", o => $"/api/custom-fields/{o.CustomField}", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("isArchived").GetBoolean(), "not archived")))),
+        new("PUT", "/api/leads/{id:guid}/fields", o => $"/api/leads/{o.RepALead}/fields", _ => new { budget = "50万", segment = "KA" },
+            (o, p) => WorkLeadOfRepA(o, p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("qualification").GetProperty("fields").GetProperty("segment").GetString() == "KA", "not saved")))),
+
         new("GET", "/api/leads/suspected-duplicates", _ => "/api/leads/suspected-duplicates", _ => null,
             (o, p) => Reviewers(p, new(HttpStatusCode.OK))),
         new("POST", "/api/leads/{id:guid}/merge", o => $"/api/leads/{o.RepALead}/merge", o => new { intoId = o.UnassignedLead },

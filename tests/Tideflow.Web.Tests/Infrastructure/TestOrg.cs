@@ -44,6 +44,8 @@ public sealed class TestOrg
     public required Guid RepBLead { get; init; }
     public required Guid ImportJob { get; init; }
     public required Guid TagRule { get; init; }
+    /// <summary>An optional text field on leads and customers, key "segment".</summary>
+    public required Guid CustomField { get; init; }
     public required Guid RepANotification { get; init; }
 
     /// <summary>Leads a persona may see: own ones, the team's, and for managers and above the unassigned ones.</summary>
@@ -180,6 +182,12 @@ public sealed class TestOrg
             Conditions = """[{"field":"industry","operator":"Equals","value":"制造业"},{"field":"budget","operator":"GreaterOrEqual","value":"500000"}]""",
         };
         db.Add(tagRule);
+        var customField = new StoredCustomField
+        {
+            Id = Guid.CreateVersion7(), OrganizationId = org.Id, Key = "segment", Label = "客户分层", Type = Tideflow.Domain.Leads.CustomFieldType.Text,
+            Options = "[]", AppliesTo = Tideflow.Domain.Leads.CustomFieldTarget.Both, CreatedAt = now,
+        };
+        db.Add(customField);
         var note = new Tideflow.Web.Features.Notifications.Notification
         {
             Id = Guid.CreateVersion7(), OrganizationId = org.Id, RecipientId = repA.Id, Kind = "contact-returned",
@@ -199,7 +207,7 @@ public sealed class TestOrg
             DeactivatedRep = gone, AdminTotpKey = totpKey,
             RepATokenId = tokens[4].Id,
             CustomersOf = customers, CustomerNames = names,
-            ImportJob = importJob.Id, TagRule = tagRule.Id, RepANotification = note.Id,
+            ImportJob = importJob.Id, TagRule = tagRule.Id, CustomField = customField.Id, RepANotification = note.Id,
             Channel = channel, UnassignedLead = unassigned.Id, RepALead = repALead.Id, RepBLead = repBLead.Id,
         };
     }

@@ -27,6 +27,8 @@ public sealed class RoutingBook
     public required Dictionary<Guid, RepLoad> Reps { get; init; }
     public required Dictionary<Guid, IReadOnlyList<Guid>> TeamMembers { get; init; }
     public required Dictionary<Guid, long> Turns { get; init; }
+    /// <summary>The organisation's custom fields in force: arrivals store their values in canonical form.</summary>
+    public required IReadOnlyList<Domain.Leads.CustomField> CustomFields { get; init; }
 
     public RoutingState StateAt(DateTimeOffset now) => new(Reps, TeamMembers, Turns, now);
 
@@ -83,7 +85,7 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
         return new RoutingBook
         {
             Version = snapshot.Version, Card = snapshot.Card, Rules = rules, Reps = reps,
-            TeamMembers = new Dictionary<Guid, IReadOnlyList<Guid>>(snapshot.TeamMembers), Turns = turns,
+            TeamMembers = new Dictionary<Guid, IReadOnlyList<Guid>>(snapshot.TeamMembers), Turns = turns, CustomFields = snapshot.CustomFields,
         };
     }
 
@@ -111,7 +113,7 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
             }
         }
         return new RoutingSnapshot(version, card, rules, users.Select(u => new RoutingSnapshot.Person(u.Id, u.DisplayName, u.IsActive, u.Capacity)).ToList(),
-            members, absences, now);
+            members, absences, await Leads.ManageCustomFields.ActiveAsync(db, ct), now);
     }
 
     // Routing decides for the organisation, whoever's request brought the lead in (a rep's manual entry, a manager

@@ -83,7 +83,7 @@ public sealed class RoutingRules(TideflowDbContext db, CurrentUser me)
         var users = await db.Users.AsNoTracking().Select(u => new { u.Id, u.Role, u.IsActive }).ToListAsync(ct);
         var owners = users.Where(u => RolePermissions.Has(u.Role, Permission.WorkCustomers)).ToDictionary(u => u.Id, u => u.IsActive);
         var teams = (await db.Teams.AsNoTracking().Select(t => t.Id).ToListAsync(ct)).ToHashSet();
-        var problems = AssignmentRules.Problems(rules, [], owners, teams);
+        var problems = AssignmentRules.Problems(rules, await Scoring.ScoreCards.RuleFieldsAsync(db, ct), owners, teams);
         if (problems.Count > 0)
         {
             throw Problem.Invalid(new Dictionary<string, string[]> { ["rules"] = problems.ToArray() });

@@ -29,14 +29,14 @@ public sealed class Simulator(TideflowDbContext db, CurrentUser me, TimeProvider
         me.Require(Permission.ManageRules);
         if (request.Card is not null)
         {
-            ScoreCards.Validate(request.Card);
+            ScoreCards.Validate(request.Card, await ScoreCards.RuleFieldsAsync(db, ct));
         }
         var draftRules = request.Rules is null ? null : await rulesStore.ValidateAsync(request.Rules, ct);
         var loaded = await router.LoadAsync(ct, draftRules, withTurns: true);
         var book = new RoutingBook
         {
             Version = loaded.Version, Card = request.Card ?? loaded.Card, Rules = loaded.Rules,
-            Reps = loaded.Reps, TeamMembers = loaded.TeamMembers, Turns = loaded.Turns,
+            Reps = loaded.Reps, TeamMembers = loaded.TeamMembers, Turns = loaded.Turns, CustomFields = loaded.CustomFields,
         };
 
         var sample = Math.Clamp(request.Sample, 1, 200);

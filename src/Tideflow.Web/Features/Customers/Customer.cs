@@ -1,6 +1,6 @@
 namespace Tideflow.Web.Features.Customers;
 
-public sealed class Customer : Access.IOrganizationOwned
+public sealed class Customer : Access.IOrganizationOwned, Leads.IHasCustomFields
 {
     public Guid Id { get; set; }
     public Guid OrganizationId { get; set; }
@@ -19,6 +19,8 @@ public sealed class Customer : Access.IOrganizationOwned
     public int? Score { get; set; }
     public string? Grade { get; set; }
     public DateTimeOffset? AssignedAt { get; set; }
+    /// <summary>JSON object of custom field values by key (R1.5), as <see cref="Domain.Leads.CustomFields"/> stores them.</summary>
+    public string? Fields { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }

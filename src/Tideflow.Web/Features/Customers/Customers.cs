@@ -11,19 +11,23 @@ namespace Tideflow.Web.Features.Customers;
 
 public sealed record CustomerRow(Guid Id, string Name, string? Company, string? Mobile, string? Email,
     string? Region, string? Industry, Guid? OwnerId, string? OwnerName, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
-    string? Grade = null);
+    string? Grade = null, IReadOnlyDictionary<string, string>? Fields = null);
 
 public sealed record CustomerQuery(string? Search = null, Guid? OwnerId = null, int Page = 1, int PageSize = 25,
-    string? Sort = null, bool Descending = false);
+    string? Sort = null, bool Descending = false, string? Field = null, string? FieldValue = null, string? FieldFrom = null, string? FieldTo = null);
 
-/// <summary>What a rep may type about a customer. Owner, organisation and audit fields are not here on purpose.</summary>
+/// <summary>
+/// What a rep may type about a customer. Owner, organisation and audit fields are not here on purpose.
+/// <see cref="Fields"/> are custom field values by key; null on an update keeps the stored ones.
+/// </summary>
 public sealed record SaveCustomerRequest(
     [property: Required, StringLength(100, MinimumLength = 1)] string Name,
     [property: StringLength(200)] string? Company,
     [property: StringLength(32)] string? Mobile,
     [property: StringLength(254), EmailAddress] string? Email,
     [property: StringLength(50)] string? Region,
-    [property: StringLength(50)] string? Industry);
+    [property: StringLength(50)] string? Industry,
+    Dictionary<string, string?>? Fields = null);
 
 /// <summary>
 /// Customers as the current user may see them. Visibility comes from the DbContext's data-scope filter,
@@ -50,6 +54,7 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
         {
             query = query.Where(c => c.OwnerId == owner);
         }
+        query = await CustomFieldFilter.ApplyAsync(query, db, CustomFieldTarget.Customer, q.Field, q.FieldValue, q.FieldFrom, q.FieldTo, ct);
         var total = await query.CountAsync(ct);
         var ordered = (q.Sort?.ToLowerInvariant(), q.Descending) switch
         {
@@ -77,6 +82,7 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
     public async Task<CustomerRow> CreateAsync(SaveCustomerRequest request, CancellationToken ct = default)
     {
         me.Require(Permission.WorkCustomers);
+        var fields = await CheckFieldsAsync(request.Fields ?? [], ct);
         request = Normalize(request);
         var now = clock.GetUtcNow();
         var customer = new Customer
@@ -90,6 +96,7 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
             UpdatedAt = now,
         };
         Apply(customer, request);
+        customer.Fields = fields;
         db.Customers.Add(customer);
         await RegisterContactKeysAsync(customer, ct);
         return await GetAsync(customer.Id, ct);
@@ -98,14 +105,43 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
     public async Task<CustomerRow> UpdateAsync(Guid id, SaveCustomerRequest request, CancellationToken ct = default)
     {
         me.Require(Permission.WorkCustomers);
+        var fields = request.Fields is null ? null : await CheckFieldsAsync(request.Fields, ct);
         request = Normalize(request);
         var customer = await db.Customers.SingleOrDefaultAsync(c => c.Id == id, ct) ?? throw Problem.NotFound("Customer");
         Apply(customer, request);
+        if (request.Fields is not null)
+        {
+            // Values of archived fields are kept: no form shows them any more, so none can mean to clear them.
+            var active = (await ManageCustomFields.ActiveAsync(db, ct)).Where(f => f.AppliesTo.HasFlag(CustomFieldTarget.Customer)).Select(f => f.Key)
+                .ToHashSet(StringComparer.OrdinalIgnoreCase);
+            var kept = Scoring.LeadScoring.StoredFields(customer.Fields).Where(f => !active.Contains(f.Key));
+            customer.Fields = StoredJson(Scoring.LeadScoring.StoredFields(fields).Concat(kept).ToDictionary());
+        }
         customer.UpdatedAt = clock.GetUtcNow();
         db.ContactKeys.RemoveRange(await db.ContactKeys.Where(k => k.CustomerId == id).ToListAsync(ct));
         await RegisterContactKeysAsync(customer, ct);
         return await GetAsync(id, ct);
     }
+
+    /// <summary>Custom values as a person's form gives them: every required one filled, each fitting its type; one 400 naming each bad field.</summary>
+    private async Task<string?> CheckFieldsAsync(Dictionary<string, string?> given, CancellationToken ct)
+    {
+        var all = await ManageCustomFields.AllAsync(db, ct);
+        // An archived field's value is neither checked nor changed here (see UpdateAsync); any other unknown key is refused.
+        var archived = all.Where(f => f.IsArchived).Select(f => f.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var active = all.Where(f => !f.IsArchived).Select(f => f.ToDomain()).ToList();
+        var (values, problems) = CustomFields.Check(active, CustomFieldTarget.Customer, given.Where(g => !archived.Contains(g.Key.Trim())), requireAll: true);
+        if (problems.Count > 0)
+        {
+            throw Problem.Invalid(problems.ToDictionary(p => $"fields.{p.Key}", p => new[] { p.Value }));
+        }
+        return StoredJson(values);
+    }
+
+    /// <summary>Custom values as stored on a customer: a JSON object by key, null when there are none.</summary>
+    public static string? StoredJson(IReadOnlyDictionary<string, string> values) =>
+        values.Count == 0 ? null : System.Text.Json.JsonSerializer.Serialize(new SortedDictionary<string, string>(
+            values.ToDictionary(), StringComparer.OrdinalIgnoreCase), Scoring.LeadScoring.Json);
 
     /// <summary>Validates, then mobile to E.164 and email lower-cased; one 400 naming every bad field.</summary>
     private static SaveCustomerRequest Normalize(SaveCustomerRequest r)
@@ -166,7 +202,7 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
         join u in db.Users on c.OwnerId equals u.Id into owner
         from u in owner.DefaultIfEmpty()
         select new CustomerRow(c.Id, c.Name, c.Company, c.Mobile, c.Email, c.Region, c.Industry, c.OwnerId,
-            u == null ? null : u.DisplayName, c.CreatedAt, c.UpdatedAt, c.Grade);
+            u == null ? null : u.DisplayName, c.CreatedAt, c.UpdatedAt, c.Grade, Scoring.LeadScoring.StoredFields(c.Fields));
 }
 
 public static class CustomerEndpoints

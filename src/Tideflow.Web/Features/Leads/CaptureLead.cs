@@ -116,10 +116,11 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
         }
         else
         {
-            var lead = await NewLeadAsync(channel, s, contact, fields, now, ct);
+            var book = await router.LoadAsync(ct);
+            var lead = await NewLeadAsync(channel, s, contact, fields, now, book.CustomFields, ct);
             db.Leads.Add(lead);
             // Scored and routed in the same save as its arrival: a lead is never stored unassigned by accident (R3).
-            await router.ScoreAndRouteAsync(await router.LoadAsync(ct), lead, channel, ct);
+            await router.ScoreAndRouteAsync(book, lead, channel, ct);
             touch.LeadId = lead.Id;
             db.LeadTouches.Add(touch);
             if (lead.Status != LeadStatus.Invalid)
@@ -146,7 +147,7 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
     }
 
     private async Task<Lead> NewLeadAsync(Channel channel, Submission s, NormalizedContact contact,
-        SortedDictionary<string, string> fields, DateTimeOffset now, CancellationToken ct)
+        SortedDictionary<string, string> fields, DateTimeOffset now, IReadOnlyList<CustomField> custom, CancellationToken ct)
     {
         var problems = contact.Problems.Select(p => p.ToString()).ToList();
         if (s.HoneypotFilled)
@@ -164,7 +165,9 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
                 problems.Add("OverDailyCap");
             }
         }
-        var tagFields = TagRules.FieldsFor(channel, s.Fields.Concat(fields));
+        var ruleFields = Scoring.LeadScoring.FieldsJson(s.Fields, custom);
+        // Tagging rules name custom fields by key, whatever label the form used.
+        var tagFields = TagRules.FieldsFor(channel, s.Fields.Concat(fields).Concat(Scoring.LeadScoring.StoredFields(ruleFields)));
         return new Lead
         {
             Id = Guid.CreateVersion7(),
@@ -187,7 +190,7 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
             ConsentText = Clip(s.ConsentText, 4000),
             PageUrl = Clip(s.PageUrl, 2000),
             RawPayload = s.RawPayload,
-            Fields = Scoring.LeadScoring.FieldsJson(s.Fields),
+            Fields = ruleFields,
             ArrivedAt = now,
             UpdatedAt = now,
         };

@@ -34,6 +34,8 @@ public sealed class ImportJob : IOrganizationOwned
     public int Duplicates { get; set; }
     public int Invalid { get; set; }
     public int Repeated { get; set; }
+    /// <summary>Rows not imported because a custom field value was missing or did not fit; fix the file and import again.</summary>
+    public int Rejected { get; set; }
     /// <summary>CSV of every row that was not imported as a clean new lead, with the reason.</summary>
     public string? Report { get; set; }
     public string? Error { get; set; }

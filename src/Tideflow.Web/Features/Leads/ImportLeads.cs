@@ -10,13 +10,16 @@ using Tideflow.Web.Shared;
 
 namespace Tideflow.Web.Features.Leads;
 
+/// <summary>A field a column can be mapped to: a built-in one (no label; the UI names it) or a custom field.</summary>
+public sealed record ImportTarget(string Key, string? Label, bool Required);
+
 public sealed record ImportPreview(Guid JobId, string FileName, string Encoding, IReadOnlyList<string> Headers,
-    IReadOnlyList<string[]> Sample, IReadOnlyDictionary<string, string> Mapping, int Rows);
+    IReadOnlyList<string[]> Sample, IReadOnlyDictionary<string, string> Mapping, int Rows, IReadOnlyList<ImportTarget> Targets);
 
 public sealed record ImportJobView(Guid Id, string FileName, ImportStatus Status, bool DryRun, int Total, int Processed,
-    int Created, int Duplicates, int Invalid, int Repeated, string? Error, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt);
+    int Created, int Duplicates, int Invalid, int Repeated, string? Error, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt, int Rejected = 0);
 
-/// <summary>Header → lead field ("name", "company", "mobile", "email", "utm_source", "utm_medium", "utm_campaign"; "" ignores the column).</summary>
+/// <summary>Header → lead field (<see cref="ImportLeads.Fields"/> or a custom field key; "" ignores the column).</summary>
 public sealed record StartImportRequest([property: Required] Dictionary<string, string> Mapping, Guid? ChannelId, bool DryRun, string? Encoding);
 
 /// <summary>Upload, preview with a remembered column mapping, then a background run with progress and a report.</summary>
@@ -69,10 +72,11 @@ public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvid
             throw Problem.Invalid("file", "The first row must hold the column names.");
         }
         var headers = rows[0].Select(h => h.Trim()).ToList();
+        var custom = await LeadCustomFieldsAsync(ct);
         var template = await db.ImportTemplates.AsNoTracking().SingleOrDefaultAsync(t => t.HeaderKey == HeaderKey(headers), ct);
         var mapping = template is not null
             ? JsonSerializer.Deserialize<Dictionary<string, string>>(template.Mapping)!
-            : headers.ToDictionary(h => h, h => Guesses.GetValueOrDefault(h, ""));
+            : headers.ToDictionary(h => h, h => Guesses.GetValueOrDefault(h) ?? CustomFields.Named(custom, h)?.Key ?? "");
         var job = new ImportJob
         {
             Id = Guid.CreateVersion7(), OrganizationId = me.OrganizationId, CreatedById = me.Id, FileName = Path.GetFileName(fileName),
@@ -82,7 +86,8 @@ public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvid
         db.ImportJobs.Add(job);
         await db.SaveChangesAsync(ct);
         var total = ImportFile.Rows(fileName, content, chosen).Skip(1).Count(r => !r.All(string.IsNullOrWhiteSpace));
-        return new ImportPreview(job.Id, job.FileName, chosen, headers, rows.Skip(1).ToList(), mapping, total);
+        var targets = Fields.Select(f => new ImportTarget(f, null, false)).Concat(custom.Select(f => new ImportTarget(f.Key, f.Label, f.Required))).ToList();
+        return new ImportPreview(job.Id, job.FileName, chosen, headers, rows.Skip(1).ToList(), mapping, total, targets);
     }
 
     public async Task<ImportJobView> StartAsync(Guid id, StartImportRequest request, CancellationToken ct = default)
@@ -94,9 +99,15 @@ public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvid
         {
             throw Problem.Conflict("This import is already running.");
         }
-        if (request.Mapping.Values.FirstOrDefault(v => v != "" && !Fields.Contains(v)) is { } bad)
+        var custom = await LeadCustomFieldsAsync(ct);
+        if (request.Mapping.Values.FirstOrDefault(v => v != "" && !Fields.Contains(v) && !custom.Any(f => f.Key == v)) is { } bad)
         {
-            throw Problem.Invalid("mapping", $"'{bad}' is not a lead field; use one of {string.Join(", ", Fields)}.");
+            throw Problem.Invalid("mapping", $"'{bad}' is not a lead field; use one of {string.Join(", ", Fields.Concat(custom.Select(f => f.Key)))}.");
+        }
+        // Without the column every row would be rejected; say so before the run, not 100,000 times after it.
+        if (custom.FirstOrDefault(f => f.Required && !request.Mapping.ContainsValue(f.Key)) is { } missing)
+        {
+            throw Problem.Invalid("mapping", $"'{missing.Label}' ({missing.Key}) is a required field: map a column to it.");
         }
         if (!request.Mapping.Values.Any(v => v is "mobile" or "email"))
         {
@@ -123,7 +134,7 @@ public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvid
         job.DryRun = request.DryRun;
         job.Encoding = string.IsNullOrWhiteSpace(request.Encoding) ? job.Encoding : request.Encoding.ToLowerInvariant();
         job.Status = ImportStatus.Running;
-        job.Processed = job.Created = job.Duplicates = job.Invalid = job.Repeated = 0;
+        job.Processed = job.Created = job.Duplicates = job.Invalid = job.Repeated = job.Rejected = 0;
         job.Report = null;
         job.Error = null;
         await db.SaveChangesAsync(ct);
@@ -142,7 +153,7 @@ public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvid
         me.Require(Permission.ReviewLeads);
         var jobs = await db.ImportJobs.AsNoTracking().OrderByDescending(j => j.CreatedAt).Take(20)
             .Select(j => new ImportJobView(j.Id, j.FileName, j.Status, j.DryRun, j.Total, j.Processed, j.Created, j.Duplicates,
-                j.Invalid, j.Repeated, j.Error, j.CreatedAt, j.FinishedAt)).ToListAsync(ct);
+                j.Invalid, j.Repeated, j.Error, j.CreatedAt, j.FinishedAt, j.Rejected)).ToListAsync(ct);
         return jobs;
     }
 
@@ -165,7 +176,10 @@ public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvid
         Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join("\u001f", headers.Select(h => h.Trim().ToLowerInvariant())))));
 
     private static ImportJobView View(ImportJob j) => new(j.Id, j.FileName, j.Status, j.DryRun, j.Total, j.Processed, j.Created,
-        j.Duplicates, j.Invalid, j.Repeated, j.Error, j.CreatedAt, j.FinishedAt);
+        j.Duplicates, j.Invalid, j.Repeated, j.Error, j.CreatedAt, j.FinishedAt, j.Rejected);
+
+    private async Task<List<CustomField>> LeadCustomFieldsAsync(CancellationToken ct) =>
+        (await ManageCustomFields.ActiveAsync(db, ct)).Where(f => f.AppliesTo.HasFlag(CustomFieldTarget.Lead)).ToList();
 }
 
 /// <summary>Jobs waiting for this node's worker.</summary>
@@ -177,6 +191,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
 {
     private const int BatchSize = 1000;
     private List<TagRule> rules = [];
+    private List<CustomField> custom = [];
 
     public async Task RunAsync(Guid id, CancellationToken ct)
     {
@@ -194,6 +209,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         var channel = job.ChannelId is { } cid ? await db.Channels.SingleAsync(c => c.Id == cid, ct) : await ImportChannelAsync(job.OrganizationId, ct);
         var blocklist = (await db.BlockedValues.Select(b => b.Value).ToListAsync(ct)).ToHashSet(StringComparer.OrdinalIgnoreCase);
         rules = await TagRules.LoadAsync(db, ct);
+        custom = await ManageCustomFields.ActiveAsync(db, ct);
         var report = new List<string[]>();
         report.Add(["row", "result", "reason", .. headers]);
         var seen = new Dictionary<string, Guid>();
@@ -221,7 +237,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
             await db.ImportJobs.Where(j => j.Id == id).ExecuteUpdateAsync(u => u
                 .SetProperty(j => j.Processed, counts.Processed).SetProperty(j => j.Created, counts.Created)
                 .SetProperty(j => j.Duplicates, counts.Duplicates).SetProperty(j => j.Invalid, counts.Invalid)
-                .SetProperty(j => j.Repeated, counts.Repeated), ct);
+                .SetProperty(j => j.Repeated, counts.Repeated).SetProperty(j => j.Rejected, counts.Rejected), ct);
         }
 
         var done = await db.ImportJobs.SingleAsync(j => j.Id == id, ct);
@@ -229,7 +245,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         done.FinishedAt = clock.GetUtcNow();
         done.Report = ImportFile.ToCsv(report);
         db.Audit(job.DryRun ? "import-dry-run" : "import", nameof(ImportJob), id.ToString(),
-            new { file = job.FileName, counts.Processed, counts.Created, counts.Duplicates, counts.Invalid, counts.Repeated },
+            new { file = job.FileName, counts.Processed, counts.Created, counts.Duplicates, counts.Invalid, counts.Repeated, counts.Rejected },
             organizationId: job.OrganizationId, actorId: job.CreatedById, actorName: author);
         await db.SaveChangesAsync(ct);
     }
@@ -244,7 +260,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
 
     private sealed class Counts
     {
-        public int Processed, Created, Duplicates, Invalid, Repeated;
+        public int Processed, Created, Duplicates, Invalid, Repeated, Rejected;
 
         public void Add(Counts c)
         {
@@ -253,6 +269,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
             Duplicates += c.Duplicates;
             Invalid += c.Invalid;
             Repeated += c.Repeated;
+            Rejected += c.Rejected;
         }
     }
 
@@ -283,6 +300,15 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
                 counts.Repeated++;
                 continue;
             }
+            // A custom value that is missing or does not fit: the row is left out, so the fixed file imports it later.
+            var (ruleFields, fieldProblems) = Scoring.LeadScoring.CheckFields(fields, custom, requireAll: true);
+            if (fieldProblems.Count > 0)
+            {
+                counts.Rejected++;
+                pendingReport.Add([row.ToString(System.Globalization.CultureInfo.InvariantCulture), "rejected",
+                    string.Join("; ", fieldProblems.Values), .. cells]);
+                continue;
+            }
             var keys = DuplicateRules.Keys(contact);
             var match = keys.Select(k => existing.GetValueOrDefault(k)).FirstOrDefault(k => k is not null);
             var sameFile = keys.Select(k => seen.TryGetValue(k, out var l) || pendingSeen.TryGetValue(k, out l) ? l : (Guid?)null).FirstOrDefault(l => l is not null);
@@ -311,8 +337,8 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
             else
             {
                 var lead = NewLead(job, channel, contact, fields, now, LeadStatus.New, null);
-                lead.Tags = TagRules.Stamp(rules, TagRules.FieldsFor(channel, fields));
-                lead.Fields = Scoring.LeadScoring.FieldsJson(fields);
+                lead.Tags = TagRules.Stamp(rules, TagRules.FieldsFor(channel, fields.Concat(Scoring.LeadScoring.StoredFields(ruleFields))));
+                lead.Fields = ruleFields;
                 if (!job.DryRun)
                 {
                     book ??= await router.LoadAsync(ct);

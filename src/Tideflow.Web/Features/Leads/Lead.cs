@@ -49,7 +49,7 @@ public sealed class Channel : IOrganizationOwned
     public DateTimeOffset CreatedAt { get; set; }
 }
 
-public sealed class Lead : IOrganizationOwned
+public sealed class Lead : IOrganizationOwned, IHasCustomFields
 {
     public Guid Id { get; set; }
     public Guid OrganizationId { get; set; }

@@ -24,7 +24,7 @@ public sealed record LeadView(LeadRow Lead, string? ConsentText, string? PageUrl
 
 public sealed record LeadQuery(string? Search = null, LeadStatus? Status = null, Guid? ChannelId = null, string? Tag = null,
     DateTimeOffset? From = null, DateTimeOffset? To = null, int Page = 1, int PageSize = 25, string? Grade = null,
-    Guid? OwnerId = null, bool Unassigned = false);
+    Guid? OwnerId = null, bool Unassigned = false, string? Field = null, string? FieldValue = null, string? FieldFrom = null, string? FieldTo = null);
 
 /// <summary>Contact details typed by a person: manual entry, or fixing an invalid lead in review.</summary>
 public sealed record SaveLeadRequest(
@@ -64,6 +64,7 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         if (q.Unassigned) query = query.Where(l => l.OwnerId == null);
         if (q.From is { } from) query = query.Where(l => l.ArrivedAt >= from);
         if (q.To is { } to) query = query.Where(l => l.ArrivedAt < to);
+        query = await CustomFieldFilter.ApplyAsync(query, db, CustomFieldTarget.Lead, q.Field, q.FieldValue, q.FieldFrom, q.FieldTo, ct);
         var total = await query.CountAsync(ct);
         var items = await Rows(query.OrderByDescending(l => l.ArrivedAt).ThenByDescending(l => l.Id).Skip((page - 1) * size).Take(size))
             .ToListAsync(ct);
@@ -111,31 +112,23 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
     {
         me.Require(Permission.WorkCustomers);
         Problem.ThrowIfInvalid(request);
-        if (request.Fields is { } extra && extra.FirstOrDefault(f => f.Key.Trim().Length is 0 or > Scoring.LeadScoring.MaxFieldName
-                || (f.Value?.Length ?? 0) > Scoring.LeadScoring.MaxFieldValue) is { Key: not null } bad)
-        {
-            throw Problem.Invalid("fields", $"'{bad.Key}': names are 1–{Scoring.LeadScoring.MaxFieldName} characters, values at most {Scoring.LeadScoring.MaxFieldValue}.");
-        }
-        if (request.Fields?.Count > Scoring.LeadScoring.MaxFields)
-        {
-            throw Problem.Invalid("fields", $"At most {Scoring.LeadScoring.MaxFields} fields.");
-        }
+        var book = await router.LoadAsync(ct);
+        var fields = CheckedFields(request.Fields ?? [], book.CustomFields);
         var contact = await NormalizeOrRefuseAsync(request, null, ct);
         var now = clock.GetUtcNow();
         var lead = new Lead
         {
             Id = Guid.CreateVersion7(), OrganizationId = me.OrganizationId, Name = contact.Name, Company = contact.Company,
             CompanyKey = contact.CompanyKey, Mobile = contact.Mobile, Email = contact.Email, SourceTag = "手动录入",
-            Tags = TagRules.Stamp(await TagRules.LoadAsync(db, ct), TagRules.FieldsFor(null, new Dictionary<string, string>
+            Tags = TagRules.Stamp(await TagRules.LoadAsync(db, ct), TagRules.FieldsFor(null, new Dictionary<string, string>(
+                Scoring.LeadScoring.StoredFields(fields), StringComparer.OrdinalIgnoreCase)
             {
                 ["channelKind"] = nameof(ChannelKind.Manual), ["sourceTag"] = "手动录入", ["name"] = contact.Name ?? "", ["company"] = contact.Company ?? "",
             })),
-            Status = LeadStatus.New, ArrivedAt = now, UpdatedAt = now,
-            Fields = request.Fields is null ? null : Scoring.LeadScoring.FieldsJson(request.Fields),
+            Status = LeadStatus.New, ArrivedAt = now, UpdatedAt = now, Fields = fields,
         };
         db.Leads.Add(lead);
         // Whoever types a lead in works it: scored like any arrival, owned by its author, with a first-contact task.
-        var book = await router.LoadAsync(ct);
         Scoring.LeadScoring.Apply(lead, null, book.Card, book.Version, now);
         router.Assign(book, lead, me.Id, "entered by hand", rule: null, byId: me.Id, now);
         db.LeadTouches.Add(new LeadTouch { Id = Guid.CreateVersion7(), OrganizationId = me.OrganizationId, LeadId = lead.Id, Kind = "manual", At = now, Ip = me.Ip });
@@ -190,6 +183,62 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         }
         await SaveOrConflictAsync(ct);
         return await GetAsync(id, ct);
+    }
+
+    /// <summary>
+    /// A rep corrects what rules read about a lead (budget, urgency, custom fields …): the set given replaces the
+    /// stored one, required custom fields must be filled, and the lead is re-scored at once.
+    /// </summary>
+    /// <returns>The lead as it is now, or null when a new grade routed it to someone outside the editor's scope.</returns>
+    public async Task<LeadView?> SaveFieldsAsync(Guid id, Dictionary<string, string> request, CancellationToken ct = default)
+    {
+        me.Require(Permission.WorkCustomers);
+        var lead = await db.Leads.SingleOrDefaultAsync(l => l.Id == id, ct) ?? throw Problem.NotFound("Lead");
+        if (lead.Status is not (LeadStatus.New or LeadStatus.Queued or LeadStatus.Nurture or LeadStatus.Invalid))
+        {
+            throw Problem.Conflict($"The lead is {lead.Status}; its fields are no longer edited here.");
+        }
+        var book = await router.LoadAsync(ct);
+        lead.Fields = CheckedFields(request, book.CustomFields);
+        var now = clock.GetUtcNow();
+        lead.UpdatedAt = now;
+        if (lead.Status != LeadStatus.Invalid)
+        {
+            var channel = lead.ChannelId is { } cid ? await db.Channels.AsNoTracking().SingleOrDefaultAsync(c => c.Id == cid, ct) : null;
+            var before = lead.Grade;
+            var result = Scoring.LeadScoring.Apply(lead, channel, book.Card, book.Version, now);
+            // The same as a behaviour event crossing a grade boundary: timeline, owner told, re-routed if a rule says so.
+            if (before is not null && !string.Equals(before, result.Grade, StringComparison.Ordinal))
+            {
+                await router.RegradedAsync(lead, channel, before, result, now, ct);
+            }
+        }
+        await SaveOrConflictAsync(ct);
+        // Re-routing may have handed it to someone outside the editor's scope.
+        return await db.Leads.AnyAsync(l => l.Id == id, ct) ? await GetAsync(id, ct) : null;
+    }
+
+    /// <summary>The fields rules read, checked as a person's form input: one 400 naming every bad or missing field.</summary>
+    private static string? CheckedFields(Dictionary<string, string> submitted, IReadOnlyList<CustomField> custom)
+    {
+        var errors = new Dictionary<string, string[]>();
+        foreach (var (key, value) in submitted)
+        {
+            if (key.Trim().Length is 0 or > Scoring.LeadScoring.MaxFieldName || (value?.Length ?? 0) > Scoring.LeadScoring.MaxFieldValue)
+            {
+                errors[$"fields.{key}"] = [$"Names are 1–{Scoring.LeadScoring.MaxFieldName} characters, values at most {Scoring.LeadScoring.MaxFieldValue}."];
+            }
+        }
+        if (submitted.Count > Scoring.LeadScoring.MaxFields + CustomFields.MaxPerOrganization)
+        {
+            errors["fields"] = [$"At most {Scoring.LeadScoring.MaxFields} fields besides custom fields."];
+        }
+        var (json, problems) = Scoring.LeadScoring.CheckFields(submitted, custom, requireAll: true);
+        foreach (var (key, problem) in problems)
+        {
+            errors[$"fields.{key}"] = [problem];
+        }
+        return errors.Count > 0 ? throw Problem.Invalid(errors) : json;
     }
 
     private async Task<NormalizedContact> NormalizeOrRefuseAsync(SaveLeadRequest r, Guid? self, CancellationToken ct)
@@ -272,5 +321,7 @@ public static class LeadEndpoints
         g.MapPut("/{id:guid}", async (Guid id, SaveLeadRequest r, Leads h, CancellationToken ct) =>
             await h.FixAsync(id, r, ct) is { } view ? Results.Ok(view) : Results.NoContent());
         g.MapPost("/{id:guid}/discard", (Guid id, Leads h, CancellationToken ct) => h.DiscardAsync(id, ct));
+        g.MapPut("/{id:guid}/fields", async (Guid id, Dictionary<string, string> r, Leads h, CancellationToken ct) =>
+            await h.SaveFieldsAsync(id, r, ct) is { } view ? Results.Ok(view) : Results.NoContent());
     }
 }

@@ -57,6 +57,10 @@ public sealed class QualifyLead(TideflowDbContext db, CurrentUser me, TimeProvid
             OwnerId = owner, AssignedAt = lead.AssignedAt ?? now, LeadId = lead.Id, Score = lead.Score, Grade = lead.Grade,
             CreatedById = me.Id, CreatedAt = now, UpdatedAt = now,
         };
+        // Custom values travel with the lead, for the fields customers have too.
+        var forCustomers = (await ManageCustomFields.ActiveAsync(db, ct)).Where(f => f.AppliesTo.HasFlag(CustomFieldTarget.Customer)).Select(f => f.Key)
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+        customer.Fields = Customers.Customers.StoredJson(fields.Where(f => forCustomers.Contains(f.Key)).ToDictionary());
         db.Customers.Add(customer);
         db.OwnershipChanges.Add(new OwnershipChange
         {

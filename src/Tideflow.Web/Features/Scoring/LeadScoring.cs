@@ -40,14 +40,34 @@ public static class LeadScoring
 
     /// <summary>
     /// The submitted fields worth keeping for rules, as JSON: names and values trimmed and clipped, blanks dropped,
-    /// at most <see cref="MaxFields"/>. Contact fields live in their own columns and are not repeated.
+    /// at most <see cref="MaxFields"/> besides custom fields. Contact fields live in their own columns and are not
+    /// repeated. A custom field may arrive under its key or its label and is stored under its key in canonical form
+    /// (<see cref="CustomFields.Normalize"/>); a value that does not fit is left out and stays in the raw payload.
     /// </summary>
-    public static string? FieldsJson(IEnumerable<KeyValuePair<string, string>> submitted)
+    public static string? FieldsJson(IEnumerable<KeyValuePair<string, string>> submitted, IReadOnlyList<CustomField> custom) =>
+        CheckFields(submitted, custom, requireAll: false).Json;
+
+    /// <summary>
+    /// <see cref="FieldsJson"/> and, per custom key, why its value was left out. With <paramref name="requireAll"/> a
+    /// required custom field without a value is a problem too (a person filling in a form, a row of an import).
+    /// </summary>
+    public static (string? Json, Dictionary<string, string> Problems) CheckFields(IEnumerable<KeyValuePair<string, string>> submitted,
+        IReadOnlyList<CustomField> custom, bool requireAll)
     {
+        var forLeads = custom.Where(f => f.AppliesTo.HasFlag(CustomFieldTarget.Lead)).ToList();
         var kept = new SortedDictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var customValues = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (rawName, rawValue) in submitted)
         {
             var name = rawName?.Trim() ?? "";
+            if (name.Length > 0 && CustomFields.Named(forLeads, name) is { } field)
+            {
+                if (string.IsNullOrWhiteSpace(customValues.GetValueOrDefault(field.Key)))
+                {
+                    customValues[field.Key] = rawValue;
+                }
+                continue;
+            }
             name = Aliases.GetValueOrDefault(name, name);
             var value = rawValue?.Trim() ?? "";
             if (name.Length is 0 or > MaxFieldName || value.Length == 0 || kept.ContainsKey(name) || kept.Count >= MaxFields
@@ -57,7 +77,12 @@ public static class LeadScoring
             }
             kept[name] = value.Length <= MaxFieldValue ? value : value[..MaxFieldValue];
         }
-        return kept.Count == 0 ? null : JsonSerializer.Serialize(kept, Json);
+        var (values, problems) = CustomFields.Check(forLeads, CustomFieldTarget.Lead, customValues, requireAll);
+        foreach (var (key, value) in values)
+        {
+            kept[key] = value;
+        }
+        return (kept.Count == 0 ? null : JsonSerializer.Serialize(kept, Json), problems);
     }
 
     public static Dictionary<string, string> StoredFields(string? json) =>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Tideflow.Domain.Access;
+using Tideflow.Domain.Leads;
 using Tideflow.Domain.Scoring;
 using Tideflow.Web.Data;
 using Tideflow.Web.Features.Access;
@@ -58,7 +59,7 @@ public sealed class ScoreCards(TideflowDbContext db, CurrentUser me, TimeProvide
     public async Task<ScoreCardView> SaveAsync(ScoreCard card, CancellationToken ct = default)
     {
         me.Require(Permission.ManageRules);
-        Validate(card);
+        Validate(card, await RuleFieldsAsync(db, ct));
         var latest = await db.ScoreCardVersions.MaxAsync(v => (int?)v.Version, ct) ?? DefaultVersion;
         var row = new ScoreCardVersion
         {
@@ -77,14 +78,18 @@ public sealed class ScoreCards(TideflowDbContext db, CurrentUser me, TimeProvide
         return new ScoreCardView(row.Version, Read(row.Card), row.CreatedAt, me.Scope.UserName);
     }
 
+    /// <summary>The custom field keys scoring and routing rules may test: the lead fields in force.</summary>
+    public static async Task<List<string>> RuleFieldsAsync(TideflowDbContext db, CancellationToken ct) =>
+        (await Leads.ManageCustomFields.ActiveAsync(db, ct)).Where(f => f.AppliesTo.HasFlag(CustomFieldTarget.Lead)).Select(f => f.Key).ToList();
+
     /// <summary>Refuses a card that cannot be evaluated, naming every problem.</summary>
-    public static void Validate(ScoreCard? card)
+    public static void Validate(ScoreCard? card, IEnumerable<string> customFields)
     {
         if (card is null)
         {
             throw Problem.Invalid("card", "The scoring rules are missing.");
         }
-        var problems = ScoreCardRules.Problems(card, []);
+        var problems = ScoreCardRules.Problems(card, customFields);
         if (problems.Count > 0)
         {
             throw Problem.Invalid("card", string.Join(" ", problems));

@@ -537,6 +537,10 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .HasMaxLength(254)
                         .HasColumnType("character varying(254)");
 
+                    b.Property<string>("Fields")
+                        .HasMaxLength(65536)
+                        .HasColumnType("character varying(65536)");
+
                     b.Property<string>("Grade")
                         .HasMaxLength(20)
                         .HasColumnType("character varying(20)");
@@ -787,6 +791,9 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .HasColumnType("uuid");
 
                     b.Property<int>("Processed")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("Rejected")
                         .HasColumnType("integer");
 
                     b.Property<int>("Repeated")
@@ -1092,6 +1099,60 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.HasIndex("LeadId", "At");
 
                     b.ToTable("LeadTouches");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Leads.StoredCustomField", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("AppliesTo")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<bool>("IsArchived")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.Property<string>("Label")
+                        .IsRequired()
+                        .HasMaxLength(50)
+                        .HasColumnType("character varying(50)");
+
+                    b.Property<string>("Options")
+                        .IsRequired()
+                        .HasMaxLength(16384)
+                        .HasColumnType("character varying(16384)");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("integer");
+
+                    b.Property<bool>("Required")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("Type")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("OrganizationId", "Key")
+                        .IsUnique();
+
+                    b.ToTable("CustomFields", (string)null);
                 });
 
             modelBuilder.Entity("Tideflow.Web.Features.Leads.StoredTagRule", b =>

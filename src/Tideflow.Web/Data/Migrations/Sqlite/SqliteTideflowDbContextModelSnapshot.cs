@@ -524,6 +524,10 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                         .HasMaxLength(254)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Fields")
+                        .HasMaxLength(65536)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Grade")
                         .HasMaxLength(20)
                         .HasColumnType("TEXT");
@@ -770,6 +774,9 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<int>("Processed")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Rejected")
                         .HasColumnType("INTEGER");
 
                     b.Property<int>("Repeated")
@@ -1073,6 +1080,60 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.HasIndex("LeadId", "At");
 
                     b.ToTable("LeadTouches");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Leads.StoredCustomField", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("AppliesTo")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("IsArchived")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Label")
+                        .IsRequired()
+                        .HasMaxLength(50)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Options")
+                        .IsRequired()
+                        .HasMaxLength(16384)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Required")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Type")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("OrganizationId", "Key")
+                        .IsUnique();
+
+                    b.ToTable("CustomFields", (string)null);
                 });
 
             modelBuilder.Entity("Tideflow.Web.Features.Leads.StoredTagRule", b =>
