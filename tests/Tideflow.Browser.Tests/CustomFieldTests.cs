@@ -55,7 +55,7 @@ public sealed class CustomFieldTests(BrowserApp app) : BrowserTest(app)
     public async Task A_rep_corrects_a_leads_fields_and_sees_the_new_score()
     {
         var rep = await NewPageAsync();
-        await Ui.LoginAsync(rep, "rep2");
+        await Ui.LoginAsync(rep, "rep6");
         await Ui.NewLeadAsync(rep, "字段测试 司马", "188 0000 6161", budget: "5万");
         // 5万 is a tenth-ish of the budget weight and nothing else is known: grade C, whichever weights the scoring test left.
         await Expect(rep.Locator("[data-testid=lead-grade]")).ToContainTextAsync("C ·");

@@ -50,6 +50,10 @@ public sealed class ScreenshotTests(BrowserApp app) : BrowserTest(app)
         await admin.Locator("[data-testid=criterion]").First.WaitForAsync();
         written.Add(await ShootAsync(admin, "scoring.png"));
 
+        await Ui.OpenAsync(admin, "/admin/fields");
+        await admin.Locator("[data-testid=field-row-label]").First.WaitForAsync();
+        written.Add(await ShootAsync(admin, "custom-fields.png"));
+
         await Ui.OpenAsync(admin, "/assignment");
         await admin.Locator("[data-testid=routing-rule]").First.WaitForAsync();
         await admin.Locator("[data-testid=availability-row]").First.WaitForAsync();

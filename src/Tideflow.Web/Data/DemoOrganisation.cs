@@ -135,6 +135,12 @@ public static class DemoOrganisation
                 CompanyKey = ContactRules.CompanyKey(company),
                 Grade = Grades[random.Next(Grades.Length)],
                 OwnerId = owners[i % owners.Length],
+                // From the index, not the random source, so the rest of the demo stays as it was.
+                Fields = Customers.StoredJson(new Dictionary<string, string>
+                {
+                    ["employees"] = (((i * 2654435761L >> 12) % 40 + 1) * 25).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["current_system"] = DemoFields[1].Options[(int)((i * 2654435761L >> 16) % DemoFields[1].Options.Count)],
+                }),
                 AssignedAt = created1,
                 CreatedAt = created1,
                 UpdatedAt = created1,
