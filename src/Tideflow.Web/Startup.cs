@@ -117,6 +117,7 @@ public static class Startup
         services.AddScoped<ImportLeads>();
         services.AddScoped<TagRules>();
         services.AddScoped<ManageCustomFields>();
+        services.AddScoped<Features.Pipeline.LogFollowUp>();
         services.AddScoped<MergeLeads>();
         services.AddScoped<Features.Notifications.Inboxes>();
         services.AddScoped<ImportRunner>();
@@ -167,6 +168,7 @@ public static class Startup
         api.MapImports();
         api.MapTagRules();
         api.MapCustomFields();
+        Features.Pipeline.FollowUpEndpoints.MapFollowUps(api);
         api.MapMerges();
         Features.Scoring.ScoringEndpoints.MapScoring(api);
         Features.Assignment.AssignmentEndpoints.MapAssignment(api);

@@ -50,6 +50,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     public DbSet<OwnershipChange> OwnershipChanges => Set<OwnershipChange>();
     public DbSet<FollowUpTask> FollowUpTasks => Set<FollowUpTask>();
     public DbSet<StoredCustomField> CustomFields => Set<StoredCustomField>();
+    public DbSet<FollowUpRecord> FollowUpRecords => Set<FollowUpRecord>();
 
     public CurrentUser CurrentUser => currentUser;
 
@@ -332,6 +333,20 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasQueryFilter(o => EF.Constant(ScopeIsSystem) || o.OrganizationId == ScopeOrganizationId);
         });
 
+        builder.Entity<FollowUpRecord>(e =>
+        {
+            e.Property(f => f.Channel).HasConversion<string>().HasMaxLength(20);
+            e.Property(f => f.Content).HasMaxLength(Domain.Pipeline.FollowUpRules.MaxContent);
+            e.Property(f => f.Goal).HasMaxLength(Domain.Pipeline.FollowUpRules.MaxGoal);
+            e.Property(f => f.NextPlan).HasMaxLength(Domain.Pipeline.FollowUpRules.MaxNextPlan);
+            e.HasIndex(f => new { f.OrganizationId, f.CustomerId, f.At });
+            e.HasOne<Customer>().WithMany().HasForeignKey(f => f.CustomerId).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<AppUser>().WithMany().HasForeignKey(f => f.AuthorId).OnDelete(DeleteBehavior.Restrict);
+            // Seen with the customer they are about: the customers' own scope filter decides.
+            e.HasQueryFilter(f => EF.Constant(ScopeIsSystem) ||
+                (f.OrganizationId == ScopeOrganizationId && Customers.Any(c => c.Id == f.CustomerId)));
+        });
+
         builder.Entity<FollowUpTask>(e =>
         {
             e.Property(t => t.Kind).HasMaxLength(30);
@@ -442,6 +457,10 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             if (entry.Entity is AuditEntry && entry.State != EntityState.Added)
             {
                 throw new InvalidOperationException("The audit log is append-only.");
+            }
+            if (entry.Entity is FollowUpRecord && entry.State != EntityState.Added)
+            {
+                throw new InvalidOperationException("Follow-up records are append-only; log a correction instead.");
             }
             // Users and channel/import scopes write only into their own organisation; sign-in (no organisation) and the system are exempt.
             if (entry.Entity is IOrganizationOwned owned && currentUser.OrganizationId != Guid.Empty && !currentUser.Scope.IsSystem)

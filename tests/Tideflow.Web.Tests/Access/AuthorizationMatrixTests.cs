@@ -250,6 +250,12 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
         new("POST", "/api/leads/{id:guid}/disqualify", o => $"/api/leads/{o.RepALead}/disqualify", _ => new { reason = "预算不足" },
             (o, p) => WorkLeadOfRepA(o, p, new(HttpStatusCode.NoContent))),
 
+        new("GET", "/api/customers/{id:guid}/follow-ups", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}/follow-ups", _ => null,
+            (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 0, "records of another customer")), write: false)),
+        new("POST", "/api/customers/{id:guid}/follow-ups", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}/follow-ups",
+            _ => new { channel = "WeChat", content = "微信沟通需求", nextPlan = "发方案", nextContactAt = TimeProvider.System.GetUtcNow().AddDays(200) },
+            (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.Created, (_, pp, b) => Check(b.GetProperty("authorId").GetGuid() == pp.Id, "author is not the caller")), write: true)),
+
         new("GET", "/api/tasks", _ => "/api/tasks", _ => null,
             (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 0, "sees tasks that are not theirs")))),
 

@@ -3,8 +3,8 @@ using Tideflow.Web.Features.Access;
 namespace Tideflow.Web.Features.Pipeline;
 
 /// <summary>
-/// Something a rep must do for a lead or customer by a time. For now only the first contact after assignment
-/// (R3.5); follow-up plans per grade (R5.4) will generate more kinds.
+/// Something a rep must do for a lead or customer by a time: the first contact after assignment (R3.5) and the next
+/// contact a follow-up record plans (R5.3); follow-up plans per grade (R5.4) will generate more kinds.
 /// </summary>
 public sealed class FollowUpTask : IOrganizationOwned
 {
@@ -24,4 +24,6 @@ public sealed class FollowUpTask : IOrganizationOwned
 public static class TaskKinds
 {
     public const string FirstContact = "first-contact";
+    /// <summary>The next plan of the last follow-up record, due on its date.</summary>
+    public const string NextContact = "next-contact";
 }
