@@ -183,11 +183,18 @@ public static partial class CustomFields
     /// fields must have a value (a person filling in a form); without it they may be missing (an arriving lead).
     /// </summary>
     /// <returns>The stored values (blank ones dropped) and, per key, why a value was refused.</returns>
+    /// <param name="stored">
+    /// The record's values as stored. A value given back unchanged is kept as it is, even if it no longer fits (an
+    /// option the admin has since removed): editing a customer's name must not fail over a value nobody touched.
+    /// </param>
     public static (Dictionary<string, string> Values, Dictionary<string, string> Problems) Check(IReadOnlyList<CustomField> fields,
-        CustomFieldTarget target, IEnumerable<KeyValuePair<string, string?>> values, bool requireAll)
+        CustomFieldTarget target, IEnumerable<KeyValuePair<string, string?>> values, bool requireAll,
+        IReadOnlyDictionary<string, string>? stored = null)
     {
-        var byKey = fields.Where(f => f.AppliesTo.HasFlag(target)).ToDictionary(f => f.Key, StringComparer.OrdinalIgnoreCase);
-        var stored = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        // Keys are unique ignoring case; should two ever slip in (a race between two admins), the first wins rather than every form failing.
+        var byKey = fields.Where(f => f.AppliesTo.HasFlag(target)).GroupBy(f => f.Key, StringComparer.OrdinalIgnoreCase)
+            .ToDictionary(g => g.Key, g => g.First(), StringComparer.OrdinalIgnoreCase);
+        var kept = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var problems = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (rawKey, raw) in values)
         {
@@ -197,6 +204,11 @@ public static partial class CustomFields
                 problems[key] = $"'{Clip(key)}' is not a custom field of {(target == CustomFieldTarget.Lead ? "leads" : "customers")}.";
                 continue;
             }
+            if (stored is not null && stored.TryGetValue(field.Key, out var before) && string.Equals(before, raw?.Trim(), StringComparison.Ordinal))
+            {
+                kept[field.Key] = before;
+                continue;
+            }
             var (value, problem) = Normalize(field, raw);
             if (problem is not null)
             {
@@ -204,17 +216,17 @@ public static partial class CustomFields
             }
             else if (value is not null)
             {
-                stored[field.Key] = value;
+                kept[field.Key] = value;
             }
         }
         if (requireAll)
         {
-            foreach (var field in byKey.Values.Where(f => f.Required && !stored.ContainsKey(f.Key) && !problems.ContainsKey(f.Key)))
+            foreach (var field in byKey.Values.Where(f => f.Required && !kept.ContainsKey(f.Key) && !problems.ContainsKey(f.Key)))
             {
                 problems[field.Key] = $"{field.Label}: a value is required.";
             }
         }
-        return (stored, problems);
+        return (kept, problems);
     }
 
     /// <summary>The field a submitted name means, by key or label, ignoring case; null when none does.</summary>

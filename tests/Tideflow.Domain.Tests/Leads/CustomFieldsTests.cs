@@ -140,6 +140,29 @@ public class CustomFieldsTests
     }
 
     [Fact]
+    public void A_value_given_back_unchanged_is_kept_even_when_its_option_was_since_removed()
+    {
+        var narrowed = Modules with { Options = ["CRM", "MES"] };
+        var stored = new Dictionary<string, string> { ["modules"] = "CRM,ERP" };
+
+        var (values, problems) = CustomFields.Check([narrowed], CustomFieldTarget.Customer, [new("modules", "CRM,ERP")], requireAll: true, stored);
+        Assert.Empty(problems);
+        Assert.Equal("CRM,ERP", values["modules"]);
+        // Changed, it must fit the options as they are now.
+        (_, problems) = CustomFields.Check([narrowed], CustomFieldTarget.Customer, [new("modules", "ERP")], requireAll: true, stored);
+        Assert.Equal("模块: 'ERP' is not one of CRM, MES.", problems["modules"]);
+    }
+
+    [Fact]
+    public void Two_fields_whose_keys_differ_only_in_case_do_not_break_every_form()
+    {
+        var (values, problems) = CustomFields.Check([Notes, Notes with { Key = "NOTES", Label = "备注2" }], CustomFieldTarget.Lead,
+            [new("notes", "VIP")], requireAll: false);
+        Assert.Empty(problems);
+        Assert.Equal("VIP", values["notes"]);
+    }
+
+    [Fact]
     public void A_submitted_name_finds_its_field_by_key_or_label()
     {
         var fields = new[] { FleetSize, Erp };

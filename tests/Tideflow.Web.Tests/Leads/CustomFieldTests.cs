@@ -101,12 +101,13 @@ public abstract class CustomFieldTests<TApp>(TApp app) where TApp : TideflowApp
         await DefineAsync(org, Field("renewal", "续约日", CustomFieldType.Date, appliesTo: CustomFieldTarget.Customer));
         var rep = app.As(org.RepA);
 
-        // A lead may carry any other field a form sends (rules may read it); only its own custom fields are checked.
-        var (_, errors) = await (await rep.PostJson("/api/leads", new { name = "吴敏", mobile = UniqueMobile(), fields = new Dictionary<string, string> { ["modules"] = "CRM, WMS", ["renewal"] = "2027-01-01" } }))
+        // A customer-only field is refused on a lead, not kept there unchecked (qualifying would carry it over).
+        var (_, errors) = await (await rep.PostJson("/api/leads", new { name = "吴敏", mobile = UniqueMobile(), fields = new Dictionary<string, string> { ["modules"] = "CRM, WMS", ["续约日"] = "明年" } }))
             .ProblemAsync(HttpStatusCode.BadRequest);
-        Assert.Equal(["fields.fleet_size", "fields.modules"], errors.Keys.Order());
+        Assert.Equal(["fields.fleet_size", "fields.modules", "fields.renewal"], errors.Keys.Order());
         Assert.Equal("车队规模: a value is required.", errors["fields.fleet_size"][0]);
         Assert.Equal("模块: 'WMS' is not one of CRM, ERP, MES.", errors["fields.modules"][0]);
+        Assert.Equal("'renewal' is not a custom field of leads.", errors["fields.renewal"][0]);
 
         var created = await (await rep.PostJson("/api/leads", new { name = "吴敏", mobile = UniqueMobile(), fields = new Dictionary<string, string> { ["车队规模"] = "30", ["modules"] = "mes、crm", ["budget"] = "20万" } }))
             .ReadAsync<LeadView>();
@@ -120,8 +121,17 @@ public abstract class CustomFieldTests<TApp>(TApp app) where TApp : TideflowApp
         // An update without fields keeps them; with fields it replaces them.
         var updated = await (await rep.PutJson($"/api/customers/{customer.Id}", new { name = "吴敏 (杭州)" })).ReadAsync<CustomerRow>();
         Assert.Equal(customer.Fields, updated.Fields);
-        updated = await (await rep.PutJson($"/api/customers/{customer.Id}", new { name = "吴敏", fields = new Dictionary<string, string?> { ["fleet_size"] = "8" } })).ReadAsync<CustomerRow>();
-        Assert.Equal(new Dictionary<string, string> { ["fleet_size"] = "8" }, updated.Fields);
+        updated = await (await rep.PutJson($"/api/customers/{customer.Id}", new { name = "吴敏", fields = new Dictionary<string, string?> { ["fleet_size"] = "8", ["modules"] = "ERP" } })).ReadAsync<CustomerRow>();
+        Assert.Equal(new Dictionary<string, string> { ["fleet_size"] = "8", ["modules"] = "ERP" }, updated.Fields);
+
+        // The admin drops the ERP option: the customer keeps its value and can still be edited without touching it.
+        var modules = (await (await app.As(org.Admin).GetAsync("/api/custom-fields")).ReadAsync<List<CustomFieldRow>>()).Single(f => f.Key == "modules");
+        Assert.Equal(HttpStatusCode.OK, (await app.As(org.Admin).PutJson($"/api/custom-fields/{modules.Id}", Field("modules", "模块", CustomFieldType.MultiSelect, options: ["CRM", "MES"]))).StatusCode);
+        updated = await (await rep.PutJson($"/api/customers/{customer.Id}", new { name = "吴敏（改名）", fields = updated.Fields })).ReadAsync<CustomerRow>();
+        Assert.Equal(("吴敏（改名）", "ERP"), (updated.Name, updated.Fields!["modules"]));
+        (_, errors) = await (await rep.PutJson($"/api/customers/{customer.Id}", new { name = "吴敏", fields = new Dictionary<string, string?> { ["fleet_size"] = "8", ["modules"] = "ERP, CRM" } }))
+            .ProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(["fields.modules"], errors.Keys);
     }
 
     [Fact]
@@ -189,8 +199,10 @@ public abstract class CustomFieldTests<TApp>(TApp app) where TApp : TideflowApp
     {
         var org = await app.NewOrgAsync();
         await DefineAsync(org, Field("fleet_size", "车队规模", CustomFieldType.Number, required: true));
+        var legacy = await DefineAsync(org, Field("legacy_code", "旧编号", CustomFieldType.Text));
         await app.SaveRulesAsync(org, ToRep("全部给 A", org.RepA.Id));
-        var lead = await app.CaptureAsync(org, [("name", "韩梅"), .. Warm]);
+        var lead = await app.CaptureAsync(org, [("name", "韩梅"), ("旧编号", "K-17"), .. Warm]);
+        await app.As(org.Admin).DeleteAsync($"/api/custom-fields/{legacy.Id}");
         Assert.Equal("B", (await app.StoredLeadAsync(lead)).Grade);
         var rep = app.As(org.RepA);
 
@@ -203,6 +215,8 @@ public abstract class CustomFieldTests<TApp>(TApp app) where TApp : TideflowApp
         })).ReadAsync<LeadView>();
         Assert.Equal((85, "A"), (view.Lead.Score, view.Lead.Grade));
         Assert.Equal("12", view.Qualification!.Fields["fleet_size"]);
+        // The archived field's value was not in the form, and it is still there.
+        Assert.Equal("K-17", view.Qualification.Fields["legacy_code"]);
         Assert.Contains(view.Timeline, t => t.Kind == "regraded");
         Assert.Equal(HttpStatusCode.NotFound, (await app.As(org.RepB).PutJson($"/api/leads/{lead}/fields", new Dictionary<string, string> { ["fleet_size"] = "1" })).StatusCode);
     }
@@ -213,7 +227,9 @@ public abstract class CustomFieldTests<TApp>(TApp app) where TApp : TideflowApp
         var org = await app.NewOrgAsync();
         await DefineAsync(org, Field("fleet_size", "车队规模", CustomFieldType.Number, required: true));
         var client = app.As(org.ManagerA);
-        var csv = $"姓名,手机号码,车队规模\n周一,{UniqueMobile()},25\n周二,{UniqueMobile()},很多\n周三,{UniqueMobile()},\n";
+        var monday = UniqueMobile();
+        // Row 5 is row 2's person again with a value that does not fit: a duplicate touch, not a rejection (it stores no fields).
+        var csv = $"姓名,手机号码,车队规模\n周一,{monday},25\n周二,{UniqueMobile()},很多\n周三,{UniqueMobile()},\n周一,{monday},很多\n";
         using var form = new MultipartFormDataContent { { new ByteArrayContent(Encoding.UTF8.GetBytes(csv)), "file", "车队.csv" } };
         var preview = await (await client.PostAsync("/api/imports", form)).ReadAsync<ImportPreview>();
         Assert.Equal("fleet_size", preview.Mapping["车队规模"]);
@@ -229,7 +245,7 @@ public abstract class CustomFieldTests<TApp>(TApp app) where TApp : TideflowApp
             await Task.Delay(100);
             job = await (await client.GetAsync($"/api/imports/{preview.JobId}")).ReadAsync<ImportJobView>();
         }
-        Assert.Equal((ImportStatus.Completed, 1, 2), (job.Status, job.Created, job.Rejected));
+        Assert.Equal((ImportStatus.Completed, 1, 2, 1), (job.Status, job.Created, job.Rejected, job.Duplicates));
         var report = await (await client.GetAsync($"/api/imports/{preview.JobId}/report")).Content.ReadAsStringAsync();
         Assert.Contains("3,rejected,车队规模: '很多' is not a number.", report);
         Assert.Contains("4,rejected,车队规模: a value is required.", report);

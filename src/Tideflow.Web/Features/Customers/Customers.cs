@@ -105,9 +105,9 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
     public async Task<CustomerRow> UpdateAsync(Guid id, SaveCustomerRequest request, CancellationToken ct = default)
     {
         me.Require(Permission.WorkCustomers);
-        var fields = request.Fields is null ? null : await CheckFieldsAsync(request.Fields, ct);
-        request = Normalize(request);
         var customer = await db.Customers.SingleOrDefaultAsync(c => c.Id == id, ct) ?? throw Problem.NotFound("Customer");
+        var fields = request.Fields is null ? null : await CheckFieldsAsync(request.Fields, ct, Scoring.LeadScoring.StoredFields(customer.Fields));
+        request = Normalize(request);
         Apply(customer, request);
         if (request.Fields is not null)
         {
@@ -124,13 +124,14 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
     }
 
     /// <summary>Custom values as a person's form gives them: every required one filled, each fitting its type; one 400 naming each bad field.</summary>
-    private async Task<string?> CheckFieldsAsync(Dictionary<string, string?> given, CancellationToken ct)
+    private async Task<string?> CheckFieldsAsync(Dictionary<string, string?> given, CancellationToken ct,
+        IReadOnlyDictionary<string, string>? stored = null)
     {
         var all = await ManageCustomFields.AllAsync(db, ct);
         // An archived field's value is neither checked nor changed here (see UpdateAsync); any other unknown key is refused.
         var archived = all.Where(f => f.IsArchived).Select(f => f.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var active = all.Where(f => !f.IsArchived).Select(f => f.ToDomain()).ToList();
-        var (values, problems) = CustomFields.Check(active, CustomFieldTarget.Customer, given.Where(g => !archived.Contains(g.Key.Trim())), requireAll: true);
+        var (values, problems) = CustomFields.Check(active, CustomFieldTarget.Customer, given.Where(g => !archived.Contains(g.Key.Trim())), requireAll: true, stored);
         if (problems.Count > 0)
         {
             throw Problem.Invalid(problems.ToDictionary(p => $"fields.{p.Key}", p => new[] { p.Value }));

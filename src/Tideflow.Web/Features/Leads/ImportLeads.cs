@@ -300,15 +300,6 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
                 counts.Repeated++;
                 continue;
             }
-            // A custom value that is missing or does not fit: the row is left out, so the fixed file imports it later.
-            var (ruleFields, fieldProblems) = Scoring.LeadScoring.CheckFields(fields, custom, requireAll: true);
-            if (fieldProblems.Count > 0)
-            {
-                counts.Rejected++;
-                pendingReport.Add([row.ToString(System.Globalization.CultureInfo.InvariantCulture), "rejected",
-                    string.Join("; ", fieldProblems.Values), .. cells]);
-                continue;
-            }
             var keys = DuplicateRules.Keys(contact);
             var match = keys.Select(k => existing.GetValueOrDefault(k)).FirstOrDefault(k => k is not null);
             var sameFile = keys.Select(k => seen.TryGetValue(k, out var l) || pendingSeen.TryGetValue(k, out l) ? l : (Guid?)null).FirstOrDefault(l => l is not null);
@@ -334,8 +325,18 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
                     match?.CustomerId is not null ? "An existing customer has this mobile or email; recorded as a touch." :
                     "An existing lead has this mobile or email; recorded as a touch.", .. cells]);
             }
+            else if (Scoring.LeadScoring.CheckFields(fields, custom, requireAll: true) is { Problems.Count: > 0 } refused)
+            {
+                // A new lead whose custom value is missing or does not fit is left out, so the fixed file imports it later.
+                // (A duplicate row still touches its record, and an invalid one is still kept for review: neither stores fields.)
+                counts.Rejected++;
+                pendingReport.Add([row.ToString(System.Globalization.CultureInfo.InvariantCulture), "rejected",
+                    string.Join("; ", refused.Problems.Values), .. cells]);
+                continue;
+            }
             else
             {
+                var ruleFields = Scoring.LeadScoring.FieldsJson(fields, custom);
                 var lead = NewLead(job, channel, contact, fields, now, LeadStatus.New, null);
                 lead.Tags = TagRules.Stamp(rules, TagRules.FieldsFor(channel, fields.Concat(Scoring.LeadScoring.StoredFields(ruleFields))));
                 lead.Fields = ruleFields;
@@ -381,12 +382,14 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
     // What people type into a spreadsheet cell to say "nothing here".
     private static readonly HashSet<string> Nothing = new(StringComparer.OrdinalIgnoreCase) { "无", "暂无", "没有", "-", "—", "--", "/", "n/a", "na", "null", "none" };
 
-    private static Dictionary<string, string> Fields(string[] columns, string[] cells)
+    // For built-in columns only: a custom select may well have an option called 无.
+    private Dictionary<string, string> Fields(string[] columns, string[] cells)
     {
         var fields = new Dictionary<string, string>();
         for (var i = 0; i < Math.Min(columns.Length, cells.Length); i++)
         {
-            if (columns[i] != "" && !string.IsNullOrWhiteSpace(cells[i]) && !Nothing.Contains(cells[i].Trim()))
+            if (columns[i] != "" && !string.IsNullOrWhiteSpace(cells[i])
+                && (!Nothing.Contains(cells[i].Trim()) || custom.Any(f => f.Key == columns[i])))
             {
                 fields.TryAdd(columns[i], cells[i].Trim());
             }

@@ -199,7 +199,20 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
             throw Problem.Conflict($"The lead is {lead.Status}; its fields are no longer edited here.");
         }
         var book = await router.LoadAsync(ct);
-        lead.Fields = CheckedFields(request, book.CustomFields);
+        var storedFields = Scoring.LeadScoring.StoredFields(lead.Fields);
+        var checkedFields = Scoring.LeadScoring.StoredFields(CheckedFields(request, book.CustomFields, storedFields));
+        // Values of archived fields are kept: no form shows them any more, so none can mean to clear or change them.
+        var archived = (await ManageCustomFields.AllAsync(db, ct)).Where(f => f.IsArchived).Select(f => f.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        foreach (var key in archived)
+        {
+            checkedFields.Remove(key);
+            if (storedFields.TryGetValue(key, out var kept))
+            {
+                checkedFields[key] = kept;
+            }
+        }
+        lead.Fields = checkedFields.Count == 0 ? null
+            : System.Text.Json.JsonSerializer.Serialize(new SortedDictionary<string, string>(checkedFields, StringComparer.OrdinalIgnoreCase), Scoring.LeadScoring.Json);
         var now = clock.GetUtcNow();
         lead.UpdatedAt = now;
         if (lead.Status != LeadStatus.Invalid)
@@ -219,7 +232,8 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
     }
 
     /// <summary>The fields rules read, checked as a person's form input: one 400 naming every bad or missing field.</summary>
-    private static string? CheckedFields(Dictionary<string, string> submitted, IReadOnlyList<CustomField> custom)
+    private static string? CheckedFields(Dictionary<string, string> submitted, IReadOnlyList<CustomField> custom,
+        IReadOnlyDictionary<string, string>? stored = null)
     {
         var errors = new Dictionary<string, string[]>();
         foreach (var (key, value) in submitted)
@@ -233,7 +247,7 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         {
             errors["fields"] = [$"At most {Scoring.LeadScoring.MaxFields} fields besides custom fields."];
         }
-        var (json, problems) = Scoring.LeadScoring.CheckFields(submitted, custom, requireAll: true);
+        var (json, problems) = Scoring.LeadScoring.CheckFields(submitted, custom, requireAll: true, stored);
         foreach (var (key, problem) in problems)
         {
             errors[$"fields.{key}"] = [problem];

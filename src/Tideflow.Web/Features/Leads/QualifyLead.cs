@@ -58,9 +58,12 @@ public sealed class QualifyLead(TideflowDbContext db, CurrentUser me, TimeProvid
             CreatedById = me.Id, CreatedAt = now, UpdatedAt = now,
         };
         // Custom values travel with the lead, for the fields customers have too.
-        var forCustomers = (await ManageCustomFields.ActiveAsync(db, ct)).Where(f => f.AppliesTo.HasFlag(CustomFieldTarget.Customer)).Select(f => f.Key)
-            .ToHashSet(StringComparer.OrdinalIgnoreCase);
-        customer.Fields = Customers.Customers.StoredJson(fields.Where(f => forCustomers.Contains(f.Key)).ToDictionary());
+        // Checked as customer values: a value that does not fit the customer's field is left behind on the lead.
+        var custom = await ManageCustomFields.ActiveAsync(db, ct);
+        var forCustomers = custom.Where(f => f.AppliesTo.HasFlag(CustomFieldTarget.Customer)).Select(f => f.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var (carried, _) = CustomFields.Check(custom, CustomFieldTarget.Customer,
+            fields.Where(f => forCustomers.Contains(f.Key)).Select(f => new KeyValuePair<string, string?>(f.Key, f.Value)), requireAll: false);
+        customer.Fields = Customers.Customers.StoredJson(carried);
         db.Customers.Add(customer);
         db.OwnershipChanges.Add(new OwnershipChange
         {

@@ -51,8 +51,9 @@ public static class LeadScoring
     /// <see cref="FieldsJson"/> and, per custom key, why its value was left out. With <paramref name="requireAll"/> a
     /// required custom field without a value is a problem too (a person filling in a form, a row of an import).
     /// </summary>
+    /// <param name="stored">The lead's values as stored (an edit): a custom value given back unchanged is kept as it is.</param>
     public static (string? Json, Dictionary<string, string> Problems) CheckFields(IEnumerable<KeyValuePair<string, string>> submitted,
-        IReadOnlyList<CustomField> custom, bool requireAll)
+        IReadOnlyList<CustomField> custom, bool requireAll, IReadOnlyDictionary<string, string>? stored = null)
     {
         var forLeads = custom.Where(f => f.AppliesTo.HasFlag(CustomFieldTarget.Lead)).ToList();
         var kept = new SortedDictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -60,7 +61,8 @@ public static class LeadScoring
         foreach (var (rawName, rawValue) in submitted)
         {
             var name = rawName?.Trim() ?? "";
-            if (name.Length > 0 && CustomFields.Named(forLeads, name) is { } field)
+            // A customer-only field's name is checked too, so it is refused (or, arriving, left out), never kept unchecked.
+            if (name.Length > 0 && (CustomFields.Named(forLeads, name) ?? CustomFields.Named(custom, name)) is { } field)
             {
                 if (string.IsNullOrWhiteSpace(customValues.GetValueOrDefault(field.Key)))
                 {
@@ -77,7 +79,7 @@ public static class LeadScoring
             }
             kept[name] = value.Length <= MaxFieldValue ? value : value[..MaxFieldValue];
         }
-        var (values, problems) = CustomFields.Check(forLeads, CustomFieldTarget.Lead, customValues, requireAll);
+        var (values, problems) = CustomFields.Check(forLeads, CustomFieldTarget.Lead, customValues, requireAll, stored);
         foreach (var (key, value) in values)
         {
             kept[key] = value;

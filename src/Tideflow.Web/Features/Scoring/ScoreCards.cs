@@ -78,9 +78,12 @@ public sealed class ScoreCards(TideflowDbContext db, CurrentUser me, TimeProvide
         return new ScoreCardView(row.Version, Read(row.Card), row.CreatedAt, me.Scope.UserName);
     }
 
-    /// <summary>The custom field keys scoring and routing rules may test: the lead fields in force.</summary>
+    /// <summary>
+    /// The custom field keys scoring and routing rules may test: the lead fields, archived ones too — their values are
+    /// still on the leads, and a rule that reads one must not make the whole rule set unsaveable.
+    /// </summary>
     public static async Task<List<string>> RuleFieldsAsync(TideflowDbContext db, CancellationToken ct) =>
-        (await Leads.ManageCustomFields.ActiveAsync(db, ct)).Where(f => f.AppliesTo.HasFlag(CustomFieldTarget.Lead)).Select(f => f.Key).ToList();
+        (await Leads.ManageCustomFields.AllAsync(db, ct)).Where(f => f.AppliesTo.HasFlag(CustomFieldTarget.Lead)).Select(f => f.Key).ToList();
 
     /// <summary>Refuses a card that cannot be evaluated, naming every problem.</summary>
     public static void Validate(ScoreCard? card, IEnumerable<string> customFields)
