@@ -119,9 +119,9 @@ public static class FieldConditions
             case FieldOperator.GreaterOrEqual or FieldOperator.LessOrEqual:
                 if (string.IsNullOrEmpty(value))
                 {
-                    return "a number is needed.";
+                    return "a number or a date is needed.";
                 }
-                return ParseAmount(value) is null ? $"'{value}' is not a number." : null;
+                return ParseAmount(value) is null && CustomFields.ParseDate(value) is null ? $"'{value}' is not a number or a date." : null;
             case FieldOperator.Equals or FieldOperator.NotEquals or FieldOperator.Contains:
                 if (string.IsNullOrEmpty(value))
                 {
@@ -173,9 +173,12 @@ public static class FieldConditions
     private static List<string> Items(string? list) =>
         (list ?? "").Split([',', '、', '，'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
 
-    // Null when either side is not a number, so the numeric operators fail closed.
+    // Amounts, else days (a date custom field: "contract ends ≤ 2026-12-31"); null when the two sides are not both
+    // one or the other, so the ordering operators fail closed.
     private static int? Compare(string? actual, string expected) =>
-        ParseAmount(actual) is { } a && ParseAmount(expected) is { } e ? a.CompareTo(e) : null;
+        ParseAmount(actual) is { } a && ParseAmount(expected) is { } e ? a.CompareTo(e)
+        : CustomFields.ParseDate(actual) is { } da && CustomFields.ParseDate(expected) is { } de ? da.CompareTo(de)
+        : null;
 
     public static string Describe(FieldCondition condition)
     {

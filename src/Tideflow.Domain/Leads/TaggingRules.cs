@@ -44,7 +44,7 @@ public static class TaggingRules
 
     /// <summary>
     /// Why a rule cannot be saved, or null if it can. Messages are in English and name the condition by its
-    /// 1-based position and how it reads, e.g. "Condition 2 (budget ≥ abc): 'abc' is not a number."
+    /// 1-based position and how it reads, e.g. "Condition 2 (budget ≥ abc): 'abc' is not a number or a date."
     /// Broad rules such as "channel ≠ x" are allowed on purpose: an admin may want to tag nearly everything.
     /// What is refused is a condition that is almost certainly a slip, like Contains "-".
     /// </summary>

@@ -53,7 +53,7 @@ public class AssignmentRulesTests
             ProblemsWith([], ToRep("VIP", wang, Is("客户等级", "VIP"))));
 
     [Theory]
-    [InlineData(LeadFields.Budget, FieldOperator.GreaterOrEqual, "abc", "Rule 'VIP', condition 1 (budget ≥ abc): 'abc' is not a number.")]
+    [InlineData(LeadFields.Budget, FieldOperator.GreaterOrEqual, "abc", "Rule 'VIP', condition 1 (budget ≥ abc): 'abc' is not a number or a date.")]
     [InlineData(LeadFields.Grade, FieldOperator.Equals, " ", "Rule 'VIP', condition 1 (grade =): a value is needed.")]
     [InlineData(LeadFields.Email, FieldOperator.Contains, "@", "Rule 'VIP', condition 1 (email contains @): '@' alone would match almost every lead.")]
     [InlineData(" ", FieldOperator.Equals, "A", "Rule 'VIP', condition 1 (= A): the field is blank.")]
@@ -101,7 +101,7 @@ public class AssignmentRulesTests
     [Fact]
     public void Every_problem_of_a_rule_is_listed() =>
         Assert.Equal(
-            ["Rule 'VIP', condition 1: the field 'vip' is unknown.", "Rule 'VIP', condition 2 (budget ≥): a number is needed.", "Rule 'VIP' needs a rep."],
+            ["Rule 'VIP', condition 1: the field 'vip' is unknown.", "Rule 'VIP', condition 2 (budget ≥): a number or a date is needed.", "Rule 'VIP' needs a rep."],
             Problems(new AssignmentRule("VIP", [Is("vip", "yes"), When(LeadFields.Budget, FieldOperator.GreaterOrEqual, null)], AssignTo.Rep)));
 
     [Fact]

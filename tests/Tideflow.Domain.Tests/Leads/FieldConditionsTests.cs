@@ -52,4 +52,16 @@ public class FieldConditionsTests
         Assert.True(LeadFields.IsKnown(" Grade ", LeadFields.ForAssignment, []));
         Assert.True(LeadFields.IsKnown("fleet size", LeadFields.ForScoring, ["Fleet Size"]));
     }
+
+    [Theory]
+    [InlineData("2026-12-31", FieldOperator.LessOrEqual, "2026-12-31", true)]
+    [InlineData("2027-01-01", FieldOperator.LessOrEqual, "2026-12-31", false)]
+    [InlineData("2027/1/1", FieldOperator.GreaterOrEqual, "2026年12月31日", true)]
+    [InlineData("next year", FieldOperator.GreaterOrEqual, "2026-12-31", false)]
+    [InlineData("2026-12-31", FieldOperator.GreaterOrEqual, "500", false)]
+    public void Ordering_operators_compare_days_when_both_sides_are_dates(string actual, FieldOperator op, string expected, bool holds)
+    {
+        Assert.Null(FieldConditions.Problem(new FieldCondition("contract_end", op, expected)));
+        Assert.Equal(holds, FieldConditions.Holds(new FieldCondition("contract_end", op, expected), Lookup(("contract_end", actual))));
+    }
 }

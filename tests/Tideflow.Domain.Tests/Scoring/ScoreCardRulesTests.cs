@@ -116,8 +116,8 @@ public class ScoreCardRulesTests
             Problems(WithBudgetBand(FieldOperator.GreaterOrEqual, "500000", percent)));
 
     [Theory]
-    [InlineData(FieldOperator.GreaterOrEqual, "abc", "Criterion '预算 Budget', band 1 (budget ≥ abc): 'abc' is not a number.")]
-    [InlineData(FieldOperator.LessOrEqual, null, "Criterion '预算 Budget', band 1 (budget ≤): a number is needed.")]
+    [InlineData(FieldOperator.GreaterOrEqual, "abc", "Criterion '预算 Budget', band 1 (budget ≥ abc): 'abc' is not a number or a date.")]
+    [InlineData(FieldOperator.LessOrEqual, null, "Criterion '预算 Budget', band 1 (budget ≤): a number or a date is needed.")]
     [InlineData(FieldOperator.Equals, " ", "Criterion '预算 Budget', band 1 (budget =): a value is needed.")]
     [InlineData(FieldOperator.Contains, "-", "Criterion '预算 Budget', band 1 (budget contains -): '-' alone would match almost every lead.")]
     public void A_band_whose_condition_cannot_be_evaluated_is_named(FieldOperator op, string? value, string expected) =>
@@ -206,7 +206,7 @@ public class ScoreCardRulesTests
         Assert.Equal(
         [
             "Criterion '预算 Budget': the field 'x' is unknown.",
-            "Criterion '预算 Budget', band 1 (x ≥ abc): 'abc' is not a number.",
+            "Criterion '预算 Budget', band 1 (x ≥ abc): 'abc' is not a number or a date.",
             "The lowest grade must start at 0, so every lead gets a grade.",
             "The half-life must be between 0 and 3650 days.",
         ],
