@@ -118,6 +118,7 @@ public static class Startup
         services.AddScoped<TagRules>();
         services.AddScoped<ManageCustomFields>();
         services.AddScoped<Features.Pipeline.LogFollowUp>();
+        services.AddScoped<Features.Pipeline.MoveStage>();
         services.AddScoped<MergeLeads>();
         services.AddScoped<Features.Notifications.Inboxes>();
         services.AddScoped<ImportRunner>();
@@ -169,6 +170,7 @@ public static class Startup
         api.MapTagRules();
         api.MapCustomFields();
         Features.Pipeline.FollowUpEndpoints.MapFollowUps(api);
+        Features.Pipeline.StageEndpoints.MapStages(api);
         api.MapMerges();
         Features.Scoring.ScoringEndpoints.MapScoring(api);
         Features.Assignment.AssignmentEndpoints.MapAssignment(api);

@@ -51,6 +51,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     public DbSet<FollowUpTask> FollowUpTasks => Set<FollowUpTask>();
     public DbSet<StoredCustomField> CustomFields => Set<StoredCustomField>();
     public DbSet<FollowUpRecord> FollowUpRecords => Set<FollowUpRecord>();
+    public DbSet<StageMove> StageMoves => Set<StageMove>();
 
     public CurrentUser CurrentUser => currentUser;
 
@@ -114,6 +115,8 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(c => c.CompanyKey).HasMaxLength(200);
             e.Property(c => c.Grade).HasMaxLength(20);
             e.Property(c => c.Fields).HasMaxLength(65536);
+            e.Property(c => c.Stage).HasMaxLength(30).HasDefaultValue(Domain.Pipeline.SalesPipeline.First);
+            e.HasIndex(c => new { c.OrganizationId, c.Stage, c.StageChangedAt });
             e.HasIndex(c => new { c.OrganizationId, c.OwnerId });
             e.HasIndex(c => new { c.OrganizationId, c.CompanyKey });
             e.HasOne<Organization>().WithMany().HasForeignKey(c => c.OrganizationId);
@@ -347,9 +350,22 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
                 (f.OrganizationId == ScopeOrganizationId && Customers.Any(c => c.Id == f.CustomerId)));
         });
 
+        builder.Entity<StageMove>(e =>
+        {
+            e.Property(m => m.From).HasMaxLength(30);
+            e.Property(m => m.To).HasMaxLength(30);
+            e.Property(m => m.LostReason).HasMaxLength(500);
+            e.Property(m => m.OverrideReason).HasMaxLength(500);
+            e.HasIndex(m => new { m.OrganizationId, m.CustomerId, m.At });
+            e.HasOne<Customer>().WithMany().HasForeignKey(m => m.CustomerId).OnDelete(DeleteBehavior.Restrict);
+            e.HasQueryFilter(m => EF.Constant(ScopeIsSystem) ||
+                (m.OrganizationId == ScopeOrganizationId && Customers.Any(c => c.Id == m.CustomerId)));
+        });
+
         builder.Entity<FollowUpTask>(e =>
         {
             e.Property(t => t.Kind).HasMaxLength(30);
+            e.Property(t => t.Title).HasMaxLength(200);
             e.Property(t => t.ClosedReason).HasMaxLength(30);
             e.HasIndex(t => new { t.OrganizationId, t.OwnerId, t.ClosedAt, t.DueAt });
             e.HasIndex(t => t.LeadId);
@@ -461,6 +477,12 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             if (entry.Entity is FollowUpRecord && entry.State != EntityState.Added)
             {
                 throw new InvalidOperationException("Follow-up records are append-only; log a correction instead.");
+            }
+            // Stage rules hold on every path: a stage changes only together with the StageMove that MoveStage writes after its checks.
+            if (entry.Entity is Customer moved && entry.State == EntityState.Modified && entry.Property(nameof(Customer.Stage)).IsModified
+                && !entries.Any(e => e.State == EntityState.Added && e.Entity is StageMove m && m.CustomerId == moved.Id && m.To == moved.Stage))
+            {
+                throw new InvalidOperationException("A customer's stage changes only through MoveStage, which checks the stage's requirements.");
             }
             // Users and channel/import scopes write only into their own organisation; sign-in (no organisation) and the system are exempt.
             if (entry.Entity is IOrganizationOwned owned && currentUser.OrganizationId != Guid.Empty && !currentUser.Scope.IsSystem)

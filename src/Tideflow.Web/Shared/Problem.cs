@@ -22,6 +22,12 @@ public sealed class Problem(int status, string title, string? detail = null,
     public static Problem NotFound(string what) => new(404, "Not found", $"{what} does not exist or is not visible to you.");
     public static Problem Conflict(string detail) => new(409, "Conflict", detail);
 
+    /// <summary>Well-formed but not allowed by a business rule; <paramref name="missing"/> says exactly what is lacking (a stage move).</summary>
+    public static Problem Unprocessable(string detail, object missing) => new(422, "Requirements not met", detail) { Missing = missing };
+
+    /// <summary>For a 422: what is lacking, written to the answer as "missing".</summary>
+    public object? Missing { get; private init; }
+
     public static Problem Invalid(string field, string reason) =>
         new(400, "Invalid input", $"{field}: {reason}", new Dictionary<string, string[]> { [field] = [reason] });
 
@@ -55,6 +61,10 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems) : I
                 details = p.Errors is null
                     ? new ProblemDetails { Status = p.Status, Title = p.Title, Detail = p.Detail }
                     : new HttpValidationProblemDetails(p.Errors) { Status = p.Status, Title = p.Title, Detail = p.Detail };
+                if (p.Missing is not null)
+                {
+                    details.Extensions["missing"] = p.Missing;
+                }
                 break;
             case BadHttpRequestException bad:
                 // Malformed JSON and unbindable values: say where, not a stack trace.

@@ -256,6 +256,18 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
             _ => new { channel = "WeChat", content = "微信沟通需求", nextPlan = "发方案", nextContactAt = TimeProvider.System.GetUtcNow().AddDays(200) },
             (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.Created, (_, pp, b) => Check(b.GetProperty("authorId").GetGuid() == pp.Id, "author is not the caller")), write: true)),
 
+        new("POST", "/api/customers/{id:guid}/stage", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}/stage", _ => new { to = "contacted" },
+            (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("to").GetString() == "contacted", "not moved")), write: true)),
+        new("GET", "/api/customers/{id:guid}/stage-history", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}/stage-history", _ => null,
+            (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 0, "moves of another customer")), write: false)),
+        new("GET", "/api/pipeline/board", _ => "/api/pipeline/board", _ => null,
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (org, pp, b) =>
+            {
+                var visible = org.VisibleOwners(pp).Sum(v => org.CustomersOf[v].Length);
+                var counted = b.EnumerateArray().Sum(c => c.GetProperty("count").GetInt32());
+                return Check(counted == visible, $"counted {counted} customers, expected {visible} in scope");
+            }))),
+
         new("GET", "/api/tasks", _ => "/api/tasks", _ => null,
             (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 0, "sees tasks that are not theirs")))),
 

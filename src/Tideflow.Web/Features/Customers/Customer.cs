@@ -21,6 +21,9 @@ public sealed class Customer : Access.IOrganizationOwned, Leads.IHasCustomFields
     public DateTimeOffset? AssignedAt { get; set; }
     /// <summary>JSON object of custom field values by key (R1.5), as <see cref="Domain.Leads.CustomFields"/> stores them.</summary>
     public string? Fields { get; set; }
+    /// <summary>Where the customer is in the pipeline (a stage key); changed only by MoveStage.</summary>
+    public string Stage { get; set; } = Domain.Pipeline.SalesPipeline.First;
+    public DateTimeOffset? StageChangedAt { get; set; }
     /// <summary>When the last follow-up record was logged; what "no follow-up for N days" is measured from.</summary>
     public DateTimeOffset? LastFollowUpAt { get; set; }
     /// <summary>The next contact the last follow-up record planned.</summary>

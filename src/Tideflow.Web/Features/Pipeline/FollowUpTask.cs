@@ -14,6 +14,8 @@ public sealed class FollowUpTask : IOrganizationOwned
     public Guid? LeadId { get; set; }
     public Guid? CustomerId { get; set; }
     public required string Kind { get; set; }
+    /// <summary>What to do, for tasks a stage's entry action creates ("跟进报价反馈").</summary>
+    public string? Title { get; set; }
     public DateTimeOffset DueAt { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? ClosedAt { get; set; }
@@ -26,4 +28,6 @@ public static class TaskKinds
     public const string FirstContact = "first-contact";
     /// <summary>The next plan of the last follow-up record, due on its date.</summary>
     public const string NextContact = "next-contact";
+    /// <summary>Created by entering a pipeline stage; its title says what to do.</summary>
+    public const string StageTask = "stage-task";
 }

@@ -47,8 +47,9 @@ public sealed class LogFollowUp(TideflowDbContext db, CurrentUser me, TimeProvid
         var customer = await db.Customers.SingleOrDefaultAsync(c => c.Id == customerId, ct) ?? throw Problem.NotFound("Customer");
         var now = clock.GetUtcNow();
         var input = new FollowUpInput(request.Channel, request.Content, request.Goal, request.GoalReached, request.NextPlan, request.NextContactAt);
-        // No customer can be closed (won / lost) until pipelines exist; then closed customers need no next step.
-        var problems = FollowUpRules.Problems(input, customerClosed: false, now);
+        // A won or lost customer needs no next step.
+        var closed = MoveStage.Pipeline.Find(customer.Stage)?.Outcome is StageOutcome.Won or StageOutcome.Lost;
+        var problems = FollowUpRules.Problems(input, closed, now);
         if (request.CorrectsId is { } corrected
             && !await db.FollowUpRecords.AnyAsync(f => f.Id == corrected && f.CustomerId == customerId, ct))
         {

@@ -567,6 +567,16 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.Property<int?>("Score")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("Stage")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(30)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("new");
+
+                    b.Property<long?>("StageChangedAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("UpdatedAt")
                         .HasColumnType("INTEGER");
 
@@ -577,6 +587,8 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.HasIndex("OrganizationId", "CompanyKey");
 
                     b.HasIndex("OrganizationId", "OwnerId");
+
+                    b.HasIndex("OrganizationId", "Stage", "StageChangedAt");
 
                     b.ToTable("Customers");
                 });
@@ -1304,6 +1316,10 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.Property<Guid>("OwnerId")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Title")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("CustomerId");
@@ -1315,6 +1331,55 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.HasIndex("OrganizationId", "OwnerId", "ClosedAt", "DueAt");
 
                     b.ToTable("FollowUpTasks");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pipeline.StageMove", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("ById")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("CustomerId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Details")
+                        .HasMaxLength(4000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("From")
+                        .IsRequired()
+                        .HasMaxLength(30)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LostReason")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OverrideReason")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("To")
+                        .IsRequired()
+                        .HasMaxLength(30)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CustomerId");
+
+                    b.HasIndex("OrganizationId", "CustomerId", "At");
+
+                    b.ToTable("StageMoves");
                 });
 
             modelBuilder.Entity("Tideflow.Web.Features.Scoring.BehaviourEvent", b =>
@@ -1622,6 +1687,15 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.HasOne("Tideflow.Web.Features.Access.AppUser", null)
                         .WithMany()
                         .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pipeline.StageMove", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Customers.Customer", null)
+                        .WithMany()
+                        .HasForeignKey("CustomerId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
                 });

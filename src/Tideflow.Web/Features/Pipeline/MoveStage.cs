@@ -1,0 +1,178 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Tideflow.Domain.Access;
+using Tideflow.Domain.Pipeline;
+using Tideflow.Web.Data;
+using Tideflow.Web.Features.Access;
+using Tideflow.Web.Shared;
+
+namespace Tideflow.Web.Features.Pipeline;
+
+/// <summary>One stage change of a customer, kept forever: the timeline of its pursuit.</summary>
+public sealed class StageMove : IOrganizationOwned
+{
+    public Guid Id { get; set; }
+    public Guid OrganizationId { get; set; }
+    public Guid CustomerId { get; set; }
+    public required string From { get; set; }
+    public required string To { get; set; }
+    public Guid ById { get; set; }
+    public DateTimeOffset At { get; set; }
+    /// <summary>Why lost, for a move to a lost stage.</summary>
+    public string? LostReason { get; set; }
+    /// <summary>Set when an admin moved past missing requirements: why, in their words.</summary>
+    public string? OverrideReason { get; set; }
+    /// <summary>JSON: what the move brought (invoice details) and, for an override, what was missing.</summary>
+    public string? Details { get; set; }
+}
+
+public sealed record MoveStageRequest(
+    [property: Required] string To,
+    [property: StringLength(500)] string? LostReason = null,
+    [property: StringLength(200)] string? InvoiceTitle = null,
+    [property: StringLength(50)] string? TaxNumber = null,
+    [property: StringLength(500)] string? OverrideReason = null);
+
+public sealed record MissingItem(StageCheck Check, string Description);
+
+public sealed record StageMoveRow(Guid Id, string From, string To, string? ByName, DateTimeOffset At, string? LostReason, string? OverrideReason);
+
+public sealed record BoardCard(Guid Id, string Name, string? Company, string? Grade, string? OwnerName, DateTimeOffset? NextContactAt);
+
+public sealed record BoardColumn(string Key, string Name, StageOutcome Outcome, int Count, IReadOnlyList<BoardCard> Cards);
+
+/// <summary>
+/// The one place a customer's stage changes (R5.1, R5.2). The DbContext refuses any save that changes a stage without
+/// the <see cref="StageMove"/> this writes, so no path — UI, API, import, bulk edit, automation — can skip the checks.
+/// </summary>
+public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider clock)
+{
+    public const int CardsPerColumn = 50;
+
+    public static SalesPipeline Pipeline => SalesPipeline.Default;
+
+    public async Task<StageMoveRow> MoveAsync(Guid customerId, MoveStageRequest request, CancellationToken ct = default)
+    {
+        me.Require(Permission.WorkCustomers);
+        Problem.ThrowIfInvalid(request);
+        var customer = await db.Customers.SingleOrDefaultAsync(c => c.Id == customerId, ct) ?? throw Problem.NotFound("Customer");
+        var to = request.To.Trim();
+        if (StageRules.Problem(Pipeline, customer.Stage, to) is { } problem)
+        {
+            throw Problem.Invalid("to", problem);
+        }
+        var overriding = !string.IsNullOrWhiteSpace(request.OverrideReason);
+        if (overriding && me.Role != Role.Admin)
+        {
+            throw Problem.Forbidden("Only an admin may move a customer past missing requirements.");
+        }
+        var facts = new MoveFacts(
+            await db.FollowUpRecords.CountAsync(f => f.CustomerId == customerId && f.NextPlan != null, ct),
+            request.LostReason, request.InvoiceTitle, request.TaxNumber);
+        var missing = StageRules.Missing(Pipeline, customer.Stage, to, facts);
+        if (missing.Count > 0 && !overriding)
+        {
+            throw Problem.Unprocessable($"Moving to '{Pipeline.Find(to)!.Name}' needs: {string.Join("; ", missing.Select(StageRules.Describe))}.",
+                missing.Select(m => new MissingItem(m, StageRules.Describe(m))).ToList());
+        }
+
+        var now = clock.GetUtcNow();
+        var entered = Pipeline.Find(to)!;
+        var move = new StageMove
+        {
+            Id = Guid.CreateVersion7(), OrganizationId = customer.OrganizationId, CustomerId = customerId, From = customer.Stage, To = to,
+            ById = me.Id, At = now, LostReason = entered.Outcome == StageOutcome.Lost ? request.LostReason?.Trim() : null,
+            OverrideReason = overriding ? request.OverrideReason!.Trim() : null,
+            Details = InvoiceOrMissing(entered, request, overriding ? missing : []),
+        };
+        db.StageMoves.Add(move);
+        customer.Stage = to;
+        customer.StageChangedAt = now;
+        customer.UpdatedAt = now;
+        // Tasks of the stage left are moot; the stage entered brings its own.
+        foreach (var task in await db.FollowUpTasks.Where(t => t.CustomerId == customerId && t.Kind == TaskKinds.StageTask && t.ClosedAt == null).ToListAsync(ct))
+        {
+            (task.ClosedAt, task.ClosedReason) = (now, "stage-changed");
+        }
+        if (entered.OnEnter is { } action && customer.OwnerId is { } owner)
+        {
+            db.FollowUpTasks.Add(new FollowUpTask
+            {
+                Id = Guid.CreateVersion7(), OrganizationId = customer.OrganizationId, OwnerId = owner, CustomerId = customerId,
+                Kind = TaskKinds.StageTask, Title = action.Title, DueAt = now.AddHours(action.DueInHours), CreatedAt = now,
+            });
+        }
+        await db.SaveChangesAsync(ct);
+        return new StageMoveRow(move.Id, move.From, move.To, me.Scope.UserName, move.At, move.LostReason, move.OverrideReason);
+    }
+
+    public async Task<List<StageMoveRow>> HistoryAsync(Guid customerId, CancellationToken ct = default)
+    {
+        if (!me.IsAuthenticated)
+        {
+            throw Problem.Unauthorized();
+        }
+        if (!await db.Customers.AnyAsync(c => c.Id == customerId, ct))
+        {
+            throw Problem.NotFound("Customer");
+        }
+        return await (from m in db.StageMoves.AsNoTracking()
+                      where m.CustomerId == customerId
+                      join u in db.Users on m.ById equals u.Id into us
+                      from u in us.DefaultIfEmpty()
+                      orderby m.At descending, m.Id descending
+                      select new StageMoveRow(m.Id, m.From, m.To, u == null ? null : u.DisplayName, m.At, m.LostReason, m.OverrideReason))
+            .ToListAsync(ct);
+    }
+
+    /// <summary>The kanban: each stage with its count and the customers in it the caller may see, most recently moved first.</summary>
+    public async Task<List<BoardColumn>> BoardAsync(Guid? ownerId = null, CancellationToken ct = default)
+    {
+        if (!me.IsAuthenticated)
+        {
+            throw Problem.Unauthorized();
+        }
+        var customers = db.Customers.AsNoTracking();
+        if (ownerId is { } owner)
+        {
+            customers = customers.Where(c => c.OwnerId == owner);
+        }
+        var counts = await customers.GroupBy(c => c.Stage).Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, ct);
+        var columns = new List<BoardColumn>();
+        foreach (var stage in Pipeline.Stages)
+        {
+            var key = stage.Key;
+            var cards = await (from c in customers
+                               where c.Stage == key
+                               join u in db.Users on c.OwnerId equals u.Id into us
+                               from u in us.DefaultIfEmpty()
+                               orderby c.StageChangedAt descending, c.Id
+                               select new BoardCard(c.Id, c.Name, c.Company, c.Grade, u == null ? null : u.DisplayName, c.NextContactAt))
+                .Take(CardsPerColumn).ToListAsync(ct);
+            columns.Add(new BoardColumn(key, stage.Name, stage.Outcome, counts.GetValueOrDefault(key), cards));
+        }
+        return columns;
+    }
+
+    private static string? InvoiceOrMissing(Stage entered, MoveStageRequest r, IReadOnlyList<StageCheck> overridden)
+    {
+        var invoice = entered.ToEnter.Contains(StageCheck.InvoiceDetails) && !string.IsNullOrWhiteSpace(r.InvoiceTitle)
+            ? new { title = r.InvoiceTitle!.Trim(), taxNumber = r.TaxNumber?.Trim() } : null;
+        return invoice is null && overridden.Count == 0 ? null
+            : JsonSerializer.Serialize(new { invoice, overridden = overridden.Select(m => m.ToString()) }, Scoring.LeadScoring.Json);
+    }
+}
+
+public static class StageEndpoints
+{
+    public static void MapStages(this RouteGroupBuilder api)
+    {
+        api.MapPost("/customers/{id:guid}/stage", (Guid id, MoveStageRequest r, MoveStage h, CancellationToken ct) => h.MoveAsync(id, r, ct))
+            .WithTags("Pipeline");
+        api.MapGet("/customers/{id:guid}/stage-history", (Guid id, MoveStage h, CancellationToken ct) => h.HistoryAsync(id, ct))
+            .WithTags("Pipeline");
+        api.MapGet("/pipeline/board", (Guid? ownerId, MoveStage h, CancellationToken ct) => h.BoardAsync(ownerId, ct))
+            .WithTags("Pipeline");
+    }
+}

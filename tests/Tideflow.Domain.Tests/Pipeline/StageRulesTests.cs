@@ -1,0 +1,45 @@
+using Tideflow.Domain.Pipeline;
+
+namespace Tideflow.Domain.Tests.Pipeline;
+
+public class StageRulesTests
+{
+    private static readonly SalesPipeline Pipeline = SalesPipeline.Default;
+    private static readonly MoveFacts Nothing = new(0, null, null, null);
+
+    [Fact]
+    public void The_default_pipeline_runs_from_new_lead_to_won_or_lost()
+    {
+        Assert.Equal(["新线索", "已联系", "需求确认", "已报价", "商务谈判", "赢单", "输单"], Pipeline.Stages.Select(s => s.Name));
+        Assert.Equal(SalesPipeline.First, Pipeline.Stages[0].Key);
+        Assert.Equal([StageOutcome.Won, StageOutcome.Lost], Pipeline.Stages.Where(s => s.Outcome != StageOutcome.Open).Select(s => s.Outcome));
+    }
+
+    [Fact]
+    public void Leaving_contacted_needs_a_follow_up_with_a_next_plan_whichever_way_the_move_goes()
+    {
+        Assert.Equal([StageCheck.FollowUpWithNextPlan], StageRules.Missing(Pipeline, "contacted", "needs", Nothing));
+        Assert.Equal([StageCheck.FollowUpWithNextPlan], StageRules.Missing(Pipeline, "contacted", "new", Nothing));
+        Assert.Empty(StageRules.Missing(Pipeline, "contacted", "needs", Nothing with { FollowUpsWithNextPlan = 1 }));
+        // Entering contacted needs nothing: the requirement is met before leaving it.
+        Assert.Empty(StageRules.Missing(Pipeline, "new", "contacted", Nothing));
+    }
+
+    [Fact]
+    public void Both_the_leaving_and_the_entering_stage_are_checked_and_every_missing_item_is_listed()
+    {
+        Assert.Equal([StageCheck.FollowUpWithNextPlan, StageCheck.LostReason], StageRules.Missing(Pipeline, "contacted", "lost", Nothing));
+        Assert.Equal([StageCheck.InvoiceDetails], StageRules.Missing(Pipeline, "negotiation", "won", Nothing with { InvoiceTitle = "杭州博远软件有限公司" }));
+        Assert.Empty(StageRules.Missing(Pipeline, "negotiation", "won", Nothing with { InvoiceTitle = "杭州博远软件有限公司", TaxNumber = "91330100MA2XXXXX0X" }));
+        Assert.Equal([StageCheck.LostReason], StageRules.Missing(Pipeline, "quoted", "lost", Nothing with { LostReason = " 贵" }));
+        Assert.Empty(StageRules.Missing(Pipeline, "quoted", "lost", Nothing with { LostReason = "价格太高" }));
+    }
+
+    [Fact]
+    public void An_unknown_stage_or_a_move_to_the_same_stage_is_refused_before_any_check()
+    {
+        Assert.Equal("'closing' is not a stage; stages are new, contacted, needs, quoted, negotiation, won, lost.", StageRules.Problem(Pipeline, "new", "closing"));
+        Assert.Equal("The customer is already in 'quoted'.", StageRules.Problem(Pipeline, "quoted", "quoted"));
+        Assert.Null(StageRules.Problem(Pipeline, "quoted", "negotiation"));
+    }
+}
