@@ -54,6 +54,7 @@ public sealed partial class LocalizationTests
             .Concat(Enum.GetValues<Tideflow.Domain.Leads.CustomFieldType>().Select(t => $"FieldType{t}"))
             .Concat(Enum.GetValues<Tideflow.Domain.Leads.CustomFieldTarget>().Select(t => $"FieldFor{t}"))
             .Concat(Enum.GetValues<Tideflow.Domain.Pipeline.FollowUpChannel>().Select(c => $"FollowUpChannel{c}"))
+            .Concat(Enum.GetValues<Tideflow.Domain.Pipeline.StageCheck>().Select(c => $"StageCheck{c}"))
             .Concat(Constants(typeof(Tideflow.Web.Features.Notifications.NotificationKinds)).Select(k => $"Notification_{k}"))
             .Concat(Constants(typeof(Tideflow.Web.Features.Pipeline.TaskKinds)).Select(k => $"Task_{k}"))
             .Concat(new[] { "ProblemHoneypot", "ProblemOverDailyCap", "Toucharrival", "Touchduplicate", "Touchmanual", "Touchmerge", "Touchregraded", "Touchimport" })

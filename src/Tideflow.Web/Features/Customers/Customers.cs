@@ -11,7 +11,7 @@ namespace Tideflow.Web.Features.Customers;
 
 public sealed record CustomerRow(Guid Id, string Name, string? Company, string? Mobile, string? Email,
     string? Region, string? Industry, Guid? OwnerId, string? OwnerName, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
-    string? Grade = null, IReadOnlyDictionary<string, string>? Fields = null);
+    string? Grade = null, IReadOnlyDictionary<string, string>? Fields = null, string Stage = Domain.Pipeline.SalesPipeline.First);
 
 public sealed record CustomerQuery(string? Search = null, Guid? OwnerId = null, int Page = 1, int PageSize = 25,
     string? Sort = null, bool Descending = false, string? Field = null, string? FieldValue = null, string? FieldFrom = null, string? FieldTo = null);
@@ -203,7 +203,7 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
         join u in db.Users on c.OwnerId equals u.Id into owner
         from u in owner.DefaultIfEmpty()
         select new CustomerRow(c.Id, c.Name, c.Company, c.Mobile, c.Email, c.Region, c.Industry, c.OwnerId,
-            u == null ? null : u.DisplayName, c.CreatedAt, c.UpdatedAt, c.Grade, Scoring.LeadScoring.StoredFields(c.Fields));
+            u == null ? null : u.DisplayName, c.CreatedAt, c.UpdatedAt, c.Grade, Scoring.LeadScoring.StoredFields(c.Fields), c.Stage);
 }
 
 public static class CustomerEndpoints

@@ -5,7 +5,7 @@ using Tideflow.Web.Shared;
 
 namespace Tideflow.Web.Features.Pipeline;
 
-public sealed record TaskRow(Guid Id, string Kind, DateTimeOffset DueAt, bool Overdue, Guid? LeadId, Guid? CustomerId, string? Subject);
+public sealed record TaskRow(Guid Id, string Kind, DateTimeOffset DueAt, bool Overdue, Guid? LeadId, Guid? CustomerId, string? Subject, string? Title = null);
 
 /// <summary>The caller's own open tasks, soonest first: what the workbench puts in front of a rep.</summary>
 public sealed class MyTasks(TideflowDbContext db, CurrentUser me, TimeProvider clock)
@@ -25,9 +25,9 @@ public sealed class MyTasks(TideflowDbContext db, CurrentUser me, TimeProvider c
                           join c in db.Customers on t.CustomerId equals c.Id into cs
                           from c in cs.DefaultIfEmpty()
                           orderby t.DueAt
-                          select new { t.Id, t.Kind, t.DueAt, t.LeadId, t.CustomerId, Subject = c != null ? c.Name : l != null ? (l.Name ?? l.Company) : null })
+                          select new { t.Id, t.Kind, t.Title, t.DueAt, t.LeadId, t.CustomerId, Subject = c != null ? c.Name : l != null ? (l.Name ?? l.Company) : null })
             .Take(50).ToListAsync(ct);
-        return rows.Select(r => new TaskRow(r.Id, r.Kind, r.DueAt, r.DueAt < now, r.LeadId, r.CustomerId, r.Subject)).ToList();
+        return rows.Select(r => new TaskRow(r.Id, r.Kind, r.DueAt, r.DueAt < now, r.LeadId, r.CustomerId, r.Subject, r.Title)).ToList();
     }
 }
 
