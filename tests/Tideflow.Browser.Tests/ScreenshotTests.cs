@@ -79,6 +79,14 @@ public sealed class ScreenshotTests(BrowserApp app) : BrowserTest(app)
         await rep.Locator("[data-testid=customer-row-name]").First.WaitForAsync();
         written.Add(await ShootAsync(rep, "customers.png"));
 
+        await Ui.OpenAsync(rep, "/pipeline");
+        await rep.Locator("[data-testid=card]").First.WaitForAsync();
+        written.Add(await ShootAsync(rep, "pipeline.png"));
+
+        await rep.Locator("[data-testid=card] a").First.ClickAsync();
+        await rep.Locator("[data-testid=follow-up-form]").WaitForAsync();
+        written.Add(await ShootAsync(rep, "customer.png", fullPage: true));
+
         await Ui.OpenAsync(rep, "/profile");
         written.Add(await ShootAsync(rep, "profile.png"));
 

@@ -13,29 +13,33 @@ public abstract class FollowUpTests<TApp>(TApp app) where TApp : TideflowApp
     private object Record(string content, DateTimeOffset? next, string? plan = "周二上门演示", Guid? correctsId = null) =>
         new { channel = "Phone", content, goal = "约到试用", goalReached = true, nextPlan = plan, nextContactAt = next, correctsId };
 
-    private async Task<Guid> OwnedCustomerAsync(TestOrg org)
+    private async Task<Guid> OwnedCustomerAsync(TestOrg org, TideflowApp? on = null)
     {
-        await app.SaveRulesAsync(org, ToRep("全部给 A", org.RepA.Id));
-        var lead = await app.CaptureAsync(org, [("name", "跟进测试"), .. Hot]);
-        return (await (await app.As(org.RepA).PostAsync($"/api/leads/{lead}/qualify", null)).ReadAsync<QualifyResult>()).CustomerId;
+        var node = on ?? app;
+        await node.SaveRulesAsync(org, ToRep("全部给 A", org.RepA.Id));
+        var lead = await node.CaptureAsync(org, [("name", "跟进测试"), .. Hot]);
+        return (await (await node.As(org.RepA).PostAsync($"/api/leads/{lead}/qualify", null)).ReadAsync<QualifyResult>()).CustomerId;
     }
 
     // PostgreSQL keeps microseconds, .NET ticks are a tenth of that.
     private static DateTimeOffset Micro(DateTimeOffset d) => new(d.Ticks - d.Ticks % 10, d.Offset);
 
     private Task<List<FollowUpTask>> TasksOfAsync(Guid customer) =>
-        app.InDbAsync(db => db.FollowUpTasks.IgnoreQueryFilters().Where(t => t.CustomerId == customer).OrderBy(t => t.CreatedAt).ToListAsync());
+        app.InDbAsync(db => db.FollowUpTasks.IgnoreQueryFilters().Where(t => t.CustomerId == customer).OrderBy(t => t.CreatedAt).ThenBy(t => t.Kind).ToListAsync());
 
     [Fact]
     public async Task Logging_a_follow_up_closes_the_contact_task_and_plans_the_next_contact()
     {
-        var org = await app.NewOrgAsync();
-        var customer = await OwnedCustomerAsync(org);
-        var rep = app.As(org.RepA);
+        app.SkipIfUnavailable();
+        // Its own app instance: moving this clock must not disturb tests running beside it.
+        await using var node = app.SecondNode();
+        var org = await TestOrg.CreateAsync(node.Services);
+        var customer = await OwnedCustomerAsync(org, node);
+        var rep = node.As(org.RepA);
         var first = Assert.Single(await TasksOfAsync(customer));
         Assert.Equal((TaskKinds.FirstContact, (DateTimeOffset?)null), (first.Kind, first.ClosedAt));
 
-        var next = app.Clock.GetUtcNow().AddDays(3);
+        var next = node.Clock.GetUtcNow().AddDays(3);
         var response = await rep.PostJson($"/api/customers/{customer}/follow-ups", Record(" 客户确认下周看演示 ", next));
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var logged = await response.ReadAsync<FollowUpRow>();
@@ -46,11 +50,11 @@ public abstract class FollowUpTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.Equal("followed-up", tasks[0].ClosedReason);
         Assert.Equal((TaskKinds.NextContact, Micro(next), org.RepA.Id, (DateTimeOffset?)null), (tasks[1].Kind, Micro(tasks[1].DueAt), tasks[1].OwnerId, tasks[1].ClosedAt));
         var stored = await app.InDbAsync(db => db.Customers.IgnoreQueryFilters().SingleAsync(c => c.Id == customer));
-        Assert.Equal((Micro(app.Clock.GetUtcNow()), Micro(next)), (Micro(stored.LastFollowUpAt!.Value), Micro(stored.NextContactAt!.Value)));
+        Assert.Equal((Micro(node.Clock.GetUtcNow()), Micro(next)), (Micro(stored.LastFollowUpAt!.Value), Micro(stored.NextContactAt!.Value)));
 
         // Three days on, the rep calls again: the reminder that brought them back is done, the next one is planned.
-        app.Clock.Advance(TimeSpan.FromDays(3));
-        await rep.PostJson($"/api/customers/{customer}/follow-ups", Record("演示完成，客户要报价", app.Clock.GetUtcNow().AddDays(7), "发报价单"));
+        node.Clock.Advance(TimeSpan.FromDays(3));
+        await rep.PostJson($"/api/customers/{customer}/follow-ups", Record("演示完成，客户要报价", node.Clock.GetUtcNow().AddDays(7), "发报价单"));
         tasks = await TasksOfAsync(customer);
         Assert.Equal(3, tasks.Count);
         Assert.Equal([true, true, false], tasks.Select(t => t.ClosedAt is not null));

@@ -34,8 +34,8 @@ public abstract class StageTests<TApp>(TApp app) where TApp : TideflowApp
             new { channel = "Phone", content = "确认了采购数量", nextPlan = "发方案", nextContactAt = app.Clock.GetUtcNow().AddDays(2) });
         Assert.Equal(HttpStatusCode.OK, (await rep.PostJson($"/api/customers/{customer}/stage", new { to = "needs" })).StatusCode);
         // The stage left takes its task with it; the stage entered brings its own.
-        var tasks = await app.InDbAsync(db => db.FollowUpTasks.IgnoreQueryFilters().Where(t => t.CustomerId == customer && t.Kind == TaskKinds.StageTask).OrderBy(t => t.CreatedAt).ToListAsync());
-        Assert.Equal([("确认客户需求", "stage-changed"), ("准备方案与报价", null)], tasks.Select(t => (t.Title, t.ClosedReason)));
+        var tasks = await app.InDbAsync(db => db.FollowUpTasks.IgnoreQueryFilters().Where(t => t.CustomerId == customer && t.Kind == TaskKinds.StageTask).ToListAsync());
+        Assert.Equal([("准备方案与报价", null), ("确认客户需求", "stage-changed")], tasks.Select(t => (t.Title, t.ClosedReason)).OrderBy(t => t.Title, StringComparer.Ordinal));
 
         var lost = await rep.PostJson($"/api/customers/{customer}/stage", new { to = "lost" });
         Assert.Equal(["LostReason"], await MissingAsync(lost));
