@@ -479,7 +479,9 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
                 throw new InvalidOperationException("Follow-up records are append-only; log a correction instead.");
             }
             // Stage rules hold on every path: a stage changes only together with the StageMove that MoveStage writes after its checks.
-            if (entry.Entity is Customer moved && entry.State == EntityState.Modified && entry.Property(nameof(Customer.Stage)).IsModified
+            if (entry.Entity is Customer moved
+                && ((entry.State == EntityState.Modified && entry.Property(nameof(Customer.Stage)).IsModified)
+                    || (entry.State == EntityState.Added && moved.Stage != Domain.Pipeline.SalesPipeline.First))
                 && !entries.Any(e => e.State == EntityState.Added && e.Entity is StageMove m && m.CustomerId == moved.Id && m.To == moved.Stage))
             {
                 throw new InvalidOperationException("A customer's stage changes only through MoveStage, which checks the stage's requirements.");

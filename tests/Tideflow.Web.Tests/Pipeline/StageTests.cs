@@ -80,6 +80,16 @@ public abstract class StageTests<TApp>(TApp app) where TApp : TideflowApp
             return await db.SaveChangesAsync();
         }));
         Assert.Contains("only through MoveStage", thrown.Message);
+        // Nor can a customer be created straight into a later stage.
+        thrown = await Assert.ThrowsAsync<InvalidOperationException>(() => app.InDbAsync(async db =>
+        {
+            db.Customers.Add(new Tideflow.Web.Features.Customers.Customer
+            {
+                Id = Guid.CreateVersion7(), OrganizationId = org.Id, Name = "直接赢单", Stage = "won", OwnerId = org.RepA.Id,
+            });
+            return await db.SaveChangesAsync();
+        }));
+        Assert.Contains("only through MoveStage", thrown.Message);
 
         await app.As(org.RepA).PostJson($"/api/customers/{customer}/stage", new { to = "contacted" });
         var board = await (await app.As(org.RepA).GetAsync("/api/pipeline/board")).ReadAsync<List<BoardColumn>>();

@@ -83,7 +83,8 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
         {
             Id = Guid.CreateVersion7(), OrganizationId = customer.OrganizationId, CustomerId = customerId, From = customer.Stage, To = to,
             ById = me.Id, At = now, LostReason = entered.Outcome == StageOutcome.Lost ? request.LostReason?.Trim() : null,
-            OverrideReason = overriding ? request.OverrideReason!.Trim() : null,
+            // Only a move that needed it counts as overridden.
+            OverrideReason = overriding && missing.Count > 0 ? request.OverrideReason!.Trim() : null,
             Details = InvoiceOrMissing(entered, request, overriding ? missing : []),
         };
         db.StageMoves.Add(move);
