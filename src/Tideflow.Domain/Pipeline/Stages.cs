@@ -52,13 +52,21 @@ public sealed record SalesPipeline(IReadOnlyList<Stage> Stages)
 public static class StageRules
 {
     /// <summary>
-    /// What the move from <paramref name="from"/> to <paramref name="to"/> still needs: the leaving stage's checks, then
-    /// the entered stage's. Empty: the move may go ahead. An unknown target or a move to the same stage is refused by
+    /// What the move from <paramref name="from"/> to <paramref name="to"/> still needs: the leaving stage's checks, those
+    /// of every stage a forward move skips, then the entered stage's. Empty: the move may go ahead. An unknown target or a move to the same stage is refused by
     /// <see cref="Problem"/> before this is asked.
     /// </summary>
     public static IReadOnlyList<StageCheck> Missing(SalesPipeline pipeline, string from, string to, MoveFacts facts)
     {
-        var checks = (pipeline.Find(from)?.ToLeave ?? []).Concat(pipeline.Find(to)?.ToEnter ?? []).Distinct();
+        var stages = pipeline.Stages.ToList();
+        var start = stages.FindIndex(s => s.Key == from);
+        var end = stages.FindIndex(s => s.Key == to);
+        // A forward move passes through the stages between: skipping 已联系 must not skip what leaving it needs.
+        // A move to a lost stage is a way out from anywhere, not a pass through the rest.
+        var passed = start >= 0 && end > start && stages[end].Outcome != StageOutcome.Lost
+            ? stages.Skip(start + 1).Take(end - start - 1).Where(s => s.Outcome == StageOutcome.Open).SelectMany(s => s.ToLeave)
+            : [];
+        var checks = (pipeline.Find(from)?.ToLeave ?? []).Concat(passed).Concat(pipeline.Find(to)?.ToEnter ?? []).Distinct();
         return checks.Where(c => !Met(c, facts)).ToList();
     }
 

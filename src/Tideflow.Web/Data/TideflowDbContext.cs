@@ -357,6 +357,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(m => m.LostReason).HasMaxLength(500);
             e.Property(m => m.OverrideReason).HasMaxLength(500);
             e.HasIndex(m => new { m.OrganizationId, m.CustomerId, m.At });
+            e.HasIndex(m => new { m.CustomerId, m.Sequence }).IsUnique();
             e.HasOne<Customer>().WithMany().HasForeignKey(m => m.CustomerId).OnDelete(DeleteBehavior.Restrict);
             e.HasQueryFilter(m => EF.Constant(ScopeIsSystem) ||
                 (m.OrganizationId == ScopeOrganizationId && Customers.Any(c => c.Id == m.CustomerId)));

@@ -14,10 +14,13 @@ public static class UserTime
     }
 
     /// <summary>The instant a calendar day starts in the user's time zone (a date picked in the UI means their day).</summary>
-    public static DateTimeOffset StartOfDay(DateTime date, string timeZone)
+    public static DateTimeOffset StartOfDay(DateTime date, string timeZone) => At(date, TimeSpan.Zero, timeZone);
+
+    /// <summary>The instant a wall-clock time on a day means in the user's time zone (daylight saving included).</summary>
+    public static DateTimeOffset At(DateTime date, TimeSpan time, string timeZone)
     {
         var zone = TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out var tz) ? tz : TimeZoneInfo.Utc;
-        var local = DateTime.SpecifyKind(date.Date, DateTimeKind.Unspecified);
+        var local = DateTime.SpecifyKind(date.Date + time, DateTimeKind.Unspecified);
         return new DateTimeOffset(local, zone.GetUtcOffset(local)).ToUniversalTime();
     }
 }

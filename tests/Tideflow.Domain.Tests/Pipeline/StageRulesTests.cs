@@ -26,6 +26,17 @@ public class StageRulesTests
     }
 
     [Fact]
+    public void Skipping_a_stage_does_not_skip_what_leaving_it_needs_but_losing_is_possible_from_anywhere()
+    {
+        Assert.Equal([StageCheck.FollowUpWithNextPlan], StageRules.Missing(Pipeline, "new", "needs", Nothing));
+        Assert.Equal([StageCheck.FollowUpWithNextPlan, StageCheck.InvoiceDetails], StageRules.Missing(Pipeline, "new", "won", Nothing));
+        Assert.Empty(StageRules.Missing(Pipeline, "new", "quoted", Nothing with { FollowUpsWithNextPlan = 2 }));
+        Assert.Equal([StageCheck.LostReason], StageRules.Missing(Pipeline, "new", "lost", Nothing));
+        // Backwards passes nothing: only the stage left is checked.
+        Assert.Empty(StageRules.Missing(Pipeline, "negotiation", "needs", Nothing));
+    }
+
+    [Fact]
     public void Both_the_leaving_and_the_entering_stage_are_checked_and_every_missing_item_is_listed()
     {
         Assert.Equal([StageCheck.FollowUpWithNextPlan, StageCheck.LostReason], StageRules.Missing(Pipeline, "contacted", "lost", Nothing));

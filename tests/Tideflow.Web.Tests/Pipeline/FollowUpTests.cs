@@ -98,6 +98,8 @@ public abstract class FollowUpTests<TApp>(TApp app) where TApp : TideflowApp
 
         var list = await (await rep.GetAsync($"/api/customers/{customer}/follow-ups")).ReadAsync<List<FollowUpRow>>();
         Assert.Equal([correction.Id, wrong.Id], list.Select(f => f.Id));
+        // Correcting the latest record replaces its reminder.
+        Assert.Single(await app.InDbAsync(db => db.FollowUpTasks.IgnoreQueryFilters().Where(t => t.CustomerId == customer && t.ClosedAt == null).ToListAsync()));
         Assert.Equal((wrong.Id, (Guid?)correction.Id), (list[0].CorrectsId!.Value, list[1].CorrectedById));
         Assert.Equal("客户要 50 套", list[1].Content);
 

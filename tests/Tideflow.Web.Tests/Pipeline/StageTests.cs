@@ -55,6 +55,11 @@ public abstract class StageTests<TApp>(TApp app) where TApp : TideflowApp
         var org = await app.NewOrgAsync();
         var customer = org.CustomersOf[org.RepA.Id][0];
 
+        // Straight from 新线索 to 赢单: the follow-up that leaving 已联系 needs, and the invoice details (a title alone is not enough).
+        Assert.Equal(["FollowUpWithNextPlan", "InvoiceDetails"],
+            await MissingAsync(await app.As(org.RepA).PostJson($"/api/customers/{customer}/stage", new { to = "won", invoiceTitle = "宁波电子" })));
+        await app.As(org.RepA).PostJson($"/api/customers/{customer}/follow-ups",
+            new { channel = "Meeting", content = "谈妥条款", nextPlan = "签合同", nextContactAt = app.Clock.GetUtcNow().AddDays(1) });
         Assert.Equal(["InvoiceDetails"], await MissingAsync(await app.As(org.RepA).PostJson($"/api/customers/{customer}/stage", new { to = "won", invoiceTitle = "宁波电子" })));
         Assert.Equal(HttpStatusCode.Forbidden, (await app.As(org.ManagerA).PostJson($"/api/customers/{customer}/stage", new { to = "won", overrideReason = "老板批准" })).StatusCode);
 
@@ -66,6 +71,39 @@ public abstract class StageTests<TApp>(TApp app) where TApp : TideflowApp
 
         var (_, errors) = await (await app.As(org.RepA).PostJson($"/api/customers/{customer}/stage", new { to = "closing" })).ProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal(["to"], errors.Keys);
+    }
+
+    [Fact]
+    public async Task Of_simultaneous_moves_of_one_customer_exactly_one_is_made_and_skipping_a_stage_skips_no_check()
+    {
+        var org = await app.NewOrgAsync();
+        var customer = org.CustomersOf[org.RepA.Id][1];
+        var rep = app.As(org.RepA);
+
+        // Jumping past 已联系 still needs what leaving it needs.
+        Assert.Equal(["FollowUpWithNextPlan"], await MissingAsync(await rep.PostJson($"/api/customers/{customer}/stage", new { to = "quoted" })));
+
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => app.As(org.RepA).PostJson($"/api/customers/{customer}/stage", new { to = "contacted" })));
+        Assert.Single(attempts, r => r.StatusCode == HttpStatusCode.OK);
+        // The others lost the race (409) or came after it and found the customer already there (400).
+        Assert.All(attempts.Where(r => r.StatusCode != HttpStatusCode.OK), r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.Conflict, HttpStatusCode.BadRequest }));
+        var moves = await app.InDbAsync(db => db.StageMoves.IgnoreQueryFilters().Where(m => m.CustomerId == customer).ToListAsync());
+        Assert.Equal([("new", "contacted", 1)], moves.Select(m => (m.From, m.To, m.Sequence)));
+        Assert.Equal(1, await app.InDbAsync(db => db.FollowUpTasks.IgnoreQueryFilters().CountAsync(t => t.CustomerId == customer && t.Kind == TaskKinds.StageTask)));
+    }
+
+    [Fact]
+    public async Task A_won_or_lost_customer_keeps_no_open_contact_reminder()
+    {
+        var org = await app.NewOrgAsync();
+        var customer = org.CustomersOf[org.RepA.Id][0];
+        var rep = app.As(org.RepA);
+        await rep.PostJson($"/api/customers/{customer}/follow-ups",
+            new { channel = "Phone", content = "报价已发", nextPlan = "周五回访", nextContactAt = app.Clock.GetUtcNow().AddDays(3) });
+        Assert.Equal(HttpStatusCode.OK, (await rep.PostJson($"/api/customers/{customer}/stage", new { to = "lost", lostReason = "预算取消" })).StatusCode);
+
+        Assert.Empty(await app.InDbAsync(db => db.FollowUpTasks.IgnoreQueryFilters().Where(t => t.CustomerId == customer && t.ClosedAt == null).ToListAsync()));
+        Assert.Null((await app.InDbAsync(db => db.Customers.IgnoreQueryFilters().SingleAsync(c => c.Id == customer))).NextContactAt);
     }
 
     [Fact]

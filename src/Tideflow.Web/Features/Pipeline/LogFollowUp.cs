@@ -69,7 +69,11 @@ public sealed class LogFollowUp(TideflowDbContext db, CurrentUser me, TimeProvid
         db.FollowUpRecords.Add(record);
         customer.LastFollowUpAt = now;
         customer.UpdatedAt = now;
-        if (customer.OwnerId is { } owner)
+        // Correcting an older record fixes history; only the latest plan is the customer's current one.
+        var planning = request.CorrectsId is not { } fixes
+            || !await db.FollowUpRecords.AnyAsync(f => f.CustomerId == customerId && f.Id != fixes && f.CorrectsId != fixes
+                && f.At > db.FollowUpRecords.Where(o => o.Id == fixes).Select(o => o.At).First(), ct);
+        if (planning && customer.OwnerId is { } owner)
         {
             // The contact this record is about is done; a correction changes the plan, so it replaces the reminder too.
             foreach (var task in await db.FollowUpTasks.Where(t => t.CustomerId == customerId && t.OwnerId == owner && t.ClosedAt == null
@@ -86,7 +90,10 @@ public sealed class LogFollowUp(TideflowDbContext db, CurrentUser me, TimeProvid
                 });
             }
         }
-        customer.NextContactAt = record.NextContactAt;
+        if (planning)
+        {
+            customer.NextContactAt = record.NextContactAt;
+        }
         await db.SaveChangesAsync(ct);
         return (await ListAsync(customerId, ct)).Single(r => r.Id == record.Id);
     }

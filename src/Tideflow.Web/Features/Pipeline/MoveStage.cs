@@ -15,6 +15,8 @@ public sealed class StageMove : IOrganizationOwned
     public Guid Id { get; set; }
     public Guid OrganizationId { get; set; }
     public Guid CustomerId { get; set; }
+    /// <summary>1, 2, 3 … per customer, unique: of two moves made at the same moment from the same state, one fails to insert.</summary>
+    public int Sequence { get; set; }
     public required string From { get; set; }
     public required string To { get; set; }
     public Guid ById { get; set; }
@@ -56,6 +58,9 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
     {
         me.Require(Permission.WorkCustomers);
         Problem.ThrowIfInvalid(request);
+        // The move count is read before the customer: a move committed in between makes this one's sequence collide (409)
+        // instead of this one acting on a stage that is no longer the customer's.
+        var sequence = (await db.StageMoves.Where(m => m.CustomerId == customerId).MaxAsync(m => (int?)m.Sequence, ct) ?? 0) + 1;
         var customer = await db.Customers.SingleOrDefaultAsync(c => c.Id == customerId, ct) ?? throw Problem.NotFound("Customer");
         var to = request.To.Trim();
         if (StageRules.Problem(Pipeline, customer.Stage, to) is { } problem)
@@ -81,7 +86,7 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
         var entered = Pipeline.Find(to)!;
         var move = new StageMove
         {
-            Id = Guid.CreateVersion7(), OrganizationId = customer.OrganizationId, CustomerId = customerId, From = customer.Stage, To = to,
+            Id = Guid.CreateVersion7(), OrganizationId = customer.OrganizationId, CustomerId = customerId, Sequence = sequence, From = customer.Stage, To = to,
             ById = me.Id, At = now, LostReason = entered.Outcome == StageOutcome.Lost ? request.LostReason?.Trim() : null,
             // Only a move that needed it counts as overridden.
             OverrideReason = overriding && missing.Count > 0 ? request.OverrideReason!.Trim() : null,
@@ -91,10 +96,16 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
         customer.Stage = to;
         customer.StageChangedAt = now;
         customer.UpdatedAt = now;
-        // Tasks of the stage left are moot; the stage entered brings its own.
-        foreach (var task in await db.FollowUpTasks.Where(t => t.CustomerId == customerId && t.Kind == TaskKinds.StageTask && t.ClosedAt == null).ToListAsync(ct))
+        // Tasks of the stage left are moot; the stage entered brings its own. A won or lost customer needs no more contact.
+        var closing = entered.Outcome == StageOutcome.Open;
+        foreach (var task in await db.FollowUpTasks.Where(t => t.CustomerId == customerId && t.ClosedAt == null
+                     && (t.Kind == TaskKinds.StageTask || (!closing && (t.Kind == TaskKinds.FirstContact || t.Kind == TaskKinds.NextContact)))).ToListAsync(ct))
         {
-            (task.ClosedAt, task.ClosedReason) = (now, "stage-changed");
+            (task.ClosedAt, task.ClosedReason) = (now, closing ? "stage-changed" : "closed");
+        }
+        if (!closing)
+        {
+            customer.NextContactAt = null;
         }
         if (entered.OnEnter is { } action && customer.OwnerId is { } owner)
         {
@@ -104,7 +115,14 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
                 Kind = TaskKinds.StageTask, Title = action.Title, DueAt = now.AddHours(action.DueInHours), CreatedAt = now,
             });
         }
-        await db.SaveChangesAsync(ct);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException e) when (Leads.CaptureLead.IsUniqueViolation(e))
+        {
+            throw Problem.Conflict("Someone moved this customer at the same moment; reload and try again.");
+        }
         return new StageMoveRow(move.Id, move.From, move.To, me.Scope.UserName, move.At, move.LostReason, move.OverrideReason);
     }
 
@@ -148,7 +166,7 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
                                where c.Stage == key
                                join u in db.Users on c.OwnerId equals u.Id into us
                                from u in us.DefaultIfEmpty()
-                               orderby c.StageChangedAt descending, c.Id
+                               orderby (c.StageChangedAt ?? c.CreatedAt) descending, c.Id
                                select new BoardCard(c.Id, c.Name, c.Company, c.Grade, u == null ? null : u.DisplayName, c.NextContactAt))
                 .Take(CardsPerColumn).ToListAsync(ct);
             columns.Add(new BoardColumn(key, stage.Name, stage.Outcome, counts.GetValueOrDefault(key), cards));

@@ -1387,6 +1387,9 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .HasMaxLength(500)
                         .HasColumnType("character varying(500)");
 
+                    b.Property<int>("Sequence")
+                        .HasColumnType("integer");
+
                     b.Property<string>("To")
                         .IsRequired()
                         .HasMaxLength(30)
@@ -1394,7 +1397,8 @@ namespace Tideflow.Web.Data.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CustomerId");
+                    b.HasIndex("CustomerId", "Sequence")
+                        .IsUnique();
 
                     b.HasIndex("OrganizationId", "CustomerId", "At");
 

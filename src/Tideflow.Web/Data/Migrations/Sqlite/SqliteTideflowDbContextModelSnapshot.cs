@@ -1368,6 +1368,9 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                         .HasMaxLength(500)
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("Sequence")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("To")
                         .IsRequired()
                         .HasMaxLength(30)
@@ -1375,7 +1378,8 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CustomerId");
+                    b.HasIndex("CustomerId", "Sequence")
+                        .IsUnique();
 
                     b.HasIndex("OrganizationId", "CustomerId", "At");
 

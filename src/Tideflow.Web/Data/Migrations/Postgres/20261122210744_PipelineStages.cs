@@ -3,7 +3,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 
 #nullable disable
 
-namespace Tideflow.Web.Data.Migrations.Sqlite
+namespace Tideflow.Web.Data.Migrations.Postgres
 {
     /// <inheritdoc />
     public partial class PipelineStages : Migration
@@ -14,38 +14,39 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
             migrationBuilder.AddColumn<string>(
                 name: "Title",
                 table: "FollowUpTasks",
-                type: "TEXT",
+                type: "character varying(200)",
                 maxLength: 200,
                 nullable: true);
 
             migrationBuilder.AddColumn<string>(
                 name: "Stage",
                 table: "Customers",
-                type: "TEXT",
+                type: "character varying(30)",
                 maxLength: 30,
                 nullable: false,
                 defaultValue: "new");
 
-            migrationBuilder.AddColumn<long>(
+            migrationBuilder.AddColumn<DateTimeOffset>(
                 name: "StageChangedAt",
                 table: "Customers",
-                type: "INTEGER",
+                type: "timestamp with time zone",
                 nullable: true);
 
             migrationBuilder.CreateTable(
                 name: "StageMoves",
                 columns: table => new
                 {
-                    Id = table.Column<Guid>(type: "TEXT", nullable: false),
-                    OrganizationId = table.Column<Guid>(type: "TEXT", nullable: false),
-                    CustomerId = table.Column<Guid>(type: "TEXT", nullable: false),
-                    From = table.Column<string>(type: "TEXT", maxLength: 30, nullable: false),
-                    To = table.Column<string>(type: "TEXT", maxLength: 30, nullable: false),
-                    ById = table.Column<Guid>(type: "TEXT", nullable: false),
-                    At = table.Column<long>(type: "INTEGER", nullable: false),
-                    LostReason = table.Column<string>(type: "TEXT", maxLength: 500, nullable: true),
-                    OverrideReason = table.Column<string>(type: "TEXT", maxLength: 500, nullable: true),
-                    Details = table.Column<string>(type: "TEXT", maxLength: 4000, nullable: true)
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    OrganizationId = table.Column<Guid>(type: "uuid", nullable: false),
+                    CustomerId = table.Column<Guid>(type: "uuid", nullable: false),
+                    Sequence = table.Column<int>(type: "integer", nullable: false),
+                    From = table.Column<string>(type: "character varying(30)", maxLength: 30, nullable: false),
+                    To = table.Column<string>(type: "character varying(30)", maxLength: 30, nullable: false),
+                    ById = table.Column<Guid>(type: "uuid", nullable: false),
+                    At = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    LostReason = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: true),
+                    OverrideReason = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: true),
+                    Details = table.Column<string>(type: "character varying(4000)", maxLength: 4000, nullable: true)
                 },
                 constraints: table =>
                 {
@@ -64,9 +65,10 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                 columns: new[] { "OrganizationId", "Stage", "StageChangedAt" });
 
             migrationBuilder.CreateIndex(
-                name: "IX_StageMoves_CustomerId",
+                name: "IX_StageMoves_CustomerId_Sequence",
                 table: "StageMoves",
-                column: "CustomerId");
+                columns: new[] { "CustomerId", "Sequence" },
+                unique: true);
 
             migrationBuilder.CreateIndex(
                 name: "IX_StageMoves_OrganizationId_CustomerId_At",

@@ -12,7 +12,7 @@ using Tideflow.Web.Data;
 namespace Tideflow.Web.Data.Migrations.Postgres
 {
     [DbContext(typeof(PostgresTideflowDbContext))]
-    [Migration("20261122205251_PipelineStages")]
+    [Migration("20261122210744_PipelineStages")]
     partial class PipelineStages
     {
         /// <inheritdoc />
@@ -1390,6 +1390,9 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .HasMaxLength(500)
                         .HasColumnType("character varying(500)");
 
+                    b.Property<int>("Sequence")
+                        .HasColumnType("integer");
+
                     b.Property<string>("To")
                         .IsRequired()
                         .HasMaxLength(30)
@@ -1397,7 +1400,8 @@ namespace Tideflow.Web.Data.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CustomerId");
+                    b.HasIndex("CustomerId", "Sequence")
+                        .IsUnique();
 
                     b.HasIndex("OrganizationId", "CustomerId", "At");
 

@@ -11,7 +11,7 @@ using Tideflow.Web.Data;
 namespace Tideflow.Web.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteTideflowDbContext))]
-    [Migration("20261122205232_PipelineStages")]
+    [Migration("20261122210728_PipelineStages")]
     partial class PipelineStages
     {
         /// <inheritdoc />
@@ -1371,6 +1371,9 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                         .HasMaxLength(500)
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("Sequence")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("To")
                         .IsRequired()
                         .HasMaxLength(30)
@@ -1378,7 +1381,8 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CustomerId");
+                    b.HasIndex("CustomerId", "Sequence")
+                        .IsUnique();
 
                     b.HasIndex("OrganizationId", "CustomerId", "At");
 
