@@ -119,6 +119,7 @@ public static class Startup
         services.AddScoped<ManageCustomFields>();
         services.AddScoped<Features.Pipeline.LogFollowUp>();
         services.AddScoped<Features.Pipeline.MoveStage>();
+        services.AddScoped<Features.Pipeline.FeedbackRules>();
         services.AddScoped<MergeLeads>();
         services.AddScoped<Features.Notifications.Inboxes>();
         services.AddScoped<ImportRunner>();
@@ -171,6 +172,7 @@ public static class Startup
         api.MapCustomFields();
         Features.Pipeline.FollowUpEndpoints.MapFollowUps(api);
         Features.Pipeline.StageEndpoints.MapStages(api);
+        Features.Pipeline.FeedbackRuleEndpoints.MapFeedbackRules(api);
         api.MapMerges();
         Features.Scoring.ScoringEndpoints.MapScoring(api);
         Features.Assignment.AssignmentEndpoints.MapAssignment(api);

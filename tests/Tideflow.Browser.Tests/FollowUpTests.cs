@@ -34,15 +34,21 @@ public sealed class FollowUpTests(BrowserApp app) : BrowserTest(app)
         // The form starts from the record being corrected.
         await Expect(rep.Locator("[data-testid=follow-up-form]")).ToContainTextAsync("更正跟进");
         await Expect(rep.Locator("textarea[data-testid=fu-content], [data-testid=fu-content] textarea")).ToHaveValueAsync("客户要 50 套报价");
-        await rep.FillAsync("textarea[data-testid=fu-content], [data-testid=fu-content] textarea", "更正：客户要 5 套报价");
+        await rep.FillAsync("textarea[data-testid=fu-content], [data-testid=fu-content] textarea", "更正：客户要 5 套报价，觉得太贵");
         await rep.FillAsync(Ui.Field("fu-next-plan"), "周三发报价单");
         await rep.FillAsync(Ui.Field("fu-next-day"), day);
         await rep.Keyboard.PressAsync("Enter");
         await rep.ClickAsync("[data-testid=fu-save]");
         await Expect(rep.Locator("[data-testid=follow-up]")).ToHaveCountAsync(2);
-        await Expect(rep.Locator("[data-testid=follow-up-content]").First).ToHaveTextAsync("更正：客户要 5 套报价");
+        await Expect(rep.Locator("[data-testid=follow-up-content]").First).ToHaveTextAsync("更正：客户要 5 套报价，觉得太贵");
         // The original stays, marked as corrected.
         await Expect(rep.Locator("[data-testid=follow-up]").Nth(1).Locator("[data-testid=corrected]")).ToBeVisibleAsync();
+        // "太贵" is a keyword of the default feedback rules: the follow-up and the customer carry 价格敏感, and its chip filters the list.
+        await Expect(rep.Locator("[data-testid=follow-up]").First.Locator("[data-testid=follow-up-tag]")).ToHaveTextAsync("价格敏感");
+        await rep.Locator("[data-testid=customer-feedback-tags]").GetByText("价格敏感").ClickAsync();
+        await rep.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/customers");
+        await Expect(rep.Locator("[data-testid=customer-row-name]", new() { HasTextString = customer })).ToBeVisibleAsync();
+        await Expect(rep.Locator("[data-testid=customer-row-name]")).ToHaveCountAsync(1);
 
         await Ui.OpenAsync(rep, "/");
         await Expect(rep.Locator("[data-testid=task-row]", new() { HasTextString = customer }).First).ToContainTextAsync("下次联系");

@@ -52,6 +52,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     public DbSet<StoredCustomField> CustomFields => Set<StoredCustomField>();
     public DbSet<FollowUpRecord> FollowUpRecords => Set<FollowUpRecord>();
     public DbSet<StageMove> StageMoves => Set<StageMove>();
+    public DbSet<StoredFeedbackRule> FeedbackRules => Set<StoredFeedbackRule>();
 
     public CurrentUser CurrentUser => currentUser;
 
@@ -116,6 +117,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(c => c.Grade).HasMaxLength(20);
             e.Property(c => c.Fields).HasMaxLength(65536);
             e.Property(c => c.Stage).HasMaxLength(30).HasDefaultValue(Domain.Pipeline.SalesPipeline.First);
+            e.Property(c => c.FeedbackTags).HasMaxLength(1000);
             e.HasIndex(c => new { c.OrganizationId, c.Stage, c.StageChangedAt });
             e.HasIndex(c => new { c.OrganizationId, c.OwnerId });
             e.HasIndex(c => new { c.OrganizationId, c.CompanyKey });
@@ -342,12 +344,20 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(f => f.Content).HasMaxLength(Domain.Pipeline.FollowUpRules.MaxContent);
             e.Property(f => f.Goal).HasMaxLength(Domain.Pipeline.FollowUpRules.MaxGoal);
             e.Property(f => f.NextPlan).HasMaxLength(Domain.Pipeline.FollowUpRules.MaxNextPlan);
+            e.Property(f => f.Tags).HasMaxLength(1000);
             e.HasIndex(f => new { f.OrganizationId, f.CustomerId, f.At });
             e.HasOne<Customer>().WithMany().HasForeignKey(f => f.CustomerId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<AppUser>().WithMany().HasForeignKey(f => f.AuthorId).OnDelete(DeleteBehavior.Restrict);
             // Seen with the customer they are about: the customers' own scope filter decides.
             e.HasQueryFilter(f => EF.Constant(ScopeIsSystem) ||
                 (f.OrganizationId == ScopeOrganizationId && Customers.Any(c => c.Id == f.CustomerId)));
+        });
+
+        builder.Entity<StoredFeedbackRule>(e =>
+        {
+            e.ToTable("FeedbackRules");
+            e.Property(r => r.Tag).HasMaxLength(Domain.Pipeline.FeedbackTags.MaxTag);
+            e.HasQueryFilter(r => EF.Constant(ScopeIsSystem) || r.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<StageMove>(e =>

@@ -268,6 +268,11 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
                 return Check(counted == visible, $"counted {counted} customers, expected {visible} in scope");
             }))),
 
+        new("GET", "/api/feedback-rules", _ => "/api/feedback-rules", _ => null,
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 3, "not the 3 default rules")))),
+        new("PUT", "/api/feedback-rules", _ => "/api/feedback-rules", _ => new[] { new { tag = "交付顾虑", keywords = new[] { "交付周期" } } },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 1, "not saved")))),
+
         new("GET", "/api/tasks", _ => "/api/tasks", _ => null,
             (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 0, "sees tasks that are not theirs")))),
 

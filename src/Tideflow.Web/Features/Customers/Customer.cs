@@ -21,6 +21,8 @@ public sealed class Customer : Access.IOrganizationOwned, Leads.IHasCustomFields
     public DateTimeOffset? AssignedAt { get; set; }
     /// <summary>JSON object of custom field values by key (R1.5), as <see cref="Domain.Leads.CustomFields"/> stores them.</summary>
     public string? Fields { get; set; }
+    /// <summary>Feedback tags its follow-ups were stamped with (价格敏感, 考虑竞品 …), comma-separated, each once.</summary>
+    public string? FeedbackTags { get; set; }
     /// <summary>Where the customer is in the pipeline (a stage key); changed only by MoveStage.</summary>
     public string Stage { get; set; } = Domain.Pipeline.SalesPipeline.First;
     public DateTimeOffset? StageChangedAt { get; set; }

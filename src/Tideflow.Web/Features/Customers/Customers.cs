@@ -11,10 +11,12 @@ namespace Tideflow.Web.Features.Customers;
 
 public sealed record CustomerRow(Guid Id, string Name, string? Company, string? Mobile, string? Email,
     string? Region, string? Industry, Guid? OwnerId, string? OwnerName, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
-    string? Grade = null, IReadOnlyDictionary<string, string>? Fields = null, string Stage = Domain.Pipeline.SalesPipeline.First);
+    string? Grade = null, IReadOnlyDictionary<string, string>? Fields = null, string Stage = Domain.Pipeline.SalesPipeline.First,
+    string? FeedbackTags = null);
 
 public sealed record CustomerQuery(string? Search = null, Guid? OwnerId = null, int Page = 1, int PageSize = 25,
-    string? Sort = null, bool Descending = false, string? Field = null, string? FieldValue = null, string? FieldFrom = null, string? FieldTo = null);
+    string? Sort = null, bool Descending = false, string? Field = null, string? FieldValue = null, string? FieldFrom = null, string? FieldTo = null,
+    string? FeedbackTag = null);
 
 /// <summary>
 /// What a rep may type about a customer. Owner, organisation and audit fields are not here on purpose.
@@ -55,6 +57,11 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
             query = query.Where(c => c.OwnerId == owner);
         }
         query = await CustomFieldFilter.ApplyAsync(query, db, CustomFieldTarget.Customer, q.Field, q.FieldValue, q.FieldFrom, q.FieldTo, ct);
+        if (!string.IsNullOrWhiteSpace(q.FeedbackTag))
+        {
+            var tag = "," + q.FeedbackTag.Trim() + ",";
+            query = query.Where(c => c.FeedbackTags != null && ("," + c.FeedbackTags + ",").Contains(tag));
+        }
         var total = await query.CountAsync(ct);
         var ordered = (q.Sort?.ToLowerInvariant(), q.Descending) switch
         {
@@ -203,7 +210,7 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
         join u in db.Users on c.OwnerId equals u.Id into owner
         from u in owner.DefaultIfEmpty()
         select new CustomerRow(c.Id, c.Name, c.Company, c.Mobile, c.Email, c.Region, c.Industry, c.OwnerId,
-            u == null ? null : u.DisplayName, c.CreatedAt, c.UpdatedAt, c.Grade, Scoring.LeadScoring.StoredFields(c.Fields), c.Stage);
+            u == null ? null : u.DisplayName, c.CreatedAt, c.UpdatedAt, c.Grade, Scoring.LeadScoring.StoredFields(c.Fields), c.Stage, c.FeedbackTags);
 }
 
 public static class CustomerEndpoints

@@ -24,6 +24,8 @@ public sealed class FollowUpRecord : IOrganizationOwned
     public string? NextPlan { get; set; }
     public DateTimeOffset? NextContactAt { get; set; }
     public Guid? CorrectsId { get; set; }
+    /// <summary>Feedback tags the keyword rules found in it, comma-separated (R5.5).</summary>
+    public string? Tags { get; set; }
     public DateTimeOffset At { get; set; }
 }
 
@@ -31,7 +33,8 @@ public sealed record LogFollowUpRequest(FollowUpChannel? Channel, string? Conten
     DateTimeOffset? NextContactAt, Guid? CorrectsId = null);
 
 public sealed record FollowUpRow(Guid Id, FollowUpChannel Channel, string Content, string? Goal, bool GoalReached, string? NextPlan,
-    DateTimeOffset? NextContactAt, Guid? CorrectsId, Guid? CorrectedById, Guid AuthorId, string? AuthorName, DateTimeOffset At);
+    DateTimeOffset? NextContactAt, Guid? CorrectsId, Guid? CorrectedById, Guid AuthorId, string? AuthorName, DateTimeOffset At,
+    IReadOnlyList<string>? Tags = null);
 
 /// <summary>
 /// A rep records a contact: the record is checked (<see cref="FollowUpRules"/>), the owner's open contact tasks for the
@@ -66,6 +69,12 @@ public sealed class LogFollowUp(TideflowDbContext db, CurrentUser me, TimeProvid
             Channel = request.Channel!.Value, Content = request.Content!.Trim(), Goal = Blank(request.Goal), GoalReached = request.GoalReached && Blank(request.Goal) is not null,
             NextPlan = Blank(request.NextPlan), NextContactAt = request.NextContactAt?.ToUniversalTime(), CorrectsId = request.CorrectsId, At = now,
         };
+        var tags = FeedbackTags.Tag(await FeedbackRules.LoadAsync(db, ct), $"{record.Content}\n{record.Goal}");
+        if (tags.Count > 0)
+        {
+            record.Tags = string.Join(",", tags);
+            customer.FeedbackTags = MergeTags(customer.FeedbackTags, tags);
+        }
         db.FollowUpRecords.Add(record);
         customer.LastFollowUpAt = now;
         customer.UpdatedAt = now;
@@ -118,10 +127,19 @@ public sealed class LogFollowUp(TideflowDbContext db, CurrentUser me, TimeProvid
         var correctedBy = rows.Where(r => r.f.CorrectsId is not null).GroupBy(r => r.f.CorrectsId!.Value)
             .ToDictionary(g => g.Key, g => g.OrderBy(r => r.f.At).First().f.Id);
         return rows.Select(r => new FollowUpRow(r.f.Id, r.f.Channel, r.f.Content, r.f.Goal, r.f.GoalReached, r.f.NextPlan, r.f.NextContactAt,
-            r.f.CorrectsId, correctedBy.TryGetValue(r.f.Id, out var by) ? by : null, r.f.AuthorId, r.Author, r.f.At)).ToList();
+            r.f.CorrectsId, correctedBy.TryGetValue(r.f.Id, out var by) ? by : null, r.f.AuthorId, r.Author, r.f.At,
+            r.f.Tags?.Split(',') ?? [])).ToList();
     }
 
     private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+
+    // The customer keeps every tag its follow-ups ever had, each once, within the column's length.
+    private static string MergeTags(string? existing, IEnumerable<string> added)
+    {
+        var all = (existing ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Concat(added).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        while (string.Join(",", all).Length > 1000) all.RemoveAt(0);
+        return string.Join(",", all);
+    }
 }
 
 public static class FollowUpEndpoints

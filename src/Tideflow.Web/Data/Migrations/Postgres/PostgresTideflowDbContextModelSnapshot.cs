@@ -537,6 +537,10 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .HasMaxLength(254)
                         .HasColumnType("character varying(254)");
 
+                    b.Property<string>("FeedbackTags")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
                     b.Property<string>("Fields")
                         .HasMaxLength(65536)
                         .HasColumnType("character varying(65536)");
@@ -1288,6 +1292,10 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.Property<Guid>("OrganizationId")
                         .HasColumnType("uuid");
 
+                    b.Property<string>("Tags")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
                     b.HasKey("Id");
 
                     b.HasIndex("AuthorId");
@@ -1403,6 +1411,33 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.HasIndex("OrganizationId", "CustomerId", "At");
 
                     b.ToTable("StageMoves");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pipeline.StoredFeedbackRule", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Keywords")
+                        .IsRequired()
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Tag")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("FeedbackRules", (string)null);
                 });
 
             modelBuilder.Entity("Tideflow.Web.Features.Scoring.BehaviourEvent", b =>

@@ -524,6 +524,10 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                         .HasMaxLength(254)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("FeedbackTags")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Fields")
                         .HasMaxLength(65536)
                         .HasColumnType("TEXT");
@@ -1269,6 +1273,10 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.Property<Guid>("OrganizationId")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Tags")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("AuthorId");
@@ -1384,6 +1392,33 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.HasIndex("OrganizationId", "CustomerId", "At");
 
                     b.ToTable("StageMoves");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pipeline.StoredFeedbackRule", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Keywords")
+                        .IsRequired()
+                        .HasMaxLength(4000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Tag")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("FeedbackRules", (string)null);
                 });
 
             modelBuilder.Entity("Tideflow.Web.Features.Scoring.BehaviourEvent", b =>
