@@ -57,6 +57,11 @@ public static class FeedbackTags
             {
                 problems.Add($"{name}: the tag must be 1–{MaxTag} characters.");
             }
+            // Tags are stored comma-separated on follow-ups and customers.
+            else if (tag.IndexOfAny([',', '，']) >= 0)
+            {
+                problems.Add($"{name}: the tag must not contain a comma.");
+            }
             else if (!tags.Add(tag))
             {
                 problems.Add($"{name}: the tag is used by another rule.");

@@ -26,6 +26,7 @@ public class FeedbackTagsTests
             new("", ["交付延迟"]),
             new("价格敏感", ["太贵", "太贵"]),
             new("空", []),
+            new("价格,交付", ["交付周期"]),
         ]);
         Assert.Equal(
         [
@@ -36,6 +37,7 @@ public class FeedbackTagsTests
             "Rule '价格敏感': the tag is used by another rule.",
             "Rule '价格敏感': keyword '太贵' is listed twice.",
             "Rule '空': give at least one keyword.",
+            "Rule '价格,交付': the tag must not contain a comma.",
         ], problems);
     }
 }
