@@ -29,8 +29,8 @@ public sealed class ManualLeadTests(BrowserApp app) : BrowserTest(app)
         await Ui.OpenAsync(rep, "/");
         await Expect(rep.Locator("[data-testid=bell-count] .mud-badge")).ToHaveTextAsync("1");
         await rep.ClickAsync("[data-testid=bell-button]");
-        await rep.ClickAsync("[data-testid=notification]");
-        await rep.WaitForURLAsync(u => new Uri(u).AbsolutePath == leadPath);
+        await rep.Locator("[data-testid=notification]", new() { HasTextString = "手动录入测试" }).ClickAsync();
+        await Expect(rep).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(System.Text.RegularExpressions.Regex.Escape(leadPath) + "$"));
         await Expect(rep.Locator("[data-testid=lead-timeline]")).ToContainTextAsync("重复提交");
         AssertNoErrors();
     }
