@@ -97,13 +97,13 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
         customer.StageChangedAt = now;
         customer.UpdatedAt = now;
         // Tasks of the stage left are moot; the stage entered brings its own. A won or lost customer needs no more contact.
-        var closing = entered.Outcome == StageOutcome.Open;
+        var stillOpen = entered.Outcome == StageOutcome.Open;
         foreach (var task in await db.FollowUpTasks.Where(t => t.CustomerId == customerId && t.ClosedAt == null
-                     && (t.Kind == TaskKinds.StageTask || (!closing && (t.Kind == TaskKinds.FirstContact || t.Kind == TaskKinds.NextContact)))).ToListAsync(ct))
+                     && (t.Kind == TaskKinds.StageTask || (!stillOpen && (t.Kind == TaskKinds.FirstContact || t.Kind == TaskKinds.NextContact)))).ToListAsync(ct))
         {
-            (task.ClosedAt, task.ClosedReason) = (now, closing ? "stage-changed" : "closed");
+            (task.ClosedAt, task.ClosedReason) = (now, stillOpen ? "stage-changed" : "closed");
         }
-        if (!closing)
+        if (!stillOpen)
         {
             customer.NextContactAt = null;
         }
