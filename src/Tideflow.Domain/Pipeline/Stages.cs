@@ -47,6 +47,9 @@ public sealed record SalesPipeline(IReadOnlyList<Stage> Stages)
     ]);
 
     public Stage? Find(string? key) => Stages.FirstOrDefault(s => string.Equals(s.Key, key, StringComparison.Ordinal));
+
+    /// <summary>Won or lost: the pursuit is over, so no next contact is owed.</summary>
+    public bool IsClosed(string? key) => Find(key)?.Outcome is StageOutcome.Won or StageOutcome.Lost;
 }
 
 public static class StageRules

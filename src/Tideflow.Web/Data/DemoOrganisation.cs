@@ -136,7 +136,7 @@ public static class DemoOrganisation
                 Grade = Grades[random.Next(Grades.Length)],
                 OwnerId = owners[i % owners.Length],
                 // From the index, not the random source, so the rest of the demo stays as it was.
-                Fields = Customers.StoredJson(new Dictionary<string, string>
+                Fields = Features.Scoring.LeadScoring.ToJson(new Dictionary<string, string>
                 {
                     ["employees"] = (((i * 2654435761L >> 12) % 40 + 1) * 25).ToString(System.Globalization.CultureInfo.InvariantCulture),
                     ["current_system"] = DemoFields[1].Options[(int)((i * 2654435761L >> 16) % DemoFields[1].Options.Count)],

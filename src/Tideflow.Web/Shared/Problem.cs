@@ -28,6 +28,10 @@ public sealed class Problem(int status, string title, string? detail = null,
     /// <summary>For a 422: what is lacking, written to the answer as "missing".</summary>
     public object? Missing { get; private init; }
 
+    /// <summary>The first reason given for <paramref name="field"/> in a refusal's errors, for showing under its input.</summary>
+    public static string? ReasonFor(IDictionary<string, string[]>? errors, string field) =>
+        errors is not null && errors.TryGetValue(field, out var reasons) ? reasons.FirstOrDefault() : null;
+
     public static Problem Invalid(string field, string reason) =>
         new(400, "Invalid input", $"{field}: {reason}", new Dictionary<string, string[]> { [field] = [reason] });
 

@@ -9,8 +9,7 @@ public static class UserTime
         {
             return "";
         }
-        var zone = TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out var tz) ? tz : TimeZoneInfo.Utc;
-        return TimeZoneInfo.ConvertTime(instant.Value, zone).ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+        return TimeZoneInfo.ConvertTime(instant.Value, Zone(timeZone)).ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>The instant a calendar day starts in the user's time zone (a date picked in the UI means their day).</summary>
@@ -19,8 +18,14 @@ public static class UserTime
     /// <summary>The instant a wall-clock time on a day means in the user's time zone (daylight saving included).</summary>
     public static DateTimeOffset At(DateTime date, TimeSpan time, string timeZone)
     {
-        var zone = TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out var tz) ? tz : TimeZoneInfo.Utc;
+        var zone = Zone(timeZone);
         var local = DateTime.SpecifyKind(date.Date + time, DateTimeKind.Unspecified);
         return new DateTimeOffset(local, zone.GetUtcOffset(local)).ToUniversalTime();
     }
+
+    /// <summary>The wall-clock time of an instant in the user's time zone.</summary>
+    public static DateTime Local(DateTimeOffset instant, string timeZone) => TimeZoneInfo.ConvertTime(instant, Zone(timeZone)).DateTime;
+
+    /// <summary>The user's time zone; UTC when the id is unknown on this machine.</summary>
+    public static TimeZoneInfo Zone(string timeZone) => TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out var tz) ? tz : TimeZoneInfo.Utc;
 }

@@ -13,6 +13,7 @@ public class StageRulesTests
         Assert.Equal(["新线索", "已联系", "需求确认", "已报价", "商务谈判", "赢单", "输单"], Pipeline.Stages.Select(s => s.Name));
         Assert.Equal(SalesPipeline.First, Pipeline.Stages[0].Key);
         Assert.Equal([StageOutcome.Won, StageOutcome.Lost], Pipeline.Stages.Where(s => s.Outcome != StageOutcome.Open).Select(s => s.Outcome));
+        Assert.Equal(["won", "lost"], Pipeline.Stages.Where(s => Pipeline.IsClosed(s.Key)).Select(s => s.Key));
     }
 
     [Fact]

@@ -119,10 +119,9 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
         if (request.Fields is not null)
         {
             // Values of archived fields are kept: no form shows them any more, so none can mean to clear them.
-            var active = (await ManageCustomFields.ActiveAsync(db, ct)).Where(f => f.AppliesTo.HasFlag(CustomFieldTarget.Customer)).Select(f => f.Key)
-                .ToHashSet(StringComparer.OrdinalIgnoreCase);
+            var active = (await ManageCustomFields.ActiveAsync(db, CustomFieldTarget.Customer, ct)).Select(f => f.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
             var kept = Scoring.LeadScoring.StoredFields(customer.Fields).Where(f => !active.Contains(f.Key));
-            customer.Fields = StoredJson(Scoring.LeadScoring.StoredFields(fields).Concat(kept).ToDictionary());
+            customer.Fields = Scoring.LeadScoring.ToJson(Scoring.LeadScoring.StoredFields(fields).Concat(kept).ToDictionary());
         }
         customer.UpdatedAt = clock.GetUtcNow();
         db.ContactKeys.RemoveRange(await db.ContactKeys.Where(k => k.CustomerId == id).ToListAsync(ct));
@@ -143,13 +142,8 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
         {
             throw Problem.Invalid(problems.ToDictionary(p => $"fields.{p.Key}", p => new[] { p.Value }));
         }
-        return StoredJson(values);
+        return Scoring.LeadScoring.ToJson(values);
     }
-
-    /// <summary>Custom values as stored on a customer: a JSON object by key, null when there are none.</summary>
-    public static string? StoredJson(IReadOnlyDictionary<string, string> values) =>
-        values.Count == 0 ? null : System.Text.Json.JsonSerializer.Serialize(new SortedDictionary<string, string>(
-            values.ToDictionary(), StringComparer.OrdinalIgnoreCase), Scoring.LeadScoring.Json);
 
     /// <summary>Validates, then mobile to E.164 and email lower-cased; one 400 naming every bad field.</summary>
     private static SaveCustomerRequest Normalize(SaveCustomerRequest r)

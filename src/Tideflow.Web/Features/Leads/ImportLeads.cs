@@ -72,7 +72,7 @@ public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvid
             throw Problem.Invalid("file", "The first row must hold the column names.");
         }
         var headers = rows[0].Select(h => h.Trim()).ToList();
-        var custom = await LeadCustomFieldsAsync(ct);
+        var custom = await ManageCustomFields.ActiveAsync(db, CustomFieldTarget.Lead, ct);
         var template = await db.ImportTemplates.AsNoTracking().SingleOrDefaultAsync(t => t.HeaderKey == HeaderKey(headers), ct);
         var mapping = template is not null
             ? JsonSerializer.Deserialize<Dictionary<string, string>>(template.Mapping)!
@@ -99,7 +99,7 @@ public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvid
         {
             throw Problem.Conflict("This import is already running.");
         }
-        var custom = await LeadCustomFieldsAsync(ct);
+        var custom = await ManageCustomFields.ActiveAsync(db, CustomFieldTarget.Lead, ct);
         if (request.Mapping.Values.FirstOrDefault(v => v != "" && !Fields.Contains(v) && !custom.Any(f => f.Key == v)) is { } bad)
         {
             throw Problem.Invalid("mapping", $"'{bad}' is not a lead field; use one of {string.Join(", ", Fields.Concat(custom.Select(f => f.Key)))}.");
@@ -177,9 +177,6 @@ public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvid
 
     private static ImportJobView View(ImportJob j) => new(j.Id, j.FileName, j.Status, j.DryRun, j.Total, j.Processed, j.Created,
         j.Duplicates, j.Invalid, j.Repeated, j.Error, j.CreatedAt, j.FinishedAt, j.Rejected);
-
-    private async Task<List<CustomField>> LeadCustomFieldsAsync(CancellationToken ct) =>
-        (await ManageCustomFields.ActiveAsync(db, ct)).Where(f => f.AppliesTo.HasFlag(CustomFieldTarget.Lead)).ToList();
 }
 
 /// <summary>Jobs waiting for this node's worker.</summary>
@@ -192,6 +189,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
     private const int BatchSize = 1000;
     private List<TagRule> rules = [];
     private List<CustomField> custom = [];
+    private HashSet<string> customKeys = [];
 
     public async Task RunAsync(Guid id, CancellationToken ct)
     {
@@ -210,6 +208,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         var blocklist = (await db.BlockedValues.Select(b => b.Value).ToListAsync(ct)).ToHashSet(StringComparer.OrdinalIgnoreCase);
         rules = await TagRules.LoadAsync(db, ct);
         custom = await ManageCustomFields.ActiveAsync(db, ct);
+        customKeys = custom.Select(f => f.Key).ToHashSet();
         var report = new List<string[]>();
         report.Add(["row", "result", "reason", .. headers]);
         var seen = new Dictionary<string, Guid>();
@@ -325,18 +324,18 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
                     match?.CustomerId is not null ? "An existing customer has this mobile or email; recorded as a touch." :
                     "An existing lead has this mobile or email; recorded as a touch.", .. cells]);
             }
-            else if (Scoring.LeadScoring.CheckFields(fields, custom, requireAll: true) is { Problems.Count: > 0 } refused)
+            else
             {
                 // A new lead whose custom value is missing or does not fit is left out, so the fixed file imports it later.
                 // (A duplicate row still touches its record, and an invalid one is still kept for review: neither stores fields.)
-                counts.Rejected++;
-                pendingReport.Add([row.ToString(System.Globalization.CultureInfo.InvariantCulture), "rejected",
-                    string.Join("; ", refused.Problems.Values), .. cells]);
-                continue;
-            }
-            else
-            {
-                var ruleFields = Scoring.LeadScoring.FieldsJson(fields, custom);
+                var (ruleFields, refused) = Scoring.LeadScoring.CheckFields(fields, custom, requireAll: true);
+                if (refused.Count > 0)
+                {
+                    counts.Rejected++;
+                    pendingReport.Add([row.ToString(System.Globalization.CultureInfo.InvariantCulture), "rejected",
+                        string.Join("; ", refused.Values), .. cells]);
+                    continue;
+                }
                 var lead = NewLead(job, channel, contact, fields, now, LeadStatus.New, null);
                 lead.Tags = TagRules.Stamp(rules, TagRules.FieldsFor(channel, fields.Concat(Scoring.LeadScoring.StoredFields(ruleFields))));
                 lead.Fields = ruleFields;
@@ -389,7 +388,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         for (var i = 0; i < Math.Min(columns.Length, cells.Length); i++)
         {
             if (columns[i] != "" && !string.IsNullOrWhiteSpace(cells[i])
-                && (!Nothing.Contains(cells[i].Trim()) || custom.Any(f => f.Key == columns[i])))
+                && (!Nothing.Contains(cells[i].Trim()) || customKeys.Contains(columns[i])))
             {
                 fields.TryAdd(columns[i], cells[i].Trim());
             }

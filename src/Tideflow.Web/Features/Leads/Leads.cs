@@ -211,8 +211,7 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
                 checkedFields[key] = kept;
             }
         }
-        lead.Fields = checkedFields.Count == 0 ? null
-            : System.Text.Json.JsonSerializer.Serialize(new SortedDictionary<string, string>(checkedFields, StringComparer.OrdinalIgnoreCase), Scoring.LeadScoring.Json);
+        lead.Fields = Scoring.LeadScoring.ToJson(checkedFields);
         var now = clock.GetUtcNow();
         lead.UpdatedAt = now;
         if (lead.Status != LeadStatus.Invalid)

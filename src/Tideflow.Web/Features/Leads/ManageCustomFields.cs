@@ -63,6 +63,16 @@ public sealed class ManageCustomFields(TideflowDbContext db, CurrentUser me, Tim
         return await AllAsync(db, ct);
     }
 
+    /// <summary>The fields in force on leads or on customers: what forms show and rules may name.</summary>
+    public async Task<List<CustomField>> ForAsync(CustomFieldTarget target, CancellationToken ct = default)
+    {
+        if (!me.IsAuthenticated)
+        {
+            throw Problem.Unauthorized();
+        }
+        return await ActiveAsync(db, target, ct);
+    }
+
     public async Task<CustomFieldRow> CreateAsync(SaveCustomFieldRequest request, CancellationToken ct = default)
     {
         me.Require(Permission.ManageRules);
@@ -124,6 +134,10 @@ public sealed class ManageCustomFields(TideflowDbContext db, CurrentUser me, Tim
     /// <summary>The organisation's fields in force, in the admin's order.</summary>
     public static async Task<List<CustomField>> ActiveAsync(TideflowDbContext db, CancellationToken ct) =>
         (await AllAsync(db, ct)).Where(f => !f.IsArchived).Select(f => f.ToDomain()).ToList();
+
+    /// <summary>The fields in force on one kind of record.</summary>
+    public static async Task<List<CustomField>> ActiveAsync(TideflowDbContext db, CustomFieldTarget target, CancellationToken ct) =>
+        (await ActiveAsync(db, ct)).Where(f => f.AppliesTo.HasFlag(target)).ToList();
 
     public static async Task<List<CustomFieldRow>> AllAsync(TideflowDbContext db, CancellationToken ct) =>
         (await db.CustomFields.AsNoTracking().ToListAsync(ct))

@@ -63,7 +63,7 @@ public sealed class QualifyLead(TideflowDbContext db, CurrentUser me, TimeProvid
         var forCustomers = custom.Where(f => f.AppliesTo.HasFlag(CustomFieldTarget.Customer)).Select(f => f.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var (carried, _) = CustomFields.Check(custom, CustomFieldTarget.Customer,
             fields.Where(f => forCustomers.Contains(f.Key)).Select(f => new KeyValuePair<string, string?>(f.Key, f.Value)), requireAll: false);
-        customer.Fields = Customers.Customers.StoredJson(carried);
+        customer.Fields = LeadScoring.ToJson(carried);
         db.Customers.Add(customer);
         db.OwnershipChanges.Add(new OwnershipChange
         {

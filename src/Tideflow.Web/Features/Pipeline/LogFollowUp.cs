@@ -51,8 +51,7 @@ public sealed class LogFollowUp(TideflowDbContext db, CurrentUser me, TimeProvid
         var now = clock.GetUtcNow();
         var input = new FollowUpInput(request.Channel, request.Content, request.Goal, request.GoalReached, request.NextPlan, request.NextContactAt);
         // A won or lost customer needs no next step.
-        var closed = MoveStage.Pipeline.Find(customer.Stage)?.Outcome is StageOutcome.Won or StageOutcome.Lost;
-        var problems = FollowUpRules.Problems(input, closed, now);
+        var problems = FollowUpRules.Problems(input, MoveStage.Pipeline.IsClosed(customer.Stage), now);
         if (request.CorrectsId is { } corrected
             && !await db.FollowUpRecords.AnyAsync(f => f.Id == corrected && f.CustomerId == customerId, ct))
         {

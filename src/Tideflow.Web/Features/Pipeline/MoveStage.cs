@@ -97,7 +97,7 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
         customer.StageChangedAt = now;
         customer.UpdatedAt = now;
         // Tasks of the stage left are moot; the stage entered brings its own. A won or lost customer needs no more contact.
-        var stillOpen = entered.Outcome == StageOutcome.Open;
+        var stillOpen = !Pipeline.IsClosed(to);
         foreach (var task in await db.FollowUpTasks.Where(t => t.CustomerId == customerId && t.ClosedAt == null
                      && (t.Kind == TaskKinds.StageTask || (!stillOpen && (t.Kind == TaskKinds.FirstContact || t.Kind == TaskKinds.NextContact)))).ToListAsync(ct))
         {

@@ -84,8 +84,12 @@ public static class LeadScoring
         {
             kept[key] = value;
         }
-        return (kept.Count == 0 ? null : JsonSerializer.Serialize(kept, Json), problems);
+        return (ToJson(kept), problems);
     }
+
+    /// <summary>Field values as a record stores them: a JSON object sorted by name, or null when there are none.</summary>
+    public static string? ToJson(IReadOnlyDictionary<string, string> values) =>
+        values.Count == 0 ? null : JsonSerializer.Serialize(new SortedDictionary<string, string>(values.ToDictionary(), StringComparer.OrdinalIgnoreCase), Json);
 
     public static Dictionary<string, string> StoredFields(string? json) =>
         string.IsNullOrEmpty(json) ? new(StringComparer.OrdinalIgnoreCase)
