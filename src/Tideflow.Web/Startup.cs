@@ -138,6 +138,13 @@ public static class Startup
         services.AddScoped<Features.Assignment.Availability>();
         services.AddScoped<QualifyLead>();
         services.AddScoped<Features.Pipeline.MyTasks>();
+        services.AddScoped<Features.Pool.ClaimCustomer>();
+        services.AddScoped<Features.Pool.ReleaseCustomer>();
+        services.AddScoped<Features.Pool.PoolCustomers>();
+        services.AddScoped<ScheduledJobs>();
+        services.AddScheduledJob<Features.Pool.ReclaimJob>(Features.Pool.ReclaimJob.Name, TimeSpan.FromMinutes(config.GetValue("Pool:SweepMinutes", 10)));
+        services.AddSingleton<Scheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<Scheduler>());
         services.AddCaptureRateLimits(config);
     }
 
@@ -179,6 +186,8 @@ public static class Startup
         api.MapQualify();
         Features.Pipeline.TaskEndpoints.MapTasks(api);
         Features.Notifications.NotificationEndpoints.MapNotifications(api);
+        Features.Pool.PoolEndpoints.MapPools(api);
+        api.MapScheduledJobs();
         app.MapSignIn();
         app.MapCapture();
 
@@ -218,6 +227,7 @@ public sealed class DatabaseStartup(IServiceProvider services, IConfiguration co
             }
             await Database.MigrateAsync(services, logger, cancellationToken);
             await Database.BackfillCompanyKeysAsync(services, logger, cancellationToken);
+            await Features.Pool.Pools.EnsureDefaultPoolsAsync(services, cancellationToken);
             if (config.GetValue("Demo:Seed", true))
             {
                 await DemoOrganisation.SeedIfEmptyAsync(services, logger, cancellationToken);

@@ -14,6 +14,7 @@ using Tideflow.Web.Features.Pipeline;
 using Tideflow.Web.Features.Scoring;
 using Tideflow.Web.Features.Leads;
 using Tideflow.Web.Features.Notifications;
+using Tideflow.Web.Shared;
 
 namespace Tideflow.Web.Data;
 
@@ -53,6 +54,11 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     public DbSet<FollowUpRecord> FollowUpRecords => Set<FollowUpRecord>();
     public DbSet<StageMove> StageMoves => Set<StageMove>();
     public DbSet<StoredFeedbackRule> FeedbackRules => Set<StoredFeedbackRule>();
+    public DbSet<Features.Pool.CustomerPool> Pools => Set<Features.Pool.CustomerPool>();
+    public DbSet<Features.Pool.PoolTeam> PoolTeams => Set<Features.Pool.PoolTeam>();
+    public DbSet<Features.Pool.ClaimCount> ClaimCounts => Set<Features.Pool.ClaimCount>();
+    public DbSet<Features.Pool.PoolWarning> PoolWarnings => Set<Features.Pool.PoolWarning>();
+    public DbSet<ScheduledJob> ScheduledJobs => Set<ScheduledJob>();
 
     public CurrentUser CurrentUser => currentUser;
 
@@ -69,6 +75,8 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     private Guid ScopeUserId => currentUser.Scope.UserId;
     private bool ScopeSeesAllOwners => currentUser.Scope.VisibleOwnerIds is null;
     private List<Guid> ScopeOwnerIds => currentUser.Scope.VisibleOwnerIds?.ToList() ?? [];
+    // Pools the user claims from: their customers are visible to members (masked in lists) until claimed.
+    private List<Guid> ScopePoolIds => currentUser.Scope.PoolIds?.ToList() ?? [];
     // Managers hand out unassigned leads, so they see the lead pool of their organisation.
     private bool ScopeSeesUnassigned => currentUser.Scope.Role == Role.Manager;
 
@@ -121,11 +129,16 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasIndex(c => new { c.OrganizationId, c.Stage, c.StageChangedAt });
             e.HasIndex(c => new { c.OrganizationId, c.OwnerId });
             e.HasIndex(c => new { c.OrganizationId, c.CompanyKey });
+            e.HasIndex(c => new { c.PoolId, c.PooledAt });
+            e.Property(c => c.PoolReason).HasMaxLength(500);
+            e.Property(c => c.OwnerId).IsConcurrencyToken();
             e.HasOne<Organization>().WithMany().HasForeignKey(c => c.OrganizationId);
             e.HasOne<AppUser>().WithMany().HasForeignKey(c => c.OwnerId).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<Features.Pool.CustomerPool>().WithMany().HasForeignKey(c => c.PoolId).OnDelete(DeleteBehavior.Restrict);
             e.HasQueryFilter(c => EF.Constant(ScopeIsSystem) ||
                 (c.OrganizationId == ScopeOrganizationId &&
-                 (EF.Constant(ScopeSeesAllOwners) || (c.OwnerId != null && ScopeOwnerIds.Contains(c.OwnerId.Value)))));
+                 (EF.Constant(ScopeSeesAllOwners) || (c.OwnerId != null && ScopeOwnerIds.Contains(c.OwnerId.Value)) ||
+                  (c.OwnerId == null && c.PoolId != null && ScopePoolIds.Contains(c.PoolId.Value)))));
         });
 
         builder.Entity<Channel>(e =>
@@ -334,6 +347,9 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(o => o.Rule).HasMaxLength(100);
             e.HasIndex(o => new { o.LeadId, o.At });
             e.HasIndex(o => new { o.CustomerId, o.At });
+            e.Property(o => o.Event).HasConversion<string>().HasMaxLength(20);
+            // Pool-flow figures and "claimed today" read by pool and by event.
+            e.HasIndex(o => new { o.OrganizationId, o.PoolId, o.At });
             // Read only through a lead or customer the caller can see (AssignOwners.*HistoryAsync).
             e.HasQueryFilter(o => EF.Constant(ScopeIsSystem) || o.OrganizationId == ScopeOrganizationId);
         });
@@ -351,6 +367,47 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             // Seen with the customer they are about: the customers' own scope filter decides.
             e.HasQueryFilter(f => EF.Constant(ScopeIsSystem) ||
                 (f.OrganizationId == ScopeOrganizationId && Customers.Any(c => c.Id == f.CustomerId)));
+        });
+
+        builder.Entity<Features.Pool.CustomerPool>(e =>
+        {
+            e.Property(p => p.Name).HasMaxLength(100);
+            e.Property(p => p.Settings).HasMaxLength(20000);
+            e.HasIndex(p => new { p.OrganizationId, p.Name }).IsUnique();
+            e.HasOne<Organization>().WithMany().HasForeignKey(p => p.OrganizationId);
+            e.HasQueryFilter(p => EF.Constant(ScopeIsSystem) || p.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<Features.Pool.PoolTeam>(e =>
+        {
+            e.HasKey(t => new { t.PoolId, t.TeamId });
+            e.HasIndex(t => t.TeamId).IsUnique();
+            e.HasOne<Features.Pool.CustomerPool>().WithMany().HasForeignKey(t => t.PoolId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<Team>().WithMany().HasForeignKey(t => t.TeamId).OnDelete(DeleteBehavior.Cascade);
+            e.HasQueryFilter(t => EF.Constant(ScopeIsSystem) || t.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<Features.Pool.ClaimCount>(e =>
+        {
+            e.HasKey(c => new { c.UserId, c.Day });
+            e.Property(c => c.Day).HasMaxLength(10);
+            e.HasOne<AppUser>().WithMany().HasForeignKey(c => c.UserId).OnDelete(DeleteBehavior.Cascade);
+            e.HasQueryFilter(c => EF.Constant(ScopeIsSystem) || c.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<Features.Pool.PoolWarning>(e =>
+        {
+            e.HasIndex(w => new { w.CustomerId, w.DueAt, w.HoursBefore }).IsUnique();
+            e.HasOne<Customer>().WithMany().HasForeignKey(w => w.CustomerId).OnDelete(DeleteBehavior.Cascade);
+            e.HasQueryFilter(w => EF.Constant(ScopeIsSystem) || w.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<ScheduledJob>(e =>
+        {
+            e.HasKey(j => j.Name);
+            e.Property(j => j.Name).HasMaxLength(50);
+            e.Property(j => j.LastResult).HasMaxLength(1000);
+            e.Property(j => j.LeaseHolder).HasMaxLength(100);
         });
 
         builder.Entity<StoredFeedbackRule>(e =>
@@ -497,6 +554,13 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             {
                 throw new InvalidOperationException("A customer's stage changes only through MoveStage, which checks the stage's requirements.");
             }
+            // A pooled customer is claimed before anyone works on it: only a change that gives it an owner (a manager's
+            // assignment) touches it; claims and the sweep are conditional UPDATEs that do not pass through here.
+            if (entry.Entity is Customer pooled && entry.State == EntityState.Modified && pooled.OwnerId is null
+                && entry.Property(nameof(Customer.OwnerId)).OriginalValue is null && !currentUser.Scope.IsSystem && currentUser.Role != Role.Admin)
+            {
+                throw Tideflow.Web.Shared.Problem.Conflict("This customer is in the pool; claim it before working on it.");
+            }
             // Users and channel/import scopes write only into their own organisation; sign-in (no organisation) and the system are exempt.
             if (entry.Entity is IOrganizationOwned owned && currentUser.OrganizationId != Guid.Empty && !currentUser.Scope.IsSystem)
             {
@@ -590,6 +654,8 @@ public sealed class SqliteTideflowDbContext(DbContextOptions<SqliteTideflowDbCon
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
+        // One default pool per organisation (the filter is SQL, so each provider words it).
+        builder.Entity<Features.Pool.CustomerPool>().HasIndex(p => p.OrganizationId).IsUnique().HasFilter("\"IsDefault\" = 1");
         // json_extract(fields, '$.' || key); keys are letters, digits and _ (CustomFields.Problem), so the path needs no quoting.
         // Arguments do not "propagate" nullability: a missing key gives null too, so "value is set" must not become "fields is set".
         static SqlExpression Extract(IReadOnlyList<SqlExpression> args) => new SqlFunctionExpression("json_extract",
@@ -619,6 +685,7 @@ public sealed class PostgresTideflowDbContext(DbContextOptions<PostgresTideflowD
         // Scores, owners and statuses change in place all the time (a re-score touches every open lead): room left in
         // each page lets PostgreSQL update a row there without touching its indexes (a HOT update).
         builder.Entity<Lead>().HasStorageParameter("fillfactor", 80);
+        builder.Entity<Features.Pool.CustomerPool>().HasIndex(p => p.OrganizationId).IsUnique().HasFilter("\"IsDefault\"");
         // SQL functions created by the CustomFields migration: (fields::jsonb ->> key), and the same as a number.
         builder.HasDbFunction(typeof(CustomFieldValue).GetMethod(nameof(CustomFieldValue.Text))!).HasName("tideflow_field");
         builder.HasDbFunction(typeof(CustomFieldValue).GetMethod(nameof(CustomFieldValue.Number))!).HasName("tideflow_field_number");

@@ -22,6 +22,9 @@ public sealed class Problem(int status, string title, string? detail = null,
     public static Problem NotFound(string what) => new(404, "Not found", $"{what} does not exist or is not visible to you.");
     public static Problem Conflict(string detail) => new(409, "Conflict", detail);
 
+    /// <summary>A save found its record changed under it: claimed, reclaimed to the pool, reassigned or edited at the same moment.</summary>
+    public static Problem ChangedMeanwhile => Conflict("This record changed at the same moment (claimed, reclaimed to the pool, reassigned or edited by someone else); nothing was saved. Reload and try again.");
+
     /// <summary>Well-formed but not allowed by a business rule; <paramref name="missing"/> says exactly what is lacking (a stage move).</summary>
     public static Problem Unprocessable(string detail, object missing) => new(422, "Requirements not met", detail) { Missing = missing };
 
@@ -69,6 +72,9 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems) : I
                 {
                     details.Extensions["missing"] = p.Missing;
                 }
+                break;
+            case Microsoft.EntityFrameworkCore.DbUpdateConcurrencyException:
+                details = new ProblemDetails { Status = 409, Title = "Conflict", Detail = Problem.ChangedMeanwhile.Detail };
                 break;
             case BadHttpRequestException bad:
                 // Malformed JSON and unbindable values: say where, not a stack trace.

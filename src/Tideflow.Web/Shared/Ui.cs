@@ -14,7 +14,14 @@ public sealed class Ui(IServiceScopeFactory scopes, CurrentUser circuitUser)
         var user = scope.ServiceProvider.GetRequiredService<CurrentUser>();
         user.Set(circuitUser.Scope);
         user.Ip = circuitUser.Ip;
-        return await work(scope.ServiceProvider.GetRequiredService<THandler>());
+        try
+        {
+            return await work(scope.ServiceProvider.GetRequiredService<THandler>());
+        }
+        catch (Microsoft.EntityFrameworkCore.DbUpdateConcurrencyException)
+        {
+            throw Problem.ChangedMeanwhile;
+        }
     }
 
     public Task Run<THandler>(Func<THandler, Task> work) where THandler : notnull =>

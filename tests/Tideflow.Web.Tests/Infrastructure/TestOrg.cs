@@ -47,6 +47,38 @@ public sealed class TestOrg
     /// <summary>An optional text field on leads and customers, key "segment".</summary>
     public required Guid CustomField { get; init; }
     public required Guid RepANotification { get; init; }
+    /// <summary>The organisation's default pool (公海); every team is in it.</summary>
+    public required Guid DefaultPool { get; init; }
+
+    /// <summary>More reps in a team, each with an API token: for races between many reps.</summary>
+    public static async Task<List<Persona>> AddRepsAsync(IServiceProvider services, Guid organizationId, Guid teamId, int count)
+    {
+        await using var scope = services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentUser>().Set(DataScope.System);
+        var db = scope.ServiceProvider.GetRequiredService<TideflowDbContext>();
+        var now = scope.ServiceProvider.GetRequiredService<TimeProvider>().GetUtcNow();
+        var reps = new List<Persona>();
+        for (var i = 0; i < count; i++)
+        {
+            var name = $"rep{i}.{Guid.NewGuid():N}"[..20];
+            var user = new AppUser
+            {
+                Id = Guid.CreateVersion7(), OrganizationId = organizationId, UserName = name, NormalizedUserName = name.ToUpperInvariant(),
+                DisplayName = name, Role = Role.Rep, TeamId = teamId, IsActive = true, PasswordHash = PasswordHash.Value,
+                SecurityStamp = Guid.NewGuid().ToString("N"), ConcurrencyStamp = Guid.NewGuid().ToString(), CreatedAt = now,
+            };
+            db.Users.Add(user);
+            var secret = ApiTokens.SecretPrefix + Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+            db.ApiTokens.Add(new ApiToken
+            {
+                Id = Guid.CreateVersion7(), OrganizationId = organizationId, UserId = user.Id, Name = "test",
+                Prefix = secret[..10], Hash = ApiTokens.HashOf(secret), CreatedAt = now,
+            });
+            reps.Add(new Persona(name, user.Id, name, secret, Role.Rep));
+        }
+        await db.SaveChangesAsync();
+        return reps;
+    }
 
     /// <summary>Leads a persona may see: own ones, the team's, and for managers and above the unassigned ones.</summary>
     public IReadOnlySet<Guid> VisibleLeads(Persona p) => p.Name switch
@@ -199,12 +231,13 @@ public sealed class TestOrg
         var adminUser = await db.Users.FindAsync(admin.Id);
         adminUser!.TwoFactorEnabled = true;
         await db.SaveChangesAsync();
+        var pool = await Tideflow.Web.Features.Pool.Pools.DefaultAsync(db, org.Id, now, default);
 
         return new TestOrg
         {
             Id = org.Id, RootTeam = root.Id, TeamA = a.Id, TeamA1 = a1.Id, TeamB = b.Id,
             Admin = admin, Finance = finance, ManagerA = managerA, ManagerB = managerB, RepA = repA, RepB = repB,
-            DeactivatedRep = gone, AdminTotpKey = totpKey,
+            DeactivatedRep = gone, AdminTotpKey = totpKey, DefaultPool = pool.Id,
             RepATokenId = tokens[4].Id,
             CustomersOf = customers, CustomerNames = names,
             ImportJob = importJob.Id, TagRule = tagRule.Id, CustomField = customField.Id, RepANotification = note.Id,

@@ -17,7 +17,8 @@ public sealed record DataScope(
     Role Role,
     IReadOnlyList<Guid>? VisibleOwnerIds,
     bool IsSystem,
-    string TimeZone = "Asia/Shanghai")
+    string TimeZone = "Asia/Shanghai",
+    IReadOnlyList<Guid>? PoolIds = null)
 {
     /// <summary>Not signed in: no business rows at all.</summary>
     public static readonly DataScope Anonymous = new(Guid.Empty, Guid.Empty, "", Role.Rep, [], false);
@@ -77,6 +78,7 @@ public static class DataScopeLoader
             return DataScope.Anonymous;
         }
         IReadOnlySet<Guid>? owners;
+        IReadOnlySet<Guid> poolTeams;
         if (DataScopeRules.LevelFor(user.Role) == ScopeLevel.Team)
         {
             var teams = await db.Teams.IgnoreQueryFilters().AsNoTracking()
@@ -86,13 +88,17 @@ public static class DataScopeLoader
                 .Where(u => u.OrganizationId == user.OrganizationId && u.TeamId != null)
                 .Select(u => new Member(u.Id, u.TeamId)).ToListAsync(ct);
             owners = DataScopeRules.VisibleOwners(userId, user.Role, user.TeamId, teams, members);
+            poolTeams = user.TeamId is { } team ? DataScopeRules.Subtree(team, teams) : new HashSet<Guid>();
         }
         else
         {
             owners = DataScopeRules.VisibleOwners(userId, user.Role, user.TeamId, [], []);
+            poolTeams = user.TeamId is { } team ? new HashSet<Guid> { team } : new HashSet<Guid>();
         }
+        // Everyone but those who see all claims from (and so sees) the pools of their team, or their subtree's.
+        var pools = owners is null ? null : await Features.Pool.Pools.MemberOfAsync(db, user.OrganizationId, poolTeams, user.TeamId is null, ct);
         return new DataScope(user.OrganizationId, userId, user.UserName ?? "", user.Role,
-            owners?.ToList(), false, user.TimeZone);
+            owners?.ToList(), false, user.TimeZone, pools);
     }
 
     /// <summary>After authentication: resolve the scope, or treat a deactivated user as anonymous.</summary>

@@ -65,12 +65,18 @@ public sealed class AssignOwners(TideflowDbContext db, CurrentUser me, TimeProvi
         var assigned = 0;
         foreach (var customer in customers.Where(c => c.OwnerId != owner.Id))
         {
+            // From the pool a manager assigns directly, past the claim limits (R4.7); the history says it came from the pool.
+            var pooled = customer.OwnerId is null ? customer.PoolId : null;
             db.OwnershipChanges.Add(new OwnershipChange
             {
                 OrganizationId = customer.OrganizationId, CustomerId = customer.Id, FromId = customer.OwnerId, ToId = owner.Id,
-                Reason = reason, ById = me.Id, At = now,
+                Reason = reason, ById = me.Id, At = now, Event = pooled is null ? null : OwnershipEvent.AssignedFromPool, PoolId = pooled,
             });
             customer.OwnerId = owner.Id;
+            customer.PoolId = null;
+            customer.PooledAt = null;
+            customer.PoolReason = null;
+            customer.ClaimedAt = null;
             customer.AssignedAt = now;
             customer.UpdatedAt = now;
             Inboxes.Add(db, customer.OrganizationId, owner.Id, NotificationKinds.CustomerAssigned,
@@ -125,9 +131,11 @@ public sealed class AssignOwners(TideflowDbContext db, CurrentUser me, TimeProvi
                       from t in ts.DefaultIfEmpty()
                       join b in users on o.ById equals b.Id into bs
                       from b in bs.DefaultIfEmpty()
+                      join p in db.Pools on o.PoolId equals p.Id into ps
+                      from p in ps.DefaultIfEmpty()
                       orderby o.At descending, o.Id descending
                       select new OwnershipRow(o.At, f == null ? null : f.DisplayName, t == null ? null : t.DisplayName,
-                          o.Reason, o.Rule, b == null ? null : b.DisplayName)).ToListAsync(ct);
+                          o.Reason, o.Rule, b == null ? null : b.DisplayName, o.Event, p == null ? null : p.Name)).ToListAsync(ct);
     }
 
     private async Task<(AppUser Owner, string Reason)> CheckAsync(AssignRequest request, CancellationToken ct)

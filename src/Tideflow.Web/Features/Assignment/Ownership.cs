@@ -55,6 +55,24 @@ public sealed class OwnershipChange : IOrganizationOwned
     public string? Rule { get; set; }
     public Guid? ById { get; set; }
     public DateTimeOffset At { get; set; }
+    /// <summary>What happened, for pool flows (claimed, released, reclaimed); null for routing and hand assignment.</summary>
+    public OwnershipEvent? Event { get; set; }
+    /// <summary>The pool the customer left or entered.</summary>
+    public Guid? PoolId { get; set; }
 }
 
-public sealed record OwnershipRow(DateTimeOffset At, string? From, string? To, string Reason, string? Rule, string? By);
+public enum OwnershipEvent
+{
+    /// <summary>A rep took it from a pool.</summary>
+    Claimed,
+    /// <summary>A rep (or their manager) returned it to a pool, with a reason.</summary>
+    Released,
+    /// <summary>The sweep took it back by a pool rule.</summary>
+    Reclaimed,
+    /// <summary>A manager gave it from a pool to a rep, bypassing claim limits.</summary>
+    AssignedFromPool,
+}
+
+/// <summary>One line of a record's history; <see cref="Pool"/> names the pool a pool event went to or came from.</summary>
+public sealed record OwnershipRow(DateTimeOffset At, string? From, string? To, string Reason, string? Rule, string? By,
+    OwnershipEvent? Event = null, string? Pool = null);

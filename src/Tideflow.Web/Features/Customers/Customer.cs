@@ -10,8 +10,20 @@ public sealed class Customer : Access.IOrganizationOwned, Leads.IHasCustomFields
     public string? Email { get; set; }
     public string? Region { get; set; }
     public string? Industry { get; set; }
-    /// <summary>Null while the customer sits in a pool.</summary>
+    /// <summary>Null while the customer sits in a pool. A concurrency token: a save that finds the owner changed under it
+    /// (reclaimed, claimed, reassigned) fails instead of writing to a customer its user no longer holds.</summary>
     public Guid? OwnerId { get; set; }
+    /// <summary>The pool the customer sits in (公海, R4); set exactly while <see cref="OwnerId"/> is null.</summary>
+    public Guid? PoolId { get; set; }
+    public DateTimeOffset? PooledAt { get; set; }
+    /// <summary>Why it is in the pool: the reclaim rule or the release reason.</summary>
+    public string? PoolReason { get; set; }
+    /// <summary>Who held it last; the pool view filters by it.</summary>
+    public Guid? PreviousOwnerId { get; set; }
+    /// <summary>When the current owner claimed it from the pool; the first-contact deadline runs from here.</summary>
+    public DateTimeOffset? ClaimedAt { get; set; }
+    /// <summary>A manager spared it from reclaim until then (R4.2).</summary>
+    public DateTimeOffset? ProtectedUntil { get; set; }
     public Guid? CreatedById { get; set; }
     /// <summary>For sticky ownership: a new lead from the same company goes to this owner (R3.3).</summary>
     public string? CompanyKey { get; set; }

@@ -46,6 +46,11 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
         var size = Math.Clamp(q.PageSize, 1, 200);
         var page = Math.Max(q.Page, 1);
         var query = db.Customers.AsNoTracking();
+        // Pool members see pooled customers in the pool view (masked); here only those who see every customer list them.
+        if (me.Scope.VisibleOwnerIds is not null)
+        {
+            query = query.Where(c => c.OwnerId != null);
+        }
         if (!string.IsNullOrWhiteSpace(q.Search))
         {
             var s = q.Search.Trim();
@@ -73,7 +78,7 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
             _ => query.OrderByDescending(c => c.CreatedAt),
         };
         var items = await Project(ordered.ThenBy(c => c.Id).Skip((page - 1) * size).Take(size)).ToListAsync(ct);
-        return new Page<CustomerRow>(items, total, page, size);
+        return new Page<CustomerRow>(items.Select(Masked).ToList(), total, page, size);
     }
 
     public async Task<CustomerRow> GetAsync(Guid id, CancellationToken ct = default)
@@ -82,9 +87,15 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
         {
             throw Problem.Unauthorized();
         }
-        return await Project(db.Customers.AsNoTracking().Where(c => c.Id == id)).SingleOrDefaultAsync(ct)
+        var row = await Project(db.Customers.AsNoTracking().Where(c => c.Id == id)).SingleOrDefaultAsync(ct)
                ?? throw Problem.NotFound("Customer");
+        return Masked(row);
     }
+
+    /// <summary>A pooled customer's contact details stay masked (R9.6) for everyone but those who see all, until claimed.</summary>
+    private CustomerRow Masked(CustomerRow row) => row.OwnerId is null && me.Scope.VisibleOwnerIds is not null
+        ? row with { Mobile = Pool.ContactMask.Phone(row.Mobile), Email = Pool.ContactMask.Email(row.Email) }
+        : row;
 
     public async Task<CustomerRow> CreateAsync(SaveCustomerRequest request, CancellationToken ct = default)
     {
@@ -99,6 +110,7 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
             Name = request.Name,
             OwnerId = me.Id,
             CreatedById = me.Id,
+            AssignedAt = now,
             CreatedAt = now,
             UpdatedAt = now,
         };

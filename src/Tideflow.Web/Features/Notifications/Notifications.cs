@@ -33,6 +33,12 @@ public static class NotificationKinds
     public const string LeadRegraded = "lead-regraded";
     /// <summary>A manager handed the recipient a customer (R3.4).</summary>
     public const string CustomerAssigned = "customer-assigned";
+    /// <summary>The sweep took one of the recipient's customers back to the pool (R4.4).</summary>
+    public const string CustomerReclaimed = "customer-reclaimed";
+    /// <summary>One of the recipient's customers will be reclaimed soon unless followed up (R4.3).</summary>
+    public const string ReclaimWarning = "reclaim-warning";
+    /// <summary>A manager returned one of the recipient's customers to the pool (R4.5).</summary>
+    public const string CustomerReleased = "customer-released";
 }
 
 public sealed record NotificationRow(Guid Id, string Kind, IReadOnlyDictionary<string, string> Parameters, string? Link,

@@ -152,7 +152,8 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
         {
             throw Problem.Unauthorized();
         }
-        var customers = db.Customers.AsNoTracking();
+        // The board is work in progress: customers sitting in a pool are on the pool view, not here.
+        var customers = db.Customers.AsNoTracking().Where(c => c.OwnerId != null);
         if (ownerId is { } owner)
         {
             customers = customers.Where(c => c.OwnerId == owner);

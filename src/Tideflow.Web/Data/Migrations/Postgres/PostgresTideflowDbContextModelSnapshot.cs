@@ -389,6 +389,10 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.Property<Guid?>("CustomerId")
                         .HasColumnType("uuid");
 
+                    b.Property<string>("Event")
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
                     b.Property<Guid?>("FromId")
                         .HasColumnType("uuid");
 
@@ -396,6 +400,9 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .HasColumnType("uuid");
 
                     b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid?>("PoolId")
                         .HasColumnType("uuid");
 
                     b.Property<string>("Reason")
@@ -415,6 +422,8 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.HasIndex("CustomerId", "At");
 
                     b.HasIndex("LeadId", "At");
+
+                    b.HasIndex("OrganizationId", "PoolId", "At");
 
                     b.ToTable("OwnershipChanges");
                 });
@@ -519,6 +528,9 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.Property<DateTimeOffset?>("AssignedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<DateTimeOffset?>("ClaimedAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<string>("Company")
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)");
@@ -575,7 +587,24 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .HasColumnType("uuid");
 
                     b.Property<Guid?>("OwnerId")
+                        .IsConcurrencyToken()
                         .HasColumnType("uuid");
+
+                    b.Property<Guid?>("PoolId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("PoolReason")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
+
+                    b.Property<DateTimeOffset?>("PooledAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid?>("PreviousOwnerId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset?>("ProtectedUntil")
+                        .HasColumnType("timestamp with time zone");
 
                     b.Property<string>("Region")
                         .HasMaxLength(50)
@@ -604,6 +633,8 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.HasIndex("OrganizationId", "CompanyKey");
 
                     b.HasIndex("OrganizationId", "OwnerId");
+
+                    b.HasIndex("PoolId", "PooledAt");
 
                     b.HasIndex("OrganizationId", "Stage", "StageChangedAt");
 
@@ -1440,6 +1471,119 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.ToTable("FeedbackRules", (string)null);
                 });
 
+            modelBuilder.Entity("Tideflow.Web.Features.Pool.ClaimCount", b =>
+                {
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Day")
+                        .HasMaxLength(10)
+                        .HasColumnType("character varying(10)");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("integer");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.HasKey("UserId", "Day");
+
+                    b.ToTable("ClaimCounts");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pool.CustomerPool", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<bool>("IsDefault")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Settings")
+                        .IsRequired()
+                        .HasMaxLength(20000)
+                        .HasColumnType("character varying(20000)");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("OrganizationId")
+                        .IsUnique()
+                        .HasFilter("\"IsDefault\"");
+
+                    b.HasIndex("OrganizationId", "Name")
+                        .IsUnique();
+
+                    b.ToTable("Pools");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pool.PoolTeam", b =>
+                {
+                    b.Property<Guid>("PoolId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("TeamId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.HasKey("PoolId", "TeamId");
+
+                    b.HasIndex("TeamId")
+                        .IsUnique();
+
+                    b.ToTable("PoolTeams");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pool.PoolWarning", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<Guid>("CustomerId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("DueAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("HoursBefore")
+                        .HasColumnType("integer");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("OwnerId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("SentAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CustomerId", "DueAt", "HoursBefore")
+                        .IsUnique();
+
+                    b.ToTable("PoolWarnings");
+                });
+
             modelBuilder.Entity("Tideflow.Web.Features.Scoring.BehaviourEvent", b =>
                 {
                     b.Property<long>("Id")
@@ -1553,6 +1697,40 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.ToTable("ScoreCardVersions");
                 });
 
+            modelBuilder.Entity("Tideflow.Web.Shared.ScheduledJob", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(50)
+                        .HasColumnType("character varying(50)");
+
+                    b.Property<bool>("LastFailed")
+                        .HasColumnType("boolean");
+
+                    b.Property<DateTimeOffset?>("LastFinishedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LastResult")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
+                    b.Property<DateTimeOffset?>("LastStartedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LeaseHolder")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<DateTimeOffset?>("LeaseUntil")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("NextRunAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("ScheduledJobs");
+                });
+
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityUserClaim<System.Guid>", b =>
                 {
                     b.HasOne("Tideflow.Web.Features.Access.AppUser", null)
@@ -1651,6 +1829,11 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.HasOne("Tideflow.Web.Features.Access.AppUser", null)
                         .WithMany()
                         .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Restrict);
+
+                    b.HasOne("Tideflow.Web.Features.Pool.CustomerPool", null)
+                        .WithMany()
+                        .HasForeignKey("PoolId")
                         .OnDelete(DeleteBehavior.Restrict);
                 });
 
@@ -1757,6 +1940,48 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .WithMany()
                         .HasForeignKey("CustomerId")
                         .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pool.ClaimCount", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Access.AppUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pool.CustomerPool", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Access.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pool.PoolTeam", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Pool.CustomerPool", null)
+                        .WithMany()
+                        .HasForeignKey("PoolId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Tideflow.Web.Features.Access.Team", null)
+                        .WithMany()
+                        .HasForeignKey("TeamId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pool.PoolWarning", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Customers.Customer", null)
+                        .WithMany()
+                        .HasForeignKey("CustomerId")
+                        .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
 

@@ -376,6 +376,10 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.Property<Guid?>("CustomerId")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Event")
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
                     b.Property<Guid?>("FromId")
                         .HasColumnType("TEXT");
 
@@ -383,6 +387,9 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<Guid>("OrganizationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("PoolId")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Reason")
@@ -402,6 +409,8 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.HasIndex("CustomerId", "At");
 
                     b.HasIndex("LeadId", "At");
+
+                    b.HasIndex("OrganizationId", "PoolId", "At");
 
                     b.ToTable("OwnershipChanges");
                 });
@@ -506,6 +515,9 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.Property<long?>("AssignedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long?>("ClaimedAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Company")
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
@@ -562,7 +574,24 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<Guid?>("OwnerId")
+                        .IsConcurrencyToken()
                         .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("PoolId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PoolReason")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("PooledAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid?>("PreviousOwnerId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ProtectedUntil")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Region")
                         .HasMaxLength(50)
@@ -591,6 +620,8 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.HasIndex("OrganizationId", "CompanyKey");
 
                     b.HasIndex("OrganizationId", "OwnerId");
+
+                    b.HasIndex("PoolId", "PooledAt");
 
                     b.HasIndex("OrganizationId", "Stage", "StageChangedAt");
 
@@ -1421,6 +1452,117 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.ToTable("FeedbackRules", (string)null);
                 });
 
+            modelBuilder.Entity("Tideflow.Web.Features.Pool.ClaimCount", b =>
+                {
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Day")
+                        .HasMaxLength(10)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("UserId", "Day");
+
+                    b.ToTable("ClaimCounts");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pool.CustomerPool", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("IsDefault")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Settings")
+                        .IsRequired()
+                        .HasMaxLength(20000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("OrganizationId")
+                        .IsUnique()
+                        .HasFilter("\"IsDefault\" = 1");
+
+                    b.HasIndex("OrganizationId", "Name")
+                        .IsUnique();
+
+                    b.ToTable("Pools");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pool.PoolTeam", b =>
+                {
+                    b.Property<Guid>("PoolId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("TeamId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("PoolId", "TeamId");
+
+                    b.HasIndex("TeamId")
+                        .IsUnique();
+
+                    b.ToTable("PoolTeams");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pool.PoolWarning", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("CustomerId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("DueAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("HoursBefore")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("OwnerId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("SentAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CustomerId", "DueAt", "HoursBefore")
+                        .IsUnique();
+
+                    b.ToTable("PoolWarnings");
+                });
+
             modelBuilder.Entity("Tideflow.Web.Features.Scoring.BehaviourEvent", b =>
                 {
                     b.Property<long>("Id")
@@ -1532,6 +1674,40 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.ToTable("ScoreCardVersions");
                 });
 
+            modelBuilder.Entity("Tideflow.Web.Shared.ScheduledJob", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(50)
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("LastFailed")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("LastFinishedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("LastResult")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("LastStartedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("LeaseHolder")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("LeaseUntil")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("NextRunAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("ScheduledJobs");
+                });
+
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityUserClaim<System.Guid>", b =>
                 {
                     b.HasOne("Tideflow.Web.Features.Access.AppUser", null)
@@ -1630,6 +1806,11 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.HasOne("Tideflow.Web.Features.Access.AppUser", null)
                         .WithMany()
                         .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Restrict);
+
+                    b.HasOne("Tideflow.Web.Features.Pool.CustomerPool", null)
+                        .WithMany()
+                        .HasForeignKey("PoolId")
                         .OnDelete(DeleteBehavior.Restrict);
                 });
 
@@ -1736,6 +1917,48 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                         .WithMany()
                         .HasForeignKey("CustomerId")
                         .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pool.ClaimCount", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Access.AppUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pool.CustomerPool", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Access.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pool.PoolTeam", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Pool.CustomerPool", null)
+                        .WithMany()
+                        .HasForeignKey("PoolId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Tideflow.Web.Features.Access.Team", null)
+                        .WithMany()
+                        .HasForeignKey("TeamId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pool.PoolWarning", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Customers.Customer", null)
+                        .WithMany()
+                        .HasForeignKey("CustomerId")
+                        .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
 

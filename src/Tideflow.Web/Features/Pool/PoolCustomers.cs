@@ -1,0 +1,283 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.EntityFrameworkCore;
+using Tideflow.Domain.Access;
+using Tideflow.Domain.Pipeline;
+using Tideflow.Domain.Pool;
+using Tideflow.Web.Data;
+using Tideflow.Web.Features.Access;
+using Tideflow.Web.Features.Customers;
+using Tideflow.Web.Shared;
+
+namespace Tideflow.Web.Features.Pool;
+
+public sealed record PoolView(Guid Id, string Name, bool IsDefault, IReadOnlyList<Guid> TeamIds, PoolSettings Settings, int Customers);
+
+public sealed record SavePoolRequest(
+    [property: Required, StringLength(100, MinimumLength = 1)] string Name,
+    List<Guid>? TeamIds,
+    PoolSettings? Settings);
+
+public sealed record PoolCustomerQuery(string? Search = null, string? Grade = null, string? Industry = null, string? Region = null,
+    Guid? PreviousOwnerId = null, string? Sort = null, bool Descending = false, int Page = 1, int PageSize = 25);
+
+/// <summary>A customer as the pool shows it: contact details masked until claimed (R9.6).</summary>
+public sealed record PoolCustomerRow(Guid Id, string Name, string? Company, string? Mobile, string? Email, string? Grade, int? Score,
+    string? Industry, string? Region, DateTimeOffset PooledAt, string? Reason, Guid? PreviousOwnerId, string? PreviousOwner);
+
+public sealed record ClaimStatus(int ClaimedToday, int DailyLimit, int Held, int? HeldCap);
+
+public sealed record PreviewRow(Guid CustomerId, string Name, string? Company, string? Owner, string Reason, DateTimeOffset? DueAt);
+
+public sealed record PoolPreview(int Total, IReadOnlyList<PreviewRow> Sample);
+
+/// <summary>Pools as their members and admins see them: the pool view (R4.8), the rules (R4.1) and the sweep preview.</summary>
+public sealed class PoolCustomers(TideflowDbContext db, CurrentUser me, TimeProvider clock, ClaimCustomer claims)
+{
+    /// <summary>Admins see every pool; everyone else the pools they claim from.</summary>
+    public async Task<List<PoolView>> ListAsync(CancellationToken ct = default)
+    {
+        if (!me.IsAuthenticated)
+        {
+            throw Problem.Unauthorized();
+        }
+        await Pools.DefaultAsync(db, me.OrganizationId, clock.GetUtcNow(), ct);
+        var mine = me.Scope.PoolIds;
+        var pools = await db.Pools.AsNoTracking().Where(p => mine == null || mine.Contains(p.Id)).OrderByDescending(p => p.IsDefault).ThenBy(p => p.Name).ToListAsync(ct);
+        var ids = pools.Select(p => p.Id).ToList();
+        var teams = await db.PoolTeams.AsNoTracking().Where(t => ids.Contains(t.PoolId)).ToListAsync(ct);
+        var counts = await db.Customers.Where(c => c.OwnerId == null && c.PoolId != null && ids.Contains(c.PoolId.Value))
+            .GroupBy(c => c.PoolId!.Value).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
+        return pools.Select(p => new PoolView(p.Id, p.Name, p.IsDefault, teams.Where(t => t.PoolId == p.Id).Select(t => t.TeamId).ToList(),
+            PoolSettingsJson.Read(p.Settings), counts.FirstOrDefault(c => c.Key == p.Id)?.Count ?? 0)).ToList();
+    }
+
+    public async Task<Page<PoolCustomerRow>> CustomersAsync(Guid poolId, PoolCustomerQuery q, CancellationToken ct = default)
+    {
+        await MemberPoolAsync(poolId, ct);
+        var size = Math.Clamp(q.PageSize, 1, 200);
+        var page = Math.Max(q.Page, 1);
+        var query = db.Customers.AsNoTracking().Where(c => c.OwnerId == null && c.PoolId == poolId);
+        if (!string.IsNullOrWhiteSpace(q.Search))
+        {
+            var s = q.Search.Trim();
+            query = query.Where(c => c.Name.Contains(s) || (c.Company != null && c.Company.Contains(s)));
+        }
+        if (!string.IsNullOrWhiteSpace(q.Grade))
+        {
+            query = query.Where(c => c.Grade == q.Grade.Trim());
+        }
+        if (!string.IsNullOrWhiteSpace(q.Industry))
+        {
+            query = query.Where(c => c.Industry != null && c.Industry.Contains(q.Industry.Trim()));
+        }
+        if (!string.IsNullOrWhiteSpace(q.Region))
+        {
+            query = query.Where(c => c.Region != null && c.Region.Contains(q.Region.Trim()));
+        }
+        if (q.PreviousOwnerId is { } previous)
+        {
+            query = query.Where(c => c.PreviousOwnerId == previous);
+        }
+        var total = await query.CountAsync(ct);
+        var joined = from c in query
+                     join u in db.Users on c.PreviousOwnerId equals u.Id into us
+                     from u in us.DefaultIfEmpty()
+                     select new { c, Previous = u == null ? null : u.DisplayName };
+        var ordered = (q.Sort?.ToLowerInvariant(), q.Descending) switch
+        {
+            ("grade", false) => joined.OrderBy(x => x.c.Grade == null).ThenBy(x => x.c.Grade),
+            ("grade", true) => joined.OrderBy(x => x.c.Grade == null).ThenByDescending(x => x.c.Grade),
+            ("score", false) => joined.OrderBy(x => x.c.Score),
+            ("score", true) => joined.OrderByDescending(x => x.c.Score),
+            ("previousowner", false) => joined.OrderBy(x => x.Previous),
+            ("previousowner", true) => joined.OrderByDescending(x => x.Previous),
+            ("pooledat", false) => joined.OrderBy(x => x.c.PooledAt),
+            _ => joined.OrderByDescending(x => x.c.PooledAt),
+        };
+        var rows = await ordered.ThenBy(x => x.c.Id).Skip((page - 1) * size).Take(size)
+            .Select(x => new PoolCustomerRow(x.c.Id, x.c.Name, x.c.Company, x.c.Mobile, x.c.Email, x.c.Grade, x.c.Score, x.c.Industry, x.c.Region,
+                x.c.PooledAt ?? x.c.UpdatedAt, x.c.PoolReason, x.c.PreviousOwnerId, x.Previous))
+            .ToListAsync(ct);
+        return new Page<PoolCustomerRow>(rows.Select(r => r with { Mobile = ContactMask.Phone(r.Mobile), Email = ContactMask.Email(r.Email) }).ToList(),
+            total, page, size);
+    }
+
+    /// <summary>"今日已领取 1/3": the caller's claims today against the smallest limit of their pools.</summary>
+    public async Task<ClaimStatus> MyStatusAsync(CancellationToken ct = default)
+    {
+        me.Require(Permission.WorkCustomers);
+        var day = claims.DayOf(clock.GetUtcNow());
+        var today = await db.ClaimCounts.Where(c => c.UserId == me.Id && c.Day == day).Select(c => c.Count).SingleOrDefaultAsync(ct);
+        var held = await db.Customers.CountAsync(c => c.OwnerId == me.Id, ct);
+        var capacity = await db.Users.Where(u => u.Id == me.Id).Select(u => u.Capacity).SingleAsync(ct);
+        var settings = (await ListAsync(ct)).Select(p => p.Settings).ToList();
+        var limit = settings.Count == 0 ? PoolSettings.Default.DailyClaimLimit : settings.Min(s => s.DailyClaimLimit);
+        var caps = settings.Select(s => ClaimPolicy.HeldCap(s, capacity)).Where(c => c is not null).ToList();
+        return new ClaimStatus(today, limit, held, caps.Count == 0 ? capacity : caps.Min());
+    }
+
+    public async Task<PoolView> CreateAsync(SavePoolRequest request, CancellationToken ct = default)
+    {
+        me.Require(Permission.ManageRules);
+        var now = clock.GetUtcNow();
+        var pool = new CustomerPool
+        {
+            Id = Guid.CreateVersion7(), OrganizationId = me.OrganizationId, Name = request.Name?.Trim() ?? "",
+            Settings = PoolSettingsJson.Write(PoolSettings.Default), CreatedAt = now, UpdatedAt = now,
+        };
+        await ApplyAsync(pool, request, isNew: true, ct);
+        db.Pools.Add(pool);
+        await SaveAsync(ct);
+        return (await ListAsync(ct)).Single(p => p.Id == pool.Id);
+    }
+
+    public async Task<PoolView> UpdateAsync(Guid id, SavePoolRequest request, CancellationToken ct = default)
+    {
+        me.Require(Permission.ManageRules);
+        var pool = await db.Pools.SingleOrDefaultAsync(p => p.Id == id, ct) ?? throw Problem.NotFound("Pool");
+        await ApplyAsync(pool, request, isNew: false, ct);
+        pool.UpdatedAt = clock.GetUtcNow();
+        await SaveAsync(ct);
+        return (await ListAsync(ct)).Single(p => p.Id == pool.Id);
+    }
+
+    /// <summary>"If the sweep ran now" with these (draft) settings: how many would be reclaimed, by which rule, from whom.</summary>
+    public async Task<PoolPreview> PreviewAsync(Guid id, PoolSettings? draft, CancellationToken ct = default)
+    {
+        me.Require(Permission.ManageRules);
+        var pool = await db.Pools.AsNoTracking().SingleOrDefaultAsync(p => p.Id == id, ct) ?? throw Problem.NotFound("Pool");
+        var settings = draft ?? PoolSettingsJson.Read(pool.Settings);
+        await CheckAsync(settings, ct);
+        var (total, sample) = await ReclaimJob.PreviewAsync(db, pool, settings, clock.GetUtcNow(), 200, ct);
+        var owners = sample.Select(s => s.Customer.OwnerId).Distinct().ToList();
+        var names = await db.Users.Where(u => owners.Contains(u.Id)).ToDictionaryAsync(u => u.Id, u => u.DisplayName, ct);
+        return new PoolPreview(total, sample.Select(s => new PreviewRow(s.Customer.Id, s.Customer.Name, s.Customer.Company,
+            names.GetValueOrDefault(s.Customer.OwnerId), s.Decision.Reason, s.Decision.DueAt)).ToList());
+    }
+
+    private async Task ApplyAsync(CustomerPool pool, SavePoolRequest request, bool isNew, CancellationToken ct)
+    {
+        Problem.ThrowIfInvalid(request);
+        var name = request.Name.Trim();
+        if (await db.Pools.AnyAsync(p => p.Name == name && p.Id != pool.Id, ct))
+        {
+            throw Problem.Invalid("name", $"There is already a pool called {name}.");
+        }
+        var settings = request.Settings ?? PoolSettingsJson.Read(pool.Settings);
+        await CheckAsync(settings, ct);
+        var teamIds = (request.TeamIds ?? []).Distinct().ToList();
+        if (!pool.IsDefault && teamIds.Count == 0)
+        {
+            throw Problem.Invalid("teamIds", "A pool needs at least one member team (reps of teams in no pool use the default pool).");
+        }
+        if (pool.IsDefault && teamIds.Count > 0)
+        {
+            throw Problem.Invalid("teamIds", "The default pool serves every team that is in no other pool; it takes no member teams.");
+        }
+        var known = await db.Teams.Where(t => teamIds.Contains(t.Id)).Select(t => t.Id).ToListAsync(ct);
+        if (known.Count != teamIds.Count)
+        {
+            throw Problem.Invalid("teamIds", "One of the teams does not exist.");
+        }
+        var taken = await (from t in db.PoolTeams
+                           join p in db.Pools on t.PoolId equals p.Id
+                           join team in db.Teams on t.TeamId equals team.Id
+                           where teamIds.Contains(t.TeamId) && t.PoolId != pool.Id
+                           select new { team.Name, Pool = p.Name }).ToListAsync(ct);
+        if (taken.Count > 0)
+        {
+            throw Problem.Invalid("teamIds", string.Join(" ", taken.Select(t => $"{t.Name} is already in {t.Pool}; a customer may go to one pool only.")));
+        }
+        pool.Name = name;
+        pool.Settings = PoolSettingsJson.Write(settings);
+        if (!isNew)
+        {
+            db.PoolTeams.RemoveRange(await db.PoolTeams.Where(t => t.PoolId == pool.Id).ToListAsync(ct));
+        }
+        foreach (var team in teamIds)
+        {
+            db.PoolTeams.Add(new PoolTeam { PoolId = pool.Id, TeamId = team, OrganizationId = pool.OrganizationId });
+        }
+    }
+
+    private async Task CheckAsync(PoolSettings settings, CancellationToken ct)
+    {
+        var grades = (await Scoring.ScoreCards.CurrentAsync(db, ct)).Card.Grades.Select(g => g.Name).ToList();
+        var problems = PoolRules.Problems(settings, SalesPipeline.Default, grades).ToDictionary(p => $"settings.{p.Key}", p => new[] { p.Value });
+        foreach (var (ch, i) in (settings.CountedChannels ?? []).Select((c, i) => (c, i)))
+        {
+            if (!Enum.TryParse<FollowUpChannel>(ch, ignoreCase: true, out _))
+            {
+                problems[$"settings.countedChannels[{i}]"] = [$"{ch} is not a follow-up channel ({string.Join(", ", Enum.GetNames<FollowUpChannel>())})."];
+            }
+        }
+        if (problems.Count > 0)
+        {
+            throw Problem.Invalid(problems);
+        }
+    }
+
+    private async Task<CustomerPool> MemberPoolAsync(Guid poolId, CancellationToken ct)
+    {
+        if (!me.IsAuthenticated)
+        {
+            throw Problem.Unauthorized();
+        }
+        var pool = await db.Pools.AsNoTracking().SingleOrDefaultAsync(p => p.Id == poolId, ct) ?? throw Problem.NotFound("Pool");
+        if (me.Scope.PoolIds is { } mine && !mine.Contains(poolId))
+        {
+            throw Problem.Forbidden($"You are not a member of {pool.Name}.");
+        }
+        return pool;
+    }
+
+    private async Task SaveAsync(CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException e) when (Leads.CaptureLead.IsUniqueViolation(e))
+        {
+            throw Problem.Conflict("A pool with this name, or a team's pool, was saved at the same moment; reload and try again.");
+        }
+    }
+}
+
+/// <summary>Contact details shown without being given away (R9.6): 138****8000, z***@example.cn.</summary>
+public static class ContactMask
+{
+    public static string? Phone(string? phone) => phone is null ? null
+        : phone.Length <= 8 ? new string('*', phone.Length) : phone[..^8] + "****" + phone[^4..];
+
+    public static string? Email(string? email) => email is null ? null
+        : email.IndexOf('@') is var at and > 0 ? email[0] + "***" + email[at..] : "***";
+}
+
+public static class PoolEndpoints
+{
+    public static void MapPools(this RouteGroupBuilder api)
+    {
+        var g = api.MapGroup("/pools").WithTags("Pool");
+        g.MapGet("/", (PoolCustomers h, CancellationToken ct) => h.ListAsync(ct));
+        g.MapPost("/", async (SavePoolRequest r, PoolCustomers h, CancellationToken ct) =>
+        {
+            var pool = await h.CreateAsync(r, ct);
+            return Results.Created($"/api/pools/{pool.Id}", pool);
+        });
+        g.MapPut("/{id:guid}", (Guid id, SavePoolRequest r, PoolCustomers h, CancellationToken ct) => h.UpdateAsync(id, r, ct));
+        g.MapPost("/{id:guid}/preview", (Guid id, PoolSettings? draft, PoolCustomers h, CancellationToken ct) => h.PreviewAsync(id, draft, ct));
+        g.MapGet("/{id:guid}/customers", (Guid id, [AsParameters] PoolCustomerQuery q, PoolCustomers h, CancellationToken ct) => h.CustomersAsync(id, q, ct));
+        g.MapGet("/my-claims", (PoolCustomers h, CancellationToken ct) => h.MyStatusAsync(ct));
+
+        var c = api.MapGroup("/customers").WithTags("Pool");
+        c.MapPost("/{id:guid}/claim", (Guid id, ClaimCustomer h, CancellationToken ct) => h.ClaimAsync(id, ct));
+        c.MapPost("/{id:guid}/release", async (Guid id, ReleaseRequest r, ReleaseCustomer h, CancellationToken ct) =>
+        {
+            await h.ReleaseAsync(id, r, ct);
+            return Results.NoContent();
+        });
+        c.MapPost("/{id:guid}/protect", async (Guid id, ProtectRequest r, ReleaseCustomer h, CancellationToken ct) =>
+            new { protectedUntil = await h.ProtectAsync(id, r, ct) });
+    }
+}

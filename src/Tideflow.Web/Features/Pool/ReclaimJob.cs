@@ -1,0 +1,228 @@
+using Microsoft.EntityFrameworkCore;
+using Tideflow.Domain.Pipeline;
+using Tideflow.Domain.Pool;
+using Tideflow.Web.Data;
+using Tideflow.Web.Features.Assignment;
+using Tideflow.Web.Features.Customers;
+using Tideflow.Web.Features.Notifications;
+using Tideflow.Web.Shared;
+
+namespace Tideflow.Web.Features.Pool;
+
+/// <summary>A customer the rules pick, with the facts <see cref="PoolRules.Evaluate"/> needs.</summary>
+public sealed record PoolCandidate(Guid Id, Guid OrganizationId, string Name, string? Company, Guid OwnerId, string? Grade, string Stage,
+    DateTimeOffset AssignedAt, DateTimeOffset? LastContactAt, DateTimeOffset? StageChangedAt, DateTimeOffset? ClaimedAt, DateTimeOffset? ProtectedUntil)
+{
+    public CustomerFacts Facts => new(Grade, Stage, AssignedAt, LastContactAt, StageChangedAt, ClaimedAt, ProtectedUntil);
+}
+
+/// <summary>
+/// The reclaim sweep (R4.2–R4.4), run by the scheduler on whichever node holds its lease: per pool, due customers go
+/// back to the pool in chunks, each chunk one transaction whose UPDATE repeats the rule's WHERE, so a follow-up that
+/// lands first keeps the customer and one that lands after fails on the owner it no longer has (never both). Then the
+/// owners of customers coming due soon are warned, once per warning (a unique row per customer, due time and lead time).
+/// </summary>
+public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger) : IScheduledJob
+{
+    public const string Name = "pool-sweep";
+    public const int Chunk = 1000;
+
+    public async Task<string> RunAsync(DateTimeOffset now, CancellationToken ct)
+    {
+        // PostgreSQL keeps microseconds: the instant this sweep stamps must read back equal.
+        now = new DateTimeOffset(now.UtcTicks - now.UtcTicks % 10, TimeSpan.Zero);
+        var organizations = await db.Organizations.Select(o => o.Id).ToListAsync(ct);
+        int reclaimed = 0, warned = 0;
+        foreach (var org in organizations)
+        {
+            await Pools.DefaultAsync(db, org, now, ct);
+            foreach (var pool in await db.Pools.AsNoTracking().Where(p => p.OrganizationId == org).OrderBy(p => p.Id).ToListAsync(ct))
+            {
+                var settings = PoolSettingsJson.Read(pool.Settings);
+                reclaimed += await ReclaimAsync(pool, settings, now, ct);
+                warned += await WarnAsync(pool, settings, now, ct);
+            }
+        }
+        return $"reclaimed {reclaimed}, warned {warned}";
+    }
+
+    /// <summary>The customers a pool's rules govern: owned by members of its teams (the default pool: of teams in no pool).</summary>
+    public static async Task<IQueryable<Customer>> GovernedAsync(TideflowDbContext db, CustomerPool pool, CancellationToken ct)
+    {
+        var pooledTeams = db.PoolTeams.Where(t => t.OrganizationId == pool.OrganizationId);
+        var owners = pool.IsDefault
+            ? db.Users.Where(u => u.OrganizationId == pool.OrganizationId && (u.TeamId == null || !pooledTeams.Any(t => t.TeamId == u.TeamId)))
+            : db.Users.Where(u => u.OrganizationId == pool.OrganizationId && pooledTeams.Any(t => t.PoolId == pool.Id && t.TeamId == u.TeamId));
+        var ids = await owners.Select(u => (Guid?)u.Id).ToListAsync(ct);
+        return db.Customers.Where(c => c.OrganizationId == pool.OrganizationId && c.OwnerId != null && ids.Contains(c.OwnerId));
+    }
+
+    /// <summary>Picked customers with their facts; the last contact counts only the channels the pool counts.</summary>
+    public static IQueryable<PoolCandidate> Candidates(TideflowDbContext db, IQueryable<Customer> customers, PoolSettings s)
+    {
+        var channels = s.CountedChannels?.Select(ch => Enum.Parse<FollowUpChannel>(ch, ignoreCase: true)).ToList() ?? [];
+        var every = s.CountsEveryChannel;
+        return customers.Select(c => new PoolCandidate(c.Id, c.OrganizationId, c.Name, c.Company, c.OwnerId!.Value, c.Grade, c.Stage,
+            c.AssignedAt ?? c.CreatedAt,
+            every ? c.LastFollowUpAt : db.FollowUpRecords.Where(f => f.CustomerId == c.Id && channels.Contains(f.Channel)).Max(f => (DateTimeOffset?)f.At),
+            c.StageChangedAt, c.ClaimedAt, c.ProtectedUntil));
+    }
+
+    private async Task<int> ReclaimAsync(CustomerPool pool, PoolSettings s, DateTimeOffset now, CancellationToken ct)
+    {
+        var pipeline = SalesPipeline.Default;
+        var governed = await GovernedAsync(db, pool, ct);
+        var due = ReclaimRulesSql.Due(s, pipeline, db, now);
+        var total = 0;
+        var after = Guid.Empty;
+        while (true)
+        {
+            var from = after;
+            var batch = await Candidates(db, governed.Where(due).Where(c => c.Id.CompareTo(from) > 0).OrderBy(c => c.Id).Take(Chunk), s).ToListAsync(ct);
+            if (batch.Count == 0)
+            {
+                return total;
+            }
+            after = batch[^1].Id;
+            total += await ReclaimChunkAsync(pool, s, pipeline, governed, due, batch, now, ct);
+        }
+    }
+
+    private async Task<int> ReclaimChunkAsync(CustomerPool pool, PoolSettings s, SalesPipeline pipeline, IQueryable<Customer> governed,
+        System.Linq.Expressions.Expression<Func<Customer, bool>> due, List<PoolCandidate> batch, DateTimeOffset now, CancellationToken ct)
+    {
+        var decided = batch.Select(c => (Candidate: c, Decision: PoolRules.Evaluate(c.Facts, s, pipeline, now)))
+            .Where(d => d.Decision.Status == ReclaimStatus.Due).ToList();
+        if (decided.Count < batch.Count)
+        {
+            logger.LogWarning("Pool {Pool}: {Count} customers matched the reclaim WHERE but not PoolRules.Evaluate; left alone", pool.Id, batch.Count - decided.Count);
+        }
+        var taken = new List<Guid>();
+        await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
+        {
+            db.ChangeTracker.Clear();
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            foreach (var group in decided.GroupBy(d => d.Decision.Reason))
+            {
+                var ids = group.Select(d => d.Candidate.Id).ToList();
+                var reason = group.Key;
+                // The WHERE again: a follow-up, claim or protection committed since the pick wins.
+                await governed.Where(due).Where(c => ids.Contains(c.Id)).ExecuteUpdateAsync(c => c
+                    .SetProperty(x => x.PreviousOwnerId, x => x.OwnerId)
+                    .SetProperty(x => x.OwnerId, (Guid?)null)
+                    .SetProperty(x => x.PoolId, pool.Id)
+                    .SetProperty(x => x.PooledAt, now)
+                    .SetProperty(x => x.PoolReason, reason)
+                    .SetProperty(x => x.ClaimedAt, (DateTimeOffset?)null)
+                    .SetProperty(x => x.UpdatedAt, now), ct);
+            }
+            var ids2 = decided.Select(d => d.Candidate.Id).ToList();
+            // Ours: pooled by this sweep's instant and not already booked by another node's sweep of the same instant.
+            taken = await db.Customers.Where(c => ids2.Contains(c.Id) && c.OwnerId == null && c.PoolId == pool.Id && c.PooledAt == now
+                    && !db.OwnershipChanges.Any(o => o.CustomerId == c.Id && o.Event == OwnershipEvent.Reclaimed && o.At == now))
+                .Select(c => c.Id).ToListAsync(ct);
+            var byId = decided.ToDictionary(d => d.Candidate.Id);
+            foreach (var id in taken)
+            {
+                var (c, decision) = byId[id];
+                db.OwnershipChanges.Add(new OwnershipChange
+                {
+                    OrganizationId = c.OrganizationId, CustomerId = c.Id, FromId = c.OwnerId, ToId = null, Reason = decision.Reason,
+                    Rule = decision.Rule!.When.ToString(), ById = null, At = now, Event = OwnershipEvent.Reclaimed, PoolId = pool.Id,
+                });
+                Inboxes.Add(db, c.OrganizationId, c.OwnerId, NotificationKinds.CustomerReclaimed,
+                    new { name = c.Name, pool = pool.Name, reason = decision.Reason }, $"/customers/{c.Id}", now);
+            }
+            await db.FollowUpTasks.Where(t => t.CustomerId != null && taken.Contains(t.CustomerId.Value) && t.ClosedAt == null)
+                .ExecuteUpdateAsync(t => t.SetProperty(x => x.ClosedAt, now).SetProperty(x => x.ClosedReason, "reclaimed"), ct);
+            db.AuditEntityChanges = false;
+            if (taken.Count > 0)
+            {
+                db.AuditEntries.Add(new Access.AuditEntry
+                {
+                    OrganizationId = pool.OrganizationId, At = now, ActorName = "system", Action = Access.AuditActions.Update,
+                    EntityType = "PoolSweep", EntityId = pool.Id.ToString(),
+                    Changes = System.Text.Json.JsonSerializer.Serialize(new { reclaimed = taken.Count, pool = pool.Name }),
+                });
+            }
+            await db.SaveChangesAsync(ct);
+            db.AuditEntityChanges = true;
+            await tx.CommitAsync(ct);
+            db.ChangeTracker.Clear();
+        });
+        return taken.Count;
+    }
+
+    private async Task<int> WarnAsync(CustomerPool pool, PoolSettings s, DateTimeOffset now, CancellationToken ct)
+    {
+        var pipeline = SalesPipeline.Default;
+        var governed = await GovernedAsync(db, pool, ct);
+        var warned = 0;
+        foreach (var hours in s.Warnings.Order())
+        {
+            var soon = ReclaimRulesSql.Due(s, pipeline, db, now + TimeSpan.FromHours(hours));
+            var after = Guid.Empty;
+            while (true)
+            {
+                var from = after;
+                var batch = await Candidates(db, governed.Where(soon).Where(c => c.Id.CompareTo(from) > 0).OrderBy(c => c.Id).Take(Chunk), s).ToListAsync(ct);
+                if (batch.Count == 0)
+                {
+                    break;
+                }
+                after = batch[^1].Id;
+                var toWarn = batch.Select(c => (Candidate: c, Decision: PoolRules.Evaluate(c.Facts, s, pipeline, now)))
+                    .Where(d => PoolRules.WarningNow(d.Decision, s, now) == hours).ToList();
+                var ids = toWarn.Select(d => d.Candidate.Id).ToList();
+                var sent = await db.PoolWarnings.Where(w => ids.Contains(w.CustomerId) && w.HoursBefore == hours)
+                    .Select(w => new { w.CustomerId, w.DueAt }).ToListAsync(ct);
+                foreach (var (c, decision) in toWarn.Where(d => !sent.Any(w => w.CustomerId == d.Candidate.Id && w.DueAt == d.Decision.DueAt)))
+                {
+                    db.PoolWarnings.Add(new PoolWarning
+                    {
+                        OrganizationId = c.OrganizationId, CustomerId = c.Id, OwnerId = c.OwnerId, HoursBefore = hours,
+                        DueAt = decision.DueAt!.Value, SentAt = now,
+                    });
+                    Inboxes.Add(db, c.OrganizationId, c.OwnerId, NotificationKinds.ReclaimWarning,
+                        new { name = c.Name, left = PoolCountdown.Describe(decision.DueAt!.Value - now), reason = decision.Reason }, $"/customers/{c.Id}", now);
+                    warned++;
+                }
+                db.AuditEntityChanges = false;
+                try
+                {
+                    await db.SaveChangesAsync(ct);
+                }
+                catch (DbUpdateException e) when (Leads.CaptureLead.IsUniqueViolation(e))
+                {
+                    // Another sweep (a node that took over a lapsed lease) warned the same customers: theirs stand.
+                    db.ChangeTracker.Clear();
+                    warned -= toWarn.Count;
+                }
+                db.AuditEntityChanges = true;
+                db.ChangeTracker.Clear();
+            }
+        }
+        return warned;
+    }
+
+    /// <summary>
+    /// "If the sweep ran now": the customers the given settings would reclaim from this pool, by which rule and from whom
+    /// — the same WHERE and the same <see cref="PoolRules.Evaluate"/> as the sweep.
+    /// </summary>
+    public static async Task<(int Total, List<(PoolCandidate Customer, ReclaimDecision Decision)> Sample)> PreviewAsync(
+        TideflowDbContext db, CustomerPool pool, PoolSettings s, DateTimeOffset now, int take, CancellationToken ct)
+    {
+        var governed = (await GovernedAsync(db, pool, ct)).Where(ReclaimRulesSql.Due(s, SalesPipeline.Default, db, now));
+        var total = await governed.CountAsync(ct);
+        var sample = await Candidates(db, governed.OrderBy(c => c.AssignedAt).ThenBy(c => c.Id).Take(take), s).ToListAsync(ct);
+        return (total, sample.Select(c => (c, PoolRules.Evaluate(c.Facts, s, SalesPipeline.Default, now))).ToList());
+    }
+}
+
+/// <summary>"12 天后回收", "23 小时后回收": how long until a reclaim, in the unit a rep reads at a glance.</summary>
+public static class PoolCountdown
+{
+    public static string Describe(TimeSpan left) => left <= TimeSpan.Zero ? "0h"
+        : left >= TimeSpan.FromDays(2) ? $"{(int)left.TotalDays}d"
+        : $"{Math.Max(1, (int)Math.Ceiling(left.TotalHours))}h";
+}

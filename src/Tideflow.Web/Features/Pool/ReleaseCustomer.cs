@@ -1,0 +1,119 @@
+using Microsoft.EntityFrameworkCore;
+using Tideflow.Domain.Access;
+using Tideflow.Web.Data;
+using Tideflow.Web.Features.Access;
+using Tideflow.Web.Features.Assignment;
+using Tideflow.Web.Features.Notifications;
+using Tideflow.Web.Shared;
+
+namespace Tideflow.Web.Features.Pool;
+
+/// <summary>Why the customer goes back: one of the pool's reasons, plus free text; <see cref="PoolId"/> picks another pool than the owner's team's.</summary>
+public sealed record ReleaseRequest(string? Reason, string? Note = null, Guid? PoolId = null);
+
+/// <summary>Protect from reclaim for so many days (at most the pool's maximum), with why.</summary>
+public sealed record ProtectRequest(int Days, string? Reason);
+
+/// <summary>
+/// A rep returns a customer to the pool with a reason (R4.5); a manager may do it for a rep of theirs (the manager is
+/// the actor, the rep the previous owner). And managers protect customers from reclaim, within the pool's limits.
+/// The owner is a concurrency token: a release racing the sweep or a reassignment fails cleanly with 409.
+/// </summary>
+public sealed class ReleaseCustomer(TideflowDbContext db, CurrentUser me, TimeProvider clock)
+{
+    public async Task ReleaseAsync(Guid customerId, ReleaseRequest request, CancellationToken ct = default)
+    {
+        me.Require(Permission.WorkCustomers);
+        var customer = await db.Customers.SingleOrDefaultAsync(c => c.Id == customerId, ct) ?? throw Problem.NotFound("Customer");
+        if (customer.OwnerId is not { } owner)
+        {
+            throw Problem.Conflict("This customer is already in the pool.");
+        }
+        var now = clock.GetUtcNow();
+        CustomerPool pool;
+        if (request.PoolId is { } chosen)
+        {
+            pool = await db.Pools.SingleOrDefaultAsync(p => p.Id == chosen, ct) ?? throw Problem.Invalid("poolId", "There is no such pool.");
+        }
+        else
+        {
+            var team = await db.Users.Where(u => u.Id == owner).Select(u => u.TeamId).SingleAsync(ct);
+            pool = await Pools.ForTeamAsync(db, customer.OrganizationId, team, now, ct);
+        }
+        var settings = PoolSettingsJson.Read(pool.Settings);
+        var reason = request.Reason?.Trim();
+        if (string.IsNullOrEmpty(reason))
+        {
+            throw Problem.Invalid("reason", $"Say why the customer goes back: one of {string.Join(", ", settings.Reasons)}.");
+        }
+        if (!settings.Reasons.Contains(reason, StringComparer.OrdinalIgnoreCase))
+        {
+            throw Problem.Invalid("reason", $"\"{reason}\" is not a release reason of {pool.Name}; choose one of {string.Join(", ", settings.Reasons)}.");
+        }
+        var note = request.Note?.Trim();
+        if (note is { Length: > 400 })
+        {
+            throw Problem.Invalid("note", "At most 400 characters.");
+        }
+        var why = string.IsNullOrEmpty(note) ? reason : $"{reason}: {note}";
+        customer.PreviousOwnerId = owner;
+        customer.OwnerId = null;
+        customer.PoolId = pool.Id;
+        customer.PooledAt = now;
+        customer.PoolReason = why;
+        customer.ClaimedAt = null;
+        customer.ProtectedUntil = null;
+        customer.UpdatedAt = now;
+        db.OwnershipChanges.Add(new OwnershipChange
+        {
+            OrganizationId = customer.OrganizationId, CustomerId = customer.Id, FromId = owner, ToId = null, Reason = why,
+            ById = me.Id, At = now, Event = OwnershipEvent.Released, PoolId = pool.Id,
+        });
+        foreach (var task in await db.FollowUpTasks.Where(t => t.CustomerId == customer.Id && t.ClosedAt == null).ToListAsync(ct))
+        {
+            task.ClosedAt = now;
+            task.ClosedReason = "released";
+        }
+        if (owner != me.Id)
+        {
+            Inboxes.Add(db, customer.OrganizationId, owner, NotificationKinds.CustomerReleased,
+                new { name = customer.Name, by = me.Scope.UserName, reason = why }, $"/customers/{customer.Id}", now);
+        }
+        await db.SaveChangesAsync(ct);
+    }
+
+    public async Task<DateTimeOffset?> ProtectAsync(Guid customerId, ProtectRequest request, CancellationToken ct = default)
+    {
+        me.Require(Permission.AssignOwners);
+        var customer = await db.Customers.SingleOrDefaultAsync(c => c.Id == customerId, ct) ?? throw Problem.NotFound("Customer");
+        if (customer.OwnerId is not { } owner)
+        {
+            throw Problem.Conflict("A customer in the pool has nobody to protect it for; assign it first.");
+        }
+        var now = clock.GetUtcNow();
+        var team = await db.Users.Where(u => u.Id == owner).Select(u => u.TeamId).SingleAsync(ct);
+        var settings = PoolSettingsJson.Read((await Pools.ForTeamAsync(db, customer.OrganizationId, team, now, ct)).Settings);
+        if (request.Days < 0 || request.Days > settings.MaxProtectDays)
+        {
+            throw Problem.Invalid("days", $"Protect for 1 to {settings.MaxProtectDays} days, or 0 to lift the protection.");
+        }
+        if (request.Days > 0 && (string.IsNullOrWhiteSpace(request.Reason) || request.Reason.Trim().Length > 400))
+        {
+            throw Problem.Invalid("reason", "Say why this customer is protected (at most 400 characters).");
+        }
+        if (request.Days > 0 && !(customer.ProtectedUntil > now)
+            && await db.Customers.CountAsync(c => c.OwnerId == owner && c.ProtectedUntil > now, ct) >= settings.MaxProtectedPerRep)
+        {
+            throw Problem.Conflict($"This rep already has {settings.MaxProtectedPerRep} protected customers, the most the pool allows.");
+        }
+        customer.ProtectedUntil = request.Days == 0 ? null : now.AddDays(request.Days);
+        customer.UpdatedAt = now;
+        db.OwnershipChanges.Add(new OwnershipChange
+        {
+            OrganizationId = customer.OrganizationId, CustomerId = customer.Id, FromId = owner, ToId = owner, ById = me.Id, At = now,
+            Reason = request.Days == 0 ? "protection lifted" : $"protected for {request.Days} days: {request.Reason!.Trim()}",
+        });
+        await db.SaveChangesAsync(ct);
+        return customer.ProtectedUntil;
+    }
+}
