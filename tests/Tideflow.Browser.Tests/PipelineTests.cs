@@ -32,7 +32,8 @@ public sealed class PipelineTests(BrowserApp app) : BrowserTest(app)
         await rep.FillAsync(Ui.Field("fu-next-day"), TimeProvider.System.GetLocalNow().AddDays(3).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
         await rep.Keyboard.PressAsync("Enter");
         await rep.ClickAsync("[data-testid=fu-save]");
-        await Expect(rep.Locator("[data-testid=follow-up]")).ToHaveCountAsync(1);
+        // The demo's earlier call had no next plan; this one does.
+        await Expect(rep.Locator("[data-testid=follow-up]")).ToHaveCountAsync(2);
 
         await Ui.SelectAsync(rep.Locator("[data-testid=stage-target]"), "需求确认");
         await rep.ClickAsync("[data-testid=stage-move]");

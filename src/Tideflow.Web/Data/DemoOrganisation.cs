@@ -101,6 +101,8 @@ public static class DemoOrganisation
 
         var owners = new[] { "rep1", "rep2", "rep3", "rep4", "rep5", "rep6", "manager.east", "manager.south" }
             .Select(n => created[n].Id).ToArray();
+        var pool = await Features.Pool.Pools.DefaultAsync(db, org.Id, now, ct);
+        string[] contacts = ["电话沟通需求，客户在比较方案", "微信发送产品资料", "上门拜访，见到采购负责人", "客户要求下周再联系"];
         var random = new Random(20261122);
         var usedMobiles = new HashSet<string>();
         for (var i = 0; i < customerCount; i++)
@@ -145,6 +147,24 @@ public static class DemoOrganisation
                 CreatedAt = created1,
                 UpdatedAt = created1,
             });
+            var owner = owners[i % owners.Length];
+            var customer = db.Customers.Local.Single(c => c.Id == customerId);
+            if (i % 12 == 5)
+            {
+                // Some customers are already in the public pool, released by their last owner.
+                (customer.OwnerId, customer.PreviousOwnerId, customer.PoolId) = (null, owner, pool.Id);
+                (customer.PooledAt, customer.PoolReason) = (now.AddHours(-random.Next(2, 240)), "多次联系不上");
+                continue;
+            }
+            // Everyone else was followed up in the last few days, so the reclaim sweep has nothing to take at once;
+            // every tenth customer is near the seven-day limit, so lists show a countdown.
+            var contacted = i % 10 == 1 ? now.AddHours(-random.Next(100, 120)) : now.AddHours(-random.Next(1, 72));
+            db.FollowUpRecords.Add(new Features.Pipeline.FollowUpRecord
+            {
+                Id = Guid.CreateVersion7(), OrganizationId = org.Id, CustomerId = customerId, AuthorId = owner,
+                Channel = (Domain.Pipeline.FollowUpChannel)(i % 4), Content = contacts[i % contacts.Length], At = contacted,
+            });
+            customer.LastFollowUpAt = contacted;
         }
         await db.SaveChangesAsync(ct);
         var rules = DemoRoutingRules(east.Id, south.Id);

@@ -293,6 +293,8 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
             (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.Conflict), write: true)),
         new("POST", "/api/customers/{id:guid}/release", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}/release", _ => new { reason = "多次联系不上" },
             (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.NoContent), write: true)),
+        new("GET", "/api/customers/{id:guid}/pool-outlook", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}/pool-outlook", _ => null,
+            (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.OK, (org, _, b) => Check(b.GetProperty("poolId").GetGuid() == org.DefaultPool && b.GetProperty("status").GetString() == "Safe", "wrong outlook")), write: false)),
         new("POST", "/api/customers/{id:guid}/protect", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}/protect", _ => new { days = 10, reason = "年底签约" },
             (o, p) => !SignedIn(p) ? Unauthorized : p.Name is not ("admin" or "managerA" or "managerB") ? new Expect(HttpStatusCode.Forbidden, Reason)
                 : p.Name == "managerB" ? new(HttpStatusCode.NotFound) : new(HttpStatusCode.OK)),

@@ -207,9 +207,10 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
 
         async Task SweptAsync(Func<TideflowDbContext, Task<bool>> done)
         {
-            for (var i = 0; i < 200 && !await node.InDbAsync(done); i++)
+            // A round sweeps every organisation of the shared test database: give it time.
+            for (var i = 0; i < 600 && !await node.InDbAsync(done); i++)
             {
-                await Task.Delay(50);
+                await Task.Delay(100);
             }
             Assert.True(await node.InDbAsync(done), "the scheduler did not sweep");
         }

@@ -277,6 +277,7 @@ public static class PoolEndpoints
             await h.ReleaseAsync(id, r, ct);
             return Results.NoContent();
         });
+        c.MapGet("/{id:guid}/pool-outlook", (Guid id, ReleaseCustomer h, CancellationToken ct) => h.OutlookAsync(id, ct));
         c.MapPost("/{id:guid}/protect", async (Guid id, ProtectRequest r, ReleaseCustomer h, CancellationToken ct) =>
             new { protectedUntil = await h.ProtectAsync(id, r, ct) });
     }

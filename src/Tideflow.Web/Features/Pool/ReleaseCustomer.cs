@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Tideflow.Domain.Access;
+using Tideflow.Domain.Pool;
 using Tideflow.Web.Data;
 using Tideflow.Web.Features.Access;
 using Tideflow.Web.Features.Assignment;
@@ -10,6 +11,13 @@ namespace Tideflow.Web.Features.Pool;
 
 /// <summary>Why the customer goes back: one of the pool's reasons, plus free text; <see cref="PoolId"/> picks another pool than the owner's team's.</summary>
 public sealed record ReleaseRequest(string? Reason, string? Note = null, Guid? PoolId = null);
+
+/// <summary>
+/// Where a customer would go on release (or sits now), the reasons its pool offers, and its reclaim outlook: due when,
+/// by which rule ("12 天后回收"), or exempt and why.
+/// </summary>
+public sealed record PoolOutlook(Guid PoolId, string Pool, IReadOnlyList<string> Reasons, ReclaimStatus? Status, DateTimeOffset? DueAt, string? Why,
+    DateTimeOffset? ProtectedUntil);
 
 /// <summary>Protect from reclaim for so many days (at most the pool's maximum), with why.</summary>
 public sealed record ProtectRequest(int Days, string? Reason);
@@ -80,6 +88,35 @@ public sealed class ReleaseCustomer(TideflowDbContext db, CurrentUser me, TimePr
                 new { name = customer.Name, by = me.Scope.UserName, reason = why }, $"/customers/{customer.Id}", now);
         }
         await db.SaveChangesAsync(ct);
+    }
+
+    public async Task<PoolOutlook> OutlookAsync(Guid customerId, CancellationToken ct = default)
+    {
+        if (!me.IsAuthenticated)
+        {
+            throw Problem.Unauthorized();
+        }
+        var customer = await db.Customers.AsNoTracking().Where(c => c.Id == customerId)
+            .Select(c => new { c.OwnerId, c.PoolId, c.OrganizationId, c.ProtectedUntil }).SingleOrDefaultAsync(ct) ?? throw Problem.NotFound("Customer");
+        var now = clock.GetUtcNow();
+        CustomerPool pool;
+        if (customer.OwnerId is { } owner)
+        {
+            var team = await db.Users.Where(u => u.Id == owner).Select(u => u.TeamId).SingleAsync(ct);
+            pool = await Pools.ForTeamAsync(db, customer.OrganizationId, team, now, ct);
+        }
+        else
+        {
+            pool = await db.Pools.SingleAsync(p => p.Id == customer.PoolId, ct);
+        }
+        var settings = PoolSettingsJson.Read(pool.Settings);
+        ReclaimDecision? decision = null;
+        if (customer.OwnerId is not null)
+        {
+            var facts = await ReclaimJob.Candidates(db, db.Customers.Where(c => c.Id == customerId), settings).SingleAsync(ct);
+            decision = PoolRules.Evaluate(facts.Facts, settings, Domain.Pipeline.SalesPipeline.Default, now);
+        }
+        return new PoolOutlook(pool.Id, pool.Name, settings.Reasons, decision?.Status, decision?.DueAt, decision?.Reason, customer.ProtectedUntil);
     }
 
     public async Task<DateTimeOffset?> ProtectAsync(Guid customerId, ProtectRequest request, CancellationToken ct = default)

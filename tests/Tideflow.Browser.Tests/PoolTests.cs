@@ -1,0 +1,49 @@
+using static Microsoft.Playwright.Assertions;
+
+namespace Tideflow.Browser.Tests;
+
+public sealed class PoolTests(BrowserApp app) : BrowserTest(app)
+{
+    [Fact]
+    public async Task A_rep_releases_a_customer_another_claims_it_from_the_pool_view_and_the_history_shows_both()
+    {
+        var releaser = await NewPageAsync();
+        await Ui.LoginAsync(releaser, "rep6");
+        await Ui.OpenAsync(releaser, "/customers");
+        await releaser.Locator("[data-testid=customer-row-name]").First.ClickAsync();
+        await releaser.WaitForURLAsync(u => new Uri(u).AbsolutePath.StartsWith("/customers/", StringComparison.Ordinal));
+        await Ui.WaitForInteractiveAsync(releaser);
+        var customer = (await releaser.Locator("[data-testid=customer-name]").TextContentAsync())!.Trim();
+        // The demo called every customer in the last days: the countdown says when it would come back by itself.
+        await Expect(releaser.Locator("[data-testid=reclaim-countdown]")).ToContainTextAsync("天后回收");
+
+        // No reason: refused, and the customer stays.
+        await releaser.ClickAsync("[data-testid=release]");
+        await Expect(releaser.Locator("[data-testid=pool-error]")).ToContainTextAsync("预算不足");
+        await Ui.SelectAsync(releaser.Locator("[data-testid=release-reason]"), "预算不足");
+        await releaser.FillAsync(Ui.Field("release-note"), "明年再谈");
+        await releaser.ClickAsync("[data-testid=release]");
+        await Expect(releaser.Locator("[data-testid=in-pool]")).ToBeVisibleAsync();
+        // Released: no longer worked here.
+        await Expect(releaser.Locator("[data-testid=follow-up-form]")).ToHaveCountAsync(0);
+
+        var claimer = await NewPageAsync();
+        await Ui.LoginAsync(claimer, "rep5");
+        await Ui.OpenAsync(claimer, "/pool");
+        await claimer.FillAsync(Ui.Field("pool-search"), customer);
+        await claimer.Keyboard.PressAsync("Enter");
+        var row = claimer.Locator("tr", new() { Has = claimer.Locator("[data-testid=pool-row-name]", new() { HasTextString = customer }) });
+        await Expect(row).ToContainTextAsync("预算不足: 明年再谈");
+        // Contact details stay masked until claimed.
+        await Expect(row).ToContainTextAsync("****");
+        await row.Locator("[data-testid=claim]").ClickAsync();
+        await claimer.WaitForURLAsync(u => new Uri(u).AbsolutePath.StartsWith("/customers/", StringComparison.Ordinal));
+        await Ui.WaitForInteractiveAsync(claimer);
+        await Expect(claimer.Locator("[data-testid=customer-owner]")).ToContainTextAsync("孙丽");
+        await Expect(claimer.Locator("[data-testid=ownership-event]").Nth(0)).ToHaveTextAsync("领取");
+        await Expect(claimer.Locator("[data-testid=ownership-event]").Nth(1)).ToHaveTextAsync("释放");
+        await Expect(claimer.Locator("[data-testid=ownership-row]").Nth(1)).ToContainTextAsync("预算不足: 明年再谈");
+        await Expect(claimer.Locator("[data-testid=follow-up-form]")).ToBeVisibleAsync();
+        AssertNoErrors();
+    }
+}
