@@ -73,8 +73,18 @@ public sealed class ScreenshotTests(BrowserApp app) : BrowserTest(app)
         await admin.Locator("[data-testid=ownership-row]").First.WaitForAsync();
         written.Add(await ShootAsync(admin, "lead.png", fullPage: true));
 
+        await Ui.OpenAsync(admin, "/admin/pools");
+        await admin.Locator("[data-testid=reclaim-rule]").First.WaitForAsync();
+        await admin.ClickAsync("[data-testid=pool-preview]");
+        await admin.Locator("[data-testid=preview-total]").WaitForAsync();
+        written.Add(await ShootAsync(admin, "pool-rules.png", fullPage: true));
+
         var rep = await NewPageAsync();
         await Ui.LoginAsync(rep, "rep1");
+        await Ui.OpenAsync(rep, "/pool");
+        await rep.Locator("[data-testid=pool-row-name]").First.WaitForAsync();
+        written.Add(await ShootAsync(rep, "pool.png"));
+
         await Ui.OpenAsync(rep, "/customers");
         await rep.Locator("[data-testid=customer-row-name]").First.WaitForAsync();
         written.Add(await ShootAsync(rep, "customers.png"));

@@ -289,6 +289,9 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
         new("GET", "/api/pools/my-claims", _ => "/api/pools/my-claims", _ => null,
             (o, p) => !SignedIn(p) ? Unauthorized : p.Name == "finance" ? new Expect(HttpStatusCode.Forbidden, Reason)
                 : new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("claimedToday").GetInt32() == 0 && b.GetProperty("dailyLimit").GetInt32() == 3, "wrong claim status"))),
+        new("GET", "/api/pools/due-soon", _ => "/api/pools/due-soon", _ => null,
+            (o, p) => !SignedIn(p) ? Unauthorized : p.Name == "finance" ? new Expect(HttpStatusCode.Forbidden, Reason)
+                : new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 0, "new customers are not due soon"))),
         new("POST", "/api/customers/{id:guid}/claim", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}/claim", _ => null,
             (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.Conflict), write: true)),
         new("POST", "/api/customers/{id:guid}/release", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}/release", _ => new { reason = "多次联系不上" },

@@ -223,6 +223,10 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         var warning = await node.InDbAsync(db => db.Notifications.SingleAsync(n => n.RecipientId == org.RepA.Id && n.Kind == "reclaim-warning"));
         // The fake clock fires the scheduler's ticks as it passes them: the warning goes out once the window opens, 24 h before.
         Assert.Matches("\"left\":\"2[34]h\"", warning.Parameters);
+        // The workbench's 即将回收: the neglected one, not the one called yesterday.
+        var soon = await (await node.As(org.RepA).GetAsync("/api/pools/due-soon")).ReadAsync<List<DueSoonRow>>();
+        Assert.Equal("no follow-up for 7 days", Assert.Single(soon, d => d.CustomerId == neglected).Reason);
+        Assert.DoesNotContain(soon, d => d.CustomerId == kept);
 
         node.Clock.Advance(TimeSpan.FromDays(1));
         await SweptAsync(db => db.Customers.AnyAsync(c => c.Id == neglected && c.OwnerId == null));

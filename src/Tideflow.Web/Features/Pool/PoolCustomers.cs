@@ -30,6 +30,9 @@ public sealed record PreviewRow(Guid CustomerId, string Name, string? Company, s
 
 public sealed record PoolPreview(int Total, IReadOnlyList<PreviewRow> Sample);
 
+/// <summary>One of the caller's customers the sweep will take back soon unless they act (即将回收).</summary>
+public sealed record DueSoonRow(Guid CustomerId, string Name, string? Company, DateTimeOffset DueAt, string Reason);
+
 /// <summary>Pools as their members and admins see them: the pool view (R4.8), the rules (R4.1) and the sweep preview.</summary>
 public sealed class PoolCustomers(TideflowDbContext db, CurrentUser me, TimeProvider clock, ClaimCustomer claims)
 {
@@ -114,6 +117,25 @@ public sealed class PoolCustomers(TideflowDbContext db, CurrentUser me, TimeProv
         var limit = settings.Count == 0 ? PoolSettings.Default.DailyClaimLimit : settings.Min(s => s.DailyClaimLimit);
         var caps = settings.Select(s => ClaimPolicy.HeldCap(s, capacity)).Where(c => c is not null).ToList();
         return new ClaimStatus(today, limit, held, caps.Count == 0 ? capacity : caps.Min());
+    }
+
+    /// <summary>The caller's own customers that come due within <paramref name="days"/> days, soonest first: the workbench's 即将回收.</summary>
+    public async Task<List<DueSoonRow>> DueSoonAsync(int days = 3, CancellationToken ct = default)
+    {
+        me.Require(Permission.WorkCustomers);
+        if (days is < 1 or > 30)
+        {
+            throw Problem.Invalid("days", "Look 1 to 30 days ahead.");
+        }
+        var now = clock.GetUtcNow();
+        var team = await db.Users.Where(u => u.Id == me.Id).Select(u => u.TeamId).SingleAsync(ct);
+        var settings = PoolSettingsJson.Read((await Pools.ForTeamAsync(db, me.OrganizationId, team, now, ct)).Settings);
+        var mine = db.Customers.Where(c => c.OwnerId == me.Id).Where(ReclaimRulesSql.Due(settings, SalesPipeline.Default, db, now + TimeSpan.FromDays(days)));
+        var candidates = await ReclaimJob.Candidates(db, mine.Take(500), settings).ToListAsync(ct);
+        return candidates.Select(c => (c, Decision: PoolRules.Evaluate(c.Facts, settings, SalesPipeline.Default, now)))
+            .Where(x => x.Decision.DueAt is not null && x.Decision.Status != ReclaimStatus.Exempt)
+            .OrderBy(x => x.Decision.DueAt)
+            .Select(x => new DueSoonRow(x.c.Id, x.c.Name, x.c.Company, x.Decision.DueAt!.Value, x.Decision.Reason)).ToList();
     }
 
     public async Task<PoolView> CreateAsync(SavePoolRequest request, CancellationToken ct = default)
@@ -269,6 +291,7 @@ public static class PoolEndpoints
         g.MapPost("/{id:guid}/preview", (Guid id, PoolSettings? draft, PoolCustomers h, CancellationToken ct) => h.PreviewAsync(id, draft, ct));
         g.MapGet("/{id:guid}/customers", (Guid id, [AsParameters] PoolCustomerQuery q, PoolCustomers h, CancellationToken ct) => h.CustomersAsync(id, q, ct));
         g.MapGet("/my-claims", (PoolCustomers h, CancellationToken ct) => h.MyStatusAsync(ct));
+        g.MapGet("/due-soon", (int? days, PoolCustomers h, CancellationToken ct) => h.DueSoonAsync(days ?? 3, ct));
 
         var c = api.MapGroup("/customers").WithTags("Pool");
         c.MapPost("/{id:guid}/claim", (Guid id, ClaimCustomer h, CancellationToken ct) => h.ClaimAsync(id, ct));
