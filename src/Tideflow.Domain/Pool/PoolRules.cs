@@ -185,6 +185,12 @@ public static class PoolRules
     public static IReadOnlyDictionary<string, string> Problems(PoolSettings s, SalesPipeline pipeline, IReadOnlyCollection<string> grades)
     {
         var problems = new Dictionary<string, string>();
+        // Settings arrive as JSON: a missing list or a null entry is refused here rather than crashing below.
+        if (s.Rules is null || s.Rules.Any(r => r is null))
+        {
+            problems["rules"] = "Send the reclaim rules as a list of rules.";
+            return problems;
+        }
         if (s.Rules.Count == 0)
         {
             problems["rules"] = "A pool needs at least one reclaim rule; without one nothing ever comes back.";
@@ -196,11 +202,18 @@ public static class PoolRules
         for (var i = 0; i < s.Rules.Count; i++)
         {
             var r = s.Rules[i];
-            if (r.Amount <= 0 || (r.ByGrade?.Values.Any(v => v <= 0) ?? false))
+            if (!Enum.IsDefined(r.When) || !Enum.IsDefined(r.Unit))
+            {
+                problems[$"rules[{i}].when"] = "Unknown condition or unit.";
+                continue;
+            }
+            var amounts = new[] { r.Amount }.Concat(r.ByGrade?.Values ?? []).ToList();
+            var longest = r.Unit == PeriodUnit.Hours ? 24 * 3650 : 3650;
+            if (amounts.Any(v => v <= 0))
             {
                 problems[$"rules[{i}].amount"] = "Every period must be at least 1.";
             }
-            else if (r.PeriodFor(null) > TimeSpan.FromDays(3650) || (r.ByGrade?.Values.Any(v => (r.Unit == PeriodUnit.Hours ? v / 24 : v) > 3650) ?? false))
+            else if (amounts.Any(v => v > longest))
             {
                 problems[$"rules[{i}].amount"] = "A period longer than 10 years is not a rule.";
             }
@@ -216,14 +229,19 @@ public static class PoolRules
             {
                 problems[$"rules[{i}].when"] = "The same condition twice contradicts itself (under OR the shorter period always wins, under AND the longer): keep one.";
             }
-            foreach (var g in (r.ByGrade?.Keys ?? []).Where(g => !grades.Contains(g, StringComparer.OrdinalIgnoreCase)))
+            // Grades match exactly as the score card names them: "a" would apply to nobody.
+            foreach (var g in (r.ByGrade?.Keys ?? []).Where(g => !grades.Contains(g, StringComparer.Ordinal)))
             {
-                problems[$"rules[{i}].byGrade.{g}"] = $"There is no grade {g}.";
+                problems[$"rules[{i}].byGrade.{g}"] = $"There is no grade {g} (grades: {string.Join(", ", grades)}).";
             }
         }
-        if (s.ExemptFromStage is { } from && (pipeline.Find(from) is not { } stage || stage.Outcome == StageOutcome.Lost || from == SalesPipeline.First))
+        if (!Enum.IsDefined(s.Combine))
         {
-            problems["exemptFromStage"] = "Name an open stage after the first, or won; or leave it empty.";
+            problems["combine"] = "Combine rules with Any (OR) or All (AND).";
+        }
+        if (s.ExemptFromStage is { } from && (pipeline.Find(from) is not { } stage || stage.Outcome != StageOutcome.Open || from == SalesPipeline.First))
+        {
+            problems["exemptFromStage"] = "Name an open stage after the first (won customers have their own switch), or leave it empty.";
         }
         if (s.Warnings.Any(h => h <= 0 || h > 24 * 90))
         {
@@ -241,17 +259,29 @@ public static class PoolRules
         {
             problems["maxHeld"] = "The most customers a rep may hold is at least 1, or empty for no cap.";
         }
-        if (s.CooldownHours < 0 || s.EmbargoHours < 0)
+        if (s.MaxHeld > 1_000_000)
         {
-            problems[s.CooldownHours < 0 ? "cooldownHours" : "embargoHours"] = "Cannot be negative.";
+            problems["maxHeld"] = "At most 1,000,000.";
         }
-        if (s.MaxProtectDays <= 0 || s.MaxProtectedPerRep < 0)
+        foreach (var (name, hours) in new[] { ("cooldownHours", s.CooldownHours), ("embargoHours", s.EmbargoHours) })
         {
-            problems[s.MaxProtectDays <= 0 ? "maxProtectDays" : "maxProtectedPerRep"] = "Protection lasts at least 1 day; the cap cannot be negative.";
+            if (hours < 0 || hours > 24 * 3650)
+            {
+                problems[name] = "0 hours to 10 years.";
+            }
         }
-        if (s.Reasons.Count == 0 || s.Reasons.Any(string.IsNullOrWhiteSpace) || s.Reasons.Distinct(StringComparer.OrdinalIgnoreCase).Count() != s.Reasons.Count)
+        if (s.MaxProtectDays <= 0 || s.MaxProtectDays > 3650)
         {
-            problems["releaseReasons"] = "List at least one release reason, each different and not blank.";
+            problems["maxProtectDays"] = "Protection lasts 1 day to 10 years.";
+        }
+        if (s.MaxProtectedPerRep < 0 || s.MaxProtectedPerRep > 100_000)
+        {
+            problems["maxProtectedPerRep"] = "0 to 100,000 protected customers per rep.";
+        }
+        if (s.Reasons.Count == 0 || s.Reasons.Count > 20 || s.Reasons.Any(r => string.IsNullOrWhiteSpace(r) || r.Trim().Length > 50)
+            || s.Reasons.Distinct(StringComparer.OrdinalIgnoreCase).Count() != s.Reasons.Count)
+        {
+            problems["releaseReasons"] = "List 1 to 20 release reasons, each different, not blank and at most 50 characters.";
         }
         return problems;
     }

@@ -24,8 +24,11 @@ public sealed class ScheduledJob
 /// <summary>A job the scheduler runs every so often, as the system, on whichever node takes the lease.</summary>
 public interface IScheduledJob
 {
-    /// <summary>Runs one round; returns what the admin page shows as its result ("reclaimed 12, warned 3").</summary>
-    Task<string> RunAsync(DateTimeOffset now, CancellationToken ct);
+    /// <summary>
+    /// Runs one round — for every organisation, or for one when an admin presses "Run now" — and returns what the admin
+    /// page shows as its result ("reclaimed 12, warned 3").
+    /// </summary>
+    Task<string> RunAsync(DateTimeOffset now, Guid? organizationId, CancellationToken ct);
 }
 
 public sealed record JobSchedule(string Name, Type Job, TimeSpan Every);
@@ -71,7 +74,7 @@ public sealed class Scheduler(IServiceScopeFactory scopes, IEnumerable<JobSchedu
     }
 
     /// <summary>Runs the job if it is due (or <paramref name="force"/>d) and no node holds it; false when it did not run.</summary>
-    public async Task<bool> RunIfDueAsync(JobSchedule job, bool force, CancellationToken ct)
+    public async Task<bool> RunIfDueAsync(JobSchedule job, bool force, CancellationToken ct, Guid? organizationId = null)
     {
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<CurrentUser>().Set(DataScope.System);
@@ -90,7 +93,7 @@ public sealed class Scheduler(IServiceScopeFactory scopes, IEnumerable<JobSchedu
         var failed = true;
         try
         {
-            result = await ((IScheduledJob)scope.ServiceProvider.GetRequiredService(job.Job)).RunAsync(now, ct);
+            result = await ((IScheduledJob)scope.ServiceProvider.GetRequiredService(job.Job)).RunAsync(now, organizationId, ct);
             failed = false;
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -106,7 +109,7 @@ public sealed class Scheduler(IServiceScopeFactory scopes, IEnumerable<JobSchedu
             await db.ScheduledJobs.Where(j => j.Name == job.Name && j.LeaseHolder == node)
                 .ExecuteUpdateAsync(j => j.SetProperty(x => x.LeaseUntil, (DateTimeOffset?)null).SetProperty(x => x.LeaseHolder, (string?)null)
                     .SetProperty(x => x.LastFinishedAt, finished).SetProperty(x => x.LastResult, result).SetProperty(x => x.LastFailed, failed)
-                    .SetProperty(x => x.NextRunAt, now + job.Every), CancellationToken.None);
+                    .SetProperty(x => x.NextRunAt, x => organizationId == null ? now + job.Every : x.NextRunAt), CancellationToken.None);
         }
         return true;
     }
@@ -145,13 +148,13 @@ public sealed class ScheduledJobs(TideflowDbContext db, CurrentUser me, Schedule
             .ToList();
     }
 
-    /// <summary>"Run now": takes the lease like a scheduled round (so it never runs twice at once) and returns the row.</summary>
+    /// <summary>"Run now" for the admin's organisation: takes the lease like a scheduled round (so it never runs twice at once) and returns the row.</summary>
     public async Task<JobRow> RunNowAsync(string name, CancellationToken ct = default)
     {
         me.Require(Permission.ManageRules);
         var job = scheduler.Jobs.FirstOrDefault(j => j.Name == name) ?? throw Problem.NotFound("Job");
         // Another node's round usually ends in seconds: wait for it a little before saying so.
-        for (var attempt = 0; !await scheduler.RunIfDueAsync(job, force: true, ct); attempt++)
+        for (var attempt = 0; !await scheduler.RunIfDueAsync(job, force: true, ct, me.OrganizationId); attempt++)
         {
             if (attempt == 60)
             {

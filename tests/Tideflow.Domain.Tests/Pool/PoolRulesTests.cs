@@ -186,6 +186,15 @@ public class PoolRulesTests
         Assert.Equal(["dailyClaimLimit", "exemptFromStage", "maxHeld", "releaseReasons", "rules[0].amount", "rules[1].stage", "rules[2].byGrade.S", "rules[2].when", "warnHoursBefore"],
             problems.Keys.Order());
         Assert.Contains("at least one reclaim rule", PoolRules.Problems(PoolSettings.Default with { Rules = [] }, Pipeline, grades)["rules"]);
+        // What JSON can carry: no list, huge numbers, undefined enum values, a grade in the wrong case.
+        Assert.Contains("list of rules", PoolRules.Problems(PoolSettings.Default with { Rules = null! }, Pipeline, grades)["rules"]);
+        var extreme = PoolSettings.Default with
+        {
+            Rules = [new ReclaimRule(ReclaimWhen.NoFollowUp, int.MaxValue), new ReclaimRule((ReclaimWhen)7, 3), new ReclaimRule(ReclaimWhen.NoStageProgress, 3, ByGrade: new Dictionary<string, int> { ["a"] = 5 })],
+            EmbargoHours = int.MaxValue, MaxProtectDays = int.MaxValue, Combine = (Combine)5, ExemptFromStage = "won",
+        };
+        Assert.Equal(["combine", "embargoHours", "exemptFromStage", "maxProtectDays", "rules[0].amount", "rules[1].when", "rules[2].byGrade.a"],
+            PoolRules.Problems(extreme, Pipeline, grades).Keys.Order());
     }
 }
 

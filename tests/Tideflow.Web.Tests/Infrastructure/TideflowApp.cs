@@ -34,6 +34,8 @@ public abstract class TideflowApp : WebApplicationFactory<Program>, IAsyncLifeti
         builder.UseSetting("Demo:Seed", "false");
         // Every test client is 127.0.0.1: the per-IP capture limit is tested on its own node.
         builder.UseSetting("Capture:PerIpPerMinute", "100000");
+        // Nodes with clocks moved ahead would sweep every test's organisation; the sweep test turns it on for itself.
+        builder.UseSetting("Scheduler:Enabled", "false");
         foreach (var (key, value) in Settings)
         {
             builder.UseSetting(key, value);

@@ -201,8 +201,11 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
     public async Task The_scheduled_sweep_warns_the_day_before_then_reclaims_and_a_follow_up_keeps_a_customer()
     {
         app.SkipIfUnavailable();
-        await using var node = app.SecondNode(new Dictionary<string, string> { ["Scheduler:TickSeconds"] = "60", ["Pool:SweepMinutes"] = "60" });
+        await using var node = app.SecondNode(new Dictionary<string, string>
+            { ["Scheduler:Enabled"] = "true", ["Scheduler:TickSeconds"] = "60", ["Pool:SweepMinutes"] = "60" });
         var org = await TestOrg.CreateAsync(node.Services);
+        // The job's row is shared by every node of this database; one left scheduled far ahead by an earlier test must not hold this one back.
+        await node.InDbAsync(db => db.ScheduledJobs.ExecuteDeleteAsync());
         var (neglected, kept) = (org.CustomersOf[org.RepA.Id][0], org.CustomersOf[org.RepA.Id][1]);
 
         async Task SweptAsync(Func<TideflowDbContext, Task<bool>> done)
@@ -269,7 +272,7 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         {
             await using var scope = node.Services.CreateAsyncScope();
             scope.ServiceProvider.GetRequiredService<CurrentUser>().Set(DataScope.System);
-            return await scope.ServiceProvider.GetRequiredService<ReclaimJob>().RunAsync(node.Clock.GetUtcNow(), default);
+            return await scope.ServiceProvider.GetRequiredService<ReclaimJob>().RunAsync(node.Clock.GetUtcNow(), null, default);
         }
         await Task.WhenAll(SweepAsync(one), SweepAsync(two));
 

@@ -215,8 +215,10 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
         // One round trip: customers rank before leads, then the oldest first.
         var matches = await AllCustomers.Where(c => c.CompanyKey != null && keys.Contains(c.CompanyKey) && c.OwnerId != null)
             .Select(c => new { c.CompanyKey, c.OwnerId, At = c.CreatedAt, Rank = 0 })
+            // A qualified lead whose customer went back to the pool no longer ties the company to the rep who let it go.
             .Concat(AllLeads.Where(l => l.CompanyKey != null && keys.Contains(l.CompanyKey) && l.OwnerId != null && l.Id != except
-                    && (l.Status == LeadStatus.New || l.Status == LeadStatus.Qualified || l.Status == LeadStatus.Nurture))
+                    && (l.Status == LeadStatus.New || l.Status == LeadStatus.Nurture
+                        || (l.Status == LeadStatus.Qualified && !AllCustomers.Any(c => c.Id == l.CustomerId && c.OwnerId == null))))
                 .Select(l => new { l.CompanyKey, l.OwnerId, At = l.ArrivedAt, Rank = 1 }))
             .Take(100 * keys.Count).ToListAsync(ct);
         foreach (var match in matches.OrderBy(m => m.Rank).ThenBy(m => m.At))

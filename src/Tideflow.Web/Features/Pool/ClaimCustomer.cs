@@ -28,7 +28,7 @@ public sealed class ClaimCustomer(TideflowDbContext db, CurrentUser me, TimeProv
         me.Require(Permission.WorkCustomers);
         var now = clock.GetUtcNow();
         var customer = await db.Customers.AsNoTracking().Where(c => c.Id == customerId)
-            .Select(c => new { c.Id, c.Name, c.OwnerId, c.PoolId, c.PooledAt, c.OrganizationId }).SingleOrDefaultAsync(ct);
+            .Select(c => new { c.Id, c.Name, c.OwnerId, c.PoolId, c.PooledAt, c.OrganizationId, c.Grade }).SingleOrDefaultAsync(ct);
         if (customer is null)
         {
             // Not visible: in a pool the caller is not a member of (403, saying which), or claimed by someone a moment ago
@@ -69,7 +69,7 @@ public sealed class ClaimCustomer(TideflowDbContext db, CurrentUser me, TimeProv
         }
         await EnsureCounterAsync(day, ct);
 
-        var firstContact = settings.Rules.FirstOrDefault(r => r.When == ReclaimWhen.FirstContactMissed)?.PeriodFor(null) ?? TimeSpan.FromHours(48);
+        var firstContact = settings.Rules.FirstOrDefault(r => r.When == ReclaimWhen.FirstContactMissed)?.PeriodFor(customer.Grade) ?? TimeSpan.FromHours(48);
         // PostgreSQL's retrying strategy wants the whole transaction as one retriable unit.
         await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
         {

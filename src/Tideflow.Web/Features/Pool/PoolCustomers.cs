@@ -228,7 +228,7 @@ public sealed class PoolCustomers(TideflowDbContext db, CurrentUser me, TimeProv
         var problems = PoolRules.Problems(settings, SalesPipeline.Default, grades).ToDictionary(p => $"settings.{p.Key}", p => new[] { p.Value });
         foreach (var (ch, i) in (settings.CountedChannels ?? []).Select((c, i) => (c, i)))
         {
-            if (!Enum.TryParse<FollowUpChannel>(ch, ignoreCase: true, out _))
+            if (!Enum.GetNames<FollowUpChannel>().Contains(ch, StringComparer.OrdinalIgnoreCase))
             {
                 problems[$"settings.countedChannels[{i}]"] = [$"{ch} is not a follow-up channel ({string.Join(", ", Enum.GetNames<FollowUpChannel>())})."];
             }

@@ -27,21 +27,37 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
     public const string Name = "pool-sweep";
     public const int Chunk = 1000;
 
-    public async Task<string> RunAsync(DateTimeOffset now, CancellationToken ct)
+    public async Task<string> RunAsync(DateTimeOffset now, Guid? organizationId, CancellationToken ct)
     {
         // PostgreSQL keeps microseconds: the instant this sweep stamps must read back equal.
         now = new DateTimeOffset(now.UtcTicks - now.UtcTicks % 10, TimeSpan.Zero);
-        var organizations = await db.Organizations.Select(o => o.Id).ToListAsync(ct);
+        var organizations = await db.Organizations.Where(o => organizationId == null || o.Id == organizationId).Select(o => o.Id).ToListAsync(ct);
         int reclaimed = 0, warned = 0;
+        var failed = new List<string>();
         foreach (var org in organizations)
         {
-            await Pools.DefaultAsync(db, org, now, ct);
-            foreach (var pool in await db.Pools.AsNoTracking().Where(p => p.OrganizationId == org).OrderBy(p => p.Id).ToListAsync(ct))
+            try
             {
-                var settings = PoolSettingsJson.Read(pool.Settings);
-                reclaimed += await ReclaimAsync(pool, settings, now, ct);
-                warned += await WarnAsync(pool, settings, now, ct);
+                await Pools.DefaultAsync(db, org, now, ct);
+                foreach (var pool in await db.Pools.AsNoTracking().Where(p => p.OrganizationId == org).OrderBy(p => p.Id).ToListAsync(ct))
+                {
+                    var settings = PoolSettingsJson.Read(pool.Settings);
+                    reclaimed += await ReclaimAsync(pool, settings, now, ct);
+                    warned += await WarnAsync(pool, settings, now, ct);
+                }
             }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // One organisation's bad data must not stop the others' sweep; the job's result names it.
+                logger.LogError(e, "Pool sweep failed for organisation {Organization}", org);
+                failed.Add($"{org}: {e.Message}");
+                db.ChangeTracker.Clear();
+                db.AuditEntityChanges = true;
+            }
+        }
+        if (failed.Count > 0)
+        {
+            throw new InvalidOperationException($"reclaimed {reclaimed}, warned {warned}; failed for {string.Join("; ", failed)}");
         }
         return $"reclaimed {reclaimed}, warned {warned}";
     }
@@ -107,7 +123,9 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
                 var ids = group.Select(d => d.Candidate.Id).ToList();
                 var reason = group.Key;
                 // The WHERE again: a follow-up, claim or protection committed since the pick wins.
-                await governed.Where(due).Where(c => ids.Contains(c.Id)).ExecuteUpdateAsync(c => c
+                // LastFollowUpAt is on the row itself: PostgreSQL re-checks it against a follow-up committed meanwhile even
+                // when the rule counts only some channels (a subquery on the records would still see the old snapshot).
+                await governed.Where(due).Where(c => ids.Contains(c.Id) && (c.LastFollowUpAt == null || c.LastFollowUpAt <= now)).ExecuteUpdateAsync(c => c
                     .SetProperty(x => x.PreviousOwnerId, x => x.OwnerId)
                     .SetProperty(x => x.OwnerId, (Guid?)null)
                     .SetProperty(x => x.PoolId, pool.Id)
@@ -185,18 +203,18 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
                     });
                     Inboxes.Add(db, c.OrganizationId, c.OwnerId, NotificationKinds.ReclaimWarning,
                         new { name = c.Name, left = PoolCountdown.Describe(decision.DueAt!.Value - now), reason = decision.Reason }, $"/customers/{c.Id}", now);
-                    warned++;
                 }
+                var added = db.PoolWarnings.Local.Count;
                 db.AuditEntityChanges = false;
                 try
                 {
                     await db.SaveChangesAsync(ct);
+                    warned += added;
                 }
                 catch (DbUpdateException e) when (Leads.CaptureLead.IsUniqueViolation(e))
                 {
                     // Another sweep (a node that took over a lapsed lease) warned the same customers: theirs stand.
                     db.ChangeTracker.Clear();
-                    warned -= toWarn.Count;
                 }
                 db.AuditEntityChanges = true;
                 db.ChangeTracker.Clear();

@@ -42,6 +42,11 @@ public sealed class ReleaseCustomer(TideflowDbContext db, CurrentUser me, TimePr
         if (request.PoolId is { } chosen)
         {
             pool = await db.Pools.SingleOrDefaultAsync(p => p.Id == chosen, ct) ?? throw Problem.Invalid("poolId", "There is no such pool.");
+            // Into a pool the caller belongs to (those who see everything may pick any): nobody drops customers on other teams.
+            if (me.Scope.PoolIds is { } mine && !mine.Contains(pool.Id))
+            {
+                throw Problem.Invalid("poolId", $"You are not a member of {pool.Name}.");
+            }
         }
         else
         {
@@ -62,6 +67,10 @@ public sealed class ReleaseCustomer(TideflowDbContext db, CurrentUser me, TimePr
         if (note is { Length: > 400 })
         {
             throw Problem.Invalid("note", "At most 400 characters.");
+        }
+        if (reason.Length + (note?.Length ?? 0) > 480)
+        {
+            throw Problem.Invalid("note", $"At most {480 - reason.Length} characters with this reason.");
         }
         var why = string.IsNullOrEmpty(note) ? reason : $"{reason}: {note}";
         customer.PreviousOwnerId = owner;
