@@ -113,7 +113,9 @@ public sealed class PoolCustomers(TideflowDbContext db, CurrentUser me, TimeProv
         var today = await db.ClaimCounts.Where(c => c.UserId == me.Id && c.Day == day).Select(c => c.Count).SingleOrDefaultAsync(ct);
         var held = await db.Customers.CountAsync(c => c.OwnerId == me.Id, ct);
         var capacity = await db.Users.Where(u => u.Id == me.Id).Select(u => u.Capacity).SingleAsync(ct);
-        var settings = (await ListAsync(ct)).Select(p => p.Settings).ToList();
+        var mine = me.Scope.PoolIds;
+        var settings = (await db.Pools.Where(p => mine == null || mine.Contains(p.Id)).Select(p => p.Settings).ToListAsync(ct))
+            .Select(PoolSettingsJson.Read).ToList();
         var limit = settings.Count == 0 ? PoolSettings.Default.DailyClaimLimit : settings.Min(s => s.DailyClaimLimit);
         var caps = settings.Select(s => ClaimPolicy.HeldCap(s, capacity)).Where(c => c is not null).ToList();
         return new ClaimStatus(today, limit, held, caps.Count == 0 ? capacity : caps.Min());

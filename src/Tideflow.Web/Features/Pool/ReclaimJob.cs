@@ -42,8 +42,9 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
                 foreach (var pool in await db.Pools.AsNoTracking().Where(p => p.OrganizationId == org).OrderBy(p => p.Id).ToListAsync(ct))
                 {
                     var settings = PoolSettingsJson.Read(pool.Settings);
-                    reclaimed += await ReclaimAsync(pool, settings, now, ct);
-                    warned += await WarnAsync(pool, settings, now, ct);
+                    var governed = await GovernedAsync(db, pool, ct);
+                    reclaimed += await ReclaimAsync(pool, governed, settings, now, ct);
+                    warned += await WarnAsync(governed, settings, now, ct);
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -84,10 +85,9 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
             c.StageChangedAt, c.ClaimedAt, c.ProtectedUntil));
     }
 
-    private async Task<int> ReclaimAsync(CustomerPool pool, PoolSettings s, DateTimeOffset now, CancellationToken ct)
+    private async Task<int> ReclaimAsync(CustomerPool pool, IQueryable<Customer> governed, PoolSettings s, DateTimeOffset now, CancellationToken ct)
     {
         var pipeline = SalesPipeline.Default;
-        var governed = await GovernedAsync(db, pool, ct);
         var due = ReclaimRulesSql.Due(s, pipeline, db, now);
         var total = 0;
         var after = Guid.Empty;
@@ -171,10 +171,9 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
         return taken.Count;
     }
 
-    private async Task<int> WarnAsync(CustomerPool pool, PoolSettings s, DateTimeOffset now, CancellationToken ct)
+    private async Task<int> WarnAsync(IQueryable<Customer> governed, PoolSettings s, DateTimeOffset now, CancellationToken ct)
     {
         var pipeline = SalesPipeline.Default;
-        var governed = await GovernedAsync(db, pool, ct);
         var warned = 0;
         foreach (var hours in s.Warnings.Order())
         {
@@ -240,7 +239,22 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
 /// <summary>"12 天后回收", "23 小时后回收": how long until a reclaim, in the unit a rep reads at a glance.</summary>
 public static class PoolCountdown
 {
-    public static string Describe(TimeSpan left) => left <= TimeSpan.Zero ? "0h"
-        : left >= TimeSpan.FromDays(2) ? $"{(int)left.TotalDays}d"
-        : $"{Math.Max(1, (int)Math.Ceiling(left.TotalHours))}h";
+    /// <summary>Whole days from two days on; below that hours, rounded up and at least one.</summary>
+    public static (int Amount, bool InDays) Of(TimeSpan left) => left >= TimeSpan.FromDays(2)
+        ? ((int)left.TotalDays, true)
+        : (Math.Max(1, (int)Math.Ceiling(left.TotalHours)), false);
+
+    /// <summary>Language-neutral, for a stored notification parameter: "12d", "23h".</summary>
+    public static string Describe(TimeSpan left)
+    {
+        var (n, days) = Of(left);
+        return days ? $"{n}d" : $"{n}h";
+    }
+
+    /// <summary>In the reader's language, for pages.</summary>
+    public static string Text(TimeSpan left, Microsoft.Extensions.Localization.IStringLocalizer L)
+    {
+        var (n, days) = Of(left);
+        return string.Format(L[days ? "ReclaimInDays" : "ReclaimInHours"], n);
+    }
 }
