@@ -50,6 +50,8 @@ public sealed class AppProcess : IAsyncDisposable
         // The capture door's rate limits would otherwise measure themselves (120/min per IP).
         info.Environment["Capture__PerIpPerMinute"] = "100000000";
         info.Environment["Capture__PerChannelPerSecond"] = "100000000";
+        // Scheduled jobs run only when a scenario asks (POST /api/jobs/{name}/run), never in the middle of another one.
+        info.Environment["Scheduler__Enabled"] = "false";
         var logPath = Path.Combine(Path.GetTempPath(), $"tideflow-bench-app-{port}.log");
         var log = new StreamWriter(logPath) { AutoFlush = true };
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the app.");

@@ -1,7 +1,5 @@
 using System.Data.Common;
 using System.Diagnostics;
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -40,12 +38,12 @@ public static class RescoreScenario
             Criteria = ScoreCard.Default.Criteria.Select(c => c.Name.Contains("Budget", StringComparison.Ordinal) ? c with { Weight = 30 }
                 : c.Name.Contains("Contact", StringComparison.Ordinal) ? c with { Weight = 10 } : c).ToList(),
         };
-        using (var saved = await SendAsync(http, HttpMethod.Put, "api/scoring/card", adminToken, card, ct))
+        using (var saved = await Api.SendAsync(http, HttpMethod.Put, "api/scoring/card", adminToken, card, ct))
         {
             saved.EnsureSuccessStatusCode();
         }
         JsonElement job;
-        using (var started = await SendAsync(http, HttpMethod.Post, "api/scoring/rescore", adminToken, null, ct))
+        using (var started = await Api.SendAsync(http, HttpMethod.Post, "api/scoring/rescore", adminToken, null, ct))
         {
             started.EnsureSuccessStatusCode();
             job = JsonDocument.Parse(await started.Content.ReadAsStringAsync(ct)).RootElement.Clone();
@@ -56,12 +54,12 @@ public static class RescoreScenario
 
         // Keep the app busy with the list while the job runs, and watch its latency.
         var deadline = Stopwatch.StartNew();
-        var (latencies, errors) = await UnderListLoadAsync(http, repToken, async () =>
+        var (latencies, errors) = await Api.UnderListLoadAsync(http, repToken, async () =>
         {
             while (job.GetProperty("status").GetString() == "Running" && deadline.Elapsed < Limit)
             {
                 await Task.Delay(200, ct);
-                using var poll = await SendAsync(http, HttpMethod.Get, $"api/scoring/rescore/{id}", adminToken, null, ct);
+                using var poll = await Api.SendAsync(http, HttpMethod.Get, $"api/scoring/rescore/{id}", adminToken, null, ct);
                 job = JsonDocument.Parse(await poll.Content.ReadAsStringAsync(ct)).RootElement.Clone();
             }
         }, ct);
@@ -77,7 +75,7 @@ public static class RescoreScenario
         // The floor runs under the same list load, so both share the cores with the same serving work.
         var floorWatch = Stopwatch.StartNew();
         var floorCount = 0;
-        await UnderListLoadAsync(http, repToken, async () => floorCount = isPostgres
+        await Api.UnderListLoadAsync(http, repToken, async () => floorCount = isPostgres
             ? await PostgresFloorAsync(connectionString, card, ct)
             : await SqliteFloorAsync(connectionString, card, ct), ct);
         var floorSeconds = floorWatch.Elapsed.TotalSeconds;
@@ -95,65 +93,12 @@ public static class RescoreScenario
         ];
     }
 
-    /// <summary>Runs <paramref name="work"/> while 8 clients keep asking for the rep's customer list; their latencies.</summary>
-    private static async Task<(List<double> Latencies, int Errors)> UnderListLoadAsync(HttpClient http, string repToken, Func<Task> work,
-        CancellationToken ct)
-    {
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var latencies = new List<double>();
-        var errors = 0;
-        var clients = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                var watch = Stopwatch.StartNew();
-                try
-                {
-                    using var r = await SendAsync(http, HttpMethod.Get, "api/customers?page=1&pageSize=25", repToken, null, stop.Token);
-                    await r.Content.ReadAsByteArrayAsync(stop.Token);
-                    lock (latencies)
-                    {
-                        if (r.IsSuccessStatusCode) latencies.Add(watch.Elapsed.TotalMilliseconds);
-                        else errors++;
-                    }
-                }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                {
-                    return;
-                }
-            }
-        }, CancellationToken.None)).ToList();
-        try
-        {
-            await work();
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await Task.WhenAll(clients);
-        }
-        return (latencies, errors);
-    }
-
-    private static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string path, string token, object? body, CancellationToken ct)
-    {
-        using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        if (body is not null)
-        {
-            request.Content = new StringContent(JsonSerializer.Serialize(body, Json), Encoding.UTF8, "application/json");
-        }
-        return await http.SendAsync(request, ct);
-    }
-
     private const string Select = """
         SELECT l."Id", l."Name", l."Company", l."Mobile", l."Email", l."Tags", l."SourceTag", l."Campaign", l."Fields",
                l."BehaviourPoints", l."BehaviourAsOf", c."Name", c."Kind"
         FROM "Leads" l LEFT JOIN "Channels" c ON c."Id" = l."ChannelId"
         WHERE l."Status" IN ('New', 'Queued', 'Nurture')
         """;
-
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private static IEnumerable<Lead> Read(DbDataReader r, Func<DbDataReader, int, DateTimeOffset?> instant, ScoreCard card)
     {

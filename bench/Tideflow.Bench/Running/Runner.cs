@@ -14,7 +14,7 @@ public sealed record RunOptions(Scale Scale, string Provider, int Seed, string? 
     int Requests, int Concurrency, string CommandLine, string? Only = null, int? CaptureRequests = null, int CaptureConcurrency = 32,
     int ImportRows = 100_000)
 {
-    /// <summary>Whether <paramref name="scenario"/> ("list", "route", "rescore", "capture", "import") runs; all do unless --only names some.</summary>
+    /// <summary>Whether <paramref name="scenario"/> ("list", "route", "rescore", "capture", "import", "sweep", "claim") runs; all do unless --only names some.</summary>
     public bool Runs(string scenario) => Only is null || Only.Split(',').Contains(scenario, StringComparer.OrdinalIgnoreCase);
 }
 
@@ -147,6 +147,14 @@ public static class Runner
             if (o.Runs("import"))
             {
                 rows.AddRange(await ImportScenario.RunAsync(app, o, generator, org, connectionString, isPostgres, log, ct));
+            }
+            if (o.Runs("sweep"))
+            {
+                rows.AddRange(await SweepScenario.RunAsync(app, org, connectionString, isPostgres, log, ct));
+            }
+            if (o.Runs("claim"))
+            {
+                rows.AddRange(await ClaimScenario.RunAsync(app, org, connectionString, isPostgres, o.Seed, log, ct));
             }
         }
 

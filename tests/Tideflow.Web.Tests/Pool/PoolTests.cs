@@ -278,7 +278,10 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
 
         var (events, reclaimNotes, warnings, warningNotes, pooled) = await one.InDbAsync(async db => (
             await db.OwnershipChanges.CountAsync(o => o.OrganizationId == org.Id && o.Event == OwnershipEvent.Reclaimed),
-            await db.Notifications.CountAsync(n => n.OrganizationId == org.Id && n.Kind == "customer-reclaimed"),
+            // Each previous owner hears once per sweep chunk: one message per customer, or one digest naming how many.
+            (await db.Notifications.Where(n => n.OrganizationId == org.Id && (n.Kind == "customer-reclaimed" || n.Kind == "customers-reclaimed"))
+                .Select(n => n.Parameters).ToListAsync())
+                .Sum(p => System.Text.Json.JsonDocument.Parse(p!).RootElement.TryGetProperty("count", out var n) ? int.Parse(n.GetString()!, System.Globalization.CultureInfo.InvariantCulture) : 1),
             await db.PoolWarnings.CountAsync(w => w.OrganizationId == org.Id),
             await db.Notifications.CountAsync(n => n.OrganizationId == org.Id && n.Kind == "reclaim-warning"),
             await db.Customers.CountAsync(c => c.OrganizationId == org.Id && c.OwnerId == null)));

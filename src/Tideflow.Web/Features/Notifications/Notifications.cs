@@ -35,6 +35,10 @@ public static class NotificationKinds
     public const string CustomerAssigned = "customer-assigned";
     /// <summary>The sweep took one of the recipient's customers back to the pool (R4.4).</summary>
     public const string CustomerReclaimed = "customer-reclaimed";
+    /// <summary>Several of the recipient's customers went back to the pool in one sweep (one message, not one each).</summary>
+    public const string CustomersReclaimed = "customers-reclaimed";
+    /// <summary>Several of the recipient's customers will be reclaimed soon unless followed up.</summary>
+    public const string ReclaimWarnings = "reclaim-warnings";
     /// <summary>One of the recipient's customers will be reclaimed soon unless followed up (R4.3).</summary>
     public const string ReclaimWarning = "reclaim-warning";
     /// <summary>A manager returned one of the recipient's customers to the pool (R4.5).</summary>

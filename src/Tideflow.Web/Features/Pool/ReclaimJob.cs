@@ -42,9 +42,14 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
                 foreach (var pool in await db.Pools.AsNoTracking().Where(p => p.OrganizationId == org).OrderBy(p => p.Id).ToListAsync(ct))
                 {
                     var settings = PoolSettingsJson.Read(pool.Settings);
-                    var governed = await GovernedAsync(db, pool, ct);
-                    reclaimed += await ReclaimAsync(pool, governed, settings, now, ct);
-                    warned += await WarnAsync(governed, settings, now, ct);
+                    // Owner by owner: each statement then walks one rep's customers by index, and each rep hears of a
+                    // round's reclaims and warnings in one message per chunk rather than one per customer.
+                    foreach (var owner in await GovernedOwnersAsync(db, pool, ct))
+                    {
+                        var owned = db.Customers.Where(c => c.OrganizationId == pool.OrganizationId && c.OwnerId == owner);
+                        reclaimed += await ReclaimAsync(pool, owned, settings, now, ct);
+                        warned += await WarnAsync(owned, settings, now, ct);
+                    }
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -66,12 +71,18 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
     /// <summary>The customers a pool's rules govern: owned by members of its teams (the default pool: of teams in no pool).</summary>
     public static async Task<IQueryable<Customer>> GovernedAsync(TideflowDbContext db, CustomerPool pool, CancellationToken ct)
     {
+        var ids = (await GovernedOwnersAsync(db, pool, ct)).Select(id => (Guid?)id).ToList();
+        return db.Customers.Where(c => c.OrganizationId == pool.OrganizationId && c.OwnerId != null && ids.Contains(c.OwnerId));
+    }
+
+    /// <summary>The users whose customers a pool's rules govern: members of its teams (the default pool: of teams in no pool).</summary>
+    public static Task<List<Guid>> GovernedOwnersAsync(TideflowDbContext db, CustomerPool pool, CancellationToken ct)
+    {
         var pooledTeams = db.PoolTeams.Where(t => t.OrganizationId == pool.OrganizationId);
         var owners = pool.IsDefault
             ? db.Users.Where(u => u.OrganizationId == pool.OrganizationId && (u.TeamId == null || !pooledTeams.Any(t => t.TeamId == u.TeamId)))
             : db.Users.Where(u => u.OrganizationId == pool.OrganizationId && pooledTeams.Any(t => t.PoolId == pool.Id && t.TeamId == u.TeamId));
-        var ids = await owners.Select(u => (Guid?)u.Id).ToListAsync(ct);
-        return db.Customers.Where(c => c.OrganizationId == pool.OrganizationId && c.OwnerId != null && ids.Contains(c.OwnerId));
+        return owners.OrderBy(u => u.Id).Select(u => u.Id).ToListAsync(ct);
     }
 
     /// <summary>Picked customers with their facts; the last contact counts only the channels the pool counts.</summary>
@@ -139,17 +150,25 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
             taken = await db.Customers.Where(c => ids2.Contains(c.Id) && c.OwnerId == null && c.PoolId == pool.Id && c.PooledAt == now
                     && !db.OwnershipChanges.Any(o => o.CustomerId == c.Id && o.Event == OwnershipEvent.Reclaimed && o.At == now))
                 .Select(c => c.Id).ToListAsync(ct);
-            var byId = decided.ToDictionary(d => d.Candidate.Id);
-            foreach (var id in taken)
+            // The history, one INSERT … SELECT per rule: a row per customer, written by the database, not one by one.
+            var lost = decided.Where(d => taken.Contains(d.Candidate.Id)).ToList();
+            foreach (var group in lost.GroupBy(d => d.Decision.Rule!.When))
             {
-                var (c, decision) = byId[id];
-                db.OwnershipChanges.Add(new OwnershipChange
+                await RecordReclaimsAsync(group.Select(d => d.Candidate.Id).ToList(), group.Key.ToString(), pool.Id, now, ct);
+            }
+            foreach (var theirs in lost.GroupBy(d => d.Candidate.OwnerId).Select(g => g.ToList()))
+            {
+                var (first, decision) = theirs[0];
+                if (theirs.Count == 1)
                 {
-                    OrganizationId = c.OrganizationId, CustomerId = c.Id, FromId = c.OwnerId, ToId = null, Reason = decision.Reason,
-                    Rule = decision.Rule!.When.ToString(), ById = null, At = now, Event = OwnershipEvent.Reclaimed, PoolId = pool.Id,
-                });
-                Inboxes.Add(db, c.OrganizationId, c.OwnerId, NotificationKinds.CustomerReclaimed,
-                    new { name = c.Name, pool = pool.Name, reason = decision.Reason }, $"/customers/{c.Id}", now);
+                    Inboxes.Add(db, first.OrganizationId, first.OwnerId, NotificationKinds.CustomerReclaimed,
+                        new { name = first.Name, pool = pool.Name, reason = decision.Reason }, $"/customers/{first.Id}", now);
+                }
+                else
+                {
+                    Inboxes.Add(db, first.OrganizationId, first.OwnerId, NotificationKinds.CustomersReclaimed,
+                        new { count = Count(theirs.Count), names = Names(theirs.Select(d => d.Candidate.Name)), pool = pool.Name }, "/pool", now);
+                }
             }
             await db.FollowUpTasks.Where(t => t.CustomerId != null && taken.Contains(t.CustomerId.Value) && t.ClosedAt == null)
                 .ExecuteUpdateAsync(t => t.SetProperty(x => x.ClosedAt, now).SetProperty(x => x.ClosedReason, "reclaimed"), ct);
@@ -193,15 +212,29 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
                 var ids = toWarn.Select(d => d.Candidate.Id).ToList();
                 var sent = await db.PoolWarnings.Where(w => ids.Contains(w.CustomerId) && w.HoursBefore == hours)
                     .Select(w => new { w.CustomerId, w.DueAt }).ToListAsync(ct);
-                foreach (var (c, decision) in toWarn.Where(d => !sent.Any(w => w.CustomerId == d.Candidate.Id && w.DueAt == d.Decision.DueAt)))
+                var unsent = toWarn.Where(d => !sent.Any(w => w.CustomerId == d.Candidate.Id && w.DueAt == d.Decision.DueAt)).ToList();
+                foreach (var (c, decision) in unsent)
                 {
                     db.PoolWarnings.Add(new PoolWarning
                     {
                         OrganizationId = c.OrganizationId, CustomerId = c.Id, OwnerId = c.OwnerId, HoursBefore = hours,
                         DueAt = decision.DueAt!.Value, SentAt = now,
                     });
-                    Inboxes.Add(db, c.OrganizationId, c.OwnerId, NotificationKinds.ReclaimWarning,
-                        new { name = c.Name, left = PoolCountdown.Describe(decision.DueAt!.Value - now), reason = decision.Reason }, $"/customers/{c.Id}", now);
+                }
+                foreach (var theirs in unsent.GroupBy(d => d.Candidate.OwnerId).Select(g => g.OrderBy(d => d.Decision.DueAt).ToList()))
+                {
+                    var (c, decision) = theirs[0];
+                    var left = PoolCountdown.Describe(decision.DueAt!.Value - now);
+                    if (theirs.Count == 1)
+                    {
+                        Inboxes.Add(db, c.OrganizationId, c.OwnerId, NotificationKinds.ReclaimWarning,
+                            new { name = c.Name, left, reason = decision.Reason }, $"/customers/{c.Id}", now);
+                    }
+                    else
+                    {
+                        Inboxes.Add(db, c.OrganizationId, c.OwnerId, NotificationKinds.ReclaimWarnings,
+                            new { count = Count(theirs.Count), names = Names(theirs.Select(d => d.Candidate.Name)), left }, "/", now);
+                    }
                 }
                 var added = db.PoolWarnings.Local.Count;
                 db.AuditEntityChanges = false;
@@ -220,6 +253,46 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
             }
         }
         return warned;
+    }
+
+    private static string Count(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>"张三、李四、王五 …": the first three names of a digest.</summary>
+    private static string Names(IEnumerable<string> names)
+    {
+        var all = names.ToList();
+        return string.Join("、", all.Take(3)) + (all.Count > 3 ? " …" : "");
+    }
+
+    /// <summary>
+    /// One history row per reclaimed customer, written by one INSERT … SELECT from the rows the chunk's UPDATE just
+    /// pooled (previous owner, reason and instant come from the row itself). Parameters are made by the model's own
+    /// mappings, so SQLite compares Guids and instants in the form EF Core stores them.
+    /// </summary>
+    private async Task RecordReclaimsAsync(List<Guid> ids, string rule, Guid poolId, DateTimeOffset now, CancellationToken ct)
+    {
+        var customer = db.Model.FindEntityType(typeof(Customer))!;
+        var change = db.Model.FindEntityType(typeof(OwnershipChange))!;
+        await using var factory = db.Database.GetDbConnection().CreateCommand();
+        System.Data.Common.DbParameter Param(Microsoft.EntityFrameworkCore.Metadata.IEntityType type, string property, string name, object? value) =>
+            type.FindProperty(property)!.GetRelationalTypeMapping().CreateParameter(factory, name, value);
+        var parameters = new List<object>
+        {
+            Param(change, nameof(OwnershipChange.Rule), "@rule", rule),
+            Param(change, nameof(OwnershipChange.Event), "@event", OwnershipEvent.Reclaimed),
+            Param(customer, nameof(Customer.PoolId), "@pool", poolId),
+            Param(customer, nameof(Customer.PooledAt), "@now", now),
+        };
+        parameters.AddRange(ids.Select((id, i) => Param(customer, nameof(Customer.Id), "@c" + i, id)));
+        // Only parameter names go into the text; every value is a parameter.
+        var list = string.Join(", ", ids.Select((_, i) => "@c" + i));
+        var sql = $"""
+            INSERT INTO "OwnershipChanges" ("OrganizationId", "CustomerId", "FromId", "ToId", "Reason", "Rule", "ById", "At", "Event", "PoolId")
+            SELECT c."OrganizationId", c."Id", c."PreviousOwnerId", NULL, c."PoolReason", @rule, NULL, c."PooledAt", @event, c."PoolId"
+            FROM "Customers" AS c
+            WHERE c."PoolId" = @pool AND c."PooledAt" = @now AND c."Id" IN ({list})
+            """;
+        await db.Database.ExecuteSqlRawAsync(sql, parameters, ct);
     }
 
     /// <summary>

@@ -1,0 +1,90 @@
+using System.Data.Common;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using Tideflow.Bench.Loading;
+
+namespace Tideflow.Bench.Running;
+
+/// <summary>
+/// Hand-written SQL against either provider, for scenario set-up and floors. Parameters are converted to what each
+/// provider stores (SQLite: Guids as uppercase TEXT, instants as INTEGER UTC ticks, as the app's converters write them),
+/// and every SQLite open sets the same busy_timeout and synchronous=NORMAL as the app's connection interceptor.
+/// </summary>
+public sealed class BenchDb(bool postgres, string connectionString) : IAsyncDisposable
+{
+    private readonly NpgsqlDataSource? dataSource = postgres ? NpgsqlDataSource.Create(connectionString) : null;
+
+    public bool IsPostgres => postgres;
+
+    public async Task<DbConnection> OpenAsync(CancellationToken ct)
+    {
+        DbConnection connection = postgres ? dataSource!.CreateConnection() : new SqliteConnection(connectionString);
+        await connection.OpenAsync(ct);
+        if (!postgres)
+        {
+            await using var pragma = connection.CreateCommand();
+            pragma.CommandText = "PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL;";
+            await pragma.ExecuteNonQueryAsync(ct);
+        }
+        return connection;
+    }
+
+    public DbCommand Command(DbConnection connection, DbTransaction? tx, string sql, params (string Name, object? Value)[] args)
+    {
+        var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        cmd.CommandTimeout = 600;
+        foreach (var (name, value) in args)
+        {
+            var p = cmd.CreateParameter();
+            p.ParameterName = name;
+            p.Value = Convert(value) ?? DBNull.Value;
+            cmd.Parameters.Add(p);
+        }
+        return cmd;
+    }
+
+    public object? Convert(object? value) => postgres ? value : value switch
+    {
+        Guid g => SqliteLoader.Id(g),
+        DateTimeOffset t => SqliteLoader.Ticks(t),
+        _ => value,
+    };
+
+    public async Task<int> ExecAsync(string sql, CancellationToken ct, params (string Name, object? Value)[] args)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var cmd = Command(connection, null, sql, args);
+        return await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task<long> ScalarAsync(string sql, CancellationToken ct, params (string Name, object? Value)[] args)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var cmd = Command(connection, null, sql, args);
+        return System.Convert.ToInt64(await cmd.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
+    }
+
+    public async Task<List<Guid>> IdsAsync(string sql, CancellationToken ct, params (string Name, object? Value)[] args)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var cmd = Command(connection, null, sql, args);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var ids = new List<Guid>();
+        while (await reader.ReadAsync(ct))
+        {
+            ids.Add(postgres ? reader.GetGuid(0) : Guid.Parse(reader.GetString(0)));
+        }
+        return ids;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (dataSource is not null)
+        {
+            await dataSource.DisposeAsync();
+        }
+    }
+}

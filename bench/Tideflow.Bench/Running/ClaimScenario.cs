@@ -1,0 +1,252 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using Tideflow.Bench.Generation;
+using Tideflow.Web.Features.Pipeline;
+
+namespace Tideflow.Bench.Running;
+
+/// <summary>
+/// Scenario 4, claims from the public pool (issue 6: ≥ 500 claims/s with 32 concurrent reps on PostgreSQL, limits
+/// exact). Set-up (not timed): the default pool's daily claim limit is raised to <see cref="Limit"/> through the API,
+/// enough customers without pool history are moved into the pool by SQL, and 64 reps get API tokens. Each of 32 reps
+/// then claims <see cref="Limit"/> + 2 distinct customers one after another, all 32 at once, through
+/// <c>POST /api/customers/{id}/claim</c>: exactly <see cref="Limit"/> must succeed per rep and the last two must be
+/// refused with 409 (daily limit); afterwards the database must show each rep's counter at the limit and exactly that
+/// many customers claimed by them. <b>Floor</b>: 32 other reps do the same with one hand-written transaction per claim
+/// (counter up only below the limit, the customer taken only while still pooled, the history row, the first-contact
+/// task), same driver shape.
+/// </summary>
+public static class ClaimScenario
+{
+    public const int Limit = 50;
+    private const int Reps = 32;
+    private const int Extra = 2;
+    private const string Marker = "bench-claim";
+
+    public static async Task<IReadOnlyList<ResultRow>> RunAsync(AppProcess app, Organisation org, string connectionString, bool isPostgres,
+        int seed, TextWriter log, CancellationToken ct)
+    {
+        var adminToken = org.Tokens.Single(t => t.UserId == org.Admin.Id).Secret;
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = Reps };
+        using var http = new HttpClient(handler) { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        await using var db = new BenchDb(isPostgres, connectionString);
+
+        var pools = await Api.JsonAsync(http, HttpMethod.Get, "api/pools", adminToken, null, ct);
+        var pool = pools.EnumerateArray().Single(p => p.GetProperty("isDefault").GetBoolean());
+        var poolId = pool.GetProperty("id").GetGuid();
+        var settings = JsonNode.Parse(pool.GetProperty("settings").GetRawText())!.AsObject();
+        settings["dailyClaimLimit"] = Limit;
+        settings["maxHeld"] = null;
+        settings["embargoHours"] = 0;
+        await Api.JsonAsync(http, HttpMethod.Put, $"api/pools/{poolId}", adminToken, new
+        {
+            name = pool.GetProperty("name").GetString(),
+            teamIds = pool.GetProperty("teamIds").EnumerateArray().Select(t => t.GetGuid()).ToList(),
+            settings,
+        }, ct);
+
+        var claimers = org.Reps.Skip(1).Take(2 * Reps).ToList();
+        var tokens = await TokensAsync(db, org, claimers, seed, ct);
+        var now = TimeProvider.System.GetUtcNow();
+        var day = Day(now);
+        var perRep = Limit + Extra;
+        var needed = 2 * Reps * perRep;
+        await db.ExecAsync($"""DELETE FROM "ClaimCounts" WHERE "UserId" IN ({string.Join(", ", claimers.Select((_, i) => "@u" + i))})""", ct,
+            claimers.Select((u, i) => ("@u" + i, (object?)u.Id)).ToArray());
+        var pooled = await db.ScalarAsync("""SELECT COUNT(*) FROM "Customers" WHERE "PoolId" = @pool AND "OwnerId" IS NULL AND "PoolReason" = @marker""",
+            ct, ("@pool", poolId), ("@marker", Marker));
+        if (pooled < needed)
+        {
+            // Customers with no pool history, so no cool-down applies to anyone claiming them.
+            await db.ExecAsync("""
+                UPDATE "Customers" SET "PreviousOwnerId" = "OwnerId", "OwnerId" = NULL, "PoolId" = @pool, "PooledAt" = @long, "PoolReason" = @marker,
+                    "ProtectedUntil" = NULL, "ClaimedAt" = NULL
+                WHERE "Id" IN (SELECT c."Id" FROM "Customers" c WHERE c."OwnerId" IS NOT NULL AND c."OwnerId" <> @bench
+                    AND NOT EXISTS (SELECT 1 FROM "OwnershipChanges" o WHERE o."CustomerId" = c."Id") ORDER BY c."Id" DESC LIMIT @n)
+                """, ct, ("@pool", poolId), ("@long", now.AddDays(-30)), ("@marker", Marker), ("@bench", org.BenchRep.Id), ("@n", needed - pooled));
+        }
+        var ids = await db.IdsAsync("""
+            SELECT "Id" FROM "Customers" WHERE "PoolId" = @pool AND "OwnerId" IS NULL AND "PoolReason" = @marker ORDER BY "Id" LIMIT @n
+            """, ct, ("@pool", poolId), ("@marker", Marker), ("@n", needed));
+        if (ids.Count < needed)
+        {
+            throw new InvalidOperationException($"Only {ids.Count} pooled customers for {needed} claims.");
+        }
+        log.WriteLine($"claims: {Reps} reps × {perRep} claims each (limit {Limit}) on the app, then the floor; pool {poolId}, day {day}");
+
+        // Warm-up without claiming (a warm-up claim would use up the limit): each token once.
+        for (var i = 0; i < Reps; i++)
+        {
+            using var me = await Api.SendAsync(http, HttpMethod.Get, "api/pools/my-claims", tokens[i], null, ct);
+            me.EnsureSuccessStatusCode();
+        }
+
+        var appRun = await RunAsync(Reps, perRep, async (rep, n) =>
+        {
+            using var response = await Api.SendAsync(http, HttpMethod.Post, $"api/customers/{ids[rep * perRep + n]}/claim", tokens[rep], null, ct);
+            return response.StatusCode switch
+            {
+                HttpStatusCode.OK => Outcome.Claimed,
+                HttpStatusCode.Conflict => Outcome.Refused,
+                _ => Outcome.Error,
+            };
+        });
+        var floorClaim = new FloorClaim(db, org.Organization.Id, poolId, day);
+        var floorRun = await RunAsync(Reps, perRep, (rep, n) =>
+            floorClaim.ClaimAsync(claimers[Reps + rep].Id, ids[(Reps + rep) * perRep + n], ct));
+
+        var exact = await ExactAsync(db, claimers, poolId, day, now, ct);
+        log.WriteLine($"claims app: {appRun.Claimed} claimed, {appRun.Refused} refused, {appRun.Errors} errors in {appRun.Wall.TotalSeconds:F2} s; " +
+                      $"floor: {floorRun.Claimed}/{floorRun.Refused}/{floorRun.Errors} in {floorRun.Wall.TotalSeconds:F2} s; {exact}");
+
+        var appRate = appRun.Claimed / appRun.Wall.TotalSeconds;
+        var floorRate = floorRun.Claimed / floorRun.Wall.TotalSeconds;
+        var ratio = floorRate / appRate;
+        var name = $"claims, {Reps} reps at once, {perRep} each (limit {Limit})";
+        return
+        [
+            new(name + ": claims/s", $"{appRate:F0}/s", $"{floorRate:F0}/s", $"{ratio:F1}×", isPostgres ? "≥ 500/s and ≥ ½ floor" : "≥ ½ floor",
+                (!isPostgres || appRate >= 500) && ratio <= 2 ? "pass" : "fail"),
+            new(name + ": p50 / p99 per claim", $"{appRun.Percentile(50):F1} / {appRun.Percentile(99):F1} ms",
+                $"{floorRun.Percentile(50):F1} / {floorRun.Percentile(99):F1} ms", "—", "—", "—"),
+            new("claim limits exact afterwards", $"{appRun.Claimed} claimed, {appRun.Refused} refused, {appRun.Errors} errors; {exact}",
+                $"{floorRun.Claimed} claimed, {floorRun.Refused} refused", "—",
+                $"{Reps * Limit} claimed, {Reps * Extra} refused, every counter = {Limit}",
+                appRun.Claimed == Reps * Limit && appRun.Refused == Reps * Extra && appRun.Errors == 0 && appRun.EveryRepAt(Limit)
+                    && exact.StartsWith("exact", StringComparison.Ordinal) ? "pass" : "fail"),
+        ];
+    }
+
+    private enum Outcome { Claimed, Refused, Error }
+
+    private sealed record ClaimRun(int Claimed, int Refused, int Errors, TimeSpan Wall, IReadOnlyList<double> Milliseconds, IReadOnlyList<int> PerRep)
+    {
+        public double Percentile(double p) => new Latencies(Milliseconds, Wall, Errors).Percentile(p);
+        public bool EveryRepAt(int limit) => PerRep.All(n => n == limit);
+    }
+
+    /// <summary>All reps start together; each claims its own customers one after another (a closed loop per rep).</summary>
+    private static async Task<ClaimRun> RunAsync(int reps, int perRep, Func<int, int, Task<Outcome>> claim)
+    {
+        var latencies = new List<double>();
+        var perRepClaimed = new int[reps];
+        int refused = 0, errors = 0;
+        var wall = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, reps).Select(rep => Task.Run(async () =>
+        {
+            for (var n = 0; n < perRep; n++)
+            {
+                var watch = Stopwatch.StartNew();
+                var outcome = await claim(rep, n);
+                lock (latencies)
+                {
+                    latencies.Add(watch.Elapsed.TotalMilliseconds);
+                    switch (outcome)
+                    {
+                        case Outcome.Claimed: perRepClaimed[rep]++; break;
+                        case Outcome.Refused: refused++; break;
+                        default: errors++; break;
+                    }
+                }
+            }
+        })));
+        wall.Stop();
+        return new ClaimRun(perRepClaimed.Sum(), refused, errors, wall.Elapsed, latencies, perRepClaimed);
+    }
+
+    /// <summary>The rep's day as the app counts it: the rep's local date (the generated reps are in Asia/Shanghai).</summary>
+    private static string Day(DateTimeOffset now) =>
+        TimeZoneInfo.ConvertTime(now, TimeZoneInfo.FindSystemTimeZoneById("Asia/Shanghai")).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    /// <summary>Every claimer's counter for the day and the customers they took since set-up, against the limit.</summary>
+    private static async Task<string> ExactAsync(BenchDb db, List<UserRow> claimers, Guid pool, string day, DateTimeOffset since, CancellationToken ct)
+    {
+        var wrong = new List<string>();
+        foreach (var rep in claimers)
+        {
+            var counter = await db.ScalarAsync("""SELECT COALESCE(MAX("Count"), -1) FROM "ClaimCounts" WHERE "UserId" = @u AND "Day" = @d""", ct,
+                ("@u", rep.Id), ("@d", day));
+            var taken = await db.ScalarAsync("""
+                SELECT COUNT(*) FROM "OwnershipChanges" WHERE "ToId" = @u AND "Event" = 'Claimed' AND "At" >= @since AND "PoolId" = @pool
+                """, ct, ("@u", rep.Id), ("@since", since), ("@pool", pool));
+            var owned = await db.ScalarAsync("""SELECT COUNT(*) FROM "Customers" WHERE "OwnerId" = @u AND "ClaimedAt" >= @since""", ct,
+                ("@u", rep.Id), ("@since", since));
+            if (counter != Limit || taken != Limit || owned != Limit)
+            {
+                wrong.Add($"{rep.UserName}: counter {counter}, history {taken}, held {owned}");
+            }
+        }
+        return wrong.Count == 0 ? $"exact: all {claimers.Count} counters at {Limit}, {Limit} history rows and customers each" : "not exact: " + string.Join("; ", wrong);
+    }
+
+    /// <summary>API tokens for the claiming reps (bench data only: the secrets follow from the seed and the rep).</summary>
+    private static async Task<List<string>> TokensAsync(BenchDb db, Organisation org, List<UserRow> reps, int seed, CancellationToken ct)
+    {
+        await db.ExecAsync("""DELETE FROM "ApiTokens" WHERE "Name" = @name""", ct, ("@name", Marker));
+        var secrets = new List<string>();
+        foreach (var rep in reps)
+        {
+            var secret = Generator.TokenPrefix + Generator.HashOf($"{seed}:{rep.Id}:{Marker}")[..43];
+            await db.ExecAsync("""
+                INSERT INTO "ApiTokens" ("Id", "OrganizationId", "UserId", "Name", "Prefix", "Hash", "CreatedAt")
+                VALUES (@id, @org, @user, @name, @prefix, @hash, @at)
+                """, ct, ("@id", Guid.NewGuid()), ("@org", org.Organization.Id), ("@user", rep.Id), ("@name", Marker), ("@prefix", secret[..10]),
+                ("@hash", Generator.HashOf(secret)), ("@at", org.Organization.CreatedAt));
+            secrets.Add(secret);
+        }
+        return secrets;
+    }
+
+    /// <summary>One claim as a minimal program would do it: one transaction, the same conditional updates as the app.</summary>
+    private sealed class FloorClaim(BenchDb db, Guid org, Guid pool, string day)
+    {
+        public async Task<Outcome> ClaimAsync(Guid rep, Guid customer, CancellationToken ct)
+        {
+            var now = TimeProvider.System.GetUtcNow();
+            await using var connection = await db.OpenAsync(ct);
+            await using (var counter = db.Command(connection, null, """
+                INSERT INTO "ClaimCounts" ("UserId", "Day", "Count", "OrganizationId") VALUES (@u, @d, 0, @org) ON CONFLICT DO NOTHING
+                """, ("@u", rep), ("@d", day), ("@org", org)))
+            {
+                await counter.ExecuteNonQueryAsync(ct);
+            }
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            await using (var count = db.Command(connection, tx, """
+                UPDATE "ClaimCounts" SET "Count" = "Count" + 1 WHERE "UserId" = @u AND "Day" = @d AND "Count" < @limit
+                """, ("@u", rep), ("@d", day), ("@limit", Limit)))
+            {
+                if (await count.ExecuteNonQueryAsync(ct) == 0)
+                {
+                    await tx.RollbackAsync(ct);
+                    return Outcome.Refused;
+                }
+            }
+            await using (var take = db.Command(connection, tx, """
+                UPDATE "Customers" SET "OwnerId" = @u, "PoolId" = NULL, "PooledAt" = NULL, "PoolReason" = NULL, "ProtectedUntil" = NULL,
+                    "ClaimedAt" = @now, "AssignedAt" = @now, "UpdatedAt" = @now
+                WHERE "Id" = @id AND "OwnerId" IS NULL AND "PoolId" = @pool
+                """, ("@u", rep), ("@now", now), ("@id", customer), ("@pool", pool)))
+            {
+                if (await take.ExecuteNonQueryAsync(ct) == 0)
+                {
+                    await tx.RollbackAsync(ct);
+                    return Outcome.Refused;
+                }
+            }
+            await using (var history = db.Command(connection, tx, """
+                INSERT INTO "OwnershipChanges" ("OrganizationId", "CustomerId", "FromId", "ToId", "Reason", "ById", "At", "Event", "PoolId")
+                VALUES (@org, @id, NULL, @u, 'claimed from the pool', @u, @now, 'Claimed', @pool);
+                INSERT INTO "FollowUpTasks" ("Id", "OrganizationId", "OwnerId", "CustomerId", "Kind", "DueAt", "CreatedAt")
+                VALUES (@task, @org, @u, @id, @kind, @due, @now)
+                """, ("@org", org), ("@id", customer), ("@u", rep), ("@now", now), ("@pool", pool), ("@task", Guid.CreateVersion7()),
+                ("@kind", TaskKinds.FirstContact), ("@due", now.AddHours(48))))
+            {
+                await history.ExecuteNonQueryAsync(ct);
+            }
+            await tx.CommitAsync(ct);
+            return Outcome.Claimed;
+        }
+    }
+}
