@@ -28,7 +28,11 @@ public sealed class ClaimCustomer(TideflowDbContext db, CurrentUser me, TimeProv
         me.Require(Permission.WorkCustomers);
         var now = clock.GetUtcNow();
         var customer = await db.Customers.AsNoTracking().Where(c => c.Id == customerId)
-            .Select(c => new { c.Id, c.Name, c.OwnerId, c.PoolId, c.PooledAt, c.OrganizationId, c.Grade }).SingleOrDefaultAsync(ct);
+            .Select(c => new
+            {
+                c.Id, c.Name, c.OwnerId, c.PoolId, c.PooledAt, c.OrganizationId, c.Grade,
+                Pool = db.Pools.Where(p => p.Id == c.PoolId).Select(p => new { p.Id, p.Settings }).FirstOrDefault(),
+            }).SingleOrDefaultAsync(ct);
         if (customer is null)
         {
             // Not visible: in a pool the caller is not a member of (403, saying which), or claimed by someone a moment ago
@@ -52,22 +56,28 @@ public sealed class ClaimCustomer(TideflowDbContext db, CurrentUser me, TimeProv
         {
             throw Problem.Conflict(owner == me.Id ? L["Pool_AlreadyYours"] : string.Format(L["Pool_AlreadyOwned"], await NameOfAsync(owner, ct)));
         }
-        var pool = await db.Pools.AsNoTracking().SingleAsync(p => p.Id == customer.PoolId, ct);
+        var pool = customer.Pool ?? throw Problem.Conflict(L["Pool_NotInPool"]);
         var settings = PoolSettingsJson.Read(pool.Settings);
         var day = DayOf(now);
-        var facts = new ClaimFacts(
-            await db.ClaimCounts.Where(c => c.UserId == me.Id && c.Day == day).Select(c => c.Count).SingleOrDefaultAsync(ct),
-            await HeldAsync(ct),
-            await db.Users.Where(u => u.Id == me.Id).Select(u => u.Capacity).SingleAsync(ct),
-            await db.OwnershipChanges.Where(o => o.CustomerId == customerId && o.FromId == me.Id
+        // Everything the limits look at, in one round trip.
+        var mine = await db.Users.Where(u => u.Id == me.Id).Select(u => new
+        {
+            u.Capacity,
+            Today = db.ClaimCounts.Where(c => c.UserId == me.Id && c.Day == day).Select(c => (int?)c.Count).FirstOrDefault(),
+            Held = db.Customers.Count(c => c.OwnerId == me.Id),
+            LastLost = db.OwnershipChanges.Where(o => o.CustomerId == customerId && o.FromId == me.Id
                     && (o.Event == OwnershipEvent.Released || o.Event == OwnershipEvent.Reclaimed))
-                .MaxAsync(o => (DateTimeOffset?)o.At, ct),
-            customer.PooledAt ?? now);
+                .Max(o => (DateTimeOffset?)o.At),
+        }).SingleAsync(ct);
+        var facts = new ClaimFacts(mine.Today ?? 0, mine.Held, mine.Capacity, mine.LastLost, customer.PooledAt ?? now);
         if (ClaimPolicy.Check(settings, facts, now) is { } denied)
         {
             throw Refused(denied);
         }
-        await EnsureCounterAsync(day, ct);
+        if (mine.Today is null)
+        {
+            await CreateCounterAsync(day, ct);
+        }
 
         var firstContact = settings.Rules.FirstOrDefault(r => r.When == ReclaimWhen.FirstContactMissed)?.PeriodFor(customer.Grade) ?? TimeSpan.FromHours(48);
         // PostgreSQL's retrying strategy wants the whole transaction as one retriable unit.
@@ -136,12 +146,8 @@ public sealed class ClaimCustomer(TideflowDbContext db, CurrentUser me, TimeProv
     private async Task<string> NameOfAsync(Guid userId, CancellationToken ct) =>
         await db.Users.Where(u => u.Id == userId).Select(u => u.DisplayName).SingleOrDefaultAsync(ct) ?? "?";
 
-    private async Task EnsureCounterAsync(string day, CancellationToken ct)
+    private async Task CreateCounterAsync(string day, CancellationToken ct)
     {
-        if (await db.ClaimCounts.AnyAsync(c => c.UserId == me.Id && c.Day == day, ct))
-        {
-            return;
-        }
         db.ClaimCounts.Add(new ClaimCount { UserId = me.Id, Day = day, OrganizationId = me.OrganizationId });
         try
         {

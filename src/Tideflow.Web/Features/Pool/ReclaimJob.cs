@@ -101,18 +101,13 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
         var pipeline = SalesPipeline.Default;
         var due = ReclaimRulesSql.Due(s, pipeline, db, now);
         var total = 0;
-        var after = Guid.Empty;
-        while (true)
+        // One rep's due customers, read at once (a few small facts each): paging by "Id > last ORDER BY Id LIMIT n"
+        // instead lets planners walk the whole primary key for the few rows of one owner.
+        foreach (var batch in (await Candidates(db, governed.Where(due), s).ToListAsync(ct)).Chunk(Chunk))
         {
-            var from = after;
-            var batch = await Candidates(db, governed.Where(due).Where(c => c.Id.CompareTo(from) > 0).OrderBy(c => c.Id).Take(Chunk), s).ToListAsync(ct);
-            if (batch.Count == 0)
-            {
-                return total;
-            }
-            after = batch[^1].Id;
-            total += await ReclaimChunkAsync(pool, s, pipeline, governed, due, batch, now, ct);
+            total += await ReclaimChunkAsync(pool, s, pipeline, governed, due, batch.ToList(), now, ct);
         }
+        return total;
     }
 
     private async Task<int> ReclaimChunkAsync(CustomerPool pool, PoolSettings s, SalesPipeline pipeline, IQueryable<Customer> governed,
@@ -197,16 +192,8 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
         foreach (var hours in s.Warnings.Order())
         {
             var soon = ReclaimRulesSql.Due(s, pipeline, db, now + TimeSpan.FromHours(hours));
-            var after = Guid.Empty;
-            while (true)
+            foreach (var batch in (await Candidates(db, governed.Where(soon), s).ToListAsync(ct)).Chunk(Chunk))
             {
-                var from = after;
-                var batch = await Candidates(db, governed.Where(soon).Where(c => c.Id.CompareTo(from) > 0).OrderBy(c => c.Id).Take(Chunk), s).ToListAsync(ct);
-                if (batch.Count == 0)
-                {
-                    break;
-                }
-                after = batch[^1].Id;
                 var toWarn = batch.Select(c => (Candidate: c, Decision: PoolRules.Evaluate(c.Facts, s, pipeline, now)))
                     .Where(d => PoolRules.WarningNow(d.Decision, s, now) == hours).ToList();
                 var ids = toWarn.Select(d => d.Candidate.Id).ToList();
