@@ -141,6 +141,7 @@ public static class Startup
         services.AddScoped<Features.Pool.ClaimCustomer>();
         services.AddScoped<Features.Pool.ReleaseCustomer>();
         services.AddScoped<Features.Pool.PoolCustomers>();
+        services.AddScoped<Features.Pool.PoolFlowFigures>();
         services.AddScoped<ScheduledJobs>();
         services.AddScheduledJob<Features.Pool.ReclaimJob>(Features.Pool.ReclaimJob.Name, TimeSpan.FromMinutes(config.GetValue("Pool:SweepMinutes", 10)));
         services.AddSingleton<Scheduler>();

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using static Microsoft.Playwright.Assertions;
 
 namespace Tideflow.Browser.Tests;
@@ -44,6 +45,28 @@ public sealed class PoolTests(BrowserApp app) : BrowserTest(app)
         await Expect(claimer.Locator("[data-testid=ownership-event]").Nth(1)).ToHaveTextAsync("释放");
         await Expect(claimer.Locator("[data-testid=ownership-row]").Nth(1)).ToContainTextAsync("预算不足: 明年再谈");
         await Expect(claimer.Locator("[data-testid=follow-up-form]")).ToBeVisibleAsync();
+        AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task A_manager_opens_the_pool_flow_from_the_pool_view_and_reads_the_figures_of_the_pool_and_of_their_own_reps()
+    {
+        var page = await NewPageAsync();
+        await Ui.LoginAsync(page, "manager.east");
+        await Ui.OpenAsync(page, "/pool");
+        await page.ClickAsync("[data-testid=open-pool-flow]");
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/pool/flow");
+        await Ui.WaitForInteractiveAsync(page);
+
+        // The demo's pooled customers were released in the last ten days: the default pool counts them.
+        var pool = page.Locator("[data-testid=pool-flow-table] tr", new() { Has = page.Locator("[data-testid=pool-flow-name]", new() { HasTextString = "公海" }) });
+        await Expect(pool.Locator("[data-testid=flow-in-by-release]")).ToHaveTextAsync(new Regex(@"^[1-9][0-9]*$"));
+        await Expect(pool.Locator("[data-testid=flow-contacted]")).ToHaveTextAsync(new Regex(@"^[0-9]+( \([0-9.]+%\))?$"));
+        // Reps of the manager's own team only.
+        var reps = page.Locator("[data-testid=rep-flow-table]");
+        await Expect(reps.Locator("[data-testid=rep-flow-name]").First).ToBeVisibleAsync();
+        await Expect(reps).ToContainTextAsync("华东销售组");
+        await Expect(reps).Not.ToContainTextAsync("华南销售组");
         AssertNoErrors();
     }
 }

@@ -70,6 +70,14 @@ public sealed record PoolSettings(
 
     /// <summary>Every follow-up channel counts when the admin named none.</summary>
     public bool CountsEveryChannel => CountedChannels is null || CountedChannels.Count == 0;
+
+    /// <summary>Whether a follow-up of this channel counts for the pool's rules.</summary>
+    public bool Counts(FollowUpChannel channel) =>
+        CountsEveryChannel || CountedChannels!.Contains(channel.ToString(), StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>How long after a claim the first contact is due (首次联系时限): the "first contact missed" rule's period for the grade, else 48 h.</summary>
+    public TimeSpan FirstContactWithin(string? grade) =>
+        Rules.FirstOrDefault(r => r.When == ReclaimWhen.FirstContactMissed)?.PeriodFor(grade) ?? TimeSpan.FromHours(48);
 }
 
 /// <summary>What the rules look at for one owned customer. <see cref="LastContactAt"/> is the last follow-up of a counted channel.</summary>

@@ -154,6 +154,22 @@ public static class DemoOrganisation
                 // Some customers are already in the public pool, released by their last owner.
                 (customer.OwnerId, customer.PreviousOwnerId, customer.PoolId) = (null, owner, pool.Id);
                 (customer.PooledAt, customer.PoolReason) = (now.AddHours(-random.Next(2, 240)), "多次联系不上");
+                // Their history says so, so the pool-flow figures have something to count (from the index, not the
+                // random source): every other one had been claimed from the pool three days before, every fourth was
+                // taken back by the sweep instead.
+                if (i % 24 == 5)
+                {
+                    AddPoolEvent(db, org.Id, pool.Id, customerId, OwnershipEvent.Claimed, null, owner, customer.PooledAt.Value.AddDays(-3));
+                }
+                if (i % 48 == 17)
+                {
+                    customer.PoolReason = "no follow-up for 7 days";
+                    AddPoolEvent(db, org.Id, pool.Id, customerId, OwnershipEvent.Reclaimed, owner, null, customer.PooledAt.Value);
+                }
+                else
+                {
+                    AddPoolEvent(db, org.Id, pool.Id, customerId, OwnershipEvent.Released, owner, null, customer.PooledAt.Value);
+                }
                 continue;
             }
             // Everyone else was followed up in the last few days, so the reclaim sweep has nothing to take at once;
@@ -165,6 +181,12 @@ public static class DemoOrganisation
                 Channel = (Domain.Pipeline.FollowUpChannel)(i % 4), Content = contacts[i % contacts.Length], At = contacted,
             });
             customer.LastFollowUpAt = contacted;
+            // Every seventh one its owner claimed from the pool and first called within a day or two.
+            if (i % 7 == 3 && contacted.AddHours(-(1 + i % 40)) is var claimed && claimed > created1)
+            {
+                (customer.ClaimedAt, customer.AssignedAt) = (claimed, claimed);
+                AddPoolEvent(db, org.Id, pool.Id, customerId, OwnershipEvent.Claimed, null, owner, claimed);
+            }
         }
         await db.SaveChangesAsync(ct);
         var rules = DemoRoutingRules(east.Id, south.Id);
@@ -186,6 +208,20 @@ public static class DemoOrganisation
         await db.SaveChangesAsync(ct);
         return org;
     }
+
+    private static void AddPoolEvent(TideflowDbContext db, Guid orgId, Guid poolId, Guid customerId, OwnershipEvent kind, Guid? from, Guid? to, DateTimeOffset at) =>
+        db.OwnershipChanges.Add(new OwnershipChange
+        {
+            OrganizationId = orgId, CustomerId = customerId, FromId = from, ToId = to, At = at, Event = kind, PoolId = poolId,
+            ById = kind == OwnershipEvent.Reclaimed ? null : from ?? to,
+            Rule = kind == OwnershipEvent.Reclaimed ? nameof(Domain.Pool.ReclaimWhen.NoFollowUp) : null,
+            Reason = kind switch
+            {
+                OwnershipEvent.Released => "多次联系不上",
+                OwnershipEvent.Reclaimed => "no follow-up for 7 days",
+                _ => "claimed from the pool",
+            },
+        });
 
     private static readonly string[] Grades = ["A", "B", "B", "C", "C", "C"];
 

@@ -87,4 +87,10 @@ public class DataScopeRulesTests
         }
         Assert.False(RolePermissions.Has(Role.Finance, Permission.WorkCustomers));
     }
+
+    [Fact]
+    public void Managers_and_admins_see_figures_about_their_reps_work_reps_and_finance_do_not()
+    {
+        Assert.Equal([Role.Manager, Role.Admin], Enum.GetValues<Role>().Where(r => RolePermissions.Has(r, Permission.ViewTeamFigures)));
+    }
 }

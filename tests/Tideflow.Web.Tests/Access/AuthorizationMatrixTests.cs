@@ -292,6 +292,15 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
         new("GET", "/api/pools/due-soon", _ => "/api/pools/due-soon", _ => null,
             (o, p) => !SignedIn(p) ? Unauthorized : p.Name == "finance" ? new Expect(HttpStatusCode.Forbidden, Reason)
                 : new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 0, "new customers are not due soon"))),
+        new("GET", "/api/pools/flow", _ => "/api/pools/flow", _ => null,
+            (o, p) => Reviewers(p, new(HttpStatusCode.OK, (org, pp, b) =>
+            {
+                var reps = b.GetProperty("reps").EnumerateArray().Select(r => r.GetProperty("userId").GetGuid()).ToHashSet();
+                // Active reps in the caller's scope: repA and repB for the admin, each manager's own rep.
+                var expected = new[] { org.RepA.Id, org.RepB.Id }.Where(org.VisibleOwners(pp).Contains).ToHashSet();
+                return Check(reps.SetEquals(expected) && b.GetProperty("pools").GetArrayLength() == 1
+                    && b.GetProperty("pools")[0].GetProperty("poolId").GetGuid() == org.DefaultPool, $"saw reps {reps.Count}, expected {expected.Count}, and the default pool");
+            }))),
         new("POST", "/api/customers/{id:guid}/claim", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}/claim", _ => null,
             (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.Conflict), write: true)),
         new("POST", "/api/customers/{id:guid}/release", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}/release", _ => new { reason = "多次联系不上" },

@@ -79,7 +79,7 @@ public sealed partial class EndpointInventoryTests(SqliteApp app)
     [Fact]
     public async Task Ui_pages_send_an_anonymous_visitor_to_the_login_page()
     {
-        foreach (var page in new[] { "/", "/customers", "/leads", $"/leads/{Guid.NewGuid()}", "/leads/import", "/leads/duplicates", "/admin/users", "/admin/teams", "/admin/channels", "/admin/audit", "/admin/scoring", "/assignment", "/profile" })
+        foreach (var page in new[] { "/", "/customers", "/leads", $"/leads/{Guid.NewGuid()}", "/leads/import", "/leads/duplicates", "/admin/users", "/admin/teams", "/admin/channels", "/admin/audit", "/admin/scoring", "/assignment", "/pool/flow", "/profile" })
         {
             var response = await app.Anonymous().GetAsync(page);
             Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
@@ -98,7 +98,7 @@ public sealed partial class EndpointInventoryTests(SqliteApp app)
         Assert.StartsWith("http://localhost/account/denied", response.Headers.Location!.ToString(), StringComparison.Ordinal);
         Assert.Contains("data-testid=\"not-allowed\"", await browser.GetStringAsync(response.Headers.Location), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/customers")).StatusCode);
-        foreach (var page in new[] { "/admin/scoring", "/assignment" })
+        foreach (var page in new[] { "/admin/scoring", "/assignment", "/pool/flow" })
         {
             var denied = await browser.GetAsync(page);
             Assert.Equal(HttpStatusCode.Redirect, denied.StatusCode);

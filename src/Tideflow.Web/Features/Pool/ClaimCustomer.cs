@@ -79,7 +79,7 @@ public sealed class ClaimCustomer(TideflowDbContext db, CurrentUser me, TimeProv
             await CreateCounterAsync(day, ct);
         }
 
-        var firstContact = settings.Rules.FirstOrDefault(r => r.When == ReclaimWhen.FirstContactMissed)?.PeriodFor(customer.Grade) ?? TimeSpan.FromHours(48);
+        var firstContact = settings.FirstContactWithin(customer.Grade);
         // PostgreSQL's retrying strategy wants the whole transaction as one retriable unit.
         await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
         {

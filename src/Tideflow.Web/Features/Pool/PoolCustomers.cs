@@ -294,6 +294,7 @@ public static class PoolEndpoints
         g.MapGet("/{id:guid}/customers", (Guid id, [AsParameters] PoolCustomerQuery q, PoolCustomers h, CancellationToken ct) => h.CustomersAsync(id, q, ct));
         g.MapGet("/my-claims", (PoolCustomers h, CancellationToken ct) => h.MyStatusAsync(ct));
         g.MapGet("/due-soon", (int? days, PoolCustomers h, CancellationToken ct) => h.DueSoonAsync(days ?? 3, ct));
+        g.MapGet("/flow", (string? from, string? to, PoolFlowFigures h, CancellationToken ct) => h.GetAsync(from, to, ct));
 
         var c = api.MapGroup("/customers").WithTags("Pool");
         c.MapPost("/{id:guid}/claim", (Guid id, ClaimCustomer h, CancellationToken ct) => h.ClaimAsync(id, ct));
