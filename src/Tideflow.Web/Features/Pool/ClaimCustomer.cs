@@ -59,12 +59,14 @@ public sealed class ClaimCustomer(TideflowDbContext db, CurrentUser me, TimeProv
         var pool = customer.Pool ?? throw Problem.Conflict(L["Pool_NotInPool"]);
         var settings = PoolSettingsJson.Read(pool.Settings);
         var day = DayOf(now);
-        // Everything the limits look at, in one round trip.
+        // Everything the limits look at, in one round trip. Holdings are counted only when a cap applies: a rep holds
+        // thousands, and counting them was most of a claim's time.
+        var poolCap = settings.MaxHeld is not null;
         var mine = await db.Users.Where(u => u.Id == me.Id).Select(u => new
         {
             u.Capacity,
             Today = db.ClaimCounts.Where(c => c.UserId == me.Id && c.Day == day).Select(c => (int?)c.Count).FirstOrDefault(),
-            Held = db.Customers.Count(c => c.OwnerId == me.Id),
+            Held = poolCap || u.Capacity != null ? db.Customers.Count(c => c.OwnerId == me.Id) : 0,
             LastLost = db.OwnershipChanges.Where(o => o.CustomerId == customerId && o.FromId == me.Id
                     && (o.Event == OwnershipEvent.Released || o.Event == OwnershipEvent.Reclaimed))
                 .Max(o => (DateTimeOffset?)o.At),
