@@ -143,6 +143,15 @@ public static class Startup
         services.AddScoped<Features.Pool.PoolCustomers>();
         services.AddScoped<Features.Pool.PoolFlowFigures>();
         services.AddScoped<ScheduledJobs>();
+        services.AddScoped<Features.Notifications.NotificationText>();
+        services.AddSingleton<Features.Notifications.ReminderSenders>();
+        services.AddHttpClient(Features.Notifications.ReminderSenders.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
+        services.AddScoped<Features.Notifications.DeliverNotifications>();
+        services.AddScoped<Features.Notifications.ReminderChoices>();
+        services.AddScoped<Features.Notifications.ReminderSetup>();
+        services.AddHostedService<Features.Notifications.DeliveryWorker>();
+        services.AddScheduledJob<Features.Notifications.TaskReminderJob>(Features.Notifications.TaskReminderJob.Name,
+            TimeSpan.FromMinutes(config.GetValue("Reminders:CheckMinutes", 1)));
         services.AddScheduledJob<Features.Pool.ReclaimJob>(Features.Pool.ReclaimJob.Name, TimeSpan.FromMinutes(config.GetValue("Pool:SweepMinutes", 10)));
         services.AddSingleton<Scheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<Scheduler>());
@@ -187,6 +196,7 @@ public static class Startup
         api.MapQualify();
         Features.Pipeline.TaskEndpoints.MapTasks(api);
         Features.Notifications.NotificationEndpoints.MapNotifications(api);
+        Features.Notifications.ReminderEndpoints.MapReminders(api);
         Features.Pool.PoolEndpoints.MapPools(api);
         api.MapScheduledJobs();
         app.MapSignIn();

@@ -59,6 +59,9 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     public DbSet<Features.Pool.ClaimCount> ClaimCounts => Set<Features.Pool.ClaimCount>();
     public DbSet<Features.Pool.PoolWarning> PoolWarnings => Set<Features.Pool.PoolWarning>();
     public DbSet<ScheduledJob> ScheduledJobs => Set<ScheduledJob>();
+    public DbSet<NotificationDelivery> NotificationDeliveries => Set<NotificationDelivery>();
+    public DbSet<ReminderPreference> ReminderPreferences => Set<ReminderPreference>();
+    public DbSet<ReminderSettings> ReminderSettings => Set<ReminderSettings>();
 
     public CurrentUser CurrentUser => currentUser;
 
@@ -256,6 +259,45 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasQueryFilter(n => EF.Constant(ScopeIsSystem) || (n.OrganizationId == ScopeOrganizationId && n.RecipientId == ScopeUserId));
         });
 
+        builder.Entity<NotificationDelivery>(e =>
+        {
+            e.Property(d => d.Channel).HasConversion<string>().HasMaxLength(20);
+            e.Property(d => d.State).HasConversion<string>().HasMaxLength(20);
+            e.Property(d => d.LastError).HasMaxLength(1000);
+            // The dispatcher's read: what is waiting and due, soonest first.
+            e.HasIndex(d => new { d.State, d.NextAttemptAt });
+            e.HasIndex(d => new { d.OrganizationId, d.CreatedAt });
+            e.HasIndex(d => d.NotificationId);
+            e.HasOne<Notification>().WithMany().HasForeignKey(d => d.NotificationId).OnDelete(DeleteBehavior.Cascade);
+            // Delivery state is the admin's to see (the delivery list checks the permission); the organisation filter isolates tenants.
+            e.HasQueryFilter(d => EF.Constant(ScopeIsSystem) || d.OrganizationId == ScopeOrganizationId);
+        });
+
+        builder.Entity<ReminderPreference>(e =>
+        {
+            e.HasKey(p => p.UserId);
+            e.Property(p => p.DingTalkWebhook).HasMaxLength(1000);
+            e.Property(p => p.DingTalkSecret).HasMaxLength(1000);
+            e.Property(p => p.WeComWebhook).HasMaxLength(1000);
+            e.HasOne<AppUser>().WithOne().HasForeignKey<ReminderPreference>(p => p.UserId).OnDelete(DeleteBehavior.Cascade);
+            // A user reads and edits only their own choice; notifying someone else reads theirs past this filter (PlanDeliveriesAsync).
+            e.HasQueryFilter(p => EF.Constant(ScopeIsSystem) || (p.OrganizationId == ScopeOrganizationId && p.UserId == ScopeUserId));
+        });
+
+        builder.Entity<ReminderSettings>(e =>
+        {
+            e.HasKey(r => r.OrganizationId);
+            e.Property(r => r.SmtpSecurity).HasConversion<string>().HasMaxLength(20);
+            e.Property(r => r.AppUrl).HasMaxLength(300);
+            e.Property(r => r.SmtpHost).HasMaxLength(255);
+            e.Property(r => r.SmtpUserName).HasMaxLength(255);
+            e.Property(r => r.SmtpPassword).HasMaxLength(1000);
+            e.Property(r => r.FromAddress).HasMaxLength(255);
+            e.Property(r => r.FromName).HasMaxLength(100);
+            e.HasOne<Organization>().WithOne().HasForeignKey<ReminderSettings>(r => r.OrganizationId).OnDelete(DeleteBehavior.Cascade);
+            e.HasQueryFilter(r => EF.Constant(ScopeIsSystem) || r.OrganizationId == ScopeOrganizationId);
+        });
+
         builder.Entity<LeadMerge>(e =>
         {
             e.Property(m => m.MergedStatusBefore).HasConversion<string>().HasMaxLength(20);
@@ -435,6 +477,11 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.Property(t => t.Kind).HasMaxLength(30);
             e.Property(t => t.Title).HasMaxLength(200);
             e.Property(t => t.ClosedReason).HasMaxLength(30);
+            e.Property(t => t.NotDoneReason).HasMaxLength(500);
+            // The reminder job's reads: open tasks past due not yet reminded, or not yet escalated. Partial, so they
+            // hold only the few tasks still waiting for either, not every task ever done.
+            e.HasIndex(t => t.DueAt, "IX_FollowUpTasks_AwaitingReminder").HasFilter("\"ClosedAt\" IS NULL AND \"RemindedAt\" IS NULL");
+            e.HasIndex(t => t.DueAt, "IX_FollowUpTasks_AwaitingEscalation").HasFilter("\"ClosedAt\" IS NULL AND \"EscalatedAt\" IS NULL");
             e.HasIndex(t => new { t.OrganizationId, t.OwnerId, t.ClosedAt, t.DueAt });
             e.HasIndex(t => t.LeadId);
             e.HasOne<AppUser>().WithMany().HasForeignKey(t => t.OwnerId).OnDelete(DeleteBehavior.Restrict);
@@ -477,6 +524,10 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     // The data-protection key store saves synchronously; it gets the same guard and audit.
     public override int SaveChanges(bool acceptAllChangesOnSuccess)
     {
+        if (ChangeTracker.Entries<Notification>().Any(e => e.State == EntityState.Added))
+        {
+            throw new InvalidOperationException("Notifications are saved with SaveChangesAsync, which plans their deliveries.");
+        }
         var stale = GuardAndAudit();
         var saved = base.SaveChanges(acceptAllChangesOnSuccess);
         DropRoutingSnapshots(stale);
@@ -485,10 +536,50 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
 
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
+        await PlanDeliveriesAsync(cancellationToken);
         var stale = GuardAndAudit();
         var saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
         DropRoutingSnapshots(stale);
         return saved;
+    }
+
+    /// <summary>
+    /// Every new notification gets a delivery row per outside channel its recipient chose, in the same save: a
+    /// notification is never stored without its deliveries, nor a delivery announced for a notification that was not.
+    /// </summary>
+    private async Task PlanDeliveriesAsync(CancellationToken ct)
+    {
+        var added = ChangeTracker.Entries<Notification>().Where(e => e.State == EntityState.Added).Select(e => e.Entity).ToList();
+        if (added.Count == 0)
+        {
+            return;
+        }
+        // A retried save must not plan the same notification twice.
+        var planned = NotificationDeliveries.Local.Select(d => d.NotificationId).ToHashSet();
+        added.RemoveAll(n => planned.Contains(n.Id));
+        var recipients = added.Select(n => n.RecipientId).Distinct().ToList();
+        if (recipients.Count == 0)
+        {
+            return;
+        }
+        var choices = await ReminderPreferences.IgnoreQueryFilters().AsNoTracking()
+            .Where(p => recipients.Contains(p.UserId) && (p.Email || p.DingTalk || p.WeCom))
+            .ToDictionaryAsync(p => p.UserId, ct);
+        foreach (var n in added)
+        {
+            if (!choices.TryGetValue(n.RecipientId, out var choice) || choice.OrganizationId != n.OrganizationId)
+            {
+                continue;
+            }
+            foreach (var channel in choice.Chosen())
+            {
+                NotificationDeliveries.Add(new NotificationDelivery
+                {
+                    Id = Guid.CreateVersion7(), OrganizationId = n.OrganizationId, NotificationId = n.Id, RecipientId = n.RecipientId,
+                    Channel = channel, State = Domain.Notifications.DeliveryState.Pending, NextAttemptAt = n.CreatedAt, CreatedAt = n.CreatedAt,
+                });
+            }
+        }
     }
 
     // Routing keeps a short-lived snapshot of users, teams, rules and score cards; a save here makes it stale at once.
@@ -522,6 +613,8 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     [
         nameof(AppUser.PasswordHash), nameof(AppUser.SecurityStamp), nameof(AppUser.ConcurrencyStamp),
         nameof(ApiToken.Hash), nameof(IdentityUserToken<Guid>.Value),
+        nameof(ReminderPreference.DingTalkWebhook), nameof(ReminderPreference.DingTalkSecret), nameof(ReminderPreference.WeComWebhook),
+        nameof(Features.Notifications.ReminderSettings.SmtpPassword),
     ];
 
     /// <returns>Organisations whose routing snapshot this save makes stale.</returns>
@@ -574,7 +667,8 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
                     throw new InvalidOperationException("Write outside the caller's organisation refused.");
                 }
             }
-            if (entry.Entity is AuditEntry or DataProtectionKey || !AuditEntityChanges)
+            // A delivery is bookkeeping of the notification it carries, which is audited.
+            if (entry.Entity is AuditEntry or DataProtectionKey or NotificationDelivery || !AuditEntityChanges)
             {
                 continue;
             }

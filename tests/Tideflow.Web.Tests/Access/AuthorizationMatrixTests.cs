@@ -274,7 +274,12 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
             (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 1, "not saved")))),
 
         new("GET", "/api/tasks", _ => "/api/tasks", _ => null,
-            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 0, "sees tasks that are not theirs")))),
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, pp, b) => Check(b.GetArrayLength() == (pp.Name == "repA" ? 1 : 0), "sees tasks that are not theirs")))),
+        new("POST", "/api/tasks/{id:guid}/not-done", o => $"/api/tasks/{o.RepATask}/not-done", _ => new { reason = "客户出差" },
+            (o, p) => !SignedIn(p) ? Unauthorized
+                : !o.VisibleOwners(p).Contains(o.RepA.Id) ? new(HttpStatusCode.NotFound)
+                : p.Name == "repA" ? new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("notDoneReason").GetString() == "客户出差", "reason not saved"))
+                : new Expect(HttpStatusCode.Forbidden, Reason)),
 
         new("GET", "/api/pools", _ => "/api/pools", _ => null,
             (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (org, _, b) => Check(b.GetArrayLength() == 1 && b[0].GetProperty("id").GetGuid() == org.DefaultPool, "not the default pool")))),
@@ -321,6 +326,25 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
             (o, p) => ForSignedIn(p, p.Name == "repA" ? new(HttpStatusCode.OK) : new(HttpStatusCode.NotFound))),
         new("POST", "/api/notifications/read-all", _ => "/api/notifications/read-all", _ => null,
             (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("unread").GetInt32() == 0, "still unread")))),
+
+        new("GET", "/api/me/reminders", _ => "/api/me/reminders", _ => null,
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, _, b) => Check(!b.GetProperty("dingTalk").GetBoolean(), "channels on by default")))),
+        new("PUT", "/api/me/reminders", _ => "/api/me/reminders", _ => new { email = false, dingTalk = false, weCom = false },
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK))),
+        new("POST", "/api/me/reminders/test", _ => "/api/me/reminders/test", _ => new { channel = "DingTalk" },
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, _, b) => Check(!b.GetProperty("delivered").GetBoolean()
+                && b.GetProperty("error").GetString()!.Contains("No DingTalk robot", StringComparison.Ordinal), "claims a robot that is not set up")))),
+        new("GET", "/api/reminders/settings", _ => "/api/reminders/settings", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("escalateAfterHours").GetInt32() == 24, "not the default 24 h")))),
+        new("PUT", "/api/reminders/settings", _ => "/api/reminders/settings", _ => new { escalateAfterHours = 12, smtpPort = 587, smtpSecurity = "StartTls" },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("escalateAfterHours").GetInt32() == 12, "not saved")))),
+        new("POST", "/api/reminders/settings/test-email", _ => "/api/reminders/settings/test-email", _ => new { to = "admin@example.com" },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(!b.GetProperty("delivered").GetBoolean()
+                && b.GetProperty("error").GetString()!.Contains("No mail server", StringComparison.Ordinal), "claims a mail server that is not set up")))),
+        new("GET", "/api/reminders/deliveries", _ => "/api/reminders/deliveries", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("items").GetArrayLength() == 0, "deliveries of another organisation")))),
+        new("POST", "/api/reminders/deliveries/{id:guid}/retry", _ => $"/api/reminders/deliveries/{Guid.Empty}/retry", _ => null,
+            (o, p) => AdminOnly(p, new(HttpStatusCode.NotFound))),
     ];
 
     public static TheoryData<string> CaseNames => new(Cases.Select(c => $"{c.Method} {c.Route}"));

@@ -47,6 +47,8 @@ public sealed class TestOrg
     /// <summary>An optional text field on leads and customers, key "segment".</summary>
     public required Guid CustomField { get; init; }
     public required Guid RepANotification { get; init; }
+    /// <summary>An open first-contact task of repA's lead, due in 30 days.</summary>
+    public required Guid RepATask { get; init; }
     /// <summary>The organisation's default pool (公海); every team is in it.</summary>
     public required Guid DefaultPool { get; init; }
 
@@ -226,6 +228,13 @@ public sealed class TestOrg
             Parameters = """{"name":"x","channel":"y"}""", CreatedAt = now,
         };
         db.Add(note);
+        // Far off, so it is in nobody's due or overdue lists.
+        var task = new Tideflow.Web.Features.Pipeline.FollowUpTask
+        {
+            Id = Guid.CreateVersion7(), OrganizationId = org.Id, OwnerId = repA.Id, LeadId = repALead.Id, Kind = "first-contact",
+            DueAt = now.AddDays(30), CreatedAt = now,
+        };
+        db.Add(task);
         db.BlockedValues.Add(new BlockedValue { Id = Guid.CreateVersion7(), OrganizationId = org.Id, Value = "mailinator.com" });
         await db.SaveChangesAsync();
         var adminUser = await db.Users.FindAsync(admin.Id);
@@ -240,7 +249,7 @@ public sealed class TestOrg
             DeactivatedRep = gone, AdminTotpKey = totpKey, DefaultPool = pool.Id,
             RepATokenId = tokens[4].Id,
             CustomersOf = customers, CustomerNames = names,
-            ImportJob = importJob.Id, TagRule = tagRule.Id, CustomField = customField.Id, RepANotification = note.Id,
+            ImportJob = importJob.Id, TagRule = tagRule.Id, CustomField = customField.Id, RepANotification = note.Id, RepATask = task.Id,
             Channel = channel, UnassignedLead = unassigned.Id, RepALead = repALead.Id, RepBLead = repBLead.Id,
         };
     }

@@ -36,6 +36,8 @@ public abstract class TideflowApp : WebApplicationFactory<Program>, IAsyncLifeti
         builder.UseSetting("Capture:PerIpPerMinute", "100000");
         // Nodes with clocks moved ahead would sweep every test's organisation; the sweep test turns it on for itself.
         builder.UseSetting("Scheduler:Enabled", "false");
+        // Tests deliver reminders by calling DeliverNotifications, on the node and at the time they choose.
+        builder.UseSetting("Reminders:Dispatch", "false");
         foreach (var (key, value) in Settings)
         {
             builder.UseSetting(key, value);

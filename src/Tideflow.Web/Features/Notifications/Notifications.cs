@@ -8,7 +8,7 @@ namespace Tideflow.Web.Features.Notifications;
 
 /// <summary>
 /// An in-app message for one user. Stored as a kind plus parameters, so each reader sees it in their own language.
-/// (Email, DingTalk and WeCom delivery come with reminders.)
+/// Email, DingTalk and WeCom copies go out as <see cref="NotificationDelivery"/> rows, planned in the same save.
 /// </summary>
 public sealed class Notification : IOrganizationOwned
 {
@@ -43,6 +43,20 @@ public static class NotificationKinds
     public const string ReclaimWarning = "reclaim-warning";
     /// <summary>A manager returned one of the recipient's customers to the pool (R4.5).</summary>
     public const string CustomerReleased = "customer-released";
+    /// <summary>One of the recipient's tasks is due now (R5.5).</summary>
+    public const string TaskDue = "task-due";
+    /// <summary>Several of the recipient's tasks fell due since the last round.</summary>
+    public const string TasksDue = "tasks-due";
+    /// <summary>A task of one of the recipient's reps is overdue by the escalation threshold.</summary>
+    public const string TaskOverdue = "task-overdue";
+    /// <summary>As <see cref="TaskOverdue"/>, with the rep's account of why it is not done.</summary>
+    public const string TaskOverdueExplained = "task-overdue-explained";
+    /// <summary>Several tasks of the recipient's reps became overdue since the last round.</summary>
+    public const string TasksOverdue = "tasks-overdue";
+    /// <summary>A rep explained an escalated task after the escalation went out.</summary>
+    public const string TaskExplained = "task-explained";
+    /// <summary>The user pressed "send test reminder".</summary>
+    public const string ReminderTest = "reminder-test";
 }
 
 public sealed record NotificationRow(Guid Id, string Kind, IReadOnlyDictionary<string, string> Parameters, string? Link,
@@ -61,8 +75,7 @@ public sealed class Inboxes(TideflowDbContext db, CurrentUser me, TimeProvider c
         }
         var unread = await db.Notifications.CountAsync(n => n.ReadAt == null, ct);
         var items = await db.Notifications.AsNoTracking().OrderByDescending(n => n.CreatedAt).ThenByDescending(n => n.Id).Take(30).ToListAsync(ct);
-        return new Inbox(unread, items.Select(n => new NotificationRow(n.Id, n.Kind,
-            n.Parameters is null ? new Dictionary<string, string>() : JsonSerializer.Deserialize<Dictionary<string, string>>(n.Parameters)!,
+        return new Inbox(unread, items.Select(n => new NotificationRow(n.Id, n.Kind, NotificationText.Parse(n.Parameters),
             n.Link, n.CreatedAt, n.ReadAt)).ToList());
     }
 

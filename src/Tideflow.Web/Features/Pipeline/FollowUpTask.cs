@@ -21,6 +21,13 @@ public sealed class FollowUpTask : IOrganizationOwned
     public DateTimeOffset? ClosedAt { get; set; }
     /// <summary>Why it closed: done, or reassigned (the new owner got their own task).</summary>
     public string? ClosedReason { get; set; }
+    /// <summary>When the owner was told it is due (R5.5); set once, by the reminder job.</summary>
+    public DateTimeOffset? RemindedAt { get; set; }
+    /// <summary>When the owner's manager was told it is overdue.</summary>
+    public DateTimeOffset? EscalatedAt { get; set; }
+    /// <summary>The owner's account of why it is not done yet (客户出差, 需补充方案 …); the manager sees it.</summary>
+    public string? NotDoneReason { get; set; }
+    public DateTimeOffset? NotDoneAt { get; set; }
 }
 
 public static class TaskKinds

@@ -1278,6 +1278,143 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.ToTable("Notifications");
                 });
 
+            modelBuilder.Entity("Tideflow.Web.Features.Notifications.NotificationDelivery", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Channel")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
+                    b.Property<Guid?>("LeaseToken")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset?>("LeaseUntil")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset>("NextAttemptAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid>("NotificationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("RecipientId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset?>("SentAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("NotificationId");
+
+                    b.HasIndex("OrganizationId", "CreatedAt");
+
+                    b.HasIndex("State", "NextAttemptAt");
+
+                    b.ToTable("NotificationDeliveries");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Notifications.ReminderPreference", b =>
+                {
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid");
+
+                    b.Property<bool>("DingTalk")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("DingTalkSecret")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
+                    b.Property<string>("DingTalkWebhook")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
+                    b.Property<bool>("Email")
+                        .HasColumnType("boolean");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<bool>("WeCom")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("WeComWebhook")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
+                    b.HasKey("UserId");
+
+                    b.ToTable("ReminderPreferences");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Notifications.ReminderSettings", b =>
+                {
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("AppUrl")
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)");
+
+                    b.Property<int>("EscalateAfterHours")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("FromAddress")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)");
+
+                    b.Property<string>("FromName")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("SmtpHost")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)");
+
+                    b.Property<string>("SmtpPassword")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
+                    b.Property<int>("SmtpPort")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("SmtpSecurity")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.Property<string>("SmtpUserName")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)");
+
+                    b.HasKey("OrganizationId");
+
+                    b.ToTable("ReminderSettings");
+                });
+
             modelBuilder.Entity("Tideflow.Web.Features.Pipeline.FollowUpRecord", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1360,6 +1497,9 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.Property<DateTimeOffset>("DueAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<DateTimeOffset?>("EscalatedAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<string>("Kind")
                         .IsRequired()
                         .HasMaxLength(30)
@@ -1368,11 +1508,21 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.Property<Guid?>("LeadId")
                         .HasColumnType("uuid");
 
+                    b.Property<DateTimeOffset?>("NotDoneAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("NotDoneReason")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
+
                     b.Property<Guid>("OrganizationId")
                         .HasColumnType("uuid");
 
                     b.Property<Guid>("OwnerId")
                         .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset?>("RemindedAt")
+                        .HasColumnType("timestamp with time zone");
 
                     b.Property<string>("Title")
                         .HasMaxLength(200)
@@ -1387,6 +1537,12 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.HasIndex("OwnerId");
 
                     b.HasIndex("OrganizationId", "OwnerId", "ClosedAt", "DueAt");
+
+                    b.HasIndex(new[] { "DueAt" }, "IX_FollowUpTasks_AwaitingEscalation")
+                        .HasFilter("\"ClosedAt\" IS NULL AND \"EscalatedAt\" IS NULL");
+
+                    b.HasIndex(new[] { "DueAt" }, "IX_FollowUpTasks_AwaitingReminder")
+                        .HasFilter("\"ClosedAt\" IS NULL AND \"RemindedAt\" IS NULL");
 
                     b.ToTable("FollowUpTasks");
                 });
@@ -1898,6 +2054,33 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .WithMany()
                         .HasForeignKey("LeadId")
                         .OnDelete(DeleteBehavior.Cascade);
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Notifications.NotificationDelivery", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Notifications.Notification", null)
+                        .WithMany()
+                        .HasForeignKey("NotificationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Notifications.ReminderPreference", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Access.AppUser", null)
+                        .WithOne()
+                        .HasForeignKey("Tideflow.Web.Features.Notifications.ReminderPreference", "UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Notifications.ReminderSettings", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Access.Organization", null)
+                        .WithOne()
+                        .HasForeignKey("Tideflow.Web.Features.Notifications.ReminderSettings", "OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Tideflow.Web.Features.Pipeline.FollowUpRecord", b =>

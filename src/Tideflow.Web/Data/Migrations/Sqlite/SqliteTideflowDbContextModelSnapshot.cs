@@ -1259,6 +1259,143 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.ToTable("Notifications");
                 });
 
+            modelBuilder.Entity("Tideflow.Web.Features.Notifications.NotificationDelivery", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Channel")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("LeaseToken")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("LeaseUntil")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("NextAttemptAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("NotificationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("RecipientId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("SentAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("NotificationId");
+
+                    b.HasIndex("OrganizationId", "CreatedAt");
+
+                    b.HasIndex("State", "NextAttemptAt");
+
+                    b.ToTable("NotificationDeliveries");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Notifications.ReminderPreference", b =>
+                {
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("DingTalk")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("DingTalkSecret")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("DingTalkWebhook")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Email")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("WeCom")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("WeComWebhook")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("UserId");
+
+                    b.ToTable("ReminderPreferences");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Notifications.ReminderSettings", b =>
+                {
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("AppUrl")
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("EscalateAfterHours")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("FromAddress")
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("FromName")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SmtpHost")
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SmtpPassword")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("SmtpPort")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SmtpSecurity")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SmtpUserName")
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("OrganizationId");
+
+                    b.ToTable("ReminderSettings");
+                });
+
             modelBuilder.Entity("Tideflow.Web.Features.Pipeline.FollowUpRecord", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1341,6 +1478,9 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.Property<long>("DueAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long?>("EscalatedAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Kind")
                         .IsRequired()
                         .HasMaxLength(30)
@@ -1349,11 +1489,21 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.Property<Guid?>("LeadId")
                         .HasColumnType("TEXT");
 
+                    b.Property<long?>("NotDoneAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("NotDoneReason")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
                     b.Property<Guid>("OrganizationId")
                         .HasColumnType("TEXT");
 
                     b.Property<Guid>("OwnerId")
                         .HasColumnType("TEXT");
+
+                    b.Property<long?>("RemindedAt")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Title")
                         .HasMaxLength(200)
@@ -1368,6 +1518,12 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.HasIndex("OwnerId");
 
                     b.HasIndex("OrganizationId", "OwnerId", "ClosedAt", "DueAt");
+
+                    b.HasIndex(new[] { "DueAt" }, "IX_FollowUpTasks_AwaitingEscalation")
+                        .HasFilter("\"ClosedAt\" IS NULL AND \"EscalatedAt\" IS NULL");
+
+                    b.HasIndex(new[] { "DueAt" }, "IX_FollowUpTasks_AwaitingReminder")
+                        .HasFilter("\"ClosedAt\" IS NULL AND \"RemindedAt\" IS NULL");
 
                     b.ToTable("FollowUpTasks");
                 });
@@ -1875,6 +2031,33 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                         .WithMany()
                         .HasForeignKey("LeadId")
                         .OnDelete(DeleteBehavior.Cascade);
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Notifications.NotificationDelivery", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Notifications.Notification", null)
+                        .WithMany()
+                        .HasForeignKey("NotificationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Notifications.ReminderPreference", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Access.AppUser", null)
+                        .WithOne()
+                        .HasForeignKey("Tideflow.Web.Features.Notifications.ReminderPreference", "UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Notifications.ReminderSettings", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Access.Organization", null)
+                        .WithOne()
+                        .HasForeignKey("Tideflow.Web.Features.Notifications.ReminderSettings", "OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Tideflow.Web.Features.Pipeline.FollowUpRecord", b =>
