@@ -29,6 +29,9 @@ public sealed class BrowserApp : IAsyncLifetime
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>Stands in for DingTalk and WeCom: the app may call it (Reminders:WebhookOrigins).</summary>
+    public Tideflow.Web.Tests.Infrastructure.RobotReceiver Robots { get; private set; } = null!;
+
     public bool Available => browser is not null;
 
     public async ValueTask InitializeAsync()
@@ -42,7 +45,8 @@ public sealed class BrowserApp : IAsyncLifetime
             return;
         }
 
-        server = new Server(dbFile, new ErrorCollector(errors));
+        Robots = await Tideflow.Web.Tests.Infrastructure.RobotReceiver.StartAsync();
+        server = new Server(dbFile, Robots.Origin, new ErrorCollector(errors));
         server.UseKestrel(0); // binds http://127.0.0.1:0
         server.StartServer(); // migrations and the demo organisation are in place before Kestrel listens
         var addresses = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
@@ -107,6 +111,10 @@ public sealed class BrowserApp : IAsyncLifetime
         {
             await server.DisposeAsync();
         }
+        if (Robots is not null)
+        {
+            await Robots.DisposeAsync();
+        }
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         foreach (var f in new[] { dbFile, dbFile + "-wal", dbFile + "-shm" })
         {
@@ -114,7 +122,7 @@ public sealed class BrowserApp : IAsyncLifetime
         }
     }
 
-    private sealed class Server(string dbFile, ILoggerProvider errorLog) : WebApplicationFactory<Program>
+    private sealed class Server(string dbFile, string robots, ILoggerProvider errorLog) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
@@ -122,6 +130,7 @@ public sealed class BrowserApp : IAsyncLifetime
             builder.UseSetting("ConnectionStrings:Tideflow", $"Data Source={dbFile}");
             builder.UseSetting("Demo:Seed", "true");
             builder.UseSetting("Urls", "http://127.0.0.1:0");
+            builder.UseSetting("Reminders:WebhookOrigins:0", robots);
             builder.ConfigureLogging(l => l.AddProvider(errorLog));
         }
     }
