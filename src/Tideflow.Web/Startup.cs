@@ -142,6 +142,7 @@ public static class Startup
         services.AddScoped<Features.Pool.ReleaseCustomer>();
         services.AddScoped<Features.Pool.PoolCustomers>();
         services.AddScoped<Features.Pool.PoolFlowFigures>();
+        services.AddScoped<Features.Workbench.WorkbenchLists>();
         services.AddScoped<ScheduledJobs>();
         services.AddScheduledJob<Features.Pool.ReclaimJob>(Features.Pool.ReclaimJob.Name, TimeSpan.FromMinutes(config.GetValue("Pool:SweepMinutes", 10)));
         services.AddSingleton<Scheduler>();
@@ -188,6 +189,7 @@ public static class Startup
         Features.Pipeline.TaskEndpoints.MapTasks(api);
         Features.Notifications.NotificationEndpoints.MapNotifications(api);
         Features.Pool.PoolEndpoints.MapPools(api);
+        Features.Workbench.WorkbenchEndpoints.MapWorkbench(api);
         api.MapScheduledJobs();
         app.MapSignIn();
         app.MapCapture();
