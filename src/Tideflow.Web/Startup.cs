@@ -142,6 +142,7 @@ public static class Startup
         services.AddScoped<Features.Pool.ReleaseCustomer>();
         services.AddScoped<Features.Pool.PoolCustomers>();
         services.AddScoped<Features.Pool.PoolFlowFigures>();
+        services.AddScoped<Features.Workbench.WorkbenchLists>();
         services.AddScoped<ScheduledJobs>();
         services.AddScoped<Features.Notifications.NotificationText>();
         services.AddSingleton<Features.Notifications.ReminderSenders>();
@@ -198,6 +199,7 @@ public static class Startup
         Features.Notifications.NotificationEndpoints.MapNotifications(api);
         Features.Notifications.ReminderEndpoints.MapReminders(api);
         Features.Pool.PoolEndpoints.MapPools(api);
+        Features.Workbench.WorkbenchEndpoints.MapWorkbench(api);
         api.MapScheduledJobs();
         app.MapSignIn();
         app.MapCapture();

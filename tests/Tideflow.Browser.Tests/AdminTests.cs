@@ -17,14 +17,7 @@ public sealed class AdminTests(BrowserApp app) : BrowserTest(app)
         await page.ClickAsync("[data-testid=save-team]");
         await Expect(page.Locator("[data-testid=team-node]", new() { HasText = "华北销售组" })).ToBeVisibleAsync();
 
-        await Ui.OpenAsync(page, "/admin/users");
-        await page.ClickAsync("[data-testid=new-user]");
-        await page.FillAsync(Ui.Field("user-username"), "rep7");
-        await page.FillAsync(Ui.Field("user-password"), "newrep123");
-        await page.FillAsync(Ui.Field("user-displayname"), "吴军");
-        await page.ClickAsync("[data-testid=save-user]");
-        var row = page.Locator("tr", new() { Has = page.Locator("[data-testid=user-row-username]", new() { HasTextString = "rep7" }) });
-        await Expect(row.Locator("[data-testid=user-active]")).ToBeVisibleAsync();
+        var row = await Ui.NewUserAsync(page, "rep7", "newrep123", "吴军");
 
         var newcomer = await NewPageAsync();
         await Ui.LoginAsync(newcomer, "rep7", "newrep123");

@@ -37,6 +37,20 @@ public static partial class Ui
         await page.Locator("[data-testid=customers-in-scope]").WaitForAsync();
     }
 
+    /// <summary>An admin adds a user on /admin/users (a rep, in no team) and returns its row in the user table.</summary>
+    public static async Task<ILocator> NewUserAsync(IPage admin, string userName, string password, string displayName)
+    {
+        await OpenAsync(admin, "/admin/users");
+        await admin.ClickAsync("[data-testid=new-user]");
+        await admin.FillAsync(Field("user-username"), userName);
+        await admin.FillAsync(Field("user-password"), password);
+        await admin.FillAsync(Field("user-displayname"), displayName);
+        await admin.ClickAsync("[data-testid=save-user]");
+        var row = admin.Locator("tr", new() { Has = admin.Locator("[data-testid=user-row-username]", new() { HasTextString = userName }) });
+        await Expect(row.Locator("[data-testid=user-active]")).ToBeVisibleAsync();
+        return row;
+    }
+
     /// <summary>Opens a page of the app and waits until it is interactive.</summary>
     public static async Task OpenAsync(IPage page, string path)
     {

@@ -281,6 +281,20 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
                 : p.Name == "repA" ? new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("notDoneReason").GetString() == "客户出差", "reason not saved"))
                 : new Expect(HttpStatusCode.Forbidden, Reason)),
 
+        new("GET", "/api/workbench", _ => "/api/workbench", _ => null,
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (org, pp, b) =>
+            {
+                // The organisation's customers were all just handed to their owners: each caller's new assignments are
+                // exactly the customers in their scope, and nothing is owed or stalled yet.
+                var lists = b.GetProperty("lists").EnumerateArray().ToDictionary(l => l.GetProperty("view").GetString()!, l => l.GetProperty("count").GetInt32());
+                var visible = org.VisibleOwners(pp).Sum(v => org.CustomersOf[v].Length);
+                var unread = b.GetProperty("unreadNotifications").GetInt32();
+                var dueSoon = b.GetProperty("dueSoon").ValueKind;
+                return Check(lists["new-assignments"] == visible && lists["overdue"] + lists["today"] + lists["stalled"] == 0
+                    && unread == (pp.Name == "repA" ? 1 : 0) && (dueSoon == JsonValueKind.Null) == (pp.Name == "finance"),
+                    $"new assignments {lists["new-assignments"]}, expected {visible} in scope; unread {unread}; due soon {dueSoon}");
+            }))),
+
         new("GET", "/api/pools", _ => "/api/pools", _ => null,
             (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (org, _, b) => Check(b.GetArrayLength() == 1 && b[0].GetProperty("id").GetGuid() == org.DefaultPool, "not the default pool")))),
         new("POST", "/api/pools", _ => "/api/pools", o => new { name = "华南公海", teamIds = new[] { o.TeamB } },

@@ -57,6 +57,7 @@ public sealed partial class LocalizationTests
             .Concat(Enum.GetValues<Tideflow.Domain.Pipeline.StageCheck>().Select(c => $"StageCheck{c}"))
             .Concat(Constants(typeof(Tideflow.Web.Features.Notifications.NotificationKinds)).Select(k => $"Notification_{k}"))
             .Concat(Constants(typeof(Tideflow.Web.Features.Pipeline.TaskKinds)).Select(k => $"Task_{k}"))
+            .Concat(Tideflow.Domain.Workbench.WorkbenchRules.Keys.Values.SelectMany(k => new[] { $"Workbench_{k}", $"WorkbenchHint_{k}", $"WorkbenchAt_{k}" }))
             .Concat(new[] { "ProblemHoneypot", "ProblemOverDailyCap", "Toucharrival", "Touchduplicate", "Touchmanual", "Touchmerge", "Touchregraded", "Touchimport" })
             .ToList();
         var missingInEnglish = keys.Where(k => !English.ContainsKey(k)).ToList();

@@ -2,9 +2,11 @@ using System.ComponentModel.DataAnnotations;
 using Microsoft.EntityFrameworkCore;
 using Tideflow.Domain.Access;
 using Tideflow.Domain.Leads;
+using Tideflow.Domain.Workbench;
 using Tideflow.Web.Features.Leads;
 using Tideflow.Web.Data;
 using Tideflow.Web.Features.Access;
+using Tideflow.Web.Features.Workbench;
 using Tideflow.Web.Shared;
 
 namespace Tideflow.Web.Features.Customers;
@@ -16,7 +18,7 @@ public sealed record CustomerRow(Guid Id, string Name, string? Company, string? 
 
 public sealed record CustomerQuery(string? Search = null, Guid? OwnerId = null, int Page = 1, int PageSize = 25,
     string? Sort = null, bool Descending = false, string? Field = null, string? FieldValue = null, string? FieldFrom = null, string? FieldTo = null,
-    string? FeedbackTag = null);
+    string? FeedbackTag = null, string? View = null);
 
 /// <summary>
 /// What a rep may type about a customer. Owner, organisation and audit fields are not here on purpose.
@@ -45,6 +47,8 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
         }
         var size = Math.Clamp(q.PageSize, 1, 200);
         var page = Math.Max(q.Page, 1);
+        // Refused before any query: a mistyped link must not quietly show every customer.
+        WorkbenchView? view = string.IsNullOrWhiteSpace(q.View) ? null : WorkbenchLists.Parse(q.View);
         var query = db.Customers.AsNoTracking();
         // Pool members see pooled customers in the pool view (masked); here only those who see every customer list them.
         if (me.Scope.VisibleOwnerIds is not null)
@@ -67,6 +71,10 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
             var tag = "," + q.FeedbackTag.Trim() + ",";
             query = query.Where(c => c.FeedbackTags != null && ("," + c.FeedbackTags + ",").Contains(tag));
         }
+        if (view is { } v)
+        {
+            query = WorkbenchLists.Filter(query, db, v, await WorkbenchLists.ContextAsync(db, me, clock, ct));
+        }
         var total = await query.CountAsync(ct);
         var ordered = (q.Sort?.ToLowerInvariant(), q.Descending) switch
         {
@@ -77,7 +85,9 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
             ("createdat", false) => query.OrderBy(c => c.CreatedAt),
             _ => query.OrderByDescending(c => c.CreatedAt),
         };
-        var items = await Project(ordered.ThenBy(c => c.Id).Skip((page - 1) * size).Take(size)).ToListAsync(ct);
+        // A workbench list opens most urgent first, as its card shows it, until the user sorts by a column.
+        var sorted = view is { } urgent && string.IsNullOrEmpty(q.Sort) ? WorkbenchLists.MostUrgentFirst(query, db, urgent) : ordered.ThenBy(c => c.Id);
+        var items = await Project(sorted.Skip((page - 1) * size).Take(size)).ToListAsync(ct);
         return new Page<CustomerRow>(items.Select(Masked).ToList(), total, page, size);
     }
 
