@@ -79,6 +79,10 @@ public sealed class Inboxes(TideflowDbContext db, CurrentUser me, TimeProvider c
             n.Link, n.CreatedAt, n.ReadAt)).ToList());
     }
 
+    /// <summary>How many are unread: what the bell's badge polls.</summary>
+    public Task<int> UnreadAsync(CancellationToken ct = default) =>
+        me.IsAuthenticated ? db.Notifications.CountAsync(n => n.ReadAt == null, ct) : throw Problem.Unauthorized();
+
     public async Task<Inbox> MarkReadAsync(Guid? id, CancellationToken ct = default)
     {
         if (!me.IsAuthenticated)
