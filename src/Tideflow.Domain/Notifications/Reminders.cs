@@ -97,6 +97,13 @@ public static class WebhookAddress
     }
 }
 
+/// <summary>How a group robot @-mentions a user: by the mobile number they use in DingTalk/WeCom, national form for China.</summary>
+public static class RobotMention
+{
+    public static string? Of(string? e164) =>
+        string.IsNullOrEmpty(e164) ? null : e164.StartsWith("+86", StringComparison.Ordinal) ? e164[3..] : e164;
+}
+
 /// <summary>
 /// Task reminders and escalation (R5.5): the owner hears when a task falls due; when it is still open a number of hours
 /// later, the owner's manager hears too.

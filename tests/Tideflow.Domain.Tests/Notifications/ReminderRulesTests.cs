@@ -124,4 +124,12 @@ public class ReminderRulesTests
         var loop = new Dictionary<Guid, Guid?> { [eastOne] = east, [east] = eastOne };
         Assert.Empty(TaskReminders.EscalateTo(rep, null, eastOne, loop, Array.Empty<(Guid, Guid)>().ToLookup(m => m.Item1, m => m.Item2)));
     }
+
+    [Theory]
+    [InlineData("+8613800138000", "13800138000")]
+    [InlineData("+85291234567", "+85291234567")]
+    [InlineData(null, null)]
+    [InlineData("", null)]
+    public void Robots_mention_chinese_mobiles_in_national_form(string? e164, string? mention) =>
+        Assert.Equal(mention, RobotMention.Of(e164));
 }

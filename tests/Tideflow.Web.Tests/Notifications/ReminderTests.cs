@@ -111,11 +111,12 @@ public abstract class ReminderTests<TApp>(TApp app) where TApp : TideflowApp
         var ding = Assert.Single(robots.Received, m => m.Robot == "dingtalk");
         Assert.Contains($"任务到期：{name}", ding.Content);
         Assert.Contains($"https://crm.example.com/customers/{customer}", ding.Content);
-        Assert.Equal([RepMobile], ding.Mentions);
-        Assert.Contains($"@{RepMobile}", ding.Content);
+        // Robots @-mention by the number the user has in DingTalk/WeCom: national form for +86.
+        Assert.Equal(["13800138000"], ding.Mentions);
+        Assert.Contains("@13800138000", ding.Content);
         var wecom = Assert.Single(robots.Received, m => m.Robot == "wecom");
         Assert.Contains(name, wecom.Content);
-        Assert.Equal([RepMobile], wecom.Mentions);
+        Assert.Equal(["13800138000"], wecom.Mentions);
         var mail = Assert.Single(smtp.Received);
         Assert.Equal("repa@example.com", mail.To.Mailboxes.Single().Address);
         Assert.Equal("crm@example.com", mail.From.Mailboxes.Single().Address);
@@ -279,7 +280,11 @@ public abstract class ReminderTests<TApp>(TApp app) where TApp : TideflowApp
             new { email = false, dingTalk = true, weCom = false, dingTalkWebhook = "http://10.0.0.5/robot/send?access_token=x" }));
         Assert.Equal("weComWebhook", await RefusedAsync(rep, "/api/me/reminders",
             new { email = false, dingTalk = false, weCom = true, weComWebhook = robots.Origin + "/cgi-bin/webhook/send" }));
+        Assert.Equal("mobile", await RefusedAsync(rep, "/api/me/reminders", new { email = false, dingTalk = false, weCom = false, mobile = "12345" }));
         Assert.Null(await node.InDbAsync(db => db.ReminderPreferences.SingleOrDefaultAsync(p => p.UserId == org.RepB.Id)));
+        // A mobile typed as people type it is stored in E.164 and shown back.
+        var saved = await (await rep.PutJson("/api/me/reminders", new { email = false, dingTalk = false, weCom = false, mobile = "139 0013 9000" })).ReadAsync<ReminderChoiceView>();
+        Assert.Equal("+8613900139000", saved.Mobile);
 
         var admin = node.As(org.Admin);
         Assert.Equal("fromAddress", await RefusedAsync(admin, "/api/reminders/settings", new { escalateAfterHours = 24, smtpHost = "smtp.example.com", smtpPort = 587, smtpSecurity = "StartTls" }));

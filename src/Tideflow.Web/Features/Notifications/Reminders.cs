@@ -14,12 +14,13 @@ public sealed record ReminderChoiceView(bool Email, string? EmailAddress, bool D
 
 /// <summary>
 /// A user's reminder channels. For each robot address and the secret: null keeps what is stored, "" removes it, a value
-/// replaces it (the stored one is never shown back).
+/// replaces it (the stored one is never shown back). The mobile the robots @-mention: null keeps, "" removes.
 /// </summary>
 public sealed record ReminderChoiceRequest(bool Email, bool DingTalk, bool WeCom,
     [property: MaxLength(500)] string? DingTalkWebhook = null,
     [property: MaxLength(200)] string? DingTalkSecret = null,
-    [property: MaxLength(500)] string? WeComWebhook = null);
+    [property: MaxLength(500)] string? WeComWebhook = null,
+    [property: MaxLength(40)] string? Mobile = null);
 
 public sealed record TestReminderRequest(ReminderChannel Channel);
 
@@ -61,6 +62,20 @@ public sealed class ReminderChoices(TideflowDbContext db, CurrentUser me, Remind
         if (request.WeCom && p.WeComWebhook is null && !errors.ContainsKey("weComWebhook"))
         {
             errors["weComWebhook"] = ["required to remind you on WeCom"];
+        }
+        AppUser? account = null;
+        if (request.Mobile is not null)
+        {
+            var mobile = request.Mobile.Trim().Length == 0 ? null : Domain.Leads.ContactRules.NormalizePhone(request.Mobile, "CN", out var invalid) is { } e164 && !invalid ? e164 : "";
+            if (mobile == "")
+            {
+                errors["mobile"] = ["not a phone number, e.g. 138 0013 8000"];
+            }
+            else if (mobile != user.PhoneNumber)
+            {
+                account = await db.Users.SingleAsync(u => u.Id == me.Id, ct);
+                account.PhoneNumber = mobile;
+            }
         }
         if (errors.Count > 0)
         {

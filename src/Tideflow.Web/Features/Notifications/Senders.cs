@@ -121,12 +121,13 @@ public sealed class ReminderSenders(IHttpClientFactory http, IDataProtectionProv
         var secret = Unprotect(r.Preference?.DingTalkSecret);
         var url = string.IsNullOrEmpty(secret) ? webhook : DingTalkSigning.SignedUrl(webhook, secret, clock.GetUtcNow());
         // A group robot @-mentions by mobile number; the text must name the number for the mention to show.
-        var mention = r.Mobile is null ? "" : $" @{r.Mobile}";
+        var mobile = RobotMention.Of(r.Mobile);
+        var mention = mobile is null ? "" : $" @{mobile}";
         await PostRobotAsync(ReminderChannel.DingTalk, webhook, url, new
         {
             msgtype = "text",
             text = new { content = Compose(r) + mention },
-            at = new { atMobiles = r.Mobile is null ? Array.Empty<string>() : [r.Mobile] },
+            at = new { atMobiles = mobile is null ? Array.Empty<string>() : [mobile] },
         }, ct);
     }
 
@@ -136,7 +137,7 @@ public sealed class ReminderSenders(IHttpClientFactory http, IDataProtectionProv
         await PostRobotAsync(ReminderChannel.WeCom, webhook, webhook, new
         {
             msgtype = "text",
-            text = new { content = Compose(r), mentioned_mobile_list = r.Mobile is null ? Array.Empty<string>() : [r.Mobile] },
+            text = new { content = Compose(r), mentioned_mobile_list = RobotMention.Of(r.Mobile) is { } mobile ? [mobile] : Array.Empty<string>() },
         }, ct);
     }
 
