@@ -549,14 +549,26 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     /// </summary>
     private async Task PlanDeliveriesAsync(CancellationToken ct)
     {
-        var added = ChangeTracker.Entries<Notification>().Where(e => e.State == EntityState.Added).Select(e => e.Entity).ToList();
-        if (added.Count == 0)
+        // Notifications are only ever Add()ed, which tracks them at once: no change detection is needed to find them,
+        // and skipping it keeps big saves (imports, the sweep) from scanning their graph one more time.
+        var detect = ChangeTracker.AutoDetectChangesEnabled;
+        ChangeTracker.AutoDetectChangesEnabled = false;
+        List<Notification> added;
+        try
         {
-            return;
+            added = ChangeTracker.Entries<Notification>().Where(e => e.State == EntityState.Added).Select(e => e.Entity).ToList();
+            if (added.Count == 0)
+            {
+                return;
+            }
+            // A retried save must not plan the same notification twice.
+            var planned = ChangeTracker.Entries<NotificationDelivery>().Select(e => e.Entity.NotificationId).ToHashSet();
+            added.RemoveAll(n => planned.Contains(n.Id));
         }
-        // A retried save must not plan the same notification twice.
-        var planned = NotificationDeliveries.Local.Select(d => d.NotificationId).ToHashSet();
-        added.RemoveAll(n => planned.Contains(n.Id));
+        finally
+        {
+            ChangeTracker.AutoDetectChangesEnabled = detect;
+        }
         var recipients = added.Select(n => n.RecipientId).Distinct().ToList();
         if (recipients.Count == 0)
         {
