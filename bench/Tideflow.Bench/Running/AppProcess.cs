@@ -26,7 +26,8 @@ public sealed class AppProcess : IAsyncDisposable
         LogPath = logPath;
     }
 
-    public static async Task<AppProcess> StartAsync(string appDll, string provider, string connectionString, CancellationToken ct)
+    public static async Task<AppProcess> StartAsync(string appDll, string provider, string connectionString, CancellationToken ct,
+        IReadOnlyDictionary<string, string>? settings = null)
     {
         if (!File.Exists(appDll))
         {
@@ -52,6 +53,10 @@ public sealed class AppProcess : IAsyncDisposable
         info.Environment["Capture__PerChannelPerSecond"] = "100000000";
         // Scheduled jobs run only when a scenario asks (POST /api/jobs/{name}/run), never in the middle of another one.
         info.Environment["Scheduler__Enabled"] = "false";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
         var logPath = Path.Combine(Path.GetTempPath(), $"tideflow-bench-app-{port}.log");
         var log = new StreamWriter(logPath) { AutoFlush = true };
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the app.");

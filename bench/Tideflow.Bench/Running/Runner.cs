@@ -14,7 +14,7 @@ public sealed record RunOptions(Scale Scale, string Provider, int Seed, string? 
     int Requests, int Concurrency, string CommandLine, string? Only = null, int? CaptureRequests = null, int CaptureConcurrency = 32,
     int ImportRows = 100_000)
 {
-    /// <summary>Whether <paramref name="scenario"/> ("list", "route", "rescore", "capture", "import", "sweep", "claim") runs; all do unless --only names some.</summary>
+    /// <summary>Whether <paramref name="scenario"/> ("list", "route", "rescore", "capture", "import", "sweep", "claim", "reminders") runs; all do unless --only names some.</summary>
     public bool Runs(string scenario) => Only is null || Only.Split(',').Contains(scenario, StringComparer.OrdinalIgnoreCase);
 }
 
@@ -57,7 +57,10 @@ public static class Runner
 
         var rows = new List<ResultRow>();
         var loadBefore = Machine.LoadAverage();
-        await using (var app = await AppProcess.StartAsync(appDll, isPostgres ? "Postgres" : "Sqlite", connectionString, ct))
+        // Reminders go to a local robot only: the app may call nothing else.
+        using var robot = WebhookReceiver.Start();
+        await using (var app = await AppProcess.StartAsync(appDll, isPostgres ? "Postgres" : "Sqlite", connectionString, ct,
+                         new Dictionary<string, string> { ["Reminders__WebhookOrigins__0"] = robot.Origin }))
         {
             if (app.BaseAddress.Host != "127.0.0.1")
             {
@@ -155,6 +158,10 @@ public static class Runner
             if (o.Runs("claim"))
             {
                 rows.AddRange(await ClaimScenario.RunAsync(app, org, connectionString, isPostgres, o.Seed, log, ct));
+            }
+            if (o.Runs("reminders"))
+            {
+                rows.AddRange(await ReminderScenario.RunAsync(app, org, robot, connectionString, isPostgres, log, ct));
             }
         }
 
