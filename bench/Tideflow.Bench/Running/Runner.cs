@@ -58,7 +58,7 @@ public static class Runner
         var rows = new List<ResultRow>();
         var loadBefore = Machine.LoadAverage();
         // Reminders go to a local robot only: the app may call nothing else.
-        using var robot = WebhookReceiver.Start();
+        await using var robot = await WebhookReceiver.StartAsync();
         await using (var app = await AppProcess.StartAsync(appDll, isPostgres ? "Postgres" : "Sqlite", connectionString, ct,
                          new Dictionary<string, string> { ["Reminders__WebhookOrigins__0"] = robot.Origin }))
         {

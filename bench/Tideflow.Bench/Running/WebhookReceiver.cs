@@ -1,48 +1,58 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Tideflow.Bench.Running;
 
 /// <summary>
-/// A local stand-in for a WeCom group robot on 127.0.0.1: answers <c>{"errcode":0}</c> and notes when each message
-/// arrived, per robot key (the app's deliveries and the floor's use different keys).
+/// A local stand-in for a WeCom group robot on 127.0.0.1 (Kestrel, so the receiver is not what is measured): answers
+/// <c>{"errcode":0}</c> and notes when each message arrived, per robot key (the app and the floor use different keys).
 /// </summary>
-public sealed class WebhookReceiver : IDisposable
+public sealed class WebhookReceiver : IAsyncDisposable
 {
-    private readonly HttpListener listener = new();
-    private readonly Dictionary<string, (int Count, TimeSpan Last)> arrivals = [];
+    private readonly WebApplication app;
+    private readonly Dictionary<string, (int Count, TimeSpan First, TimeSpan Last)> arrivals = [];
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private readonly Lock gate = new();
 
-    public string Origin { get; }
+    public string Origin { get; private set; } = "";
 
-    private WebhookReceiver(int port)
+    private WebhookReceiver()
     {
-        Origin = $"http://127.0.0.1:{port}";
-        listener.Prefixes.Add(Origin + "/");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        app = builder.Build();
+        app.MapPost("/cgi-bin/webhook/send", async (HttpContext http) =>
+        {
+            using (var drain = new MemoryStream())
+            {
+                await http.Request.Body.CopyToAsync(drain);
+            }
+            var key = http.Request.Query["key"].ToString();
+            lock (gate)
+            {
+                var (count, first, _) = arrivals.GetValueOrDefault(key);
+                arrivals[key] = (count + 1, count == 0 ? clock.Elapsed : first, clock.Elapsed);
+            }
+            return Results.Json(new { errcode = 0, errmsg = "ok" });
+        });
     }
 
-    public static WebhookReceiver Start()
+    public static async Task<WebhookReceiver> StartAsync()
     {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        var receiver = new WebhookReceiver(port);
-        receiver.listener.Start();
-        for (var i = 0; i < 8; i++)
-        {
-            _ = receiver.ServeAsync();
-        }
+        var receiver = new WebhookReceiver();
+        await receiver.app.StartAsync();
+        receiver.Origin = receiver.app.Urls.Single().TrimEnd('/');
         return receiver;
     }
 
     public string Url(string key) => $"{Origin}/cgi-bin/webhook/send?key={key}";
 
-    /// <summary>How many messages came for <paramref name="key"/>, and when the last one did (on this receiver's stopwatch).</summary>
-    public (int Count, TimeSpan Last) Arrivals(string key)
+    /// <summary>How many messages came for <paramref name="key"/>, and when the first and last did (on this receiver's stopwatch).</summary>
+    public (int Count, TimeSpan First, TimeSpan Last) Arrivals(string key)
     {
         lock (gate)
         {
@@ -52,40 +62,9 @@ public sealed class WebhookReceiver : IDisposable
 
     public TimeSpan Now => clock.Elapsed;
 
-    private static readonly byte[] Ok = Encoding.UTF8.GetBytes("""{"errcode":0,"errmsg":"ok"}""");
-
-    private async Task ServeAsync()
+    public async ValueTask DisposeAsync()
     {
-        while (listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-            using (var drain = new MemoryStream())
-            {
-                await context.Request.InputStream.CopyToAsync(drain);
-            }
-            var key = context.Request.QueryString["key"] ?? "";
-            lock (gate)
-            {
-                var (count, _) = arrivals.GetValueOrDefault(key);
-                arrivals[key] = (count + 1, clock.Elapsed);
-            }
-            context.Response.ContentType = "application/json";
-            await context.Response.OutputStream.WriteAsync(Ok);
-            context.Response.Close();
-        }
-    }
-
-    public void Dispose()
-    {
-        listener.Stop();
-        listener.Close();
+        await app.StopAsync();
+        await app.DisposeAsync();
     }
 }

@@ -137,7 +137,7 @@ public sealed class DeliveryWorker(IServiceScopeFactory scopes, IConfiguration c
         {
             return;
         }
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(config.GetValue("Reminders:DispatchSeconds", 5)), clock);
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(config.GetValue("Reminders:DispatchSeconds", 2)), clock);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try
