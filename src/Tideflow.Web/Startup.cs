@@ -120,6 +120,7 @@ public static class Startup
         services.AddScoped<Features.Pipeline.LogFollowUp>();
         services.AddScoped<Features.Pipeline.MoveStage>();
         services.AddScoped<Features.Pipeline.FeedbackRules>();
+        services.AddScoped<Features.Pipeline.FollowUpPlanSettings>();
         services.AddScoped<MergeLeads>();
         services.AddScoped<Features.Notifications.Inboxes>();
         services.AddScoped<ImportRunner>();
@@ -191,6 +192,7 @@ public static class Startup
         Features.Pipeline.FollowUpEndpoints.MapFollowUps(api);
         Features.Pipeline.StageEndpoints.MapStages(api);
         Features.Pipeline.FeedbackRuleEndpoints.MapFeedbackRules(api);
+        Features.Pipeline.FollowUpPlanEndpoints.MapFollowUpPlans(api);
         api.MapMerges();
         Features.Scoring.ScoringEndpoints.MapScoring(api);
         Features.Assignment.AssignmentEndpoints.MapAssignment(api);

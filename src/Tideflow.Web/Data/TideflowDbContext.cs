@@ -62,6 +62,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     public DbSet<NotificationDelivery> NotificationDeliveries => Set<NotificationDelivery>();
     public DbSet<ReminderPreference> ReminderPreferences => Set<ReminderPreference>();
     public DbSet<ReminderSettings> ReminderSettings => Set<ReminderSettings>();
+    public DbSet<StoredFollowUpPlans> FollowUpPlans => Set<StoredFollowUpPlans>();
 
     public CurrentUser CurrentUser => currentUser;
 
@@ -282,6 +283,14 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasOne<AppUser>().WithOne().HasForeignKey<ReminderPreference>(p => p.UserId).OnDelete(DeleteBehavior.Cascade);
             // A user reads and edits only their own choice; notifying someone else reads theirs past this filter (PlanDeliveriesAsync).
             e.HasQueryFilter(p => EF.Constant(ScopeIsSystem) || (p.OrganizationId == ScopeOrganizationId && p.UserId == ScopeUserId));
+        });
+
+        builder.Entity<StoredFollowUpPlans>(e =>
+        {
+            e.HasKey(p => p.OrganizationId);
+            e.Property(p => p.Plans).HasMaxLength(20_000);
+            e.HasOne<Organization>().WithOne().HasForeignKey<StoredFollowUpPlans>(p => p.OrganizationId).OnDelete(DeleteBehavior.Cascade);
+            e.HasQueryFilter(p => EF.Constant(ScopeIsSystem) || p.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<ReminderSettings>(e =>

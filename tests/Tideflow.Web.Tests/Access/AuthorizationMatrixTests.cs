@@ -273,6 +273,11 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
         new("PUT", "/api/feedback-rules", _ => "/api/feedback-rules", _ => new[] { new { tag = "交付顾虑", keywords = new[] { "交付周期" } } },
             (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 1, "not saved")))),
 
+        new("GET", "/api/follow-up-plans", _ => "/api/follow-up-plans", _ => null,
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 3, "not the 3 default plans")))),
+        new("PUT", "/api/follow-up-plans", _ => "/api/follow-up-plans", _ => new[] { new { grade = "A", steps = new[] { new { title = "电话联系", dueInHours = 24 } } } },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 1, "not saved")))),
+
         new("GET", "/api/tasks", _ => "/api/tasks", _ => null,
             (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, pp, b) => Check(b.GetArrayLength() == (pp.Name == "repA" ? 1 : 0), "sees tasks that are not theirs")))),
         new("POST", "/api/tasks/{id:guid}/not-done", o => $"/api/tasks/{o.RepATask}/not-done", _ => new { reason = "客户出差" },

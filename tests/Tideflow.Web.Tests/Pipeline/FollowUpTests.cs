@@ -24,8 +24,10 @@ public abstract class FollowUpTests<TApp>(TApp app) where TApp : TideflowApp
     // PostgreSQL keeps microseconds, .NET ticks are a tenth of that.
     private static DateTimeOffset Micro(DateTimeOffset d) => new(d.Ticks - d.Ticks % 10, d.Offset);
 
+    // The contact tasks; the grade's plan steps have their own tests (FollowUpPlanTests).
     private Task<List<FollowUpTask>> TasksOfAsync(Guid customer) =>
-        app.InDbAsync(db => db.FollowUpTasks.IgnoreQueryFilters().Where(t => t.CustomerId == customer).OrderBy(t => t.CreatedAt).ThenBy(t => t.Kind).ToListAsync());
+        app.InDbAsync(db => db.FollowUpTasks.IgnoreQueryFilters().Where(t => t.CustomerId == customer && t.Kind != TaskKinds.PlanStep)
+            .OrderBy(t => t.CreatedAt).ThenBy(t => t.Kind).ToListAsync());
 
     [Fact]
     public async Task Logging_a_follow_up_closes_the_contact_task_and_plans_the_next_contact()
@@ -99,7 +101,11 @@ public abstract class FollowUpTests<TApp>(TApp app) where TApp : TideflowApp
         var list = await (await rep.GetAsync($"/api/customers/{customer}/follow-ups")).ReadAsync<List<FollowUpRow>>();
         Assert.Equal([correction.Id, wrong.Id], list.Select(f => f.Id));
         // Correcting the latest record replaces its reminder.
-        Assert.Single(await app.InDbAsync(db => db.FollowUpTasks.IgnoreQueryFilters().Where(t => t.CustomerId == customer && t.ClosedAt == null).ToListAsync()));
+        Assert.Single(await app.InDbAsync(db => db.FollowUpTasks.IgnoreQueryFilters()
+            .Where(t => t.CustomerId == customer && t.ClosedAt == null && t.Kind != TaskKinds.PlanStep).ToListAsync()));
+        // … and is no new contact: the plan's open step stays open.
+        Assert.Equal(1, Assert.Single(await app.InDbAsync(db => db.FollowUpTasks.IgnoreQueryFilters()
+            .Where(t => t.CustomerId == customer && t.ClosedAt == null && t.Kind == TaskKinds.PlanStep).ToListAsync())).PlanStep);
         Assert.Equal((wrong.Id, (Guid?)correction.Id), (list[0].CorrectsId!.Value, list[1].CorrectedById));
         Assert.Equal("客户要 50 套", list[1].Content);
 

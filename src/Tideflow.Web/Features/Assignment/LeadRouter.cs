@@ -29,6 +29,8 @@ public sealed class RoutingBook
     public required Dictionary<Guid, long> Turns { get; init; }
     /// <summary>The organisation's custom fields in force: arrivals store their values in canonical form.</summary>
     public required IReadOnlyList<Domain.Leads.CustomField> CustomFields { get; init; }
+    /// <summary>The follow-up plans per grade: an assigned lead's first task is the first step of its grade's plan.</summary>
+    public required IReadOnlyList<GradePlan> Plans { get; init; }
 
     public RoutingState StateAt(DateTimeOffset now) => new(Reps, TeamMembers, Turns, now);
 
@@ -86,6 +88,7 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
         {
             Version = snapshot.Version, Card = snapshot.Card, Rules = rules, Reps = reps,
             TeamMembers = new Dictionary<Guid, IReadOnlyList<Guid>>(snapshot.TeamMembers), Turns = turns, CustomFields = snapshot.CustomFields,
+            Plans = snapshot.Plans,
         };
     }
 
@@ -113,7 +116,7 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
             }
         }
         return new RoutingSnapshot(version, card, rules, users.Select(u => new RoutingSnapshot.Person(u.Id, u.DisplayName, u.IsActive, u.Capacity)).ToList(),
-            members, absences, await Leads.ManageCustomFields.ActiveAsync(db, ct), now);
+            members, absences, await Leads.ManageCustomFields.ActiveAsync(db, ct), await Pipeline.FollowUpPlanSettings.LoadAsync(db, card, ct), now);
     }
 
     // Routing decides for the organisation, whoever's request brought the lead in (a rep's manual entry, a manager
@@ -260,10 +263,11 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
                 new { name = lead.Name ?? lead.Company ?? lead.Mobile ?? lead.Email ?? "", grade = lead.Grade ?? "" }, $"/leads/{lead.Id}", now);
         }
         var card = book?.Card ?? ScoreCard.Default;
+        var first = FollowUpPlans.Next(FollowUpPlans.For(book?.Plans ?? FollowUpPlans.Defaults(card), card, lead.Grade), -1, now)!;
         db.FollowUpTasks.Add(new FollowUpTask
         {
             Id = Guid.CreateVersion7(), OrganizationId = lead.OrganizationId, OwnerId = repId, LeadId = lead.Id,
-            Kind = TaskKinds.FirstContact, DueAt = now + FirstContact.DueAfter(card, lead.Grade), CreatedAt = now,
+            Kind = TaskKinds.FirstContact, Title = first.Title, DueAt = first.DueAt, PlanStep = first.Step, CreatedAt = now,
         });
         book?.Placed(repId);
     }
@@ -280,11 +284,15 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
             Inboxes.Add(db, lead.OrganizationId, owner, NotificationKinds.LeadRegraded,
                 new { name = lead.Name ?? lead.Company ?? "", from = before, to = result.Grade }, $"/leads/{lead.Id}", now);
         }
+        var book = await LoadAsync(ct);
+        if (lead.OwnerId is not null)
+        {
+            await ReplanAsync(lead, book, now, ct);
+        }
         if (lead.Status != LeadStatus.New)
         {
             return;
         }
-        var book = await LoadAsync(ct);
         var lookup = FieldConditions.Lookup(LeadScoring.Facts(lead, channel));
         var rule = book.Rules.FirstOrDefault(r => r.Conditions.All(c => FieldConditions.Holds(c, lookup)));
         if (rule is not { RerouteOnRegrade: true })
@@ -303,6 +311,22 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
         {
             await CloseOpenTasksAsync(lead.Id, now, ct);
             Assign(book, lead, rep, $"grade {before} → {result.Grade}: {decision.Reason}", decision.RuleName, byId: null, now);
+        }
+    }
+
+    /// <summary>The grade changed: the open plan step gives way to the same point of the new grade's plan (R5.4).</summary>
+    private async Task ReplanAsync(Lead lead, RoutingBook book, DateTimeOffset now, CancellationToken ct)
+    {
+        var plan = FollowUpPlans.For(book.Plans, book.Card, lead.Grade);
+        foreach (var task in await db.FollowUpTasks.Where(t => t.LeadId == lead.Id && t.ClosedAt == null && t.PlanStep != null).ToListAsync(ct))
+        {
+            (task.ClosedAt, task.ClosedReason) = (now, "replanned");
+            var next = FollowUpPlans.Replan(plan, task.PlanStep!.Value, now);
+            db.FollowUpTasks.Add(new FollowUpTask
+            {
+                Id = Guid.CreateVersion7(), OrganizationId = lead.OrganizationId, OwnerId = task.OwnerId, LeadId = lead.Id, CustomerId = task.CustomerId,
+                Kind = next.Step == 0 ? TaskKinds.FirstContact : TaskKinds.PlanStep, Title = next.Title, DueAt = next.DueAt, PlanStep = next.Step, CreatedAt = now,
+            });
         }
     }
 

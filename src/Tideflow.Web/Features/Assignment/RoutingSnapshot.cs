@@ -5,7 +5,7 @@ using Tideflow.Domain.Scoring;
 namespace Tideflow.Web.Features.Assignment;
 
 /// <summary>
-/// What routing reads that changes rarely — score card, rules, reps, teams, absences, custom fields — for one organisation.
+/// What routing reads that changes rarely — score card, rules, reps, teams, absences, custom fields, follow-up plans — for one organisation.
 /// Every arrival needs it; reading it from the database each time was most of what scoring and assignment cost.
 /// </summary>
 public sealed record RoutingSnapshot(
@@ -16,6 +16,7 @@ public sealed record RoutingSnapshot(
     IReadOnlyDictionary<Guid, IReadOnlyList<Guid>> TeamMembers,
     IReadOnlyList<(Guid UserId, Absence Absence)> Absences,
     IReadOnlyList<Domain.Leads.CustomField> CustomFields,
+    IReadOnlyList<Domain.Pipeline.GradePlan> Plans,
     DateTimeOffset LoadedAt)
 {
     public sealed record Person(Guid Id, string Name, bool IsActive, int? Capacity);
@@ -66,5 +67,6 @@ public static class RoutingCache
     /// <summary>Entity types whose change makes a snapshot stale.</summary>
     public static bool Affects(Type entity) =>
         entity == typeof(Access.AppUser) || entity == typeof(Access.Team) || entity == typeof(RepAbsence)
-        || entity == typeof(StoredAssignmentRule) || entity == typeof(Scoring.ScoreCardVersion) || entity == typeof(Leads.StoredCustomField);
+        || entity == typeof(StoredAssignmentRule) || entity == typeof(Scoring.ScoreCardVersion) || entity == typeof(Leads.StoredCustomField)
+        || entity == typeof(Pipeline.StoredFollowUpPlans);
 }

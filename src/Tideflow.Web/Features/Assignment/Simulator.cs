@@ -37,6 +37,7 @@ public sealed class Simulator(TideflowDbContext db, CurrentUser me, TimeProvider
         {
             Version = loaded.Version, Card = request.Card ?? loaded.Card, Rules = loaded.Rules,
             Reps = loaded.Reps, TeamMembers = loaded.TeamMembers, Turns = loaded.Turns, CustomFields = loaded.CustomFields,
+            Plans = loaded.Plans,
         };
 
         var sample = Math.Clamp(request.Sample, 1, 200);

@@ -28,6 +28,8 @@ public sealed class FollowUpTask : IOrganizationOwned
     /// <summary>The owner's account of why it is not done yet (客户出差, 需补充方案 …); the manager sees it.</summary>
     public string? NotDoneReason { get; set; }
     public DateTimeOffset? NotDoneAt { get; set; }
+    /// <summary>Which step of the grade's follow-up plan this task is (R5.4); null for tasks no plan made.</summary>
+    public int? PlanStep { get; set; }
 }
 
 public static class TaskKinds
@@ -37,4 +39,6 @@ public static class TaskKinds
     public const string NextContact = "next-contact";
     /// <summary>Created by entering a pipeline stage; its title says what to do.</summary>
     public const string StageTask = "stage-task";
+    /// <summary>A later step of the grade's follow-up plan ("发送方案", "每周同步"); its title says what to do.</summary>
+    public const string PlanStep = "plan-step";
 }

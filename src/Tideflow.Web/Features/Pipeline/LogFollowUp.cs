@@ -84,10 +84,29 @@ public sealed class LogFollowUp(TideflowDbContext db, CurrentUser me, TimeProvid
         if (planning && customer.OwnerId is { } owner)
         {
             // The contact this record is about is done; a correction changes the plan, so it replaces the reminder too.
+            // A later plan step is done only by a follow-up on its channel, when it names one ("电话联系").
+            var card = (await Scoring.ScoreCards.CurrentAsync(db, ct)).Card;
+            var plan = FollowUpPlans.For(await FollowUpPlanSettings.LoadAsync(db, card, ct), card, customer.Grade);
+            var closed = MoveStage.Pipeline.IsClosed(customer.Stage);
             foreach (var task in await db.FollowUpTasks.Where(t => t.CustomerId == customerId && t.OwnerId == owner && t.ClosedAt == null
-                         && (t.Kind == TaskKinds.FirstContact || t.Kind == TaskKinds.NextContact)).ToListAsync(ct))
+                         && (t.Kind == TaskKinds.FirstContact || t.Kind == TaskKinds.NextContact || t.Kind == TaskKinds.PlanStep)).ToListAsync(ct))
             {
+                // A correction fixes what was recorded; it is no new contact, so it does no plan step.
+                if (task.Kind == TaskKinds.PlanStep && (record.CorrectsId is not null
+                    || (task.PlanStep is { } step && step < plan.Steps.Count && !FollowUpPlans.Done(plan.Steps[step].Channel, record.Channel))))
+                {
+                    continue;
+                }
                 (task.ClosedAt, task.ClosedReason) = (now, "followed-up");
+                // The plan moves on: the next step is due from this contact (R5.4); a closed customer has no plan left.
+                if (task.PlanStep is { } done && !closed && FollowUpPlans.Next(plan, done, now) is { } next)
+                {
+                    db.FollowUpTasks.Add(new FollowUpTask
+                    {
+                        Id = Guid.CreateVersion7(), OrganizationId = customer.OrganizationId, OwnerId = owner, CustomerId = customerId,
+                        Kind = TaskKinds.PlanStep, Title = next.Title, DueAt = next.DueAt, PlanStep = next.Step, CreatedAt = now,
+                    });
+                }
             }
             if (record.NextContactAt is { } due)
             {

@@ -99,7 +99,7 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
         // Tasks of the stage left are moot; the stage entered brings its own. A won or lost customer needs no more contact.
         var stillOpen = !Pipeline.IsClosed(to);
         foreach (var task in await db.FollowUpTasks.Where(t => t.CustomerId == customerId && t.ClosedAt == null
-                     && (t.Kind == TaskKinds.StageTask || (!stillOpen && (t.Kind == TaskKinds.FirstContact || t.Kind == TaskKinds.NextContact)))).ToListAsync(ct))
+                     && (t.Kind == TaskKinds.StageTask || (!stillOpen && (t.Kind == TaskKinds.FirstContact || t.Kind == TaskKinds.NextContact || t.Kind == TaskKinds.PlanStep)))).ToListAsync(ct))
         {
             (task.ClosedAt, task.ClosedReason) = (now, stillOpen ? "stage-changed" : "closed");
         }

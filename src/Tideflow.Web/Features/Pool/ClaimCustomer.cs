@@ -121,7 +121,8 @@ public sealed class ClaimCustomer(TideflowDbContext db, CurrentUser me, TimeProv
             db.FollowUpTasks.Add(new FollowUpTask
             {
                 Id = Guid.CreateVersion7(), OrganizationId = customer.OrganizationId, OwnerId = me.Id, CustomerId = customerId,
-                Kind = TaskKinds.FirstContact, DueAt = now + firstContact, CreatedAt = now,
+                // The pool's deadline rules the first contact; after it, the grade's plan takes over (R5.4).
+                Kind = TaskKinds.FirstContact, DueAt = now + firstContact, PlanStep = 0, CreatedAt = now,
             });
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);

@@ -122,7 +122,8 @@ public sealed class WorkbenchLists(TideflowDbContext db, CurrentUser me, TimePro
     /// </summary>
     private static IQueryable<DatedCustomer> Dated(IQueryable<Customer> query, TideflowDbContext db) =>
         from c in query
-        let task = db.FollowUpTasks.Where(t => t.CustomerId == c.Id && t.ClosedAt == null && (t.Kind == TaskKinds.FirstContact || t.Kind == TaskKinds.NextContact))
+        let task = db.FollowUpTasks.Where(t => t.CustomerId == c.Id && t.ClosedAt == null
+                && (t.Kind == TaskKinds.FirstContact || t.Kind == TaskKinds.NextContact || t.Kind == TaskKinds.PlanStep))
             .Min(t => (DateTimeOffset?)t.DueAt)
         select new DatedCustomer { Customer = c, ContactDue = c.NextContactAt == null || task < c.NextContactAt ? task : c.NextContactAt };
 
@@ -153,7 +154,7 @@ public sealed class WorkbenchLists(TideflowDbContext db, CurrentUser me, TimePro
         var ids = rows.Select(r => r.Id).ToList();
         var tasks = await db.FollowUpTasks.AsNoTracking()
             .Where(t => t.CustomerId != null && ids.Contains(t.CustomerId.Value) && t.ClosedAt == null
-                        && (t.Kind == TaskKinds.FirstContact || t.Kind == TaskKinds.NextContact))
+                        && (t.Kind == TaskKinds.FirstContact || t.Kind == TaskKinds.NextContact || t.Kind == TaskKinds.PlanStep))
             .Select(t => new { CustomerId = t.CustomerId!.Value, t.DueAt }).ToListAsync(ct);
         var due = tasks.ToLookup(t => t.CustomerId, t => t.DueAt);
         return rows.Select(r => new StoredCustomer(r.Id, r.Name, r.Company, r.OwnerName,

@@ -1521,6 +1521,9 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.Property<Guid>("OwnerId")
                         .HasColumnType("uuid");
 
+                    b.Property<int?>("PlanStep")
+                        .HasColumnType("integer");
+
                     b.Property<DateTimeOffset?>("RemindedAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -1625,6 +1628,24 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.HasKey("Id");
 
                     b.ToTable("FeedbackRules", (string)null);
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pipeline.StoredFollowUpPlans", b =>
+                {
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Plans")
+                        .IsRequired()
+                        .HasMaxLength(20000)
+                        .HasColumnType("character varying(20000)");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("OrganizationId");
+
+                    b.ToTable("FollowUpPlans");
                 });
 
             modelBuilder.Entity("Tideflow.Web.Features.Pool.ClaimCount", b =>
@@ -2123,6 +2144,15 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .WithMany()
                         .HasForeignKey("CustomerId")
                         .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pipeline.StoredFollowUpPlans", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Access.Organization", null)
+                        .WithOne()
+                        .HasForeignKey("Tideflow.Web.Features.Pipeline.StoredFollowUpPlans", "OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
 

@@ -1502,6 +1502,9 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.Property<Guid>("OwnerId")
                         .HasColumnType("TEXT");
 
+                    b.Property<int?>("PlanStep")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long?>("RemindedAt")
                         .HasColumnType("INTEGER");
 
@@ -1606,6 +1609,24 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.HasKey("Id");
 
                     b.ToTable("FeedbackRules", (string)null);
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pipeline.StoredFollowUpPlans", b =>
+                {
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Plans")
+                        .IsRequired()
+                        .HasMaxLength(20000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("OrganizationId");
+
+                    b.ToTable("FollowUpPlans");
                 });
 
             modelBuilder.Entity("Tideflow.Web.Features.Pool.ClaimCount", b =>
@@ -2100,6 +2121,15 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                         .WithMany()
                         .HasForeignKey("CustomerId")
                         .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pipeline.StoredFollowUpPlans", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Access.Organization", null)
+                        .WithOne()
+                        .HasForeignKey("Tideflow.Web.Features.Pipeline.StoredFollowUpPlans", "OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
 
