@@ -71,6 +71,10 @@ public abstract class ScoringTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.Equal(("吴敏", "B", "A"), (note.Parameters["name"], note.Parameters["from"], note.Parameters["to"]));
         Assert.Equal(["page_viewed", "support_contacted"],
             await app.InDbAsync(db => db.BehaviourEvents.Where(e => e.LeadId == lead).OrderBy(e => e.Id).Select(e => e.Type).ToListAsync()));
+        // Re-planned (R5.4): B's first contact within 3 days gives way to A's call within 24 h.
+        var tasks = await app.InDbAsync(db => db.FollowUpTasks.Where(t => t.LeadId == lead).OrderBy(t => t.CreatedAt).ThenBy(t => t.ClosedAt == null).ToListAsync());
+        Assert.Equal([("首次联系", "replanned"), ("电话联系", null)], tasks.Select(t => (t.Title, t.ClosedReason)));
+        Assert.Equal(TimeSpan.FromHours(24), tasks[1].DueAt - tasks[1].CreatedAt);
 
         // Refusals change nothing.
         var unknown = await EventAsync(app, org.RepA, new { leadId = lead, type = "webinar_attended" });

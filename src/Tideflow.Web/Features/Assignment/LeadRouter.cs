@@ -285,33 +285,41 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
                 new { name = lead.Name ?? lead.Company ?? "", from = before, to = result.Grade }, $"/leads/{lead.Id}", now);
         }
         var book = await LoadAsync(ct);
-        if (lead.OwnerId is not null)
+        // Moved to another rep, the lead starts the new grade's plan there; kept, its open step is re-planned.
+        if (!await RerouteAsync(lead, channel, before, result, book, now, ct) && lead.OwnerId is not null)
         {
             await ReplanAsync(lead, book, now, ct);
         }
+    }
+
+    /// <summary>Moves the lead when the rule that now matches reroutes on regrade; true when it moved.</summary>
+    private async Task<bool> RerouteAsync(Lead lead, Channel? channel, string before, ScoreResult result, RoutingBook book, DateTimeOffset now, CancellationToken ct)
+    {
         if (lead.Status != LeadStatus.New)
         {
-            return;
+            return false;
         }
         var lookup = FieldConditions.Lookup(LeadScoring.Facts(lead, channel));
         var rule = book.Rules.FirstOrDefault(r => r.Conditions.All(c => FieldConditions.Holds(c, lookup)));
         if (rule is not { RerouteOnRegrade: true })
         {
-            return;
+            return false;
         }
         // A person's decision stands: a lead a manager assigned by hand is not moved by a rule because of an email opened.
         var lastChange = await db.OwnershipChanges.Where(o => o.LeadId == lead.Id).OrderByDescending(o => o.At).ThenByDescending(o => o.Id)
             .Select(o => new { o.ById }).FirstOrDefaultAsync(ct);
         if (lastChange?.ById is not null)
         {
-            return;
+            return false;
         }
         var decision = await DecideAsync(book, lead, channel, sticky: null, claimTurn: true, ct);
-        if (decision.RepId is { } rep && rep != lead.OwnerId)
+        if (decision.RepId is not { } rep || rep == lead.OwnerId)
         {
-            await CloseOpenTasksAsync(lead.Id, now, ct);
-            Assign(book, lead, rep, $"grade {before} → {result.Grade}: {decision.Reason}", decision.RuleName, byId: null, now);
+            return false;
         }
+        await CloseOpenTasksAsync(lead.Id, now, ct);
+        Assign(book, lead, rep, $"grade {before} → {result.Grade}: {decision.Reason}", decision.RuleName, byId: null, now);
+        return true;
     }
 
     /// <summary>The grade changed: the open plan step gives way to the same point of the new grade's plan (R5.4).</summary>
