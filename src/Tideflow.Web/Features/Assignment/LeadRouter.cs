@@ -11,6 +11,7 @@ using Tideflow.Web.Features.Customers;
 using Tideflow.Web.Features.Leads;
 using Tideflow.Web.Features.Notifications;
 using Tideflow.Web.Features.Pipeline;
+using Tideflow.Web.Features.Pool;
 using Tideflow.Web.Features.Scoring;
 
 namespace Tideflow.Web.Features.Assignment;
@@ -29,6 +30,9 @@ public sealed class RoutingBook
     public required Dictionary<Guid, long> Turns { get; init; }
     /// <summary>The organisation's custom fields in force: arrivals store their values in canonical form.</summary>
     public required IReadOnlyList<Domain.Leads.CustomField> CustomFields { get; init; }
+
+    /// <summary>Pools already looked up for this book's leads, by the team a rule meant them for (Guid.Empty: none).</summary>
+    public Dictionary<Guid, Guid?> PoolOfTeam { get; } = [];
 
     public RoutingState StateAt(DateTimeOffset now) => new(Reps, TeamMembers, Turns, now);
 
@@ -165,7 +169,25 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
                 knownOwners.TryAdd(company, rep);
             }
         }
+        else
+        {
+            await ToPoolAsync(book, lead, decision, now, ct);
+        }
         return decision;
+    }
+
+    /// <summary>Nobody could take it: the lead waits in the pool (线索池) of the team a rule meant it for, else the default pool.</summary>
+    private async Task ToPoolAsync(RoutingBook book, Lead lead, RouteDecision decision, DateTimeOffset now, CancellationToken ct)
+    {
+        var team = decision.PoolTeamId ?? Guid.Empty;
+        if (!book.PoolOfTeam.TryGetValue(team, out var pool))
+        {
+            pool = await Pools.ForRoutedLeadAsync(db, lead.OrganizationId, decision.PoolTeamId, ct);
+            book.PoolOfTeam[team] = pool;
+        }
+        lead.PoolId = pool;
+        lead.PooledAt = pool is null ? null : now;
+        lead.PoolReason = pool is null ? null : Clip(decision.Reason, 500);
     }
 
     /// <summary>
@@ -243,29 +265,45 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
     /// Gives the lead to a rep: ownership history, an in-app notification and the first-contact task (R3.5).
     /// The previous owner's open tasks for it close as reassigned.
     /// </summary>
+    /// <remarks>From the lead pool a manager hands it out directly, past the claim limits; the history says which pool.</remarks>
     public void Assign(RoutingBook? book, Lead lead, Guid repId, string reason, string? rule, Guid? byId, DateTimeOffset now)
     {
         var from = lead.OwnerId;
+        var pool = from is null ? lead.PoolId : null;
         lead.OwnerId = repId;
         lead.AssignedAt = now;
         lead.UpdatedAt = now;
-        db.OwnershipChanges.Add(new OwnershipChange
+        (lead.PoolId, lead.PooledAt, lead.PoolReason) = (null, null, null);
+        Handed(book?.Card, lead, new OwnershipChange
         {
             OrganizationId = lead.OrganizationId, LeadId = lead.Id, FromId = from, ToId = repId, Reason = Clip(reason, 500),
             Rule = rule is null ? null : Clip(rule, 100), ById = byId, At = now,
+            Event = pool is null ? null : OwnershipEvent.AssignedFromPool, PoolId = pool,
         });
-        if (byId != repId)
+        book?.Placed(repId);
+    }
+
+    /// <summary>
+    /// What follows a lead's new owner however it came to them (routing, a manager, a claim from the pool): ownership
+    /// history, the rep told unless they took it themselves, and the first-contact task from the grade's plan (R3.5).
+    /// </summary>
+    /// <returns>When the first contact is due.</returns>
+    public DateTimeOffset Handed(ScoreCard? card, Lead lead, OwnershipChange change)
+    {
+        var repId = change.ToId!.Value;
+        db.OwnershipChanges.Add(change);
+        if (change.ById != repId)
         {
             Inboxes.Add(db, lead.OrganizationId, repId, NotificationKinds.LeadAssigned,
-                new { name = lead.Name ?? lead.Company ?? lead.Mobile ?? lead.Email ?? "", grade = lead.Grade ?? "" }, $"/leads/{lead.Id}", now);
+                new { name = lead.Name ?? lead.Company ?? lead.Mobile ?? lead.Email ?? "", grade = lead.Grade ?? "" }, $"/leads/{lead.Id}", change.At);
         }
-        var card = book?.Card ?? ScoreCard.Default;
+        var due = change.At + FirstContact.DueAfter(card ?? ScoreCard.Default, lead.Grade);
         db.FollowUpTasks.Add(new FollowUpTask
         {
             Id = Guid.CreateVersion7(), OrganizationId = lead.OrganizationId, OwnerId = repId, LeadId = lead.Id,
-            Kind = TaskKinds.FirstContact, DueAt = now + FirstContact.DueAfter(card, lead.Grade), CreatedAt = now,
+            Kind = TaskKinds.FirstContact, DueAt = due, CreatedAt = change.At,
         });
-        book?.Placed(repId);
+        return due;
     }
 
     /// <summary>
