@@ -31,11 +31,11 @@ public sealed class CustomerPool : IOrganizationOwned
 public interface IPooled
 {
     Guid Id { get; }
-    Guid? OwnerId { get; }
-    Guid? PoolId { get; }
-    DateTimeOffset? PooledAt { get; }
-    string? PoolReason { get; }
-    Guid? PreviousOwnerId { get; }
+    Guid? OwnerId { get; set; }
+    Guid? PoolId { get; set; }
+    DateTimeOffset? PooledAt { get; set; }
+    string? PoolReason { get; set; }
+    Guid? PreviousOwnerId { get; set; }
     string? Grade { get; }
     int? Score { get; }
 }

@@ -73,14 +73,10 @@ public sealed class PoolCustomers(TideflowDbContext db, CurrentUser me, TimeProv
         {
             query = query.Where(c => c.Region != null && c.Region.Contains(q.Region.Trim()));
         }
-        var (size, page) = PoolViews.Paging(q.Page, q.PageSize);
-        var total = await query.CountAsync(ct);
-        var rows = await PoolViews.Sorted(db, query, q.Sort, q.Descending).Skip((page - 1) * size).Take(size)
-            .Select(x => new PoolCustomerRow(x.Item.Id, x.Item.Name, x.Item.Company, x.Item.Mobile, x.Item.Email, x.Item.Grade, x.Item.Score,
-                x.Item.Industry, x.Item.Region, x.Item.PooledAt ?? x.Item.UpdatedAt, x.Item.PoolReason, x.Item.PreviousOwnerId, x.Previous))
-            .ToListAsync(ct);
-        return new Page<PoolCustomerRow>(rows.Select(r => r with { Mobile = ContactMask.Phone(r.Mobile), Email = ContactMask.Email(r.Email) }).ToList(),
-            total, page, size);
+        return await PoolViews.PageAsync(db, query, q.Sort, q.Descending, q.Page, q.PageSize,
+            x => new PoolCustomerRow(x.Item.Id, x.Item.Name, x.Item.Company, x.Item.Mobile, x.Item.Email, x.Item.Grade, x.Item.Score,
+                x.Item.Industry, x.Item.Region, x.Item.PooledAt ?? x.Item.UpdatedAt, x.Item.PoolReason, x.Item.PreviousOwnerId, x.Previous),
+            r => r with { Mobile = ContactMask.Phone(r.Mobile), Email = ContactMask.Email(r.Email) }, ct);
     }
 
     /// <summary>"今日已领取 1/3": the caller's claims today against the smallest limit of their pools.</summary>
@@ -256,7 +252,16 @@ public sealed class PoolEntry<T>
 /// <summary>What the pool views of customers and of leads share: what waits in a pool, its filters, its sorts.</summary>
 public static class PoolViews
 {
-    public static (int Size, int Page) Paging(int page, int pageSize) => (Math.Clamp(pageSize, 1, 200), Math.Max(page, 1));
+    /// <summary>One page of what waits in a pool, sorted, as rows whose contact details <paramref name="masked"/> hides (R9.6).</summary>
+    public static async Task<Page<TRow>> PageAsync<T, TRow>(TideflowDbContext db, IQueryable<T> waiting, string? sort, bool descending, int page,
+        int pageSize, System.Linq.Expressions.Expression<Func<PoolEntry<T>, TRow>> row, Func<TRow, TRow> masked, CancellationToken ct)
+        where T : class, IPooled
+    {
+        var (size, number) = (Math.Clamp(pageSize, 1, 200), Math.Max(page, 1));
+        var total = await waiting.CountAsync(ct);
+        var rows = await Sorted(db, waiting, sort, descending).Skip((number - 1) * size).Take(size).Select(row).ToListAsync(ct);
+        return new Page<TRow>(rows.Select(masked).ToList(), total, number, size);
+    }
 
     /// <summary>What waits unowned in the pool, by grade and by who let it go.</summary>
     public static IQueryable<T> Waiting<T>(IQueryable<T> records, Guid poolId, string? grade, Guid? previousOwner) where T : class, IPooled
@@ -271,7 +276,7 @@ public static class PoolViews
     }
 
     /// <summary>Sorted by grade, score, previous owner or time in the pool (newest first by default), then by id for stable pages.</summary>
-    public static IQueryable<PoolEntry<T>> Sorted<T>(TideflowDbContext db, IQueryable<T> records, string? sort, bool descending) where T : class, IPooled
+    private static IQueryable<PoolEntry<T>> Sorted<T>(TideflowDbContext db, IQueryable<T> records, string? sort, bool descending) where T : class, IPooled
     {
         var joined = from r in records
                      join u in db.Users on r.PreviousOwnerId equals u.Id into us

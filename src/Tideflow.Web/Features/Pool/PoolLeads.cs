@@ -30,13 +30,9 @@ public sealed class PoolLeads(TideflowDbContext db, PoolCustomers pools)
             var tag = q.SourceTag.Trim();
             query = query.Where(l => l.SourceTag == tag);
         }
-        var (size, page) = PoolViews.Paging(q.Page, q.PageSize);
-        var total = await query.CountAsync(ct);
-        var rows = await PoolViews.Sorted(db, query, q.Sort, q.Descending).Skip((page - 1) * size).Take(size)
-            .Select(x => new PoolLeadRow(x.Item.Id, x.Item.Name, x.Item.Company, x.Item.Mobile, x.Item.Email, x.Item.Grade, x.Item.Score,
-                x.Item.SourceTag, x.Item.ArrivedAt, x.Item.PooledAt ?? x.Item.UpdatedAt, x.Item.PoolReason, x.Item.PreviousOwnerId, x.Previous))
-            .ToListAsync(ct);
-        return new Page<PoolLeadRow>(rows.Select(r => r with { Mobile = ContactMask.Phone(r.Mobile), Email = ContactMask.Email(r.Email) }).ToList(),
-            total, page, size);
+        return await PoolViews.PageAsync(db, query, q.Sort, q.Descending, q.Page, q.PageSize,
+            x => new PoolLeadRow(x.Item.Id, x.Item.Name, x.Item.Company, x.Item.Mobile, x.Item.Email, x.Item.Grade, x.Item.Score,
+                x.Item.SourceTag, x.Item.ArrivedAt, x.Item.PooledAt ?? x.Item.UpdatedAt, x.Item.PoolReason, x.Item.PreviousOwnerId, x.Previous),
+            r => r with { Mobile = ContactMask.Phone(r.Mobile), Email = ContactMask.Email(r.Email) }, ct);
     }
 }

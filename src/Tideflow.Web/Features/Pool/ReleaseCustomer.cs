@@ -40,11 +40,7 @@ public sealed class ReleaseCustomer(TideflowDbContext db, CurrentUser me, TimePr
         }
         var now = clock.GetUtcNow();
         var (pool, why) = await Releases.PoolAndReasonAsync(db, me, customer.OrganizationId, owner, request, now, ct);
-        customer.PreviousOwnerId = owner;
-        customer.OwnerId = null;
-        customer.PoolId = pool.Id;
-        customer.PooledAt = now;
-        customer.PoolReason = why;
+        Releases.IntoPool(customer, owner, pool.Id, why, now);
         customer.ClaimedAt = null;
         customer.ProtectedUntil = null;
         customer.UpdatedAt = now;
@@ -167,6 +163,13 @@ public static class Releases
             throw Problem.Invalid("note", $"At most {480 - reason.Length} characters with this reason.");
         }
         return (pool, string.IsNullOrEmpty(note) ? reason : $"{reason}: {note}");
+    }
+
+    /// <summary>Out of its owner's hands, into the pool: who let it go, where, since when, why.</summary>
+    public static void IntoPool(IPooled item, Guid owner, Guid poolId, string why, DateTimeOffset now)
+    {
+        (item.PreviousOwnerId, item.OwnerId) = (owner, null);
+        (item.PoolId, item.PooledAt, item.PoolReason) = (poolId, now, why);
     }
 
     /// <summary>

@@ -30,11 +30,7 @@ public sealed class ReleaseLead(TideflowDbContext db, CurrentUser me, TimeProvid
         }
         var now = clock.GetUtcNow();
         var (pool, why) = await Releases.PoolAndReasonAsync(db, me, lead.OrganizationId, owner, request, now, ct);
-        lead.PreviousOwnerId = owner;
-        lead.OwnerId = null;
-        lead.PoolId = pool.Id;
-        lead.PooledAt = now;
-        lead.PoolReason = why;
+        Releases.IntoPool(lead, owner, pool.Id, why, now);
         lead.UpdatedAt = now;
         await Releases.RecordAsync(db, me, new OwnershipChange
         {
