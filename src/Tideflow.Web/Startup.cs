@@ -142,6 +142,9 @@ public static class Startup
         services.AddScoped<Features.Pool.ClaimCustomer>();
         services.AddScoped<Features.Pool.ReleaseCustomer>();
         services.AddScoped<Features.Pool.PoolCustomers>();
+        services.AddScoped<Features.Pool.ClaimLead>();
+        services.AddScoped<Features.Pool.ReleaseLead>();
+        services.AddScoped<Features.Pool.PoolLeads>();
         services.AddScoped<Features.Pool.PoolFlowFigures>();
         services.AddScoped<Features.Workbench.WorkbenchLists>();
         services.AddScoped<ScheduledJobs>();

@@ -69,7 +69,13 @@ public sealed record RoutingState(
 /// rotation chose the rep, so the caller can advance that team's cursor. <see cref="Skipped"/> lists what was
 /// passed over ("rule 'VIP': 王芳 away").
 /// </summary>
-public sealed record RouteDecision(Guid? RepId, string? RuleName, Guid? TeamId, string Reason, IReadOnlyList<string> Skipped)
+/// <param name="PoolTeamId">
+/// When nobody could take the lead: the team of the first matching rule that targeted a team, whose pool the lead waits
+/// in (its reps are the ones the rule meant), even if a later rule sends it to the pool; null when no team rule matched,
+/// for the default pool. One team, so one pool: a lead never waits in two.
+/// </param>
+public sealed record RouteDecision(Guid? RepId, string? RuleName, Guid? TeamId, string Reason, IReadOnlyList<string> Skipped,
+    Guid? PoolTeamId = null)
 {
     public bool ToPool => RepId is null;
 }
@@ -98,6 +104,7 @@ public static class RoutingPolicy
 
         var lookup = FieldConditions.Lookup(fields);
         var matched = false;
+        Guid? waitsFor = null;
         foreach (var rule in rules)
         {
             if (!(rule.Conditions ?? []).All(c => FieldConditions.Holds(c, lookup)))
@@ -108,7 +115,7 @@ public static class RoutingPolicy
             switch (rule.Target)
             {
                 case AssignTo.Pool:
-                    return new RouteDecision(null, rule.Name, null, $"rule '{rule.Name}' → lead pool", skipped);
+                    return new RouteDecision(null, rule.Name, null, $"rule '{rule.Name}' → lead pool", skipped, waitsFor);
                 case AssignTo.Rep when rule.RepId is { } repId:
                     if (!state.Reps.TryGetValue(repId, out var named))
                     {
@@ -126,6 +133,7 @@ public static class RoutingPolicy
                     if (chosen is null)
                     {
                         skipped.Add($"rule '{rule.Name}': nobody in the team can take a lead");
+                        waitsFor ??= teamId;
                         continue;
                     }
                     var method = rule.Method == TeamMethod.RoundRobin ? "round-robin" : "least-loaded";
@@ -135,7 +143,7 @@ public static class RoutingPolicy
                     continue;
             }
         }
-        return new RouteDecision(null, null, null, matched ? "nobody could take it → lead pool" : "no rule matched → lead pool", skipped);
+        return new RouteDecision(null, null, null, matched ? "nobody could take it → lead pool" : "no rule matched → lead pool", skipped, waitsFor);
     }
 
     /// <summary>

@@ -190,7 +190,7 @@ public static class DemoOrganisation
         }
         await db.SaveChangesAsync(ct);
         var rules = DemoRoutingRules(east.Id, south.Id);
-        AddDemoLeads(db, org.Id, random, now, rules, teamReps: new Dictionary<Guid, Guid[]>
+        AddDemoLeads(db, org.Id, pool.Id, random, now, rules, teamReps: new Dictionary<Guid, Guid[]>
         {
             [east.Id] = [created["rep1"].Id, created["rep2"].Id, created["rep3"].Id],
             [south.Id] = [created["rep4"].Id, created["rep5"].Id, created["rep6"].Id],
@@ -233,7 +233,7 @@ public static class DemoOrganisation
     ];
 
     /// <summary>Two channels and a month of leads, a few of them invalid, so the lead pages are not empty.</summary>
-    private static void AddDemoLeads(TideflowDbContext db, Guid orgId, Random random, DateTimeOffset now,
+    private static void AddDemoLeads(TideflowDbContext db, Guid orgId, Guid poolId, Random random, DateTimeOffset now,
         List<AssignmentRule> rules, Dictionary<Guid, Guid[]> teamReps)
     {
         var turns = teamReps.Keys.ToDictionary(t => t, _ => 0);
@@ -305,6 +305,11 @@ public static class DemoOrganisation
                         Id = Guid.CreateVersion7(), OrganizationId = orgId, OwnerId = rep, LeadId = lead.Id, Kind = TaskKinds.FirstContact,
                         DueAt = arrived + FirstContact.DueAfter(ScoreCard.Default, lead.Grade), CreatedAt = arrived,
                     });
+                }
+                else
+                {
+                    // Nobody's region: it waits in the lead pool (线索池), where reps claim it.
+                    (lead.PoolId, lead.PooledAt, lead.PoolReason) = (poolId, arrived, "no rule matched → lead pool");
                 }
             }
             db.LeadTouches.Add(new LeadTouch { Id = Guid.CreateVersion7(), OrganizationId = orgId, LeadId = lead.Id, ChannelId = channel.Id, Kind = "arrival", At = arrived, PageUrl = lead.PageUrl });

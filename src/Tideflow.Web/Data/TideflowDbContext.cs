@@ -189,10 +189,16 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasOne<Organization>().WithMany().HasForeignKey(l => l.OrganizationId);
             e.HasOne<Channel>().WithMany().HasForeignKey(l => l.ChannelId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<AppUser>().WithMany().HasForeignKey(l => l.OwnerId).OnDelete(DeleteBehavior.Restrict);
+            e.HasIndex(l => new { l.PoolId, l.PooledAt });
+            e.Property(l => l.PoolReason).HasMaxLength(500);
+            e.HasOne<Features.Pool.CustomerPool>().WithMany().HasForeignKey(l => l.PoolId).OnDelete(DeleteBehavior.Restrict);
+            // Managers see every unassigned lead (they hand them out and review them); other members of a pool see the
+            // open leads waiting in it (线索池), masked until claimed.
             e.HasQueryFilter(l => EF.Constant(ScopeIsSystem) ||
                 (l.OrganizationId == ScopeOrganizationId &&
                  (EF.Constant(ScopeSeesAllOwners) || (l.OwnerId != null && ScopeOwnerIds.Contains(l.OwnerId.Value)) ||
-                  (l.OwnerId == null && EF.Constant(ScopeSeesUnassigned)))));
+                  (l.OwnerId == null && (EF.Constant(ScopeSeesUnassigned) ||
+                    (l.PoolId != null && l.Status == LeadStatus.New && ScopePoolIds.Contains(l.PoolId.Value)))))));
         });
 
         builder.Entity<LeadTouch>(e =>
@@ -674,6 +680,13 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
                 && entry.Property(nameof(Customer.OwnerId)).OriginalValue is null && !currentUser.Scope.IsSystem && currentUser.Role != Role.Admin)
             {
                 throw Tideflow.Web.Shared.Problem.Conflict("This customer is in the pool; claim it before working on it.");
+            }
+            // Likewise a pooled lead: a rep who sees it only as a member of its pool claims it before working on it.
+            if (entry.Entity is Lead pooledLead && entry.State == EntityState.Modified && pooledLead.OwnerId is null
+                && entry.Property(nameof(Lead.PoolId)).OriginalValue is not null && entry.Property(nameof(Lead.OwnerId)).OriginalValue is null
+                && !currentUser.Scope.IsSystem && currentUser.Scope.VisibleOwnerIds is not null && currentUser.Role != Role.Manager)
+            {
+                throw Tideflow.Web.Shared.Problem.Conflict("This lead is in the lead pool; claim it before working on it.");
             }
             // Users and channel/import scopes write only into their own organisation; sign-in (no organisation) and the system are exempt.
             if (entry.Entity is IOrganizationOwned owned && currentUser.OrganizationId != Guid.Empty && !currentUser.Scope.IsSystem)

@@ -404,4 +404,27 @@ public class RoutingPolicyTests
         Assert.Equal(["乙", "乙", "丙", "乙", "丙", "丙", "甲", "乙"], got);
         Assert.All(org.Reps.Values, r => Assert.Equal(4, r.OpenCount));
     }
+
+    [Fact]
+    public void A_lead_nobody_in_the_meant_team_can_take_waits_in_that_teams_pool_even_when_a_later_rule_parks_it()
+    {
+        var east = org.Team(org.AwayRep("李雷"));
+        var south = org.Team(org.AwayRep("张伟"));
+
+        var decision = org.Route([ToTeam("East", east), ToTeam("South", south), ToPool("Rest")]);
+
+        Assert.True(decision.ToPool);
+        Assert.Equal((null, east), (decision.TeamId, decision.PoolTeamId));
+    }
+
+    [Fact]
+    public void A_lead_no_team_rule_meant_waits_in_the_default_pool()
+    {
+        var wang = org.AwayRep("王芳");
+
+        Assert.Null(org.Route([ToRep("VIP", wang), ToPool("Rest")]).PoolTeamId);
+        Assert.Null(org.Route([]).PoolTeamId);
+        // Placed: no pool at all.
+        Assert.Null(org.Route([ToTeam("East", org.Team(org.Rep("李雷")))]).PoolTeamId);
+    }
 }

@@ -334,6 +334,16 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
         new("POST", "/api/customers/{id:guid}/protect", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}/protect", _ => new { days = 10, reason = "年底签约" },
             (o, p) => !SignedIn(p) ? Unauthorized : p.Name is not ("admin" or "managerA" or "managerB") ? new Expect(HttpStatusCode.Forbidden, Reason)
                 : p.Name == "managerB" ? new(HttpStatusCode.NotFound) : new(HttpStatusCode.OK)),
+        // The lead pool (线索池): repA's lead is owned, so a claim is refused (409) by those who see it and 404 for the rest.
+        new("POST", "/api/leads/{id:guid}/claim", o => $"/api/leads/{o.RepALead}/claim", _ => null,
+            (o, p) => WorkLeadOfRepA(o, p, new(HttpStatusCode.Conflict))),
+        new("POST", "/api/leads/{id:guid}/release", o => $"/api/leads/{o.RepALead}/release", _ => new { reason = "多次联系不上" },
+            (o, p) => WorkLeadOfRepA(o, p, new(HttpStatusCode.NoContent))),
+        new("GET", "/api/leads/{id:guid}/pool-outlook", o => $"/api/leads/{o.RepALead}/pool-outlook", _ => null,
+            (o, p) => LeadOfRepA(o, p, new(HttpStatusCode.OK, (org, _, b) => Check(b.GetProperty("poolId").GetGuid() == org.DefaultPool, "wrong pool")), review: false)),
+        // Every persona of the test organisation is a member of the default pool; its one unassigned lead predates pools.
+        new("GET", "/api/pools/{id:guid}/leads", o => $"/api/pools/{o.DefaultPool}/leads", _ => null,
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("items").GetArrayLength() == 0, "leads that are not in the pool")))),
         new("GET", "/api/jobs", _ => "/api/jobs", _ => null,
             (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.EnumerateArray().Any(j => j.GetProperty("name").GetString() == "pool-sweep"), "no sweep job")))),
         new("POST", "/api/jobs/{name}/run", _ => "/api/jobs/pool-sweep/run", _ => null,

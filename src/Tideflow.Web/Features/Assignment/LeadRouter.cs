@@ -11,6 +11,7 @@ using Tideflow.Web.Features.Customers;
 using Tideflow.Web.Features.Leads;
 using Tideflow.Web.Features.Notifications;
 using Tideflow.Web.Features.Pipeline;
+using Tideflow.Web.Features.Pool;
 using Tideflow.Web.Features.Scoring;
 
 namespace Tideflow.Web.Features.Assignment;
@@ -31,6 +32,9 @@ public sealed class RoutingBook
     public required IReadOnlyList<Domain.Leads.CustomField> CustomFields { get; init; }
     /// <summary>The follow-up plans per grade: an assigned lead's first task is the first step of its grade's plan.</summary>
     public required IReadOnlyList<GradePlan> Plans { get; init; }
+
+    /// <summary>Pools already looked up for this book's leads, by the team a rule meant them for (Guid.Empty: none).</summary>
+    public Dictionary<Guid, Guid?> PoolOfTeam { get; } = [];
 
     public RoutingState StateAt(DateTimeOffset now) => new(Reps, TeamMembers, Turns, now);
 
@@ -168,7 +172,25 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
                 knownOwners.TryAdd(company, rep);
             }
         }
+        else
+        {
+            await ToPoolAsync(book, lead, decision, now, ct);
+        }
         return decision;
+    }
+
+    /// <summary>Nobody could take it: the lead waits in the pool (线索池) of the team a rule meant it for, else the default pool.</summary>
+    private async Task ToPoolAsync(RoutingBook book, Lead lead, RouteDecision decision, DateTimeOffset now, CancellationToken ct)
+    {
+        var team = decision.PoolTeamId ?? Guid.Empty;
+        if (!book.PoolOfTeam.TryGetValue(team, out var pool))
+        {
+            pool = await Pools.ForRoutedLeadAsync(db, lead.OrganizationId, decision.PoolTeamId, ct);
+            book.PoolOfTeam[team] = pool;
+        }
+        lead.PoolId = pool;
+        lead.PooledAt = pool is null ? null : now;
+        lead.PoolReason = pool is null ? null : Clip(decision.Reason, 500);
     }
 
     /// <summary>
@@ -246,30 +268,47 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
     /// Gives the lead to a rep: ownership history, an in-app notification and the first-contact task (R3.5).
     /// The previous owner's open tasks for it close as reassigned.
     /// </summary>
+    /// <remarks>From the lead pool a manager hands it out directly, past the claim limits; the history says which pool.</remarks>
     public void Assign(RoutingBook? book, Lead lead, Guid repId, string reason, string? rule, Guid? byId, DateTimeOffset now)
     {
         var from = lead.OwnerId;
+        var pool = from is null ? lead.PoolId : null;
         lead.OwnerId = repId;
         lead.AssignedAt = now;
         lead.UpdatedAt = now;
-        db.OwnershipChanges.Add(new OwnershipChange
+        (lead.PoolId, lead.PooledAt, lead.PoolReason) = (null, null, null);
+        Handed(book?.Card, book?.Plans, lead, new OwnershipChange
         {
             OrganizationId = lead.OrganizationId, LeadId = lead.Id, FromId = from, ToId = repId, Reason = Clip(reason, 500),
             Rule = rule is null ? null : Clip(rule, 100), ById = byId, At = now,
+            Event = pool is null ? null : OwnershipEvent.AssignedFromPool, PoolId = pool,
         });
-        if (byId != repId)
+        book?.Placed(repId);
+    }
+
+    /// <summary>
+    /// What follows a lead's new owner however it came to them (routing, a manager, a claim from the pool): ownership
+    /// history, the rep told unless they took it themselves, and the first-contact task from the grade's plan (R3.5).
+    /// </summary>
+    /// <returns>When the first contact is due.</returns>
+    public DateTimeOffset Handed(ScoreCard? card, IReadOnlyList<GradePlan>? plans, Lead lead, OwnershipChange change)
+    {
+        var repId = change.ToId!.Value;
+        db.OwnershipChanges.Add(change);
+        if (change.ById != repId)
         {
             Inboxes.Add(db, lead.OrganizationId, repId, NotificationKinds.LeadAssigned,
-                new { name = lead.Name ?? lead.Company ?? lead.Mobile ?? lead.Email ?? "", grade = lead.Grade ?? "" }, $"/leads/{lead.Id}", now);
+                new { name = lead.Name ?? lead.Company ?? lead.Mobile ?? lead.Email ?? "", grade = lead.Grade ?? "" }, $"/leads/{lead.Id}", change.At);
         }
-        var card = book?.Card ?? ScoreCard.Default;
-        var first = FollowUpPlans.Next(FollowUpPlans.For(book?.Plans ?? FollowUpPlans.Defaults(card), card, lead.Grade), -1, now)!;
+        var plan = FollowUpPlans.For(plans ?? FollowUpPlans.Defaults(card ?? ScoreCard.Default), card ?? ScoreCard.Default, lead.Grade);
+        var first = FollowUpPlans.Next(plan, -1, change.At)!;
+        var due = first.DueAt;
         db.FollowUpTasks.Add(new FollowUpTask
         {
             Id = Guid.CreateVersion7(), OrganizationId = lead.OrganizationId, OwnerId = repId, LeadId = lead.Id,
-            Kind = TaskKinds.FirstContact, Title = first.Title, DueAt = first.DueAt, PlanStep = first.Step, CreatedAt = now,
+            Kind = TaskKinds.FirstContact, Title = first.Title, DueAt = due, PlanStep = first.Step, CreatedAt = change.At,
         });
-        book?.Placed(repId);
+        return due;
     }
 
     /// <summary>

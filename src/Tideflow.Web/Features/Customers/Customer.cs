@@ -1,6 +1,6 @@
 namespace Tideflow.Web.Features.Customers;
 
-public sealed class Customer : Access.IOrganizationOwned, Leads.IHasCustomFields
+public sealed class Customer : Access.IOrganizationOwned, Leads.IHasCustomFields, Pool.IPooled
 {
     public Guid Id { get; set; }
     public Guid OrganizationId { get; set; }

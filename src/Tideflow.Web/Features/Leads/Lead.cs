@@ -49,7 +49,7 @@ public sealed class Channel : IOrganizationOwned
     public DateTimeOffset CreatedAt { get; set; }
 }
 
-public sealed class Lead : IOrganizationOwned, IHasCustomFields
+public sealed class Lead : IOrganizationOwned, IHasCustomFields, Pool.IPooled
 {
     public Guid Id { get; set; }
     public Guid OrganizationId { get; set; }
@@ -74,6 +74,13 @@ public sealed class Lead : IOrganizationOwned, IHasCustomFields
     public string? RawPayload { get; set; }
     public Guid? OwnerId { get; set; }
     public DateTimeOffset? AssignedAt { get; set; }
+    /// <summary>The pool (线索池) an open, unowned lead waits in; set only while <see cref="OwnerId"/> is null.</summary>
+    public Guid? PoolId { get; set; }
+    public DateTimeOffset? PooledAt { get; set; }
+    /// <summary>Why it is in the pool: the routing outcome or the rep's release reason.</summary>
+    public string? PoolReason { get; set; }
+    /// <summary>Who held it last; the pool view filters by it, and the cool-down reads the history for it.</summary>
+    public Guid? PreviousOwnerId { get; set; }
     public Guid? MergedIntoId { get; set; }
     public DateTimeOffset ArrivedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }

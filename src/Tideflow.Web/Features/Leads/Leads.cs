@@ -10,7 +10,7 @@ namespace Tideflow.Web.Features.Leads;
 
 public sealed record LeadRow(Guid Id, string? Name, string? Company, string? Mobile, string? Email, Guid? ChannelId,
     string? ChannelName, string? SourceTag, string? Tags, string? Campaign, LeadStatus Status, string? Problems, Guid? OwnerId,
-    DateTimeOffset ArrivedAt, int? Score = null, string? Grade = null, string? OwnerName = null);
+    DateTimeOffset ArrivedAt, int? Score = null, string? Grade = null, string? OwnerName = null, Guid? PoolId = null);
 
 /// <summary>What qualifying a lead works with: its score and why, the fields rules read, the BANT checklist, the decision.</summary>
 public sealed record LeadQualification(Scoring.StoredScore? Score, IReadOnlyDictionary<string, string> Fields, double BehaviourPoints,
@@ -46,6 +46,11 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         var size = Math.Clamp(q.PageSize, 1, 200);
         var page = Math.Max(q.Page, 1);
         var query = db.Leads.AsNoTracking();
+        // Pool members see pooled leads in the 线索池 (masked); here only those who hand leads out list unassigned ones.
+        if (!SeesUnassigned)
+        {
+            query = query.Where(l => l.OwnerId != null);
+        }
         if (!string.IsNullOrWhiteSpace(q.Search))
         {
             var s = q.Search.Trim();
@@ -103,9 +108,20 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         var qualification = new LeadQualification(Scoring.LeadScoring.Breakdown(lead, scoredBy), Scoring.LeadScoring.StoredFields(lead.Fields),
             lead.BehaviourAsOf is { } asOf ? Math.Round(Domain.Scoring.Decay.Remaining(lead.BehaviourPoints, asOf, now, card.HalfLifeDays), 1) : 0,
             lead.BantBudget, lead.BantAuthority, lead.BantNeed, lead.BantTimeline, lead.BantNotes, lead.DisqualifyReason, lead.CustomerId);
+        // Seen only as a member of its pool: who it is stays masked until claimed (R9.6), and so do the payloads that carry it.
+        if (lead.OwnerId is null && !SeesUnassigned)
+        {
+            return new LeadView(row with { Mobile = Pool.ContactMask.Phone(row.Mobile), Email = Pool.ContactMask.Email(row.Email) },
+                lead.ConsentText, null, null, null, null,
+                timeline.OrderByDescending(t => t.At).ThenByDescending(t => t.Id).Select(t => t with { PageUrl = null, Ip = null, RawPayload = null }).ToList(),
+                qualification);
+        }
         return new LeadView(row, lead.ConsentText, lead.PageUrl, lead.UtmSource, lead.UtmMedium, lead.RawPayload,
             timeline.OrderByDescending(t => t.At).ThenByDescending(t => t.Id).ToList(), qualification);
     }
+
+    /// <summary>Managers hand unassigned leads out and review them, so they see them whole; those who see all, too.</summary>
+    private bool SeesUnassigned => me.Scope.VisibleOwnerIds is null || me.Role == Role.Manager;
 
     /// <summary>Manual entry: the same normalization and duplicate check as every channel; the author owns it.</summary>
     public async Task<LeadView> CreateAsync(SaveLeadRequest request, CancellationToken ct = default)
@@ -315,7 +331,7 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         join u in db.Users on l.OwnerId equals u.Id into us
         from u in us.DefaultIfEmpty()
         select new LeadRow(l.Id, l.Name, l.Company, l.Mobile, l.Email, l.ChannelId, c == null ? null : c.Name, l.SourceTag,
-            l.Tags, l.Campaign, l.Status, l.Problems, l.OwnerId, l.ArrivedAt, l.Score, l.Grade, u == null ? null : u.DisplayName);
+            l.Tags, l.Campaign, l.Status, l.Problems, l.OwnerId, l.ArrivedAt, l.Score, l.Grade, u == null ? null : u.DisplayName, l.PoolId);
 }
 
 public static class LeadEndpoints

@@ -43,6 +43,8 @@ public static class NotificationKinds
     public const string ReclaimWarning = "reclaim-warning";
     /// <summary>A manager returned one of the recipient's customers to the pool (R4.5).</summary>
     public const string CustomerReleased = "customer-released";
+    /// <summary>A manager returned one of the recipient's leads to the lead pool.</summary>
+    public const string LeadReleased = "lead-released";
     /// <summary>One of the recipient's tasks is due now (R5.5).</summary>
     public const string TaskDue = "task-due";
     /// <summary>Several of the recipient's tasks fell due since the last round.</summary>

@@ -24,6 +24,22 @@ public sealed class CustomerPool : IOrganizationOwned
     public DateTimeOffset UpdatedAt { get; set; }
 }
 
+/// <summary>
+/// What sits in a pool while nobody owns it — customers (公海) and leads (线索池) alike: the pool view, claim and release
+/// read these, whichever the record is.
+/// </summary>
+public interface IPooled
+{
+    Guid Id { get; }
+    Guid? OwnerId { get; set; }
+    Guid? PoolId { get; set; }
+    DateTimeOffset? PooledAt { get; set; }
+    string? PoolReason { get; set; }
+    Guid? PreviousOwnerId { get; set; }
+    string? Grade { get; }
+    int? Score { get; }
+}
+
 /// <summary>A team whose reps claim from, and whose customers are reclaimed into, the pool.</summary>
 public sealed class PoolTeam : IOrganizationOwned
 {
@@ -124,6 +140,21 @@ public static class Pools
             return await db.Pools.SingleAsync(p => p.Id == poolId, ct);
         }
         return await DefaultAsync(db, organizationId, now, ct);
+    }
+
+    /// <summary>
+    /// The pool a lead nobody could take waits in: the pool of the team a routing rule meant it for, else the default pool;
+    /// null only when the organisation has no default pool yet (then it waits unpooled, seen by managers as before).
+    /// Never creates a pool: routing runs inside an arrival's save.
+    /// </summary>
+    public static async Task<Guid?> ForRoutedLeadAsync(TideflowDbContext db, Guid organizationId, Guid? teamId, CancellationToken ct)
+    {
+        if (teamId is { } team && await db.PoolTeams.IgnoreQueryFilters().Where(t => t.TeamId == team && t.OrganizationId == organizationId)
+                .Select(t => (Guid?)t.PoolId).SingleOrDefaultAsync(ct) is { } poolId)
+        {
+            return poolId;
+        }
+        return await db.Pools.IgnoreQueryFilters().Where(p => p.OrganizationId == organizationId && p.IsDefault).Select(p => (Guid?)p.Id).SingleOrDefaultAsync(ct);
     }
 
     /// <summary>The pools a user claims from: their team's pool, or the default pool when their team is in none.</summary>

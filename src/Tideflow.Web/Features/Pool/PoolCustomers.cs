@@ -10,7 +10,7 @@ using Tideflow.Web.Shared;
 
 namespace Tideflow.Web.Features.Pool;
 
-public sealed record PoolView(Guid Id, string Name, bool IsDefault, IReadOnlyList<Guid> TeamIds, PoolSettings Settings, int Customers);
+public sealed record PoolView(Guid Id, string Name, bool IsDefault, IReadOnlyList<Guid> TeamIds, PoolSettings Settings, int Customers, int Leads = 0);
 
 public sealed record SavePoolRequest(
     [property: Required, StringLength(100, MinimumLength = 1)] string Name,
@@ -50,24 +50,20 @@ public sealed class PoolCustomers(TideflowDbContext db, CurrentUser me, TimeProv
         var teams = await db.PoolTeams.AsNoTracking().Where(t => ids.Contains(t.PoolId)).ToListAsync(ct);
         var counts = await db.Customers.Where(c => c.OwnerId == null && c.PoolId != null && ids.Contains(c.PoolId.Value))
             .GroupBy(c => c.PoolId!.Value).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
+        var leads = await db.Leads.Where(l => l.OwnerId == null && l.Status == Leads.LeadStatus.New && l.PoolId != null && ids.Contains(l.PoolId.Value))
+            .GroupBy(l => l.PoolId!.Value).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
         return pools.Select(p => new PoolView(p.Id, p.Name, p.IsDefault, teams.Where(t => t.PoolId == p.Id).Select(t => t.TeamId).ToList(),
-            PoolSettingsJson.Read(p.Settings), counts.FirstOrDefault(c => c.Key == p.Id)?.Count ?? 0)).ToList();
+            PoolSettingsJson.Read(p.Settings), counts.FirstOrDefault(c => c.Key == p.Id)?.Count ?? 0, leads.FirstOrDefault(c => c.Key == p.Id)?.Count ?? 0)).ToList();
     }
 
     public async Task<Page<PoolCustomerRow>> CustomersAsync(Guid poolId, PoolCustomerQuery q, CancellationToken ct = default)
     {
         await MemberPoolAsync(poolId, ct);
-        var size = Math.Clamp(q.PageSize, 1, 200);
-        var page = Math.Max(q.Page, 1);
-        var query = db.Customers.AsNoTracking().Where(c => c.OwnerId == null && c.PoolId == poolId);
+        var query = PoolViews.Waiting(db.Customers.AsNoTracking(), poolId, q.Grade, q.PreviousOwnerId);
         if (!string.IsNullOrWhiteSpace(q.Search))
         {
             var s = q.Search.Trim();
             query = query.Where(c => c.Name.Contains(s) || (c.Company != null && c.Company.Contains(s)));
-        }
-        if (!string.IsNullOrWhiteSpace(q.Grade))
-        {
-            query = query.Where(c => c.Grade == q.Grade.Trim());
         }
         if (!string.IsNullOrWhiteSpace(q.Industry))
         {
@@ -77,32 +73,10 @@ public sealed class PoolCustomers(TideflowDbContext db, CurrentUser me, TimeProv
         {
             query = query.Where(c => c.Region != null && c.Region.Contains(q.Region.Trim()));
         }
-        if (q.PreviousOwnerId is { } previous)
-        {
-            query = query.Where(c => c.PreviousOwnerId == previous);
-        }
-        var total = await query.CountAsync(ct);
-        var joined = from c in query
-                     join u in db.Users on c.PreviousOwnerId equals u.Id into us
-                     from u in us.DefaultIfEmpty()
-                     select new { c, Previous = u == null ? null : u.DisplayName };
-        var ordered = (q.Sort?.ToLowerInvariant(), q.Descending) switch
-        {
-            ("grade", false) => joined.OrderBy(x => x.c.Grade == null).ThenBy(x => x.c.Grade),
-            ("grade", true) => joined.OrderBy(x => x.c.Grade == null).ThenByDescending(x => x.c.Grade),
-            ("score", false) => joined.OrderBy(x => x.c.Score),
-            ("score", true) => joined.OrderByDescending(x => x.c.Score),
-            ("previousowner", false) => joined.OrderBy(x => x.Previous),
-            ("previousowner", true) => joined.OrderByDescending(x => x.Previous),
-            ("pooledat", false) => joined.OrderBy(x => x.c.PooledAt),
-            _ => joined.OrderByDescending(x => x.c.PooledAt),
-        };
-        var rows = await ordered.ThenBy(x => x.c.Id).Skip((page - 1) * size).Take(size)
-            .Select(x => new PoolCustomerRow(x.c.Id, x.c.Name, x.c.Company, x.c.Mobile, x.c.Email, x.c.Grade, x.c.Score, x.c.Industry, x.c.Region,
-                x.c.PooledAt ?? x.c.UpdatedAt, x.c.PoolReason, x.c.PreviousOwnerId, x.Previous))
-            .ToListAsync(ct);
-        return new Page<PoolCustomerRow>(rows.Select(r => r with { Mobile = ContactMask.Phone(r.Mobile), Email = ContactMask.Email(r.Email) }).ToList(),
-            total, page, size);
+        return await PoolViews.PageAsync(db, query, q.Sort, q.Descending, q.Page, q.PageSize,
+            x => new PoolCustomerRow(x.Item.Id, x.Item.Name, x.Item.Company, x.Item.Mobile, x.Item.Email, x.Item.Grade, x.Item.Score,
+                x.Item.Industry, x.Item.Region, x.Item.PooledAt ?? x.Item.UpdatedAt, x.Item.PoolReason, x.Item.PreviousOwnerId, x.Previous),
+            r => r with { Mobile = ContactMask.Phone(r.Mobile), Email = ContactMask.Email(r.Email) }, ct);
     }
 
     /// <summary>"今日已领取 1/3": the caller's claims today against the smallest limit of their pools.</summary>
@@ -241,7 +215,7 @@ public sealed class PoolCustomers(TideflowDbContext db, CurrentUser me, TimeProv
         }
     }
 
-    private async Task<CustomerPool> MemberPoolAsync(Guid poolId, CancellationToken ct)
+    internal async Task<CustomerPool> MemberPoolAsync(Guid poolId, CancellationToken ct)
     {
         if (!me.IsAuthenticated)
         {
@@ -265,6 +239,61 @@ public sealed class PoolCustomers(TideflowDbContext db, CurrentUser me, TimeProv
         {
             throw Problem.Conflict("A pool with this name, or a team's pool, was saved at the same moment; reload and try again.");
         }
+    }
+}
+
+/// <summary>A pooled customer or lead with its previous owner's name, as the pool views sort it.</summary>
+public sealed class PoolEntry<T>
+{
+    public required T Item { get; init; }
+    public string? Previous { get; init; }
+}
+
+/// <summary>What the pool views of customers and of leads share: what waits in a pool, its filters, its sorts.</summary>
+public static class PoolViews
+{
+    /// <summary>One page of what waits in a pool, sorted, as rows whose contact details <paramref name="masked"/> hides (R9.6).</summary>
+    public static async Task<Page<TRow>> PageAsync<T, TRow>(TideflowDbContext db, IQueryable<T> waiting, string? sort, bool descending, int page,
+        int pageSize, System.Linq.Expressions.Expression<Func<PoolEntry<T>, TRow>> row, Func<TRow, TRow> masked, CancellationToken ct)
+        where T : class, IPooled
+    {
+        var (size, number) = (Math.Clamp(pageSize, 1, 200), Math.Max(page, 1));
+        var total = await waiting.CountAsync(ct);
+        var rows = await Sorted(db, waiting, sort, descending).Skip((number - 1) * size).Take(size).Select(row).ToListAsync(ct);
+        return new Page<TRow>(rows.Select(masked).ToList(), total, number, size);
+    }
+
+    /// <summary>What waits unowned in the pool, by grade and by who let it go.</summary>
+    public static IQueryable<T> Waiting<T>(IQueryable<T> records, Guid poolId, string? grade, Guid? previousOwner) where T : class, IPooled
+    {
+        var query = records.Where(r => r.OwnerId == null && r.PoolId == poolId);
+        if (!string.IsNullOrWhiteSpace(grade))
+        {
+            var g = grade.Trim();
+            query = query.Where(r => r.Grade == g);
+        }
+        return previousOwner is { } previous ? query.Where(r => r.PreviousOwnerId == previous) : query;
+    }
+
+    /// <summary>Sorted by grade, score, previous owner or time in the pool (newest first by default), then by id for stable pages.</summary>
+    private static IQueryable<PoolEntry<T>> Sorted<T>(TideflowDbContext db, IQueryable<T> records, string? sort, bool descending) where T : class, IPooled
+    {
+        var joined = from r in records
+                     join u in db.Users on r.PreviousOwnerId equals u.Id into us
+                     from u in us.DefaultIfEmpty()
+                     select new PoolEntry<T> { Item = r, Previous = u == null ? null : u.DisplayName };
+        var ordered = (sort?.ToLowerInvariant(), descending) switch
+        {
+            ("grade", false) => joined.OrderBy(x => x.Item.Grade == null).ThenBy(x => x.Item.Grade),
+            ("grade", true) => joined.OrderBy(x => x.Item.Grade == null).ThenByDescending(x => x.Item.Grade),
+            ("score", false) => joined.OrderBy(x => x.Item.Score),
+            ("score", true) => joined.OrderByDescending(x => x.Item.Score),
+            ("previousowner", false) => joined.OrderBy(x => x.Previous),
+            ("previousowner", true) => joined.OrderByDescending(x => x.Previous),
+            ("pooledat", false) => joined.OrderBy(x => x.Item.PooledAt),
+            _ => joined.OrderByDescending(x => x.Item.PooledAt),
+        };
+        return ordered.ThenBy(x => x.Item.Id);
     }
 }
 
@@ -292,6 +321,7 @@ public static class PoolEndpoints
         g.MapPut("/{id:guid}", (Guid id, SavePoolRequest r, PoolCustomers h, CancellationToken ct) => h.UpdateAsync(id, r, ct));
         g.MapPost("/{id:guid}/preview", (Guid id, PoolSettings? draft, PoolCustomers h, CancellationToken ct) => h.PreviewAsync(id, draft, ct));
         g.MapGet("/{id:guid}/customers", (Guid id, [AsParameters] PoolCustomerQuery q, PoolCustomers h, CancellationToken ct) => h.CustomersAsync(id, q, ct));
+        g.MapGet("/{id:guid}/leads", (Guid id, [AsParameters] PoolLeadQuery q, PoolLeads h, CancellationToken ct) => h.LeadsAsync(id, q, ct));
         g.MapGet("/my-claims", (PoolCustomers h, CancellationToken ct) => h.MyStatusAsync(ct));
         g.MapGet("/due-soon", (int? days, PoolCustomers h, CancellationToken ct) => h.DueSoonAsync(days ?? 3, ct));
         g.MapGet("/flow", (string? from, string? to, PoolFlowFigures h, CancellationToken ct) => h.GetAsync(from, to, ct));
@@ -306,5 +336,14 @@ public static class PoolEndpoints
         c.MapGet("/{id:guid}/pool-outlook", (Guid id, ReleaseCustomer h, CancellationToken ct) => h.OutlookAsync(id, ct));
         c.MapPost("/{id:guid}/protect", async (Guid id, ProtectRequest r, ReleaseCustomer h, CancellationToken ct) =>
             new { protectedUntil = await h.ProtectAsync(id, r, ct) });
+
+        var l = api.MapGroup("/leads").WithTags("Pool");
+        l.MapPost("/{id:guid}/claim", (Guid id, ClaimLead h, CancellationToken ct) => h.ClaimAsync(id, ct));
+        l.MapPost("/{id:guid}/release", async (Guid id, ReleaseRequest r, ReleaseLead h, CancellationToken ct) =>
+        {
+            await h.ReleaseAsync(id, r, ct);
+            return Results.NoContent();
+        });
+        l.MapGet("/{id:guid}/pool-outlook", (Guid id, ReleaseLead h, CancellationToken ct) => h.OutlookAsync(id, ct));
     }
 }

@@ -5,6 +5,7 @@ using Tideflow.Web.Data;
 using Tideflow.Web.Features.Access;
 using Tideflow.Web.Features.Assignment;
 using Tideflow.Web.Features.Notifications;
+using Tideflow.Web.Features.Pipeline;
 using Tideflow.Web.Shared;
 
 namespace Tideflow.Web.Features.Pool;
@@ -38,64 +39,17 @@ public sealed class ReleaseCustomer(TideflowDbContext db, CurrentUser me, TimePr
             throw Problem.Conflict("This customer is already in the pool.");
         }
         var now = clock.GetUtcNow();
-        CustomerPool pool;
-        if (request.PoolId is { } chosen)
-        {
-            pool = await db.Pools.SingleOrDefaultAsync(p => p.Id == chosen, ct) ?? throw Problem.Invalid("poolId", "There is no such pool.");
-            // Into a pool the caller belongs to (those who see everything may pick any): nobody drops customers on other teams.
-            if (me.Scope.PoolIds is { } mine && !mine.Contains(pool.Id))
-            {
-                throw Problem.Invalid("poolId", $"You are not a member of {pool.Name}.");
-            }
-        }
-        else
-        {
-            var team = await db.Users.Where(u => u.Id == owner).Select(u => u.TeamId).SingleAsync(ct);
-            pool = await Pools.ForTeamAsync(db, customer.OrganizationId, team, now, ct);
-        }
-        var settings = PoolSettingsJson.Read(pool.Settings);
-        var reason = request.Reason?.Trim();
-        if (string.IsNullOrEmpty(reason))
-        {
-            throw Problem.Invalid("reason", $"Say why the customer goes back: one of {string.Join(", ", settings.Reasons)}.");
-        }
-        if (!settings.Reasons.Contains(reason, StringComparer.OrdinalIgnoreCase))
-        {
-            throw Problem.Invalid("reason", $"\"{reason}\" is not a release reason of {pool.Name}; choose one of {string.Join(", ", settings.Reasons)}.");
-        }
-        var note = request.Note?.Trim();
-        if (note is { Length: > 400 })
-        {
-            throw Problem.Invalid("note", "At most 400 characters.");
-        }
-        if (reason.Length + (note?.Length ?? 0) > 480)
-        {
-            throw Problem.Invalid("note", $"At most {480 - reason.Length} characters with this reason.");
-        }
-        var why = string.IsNullOrEmpty(note) ? reason : $"{reason}: {note}";
-        customer.PreviousOwnerId = owner;
-        customer.OwnerId = null;
-        customer.PoolId = pool.Id;
-        customer.PooledAt = now;
-        customer.PoolReason = why;
+        var (pool, why) = await Releases.PoolAndReasonAsync(db, me, customer.OrganizationId, owner, request, now, ct);
+        Releases.IntoPool(customer, owner, pool.Id, why, now);
         customer.ClaimedAt = null;
         customer.ProtectedUntil = null;
         customer.UpdatedAt = now;
-        db.OwnershipChanges.Add(new OwnershipChange
+        await Releases.RecordAsync(db, me, new OwnershipChange
         {
             OrganizationId = customer.OrganizationId, CustomerId = customer.Id, FromId = owner, ToId = null, Reason = why,
             ById = me.Id, At = now, Event = OwnershipEvent.Released, PoolId = pool.Id,
-        });
-        foreach (var task in await db.FollowUpTasks.Where(t => t.CustomerId == customer.Id && t.ClosedAt == null).ToListAsync(ct))
-        {
-            task.ClosedAt = now;
-            task.ClosedReason = "released";
-        }
-        if (owner != me.Id)
-        {
-            Inboxes.Add(db, customer.OrganizationId, owner, NotificationKinds.CustomerReleased,
-                new { name = customer.Name, by = me.Scope.UserName, reason = why }, $"/customers/{customer.Id}", now);
-        }
+        }, db.FollowUpTasks.Where(t => t.CustomerId == customer.Id), NotificationKinds.CustomerReleased,
+            new { name = customer.Name, by = me.Scope.UserName, reason = why }, $"/customers/{customer.Id}", ct);
         await db.SaveChangesAsync(ct);
     }
 
@@ -161,5 +115,79 @@ public sealed class ReleaseCustomer(TideflowDbContext db, CurrentUser me, TimePr
         });
         await db.SaveChangesAsync(ct);
         return customer.ProtectedUntil;
+    }
+}
+
+/// <summary>What releasing a customer and releasing a lead share: where it goes, the reason, and the bookkeeping.</summary>
+public static class Releases
+{
+    /// <summary>
+    /// The pool chosen on release (one the caller belongs to) or the owner's team's, and the reason: one of that pool's
+    /// release reasons, plus free text.
+    /// </summary>
+    public static async Task<(CustomerPool Pool, string Why)> PoolAndReasonAsync(TideflowDbContext db, CurrentUser me, Guid organizationId, Guid owner,
+        ReleaseRequest request, DateTimeOffset now, CancellationToken ct)
+    {
+        CustomerPool pool;
+        if (request.PoolId is { } chosen)
+        {
+            pool = await db.Pools.SingleOrDefaultAsync(p => p.Id == chosen, ct) ?? throw Problem.Invalid("poolId", "There is no such pool.");
+            // Into a pool the caller belongs to (those who see everything may pick any): nobody drops work on other teams.
+            if (me.Scope.PoolIds is { } mine && !mine.Contains(pool.Id))
+            {
+                throw Problem.Invalid("poolId", $"You are not a member of {pool.Name}.");
+            }
+        }
+        else
+        {
+            var team = await db.Users.Where(u => u.Id == owner).Select(u => u.TeamId).SingleAsync(ct);
+            pool = await Pools.ForTeamAsync(db, organizationId, team, now, ct);
+        }
+        var settings = PoolSettingsJson.Read(pool.Settings);
+        var reason = request.Reason?.Trim();
+        if (string.IsNullOrEmpty(reason))
+        {
+            throw Problem.Invalid("reason", $"Say why it goes back: one of {string.Join(", ", settings.Reasons)}.");
+        }
+        if (!settings.Reasons.Contains(reason, StringComparer.OrdinalIgnoreCase))
+        {
+            throw Problem.Invalid("reason", $"\"{reason}\" is not a release reason of {pool.Name}; choose one of {string.Join(", ", settings.Reasons)}.");
+        }
+        var note = request.Note?.Trim();
+        if (note is { Length: > 400 })
+        {
+            throw Problem.Invalid("note", "At most 400 characters.");
+        }
+        if (reason.Length + (note?.Length ?? 0) > 480)
+        {
+            throw Problem.Invalid("note", $"At most {480 - reason.Length} characters with this reason.");
+        }
+        return (pool, string.IsNullOrEmpty(note) ? reason : $"{reason}: {note}");
+    }
+
+    /// <summary>Out of its owner's hands, into the pool: who let it go, where, since when, why.</summary>
+    public static void IntoPool(IPooled item, Guid owner, Guid poolId, string why, DateTimeOffset now)
+    {
+        (item.PreviousOwnerId, item.OwnerId) = (owner, null);
+        (item.PoolId, item.PooledAt, item.PoolReason) = (poolId, now, why);
+    }
+
+    /// <summary>
+    /// The history line (the actor and the previous owner apart), the record's open tasks closed, and the owner told
+    /// when someone else (their manager) released it.
+    /// </summary>
+    public static async Task RecordAsync(TideflowDbContext db, CurrentUser me, OwnershipChange released, IQueryable<FollowUpTask> tasks,
+        string notification, object parameters, string link, CancellationToken ct)
+    {
+        db.OwnershipChanges.Add(released);
+        foreach (var task in await tasks.Where(t => t.ClosedAt == null).ToListAsync(ct))
+        {
+            task.ClosedAt = released.At;
+            task.ClosedReason = "released";
+        }
+        if (released.FromId is { } owner && owner != me.Id)
+        {
+            Inboxes.Add(db, released.OrganizationId, owner, notification, parameters, link, released.At);
+        }
     }
 }

@@ -998,6 +998,19 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .HasMaxLength(2000)
                         .HasColumnType("character varying(2000)");
 
+                    b.Property<Guid?>("PoolId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("PoolReason")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
+
+                    b.Property<DateTimeOffset?>("PooledAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid?>("PreviousOwnerId")
+                        .HasColumnType("uuid");
+
                     b.Property<string>("Problems")
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)");
@@ -1057,6 +1070,8 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.HasIndex("OrganizationId", "OwnerId");
 
                     b.HasIndex("OrganizationId", "Status");
+
+                    b.HasIndex("PoolId", "PooledAt");
 
                     b.ToTable("Leads");
 
@@ -2061,6 +2076,11 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.HasOne("Tideflow.Web.Features.Access.AppUser", null)
                         .WithMany()
                         .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Restrict);
+
+                    b.HasOne("Tideflow.Web.Features.Pool.CustomerPool", null)
+                        .WithMany()
+                        .HasForeignKey("PoolId")
                         .OnDelete(DeleteBehavior.Restrict);
                 });
 

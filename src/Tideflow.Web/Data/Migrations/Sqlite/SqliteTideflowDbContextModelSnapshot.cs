@@ -981,6 +981,19 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                         .HasMaxLength(2000)
                         .HasColumnType("TEXT");
 
+                    b.Property<Guid?>("PoolId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PoolReason")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("PooledAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid?>("PreviousOwnerId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Problems")
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
@@ -1040,6 +1053,8 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.HasIndex("OrganizationId", "OwnerId");
 
                     b.HasIndex("OrganizationId", "Status");
+
+                    b.HasIndex("PoolId", "PooledAt");
 
                     b.ToTable("Leads");
                 });
@@ -2038,6 +2053,11 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.HasOne("Tideflow.Web.Features.Access.AppUser", null)
                         .WithMany()
                         .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Restrict);
+
+                    b.HasOne("Tideflow.Web.Features.Pool.CustomerPool", null)
+                        .WithMany()
+                        .HasForeignKey("PoolId")
                         .OnDelete(DeleteBehavior.Restrict);
                 });
 

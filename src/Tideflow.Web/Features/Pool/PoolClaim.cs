@@ -1,0 +1,175 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Localization;
+using Tideflow.Domain.Access;
+using Tideflow.Domain.Pool;
+using Tideflow.Web.Data;
+using Tideflow.Web.Features.Access;
+using Tideflow.Web.Features.Assignment;
+using Tideflow.Web.Shared;
+
+namespace Tideflow.Web.Features.Pool;
+
+public sealed record ClaimResult(Guid Id, string Name, int ClaimedToday, int DailyLimit, DateTimeOffset FirstContactDue);
+
+/// <summary>What a claim reads of the customer or lead it would take, through the caller's data scope.</summary>
+public sealed record PoolItem(Guid Id, string Name, Guid? OwnerId, Guid? PoolId, DateTimeOffset? PooledAt, Guid OrganizationId, string? Grade);
+
+/// <summary>
+/// A rep claims from a pool they belong to (R4.6) — a customer (<see cref="ClaimCustomer"/>) or a lead
+/// (<see cref="ClaimLead"/>), under the same limits and the same race rules. One transaction: the rep's counter for the
+/// day goes up only while below the limit (a conditional UPDATE that also queues the rep's parallel claims behind each
+/// other), the held cap is counted behind that, and the record is taken with <c>WHERE owner IS NULL</c>: of two reps
+/// claiming the same record at once exactly one changes the row; the other is told who just took it.
+/// </summary>
+/// <remarks>
+/// Lead and customer claims share the rep's day counter (<see cref="ClaimCount"/>): the limit is on how much new work a
+/// rep takes on in a day, and each claim of either kind brings a first contact due within hours.
+/// </remarks>
+public abstract class PoolClaim(TideflowDbContext db, CurrentUser me, TimeProvider clock, IStringLocalizer<Strings> L)
+{
+    protected TideflowDbContext Db { get; } = db;
+    protected CurrentUser Me { get; } = me;
+
+    /// <summary>How long a record taken from the pool is answered "just taken" rather than "not found".</summary>
+    private static readonly TimeSpan JustTaken = TimeSpan.FromMinutes(10);
+
+    /// <summary>"Customer" or "Lead": the 404's subject.</summary>
+    protected abstract string Kind { get; }
+
+    /// <summary>Where the messages that name the kind (该客户… / 该线索…) start in the string resources.</summary>
+    protected abstract string TextPrefix { get; }
+
+    /// <summary>The record as the caller's data scope shows it; null when it does not.</summary>
+    protected abstract Task<PoolItem?> FindAsync(Guid id, CancellationToken ct);
+
+    /// <summary>Its owner and pool past the data scope (within the caller's organisation), to explain a refusal; null if none.</summary>
+    protected abstract Task<(Guid? OwnerId, Guid? PoolId)?> StateAsync(Guid id, CancellationToken ct);
+
+    /// <summary>The record's ownership history.</summary>
+    protected abstract IQueryable<OwnershipChange> HistoryOf(Guid id);
+
+    /// <summary>The conditional UPDATE: owner = caller only while it still sits unowned in <paramref name="poolId"/>; rows changed.</summary>
+    protected abstract Task<int> TakeAsync(Guid id, Guid poolId, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>Inside the claim's transaction, after the take: history and first-contact task (tracked, saved by the caller).</summary>
+    /// <returns>When the first contact is due.</returns>
+    protected abstract Task<DateTimeOffset> TakenAsync(PoolItem item, Guid poolId, PoolSettings settings, DateTimeOffset now, CancellationToken ct);
+
+    private string Text(string name) => L[TextPrefix + name];
+
+    public async Task<ClaimResult> ClaimAsync(Guid id, CancellationToken ct = default)
+    {
+        Me.Require(Permission.WorkCustomers);
+        var now = clock.GetUtcNow();
+        var item = await FindAsync(id, ct);
+        if (item is null)
+        {
+            // Not visible: in a pool the caller is not a member of (403, saying which), or claimed by someone a moment ago
+            // (409: the caller saw it in the pool seconds before). Anything else does not exist for the caller (404).
+            var state = await StateAsync(id, ct);
+            if (state is { OwnerId: null, PoolId: { } elsewhere }
+                && await Db.Pools.Where(p => p.Id == elsewhere).Select(p => p.Name).SingleOrDefaultAsync(ct) is { } poolName)
+            {
+                throw Problem.Forbidden(string.Format(Text("NotMember"), poolName));
+            }
+            if (state?.OwnerId is { } winner && await HistoryOf(id).AnyAsync(o => o.ToId == winner
+                    && (o.Event == OwnershipEvent.Claimed || o.Event == OwnershipEvent.AssignedFromPool) && o.At >= now - JustTaken, ct))
+            {
+                throw Problem.Conflict(string.Format(Text("JustTaken"), await NameOfAsync(winner, ct)));
+            }
+            throw Problem.NotFound(Kind);
+        }
+        if (item.OwnerId is { } owner)
+        {
+            throw Problem.Conflict(owner == Me.Id ? Text("AlreadyYours") : string.Format(Text("AlreadyOwned"), await NameOfAsync(owner, ct)));
+        }
+        var pool = item.PoolId is { } pooled ? await Db.Pools.AsNoTracking().SingleOrDefaultAsync(p => p.Id == pooled, ct) : null;
+        if (pool is null)
+        {
+            throw Problem.Conflict(Text("NotInPool"));
+        }
+        var settings = PoolSettingsJson.Read(pool.Settings);
+        var day = DayOf(now);
+        // Everything the limits look at, in one round trip. Holdings are counted only when a cap applies: a rep holds
+        // thousands, and counting them was most of a claim's time.
+        var poolCap = settings.MaxHeld is not null;
+        var history = HistoryOf(id);
+        var mine = await Db.Users.Where(u => u.Id == Me.Id).Select(u => new
+        {
+            u.Capacity,
+            Today = Db.ClaimCounts.Where(c => c.UserId == Me.Id && c.Day == day).Select(c => (int?)c.Count).FirstOrDefault(),
+            Held = poolCap || u.Capacity != null ? Db.Customers.Count(c => c.OwnerId == Me.Id) : 0,
+            LastLost = history.Where(o => o.FromId == Me.Id && (o.Event == OwnershipEvent.Released || o.Event == OwnershipEvent.Reclaimed))
+                .Max(o => (DateTimeOffset?)o.At),
+        }).SingleAsync(ct);
+        var facts = new ClaimFacts(mine.Today ?? 0, mine.Held, mine.Capacity, mine.LastLost, item.PooledAt ?? now);
+        if (ClaimPolicy.Check(settings, facts, now) is { } denied)
+        {
+            throw Refused(denied);
+        }
+        if (mine.Today is null)
+        {
+            await CreateCounterAsync(day, ct);
+        }
+
+        var firstContact = now;
+        // PostgreSQL's retrying strategy wants the whole transaction as one retriable unit.
+        await Db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
+        {
+            Db.ChangeTracker.Clear();
+            await using var tx = await Db.Database.BeginTransactionAsync(ct);
+            var counted = await Db.ClaimCounts.Where(c => c.UserId == Me.Id && c.Day == day && c.Count < settings.DailyClaimLimit)
+                .ExecuteUpdateAsync(c => c.SetProperty(x => x.Count, x => x.Count + 1), ct);
+            if (counted == 0)
+            {
+                throw Refused(new ClaimDenied(ClaimRefusal.DailyLimit, settings.DailyClaimLimit, settings.DailyClaimLimit, null));
+            }
+            // The cap is on customers held (R4.6); a claimed lead becomes one when qualified, so a rep at the cap takes neither.
+            if (ClaimPolicy.HeldCap(settings, facts.Capacity) is { } cap && await Db.Customers.CountAsync(c => c.OwnerId == Me.Id, ct) is var held && held >= cap)
+            {
+                throw Refused(new ClaimDenied(ClaimRefusal.HeldLimit, held, cap, null));
+            }
+            if (await TakeAsync(id, pool.Id, now, ct) == 0)
+            {
+                await tx.RollbackAsync(ct);
+                var winner = (await StateAsync(id, ct))?.OwnerId;
+                throw Problem.Conflict(winner is { } w ? string.Format(Text("JustTaken"), await NameOfAsync(w, ct)) : Text("NotInPool"));
+            }
+            firstContact = await TakenAsync(item, pool.Id, settings, now, ct);
+            await Db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+        });
+        var today = await Db.ClaimCounts.Where(c => c.UserId == Me.Id && c.Day == day).Select(c => c.Count).SingleAsync(ct);
+        return new ClaimResult(id, item.Name, today, settings.DailyClaimLimit, firstContact);
+    }
+
+    /// <summary>A refused claim in the caller's language: 今日已领取 3/3 …</summary>
+    public Problem Refused(ClaimDenied denied) => Problem.Conflict(denied.Reason switch
+    {
+        ClaimRefusal.DailyLimit => string.Format(L["Pool_DailyLimit"], denied.Count, denied.Limit),
+        ClaimRefusal.HeldLimit => string.Format(L["Pool_HeldLimit"], denied.Count, denied.Limit),
+        ClaimRefusal.Cooldown => string.Format(Text("Cooldown"), Me.Time(denied.PossibleFrom)),
+        ClaimRefusal.Embargo => string.Format(Text("Embargo"), Me.Time(denied.PossibleFrom)),
+        _ => denied.Message,
+    });
+
+    /// <summary>The rep's day, in their time zone: "today" resets at their midnight.</summary>
+    public string DayOf(DateTimeOffset now) => UserTime.Local(now, Me.Scope.TimeZone).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    private async Task<string> NameOfAsync(Guid userId, CancellationToken ct) =>
+        await Db.Users.Where(u => u.Id == userId).Select(u => u.DisplayName).SingleOrDefaultAsync(ct) ?? "?";
+
+    private async Task CreateCounterAsync(string day, CancellationToken ct)
+    {
+        Db.ClaimCounts.Add(new ClaimCount { UserId = Me.Id, Day = day, OrganizationId = Me.OrganizationId });
+        try
+        {
+            await Db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException e) when (Leads.CaptureLead.IsUniqueViolation(e))
+        {
+            // The rep's other claim created it a moment ago.
+        }
+        Db.ChangeTracker.Clear();
+    }
+}
