@@ -59,6 +59,10 @@ public sealed class AdminTests(BrowserApp app) : BrowserTest(app)
         await again.ClickAsync("button[type=submit]");
         await again.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/");
         await Expect(again.Locator("[data-testid=current-user]")).ToHaveTextAsync("rep2");
+        // Turning it on renewed the security stamp: the first page's circuit notices within its 10-s revalidation and
+        // sends it to the login page. Waited for here, while the page is open, so the navigation does not land on a
+        // closed browser in some later test.
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/account/login"), new() { Timeout = 30_000 });
         AssertNoErrors();
     }
 }
