@@ -79,11 +79,26 @@ public sealed class ScreenshotTests(BrowserApp app) : BrowserTest(app)
         await admin.Locator("[data-testid=preview-total]").WaitForAsync();
         written.Add(await ShootAsync(admin, "pool-rules.png", fullPage: true));
 
+        await Ui.OpenAsync(admin, "/pool/flow");
+        await admin.Locator("[data-testid=flow-claimed]").First.WaitForAsync();
+        written.Add(await ShootAsync(admin, "pool-flow.png", fullPage: true));
+
+        await Ui.OpenAsync(admin, "/admin/plans");
+        await admin.Locator("[data-testid=plan-step]").First.WaitForAsync();
+        written.Add(await ShootAsync(admin, "follow-up-plans.png", fullPage: true));
+
+        await Ui.OpenAsync(admin, "/admin/reminders");
+        await admin.Locator("[data-testid=reminder-settings]").WaitForAsync();
+        written.Add(await ShootAsync(admin, "reminders.png", fullPage: true));
+
         var rep = await NewPageAsync();
         await Ui.LoginAsync(rep, "rep1");
         await Ui.OpenAsync(rep, "/pool");
         await rep.Locator("[data-testid=pool-row-name]").First.WaitForAsync();
         written.Add(await ShootAsync(rep, "pool.png"));
+        await rep.Locator("[data-testid=pool-kind] .mud-tab", new() { HasTextString = "线索池" }).ClickAsync();
+        await rep.Locator("[data-testid=pool-lead-name]").First.WaitForAsync();
+        written.Add(await ShootAsync(rep, "lead-pool.png"));
 
         await Ui.OpenAsync(rep, "/customers");
         await rep.Locator("[data-testid=customer-row-name]").First.WaitForAsync();
