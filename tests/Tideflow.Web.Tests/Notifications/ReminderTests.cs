@@ -293,6 +293,34 @@ public abstract class ReminderTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
+    public async Task Pool_warnings_and_reclaims_reach_the_owner_on_the_robot_they_chose()
+    {
+        await using var robots = await RobotReceiver.StartAsync();
+        var (node, org) = await NodeAsync(robots);
+        await using var _ = node;
+        Assert.Equal(HttpStatusCode.OK, (await node.As(org.RepA).PutJson("/api/me/reminders", new
+        {
+            email = false, dingTalk = false, weCom = true, weComWebhook = robots.WeComWebhook,
+        })).StatusCode);
+        var (warned, reclaimed) = (org.CustomersOf[org.RepA.Id][0], org.CustomersOf[org.RepA.Id][1]);
+        await node.InDbAsync(async db =>
+        {
+            // Under the default "no follow-up for 7 days": one a day from its due time, one past it.
+            await db.Customers.Where(c => c.Id == warned).ExecuteUpdateAsync(c => c.SetProperty(x => x.AssignedAt, node.Clock.GetUtcNow().AddDays(-6.5)));
+            return await db.Customers.Where(c => c.Id == reclaimed).ExecuteUpdateAsync(c => c.SetProperty(x => x.AssignedAt, node.Clock.GetUtcNow().AddDays(-30)));
+        });
+        await using (var scope = node.Services.CreateAsyncScope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentUser>().Set(DataScope.System);
+            await scope.ServiceProvider.GetRequiredService<Tideflow.Web.Features.Pool.ReclaimJob>().RunAsync(node.Clock.GetUtcNow(), org.Id, default);
+        }
+        Assert.Equal(new DeliveryRound(2, 0, 0), await DeliverAsync(node));
+        var texts = robots.Received.Select(m => m.Content).ToList();
+        Assert.Contains(texts, t => t.Contains(org.CustomerNames[warned], StringComparison.Ordinal) && t.Contains("回收", StringComparison.Ordinal));
+        Assert.Contains(texts, t => t.Contains(org.CustomerNames[reclaimed], StringComparison.Ordinal) && t.Contains("公海", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Two_nodes_delivering_at_once_send_each_reminder_once()
     {
         await using var robots = await RobotReceiver.StartAsync();
