@@ -131,13 +131,15 @@ public static class SqliteLoader
         return new LoadResult(org, customers, insertTime, total.Elapsed, leads);
     }
 
+    // The BANT and behaviour columns are named although they only hold their zero: SQLite rebuilt "Leads" for the
+    // LeadPools migration, and EF's rebuild keeps NOT NULL but not the defaults the columns were added with.
     private static long LoadLeads(SqliteConnection connection, IEnumerable<LeadRow> rows)
     {
         using var lead = Command(connection, null,
             """
             INSERT INTO "Leads" ("Id", "OrganizationId", "Name", "Company", "Mobile", "Email", "ChannelId", "SourceTag", "Status",
-                "ArrivedAt", "UpdatedAt", "CompanyKey")
-            VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, 'New', @p9, @p10, @p11)
+                "ArrivedAt", "UpdatedAt", "CompanyKey", "BantBudget", "BantAuthority", "BantNeed", "BantTimeline", "BehaviourCount", "BehaviourPoints")
+            VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, 'New', @p9, @p10, @p11, FALSE, FALSE, FALSE, FALSE, 0, 0)
             """);
         using var key = Command(connection, null,
             """INSERT INTO "ContactKeys" ("OrganizationId", "Key", "LeadId") VALUES (@p1, @p2, @p3)""");

@@ -45,8 +45,9 @@ public sealed class CaptureFloor(bool sqlite, string connectionString, Guid org,
             await using (var lead = db.Command(connection, tx,
                              """
                              INSERT INTO "Leads" ("Id", "OrganizationId", "Name", "Mobile", "Email", "ChannelId", "SourceTag", "Campaign",
-                                 "Status", "RawPayload", "ArrivedAt", "UpdatedAt")
-                             VALUES (@id, @org, @name, @mobile, @email, @channel, @tag, @campaign, 'New', @raw, @at, @at)
+                                 "Status", "RawPayload", "ArrivedAt", "UpdatedAt", "BantBudget", "BantAuthority", "BantNeed", "BantTimeline",
+                                 "BehaviourCount", "BehaviourPoints")
+                             VALUES (@id, @org, @name, @mobile, @email, @channel, @tag, @campaign, 'New', @raw, @at, @at, FALSE, FALSE, FALSE, FALSE, 0, 0)
                              """,
                              ("@id", leadId), ("@org", org), ("@name", s.Name), ("@mobile", s.Mobile), ("@email", s.Email), ("@channel", channel.Id),
                              ("@tag", channel.SourceTag), ("@campaign", s.Campaign), ("@raw", payload), ("@at", now)))

@@ -149,8 +149,8 @@ public static class ImportScenario
         using var lead = Prepare(connection,
             """
             INSERT INTO "Leads" ("Id", "OrganizationId", "Name", "Company", "CompanyKey", "Mobile", "Email", "SourceTag", "Status",
-                "Problems", "RawPayload", "ArrivedAt", "UpdatedAt")
-            VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, '导入', @p8, @p9, @p10, @p11, @p11)
+                "Problems", "RawPayload", "ArrivedAt", "UpdatedAt", "BantBudget", "BantAuthority", "BantNeed", "BantTimeline", "BehaviourCount", "BehaviourPoints")
+            VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, '导入', @p8, @p9, @p10, @p11, @p11, FALSE, FALSE, FALSE, FALSE, 0, 0)
             """, 11);
         using var key = Prepare(connection, """INSERT INTO "ContactKeys" ("OrganizationId", "Key", "LeadId") VALUES (@p1, @p2, @p3)""", 3);
         using var touch = Prepare(connection,

@@ -66,6 +66,7 @@ public sealed class DeliverNotifications(TideflowDbContext db, ReminderSenders s
                                 where d.LeaseToken == token
                                 join p in db.ReminderPreferences on d.RecipientId equals p.UserId
                                 select new { d.Id, Preference = p }).ToDictionaryAsync(x => x.Id, x => x.Preference, ct);
+        var robots = recipients.Values.DistinctBy(p => p.UserId).ToDictionary(p => p.UserId, senders.RobotsOf);
         var organizations = leased.Select(l => l.OrganizationId).Distinct().ToList();
         var settings = await db.ReminderSettings.AsNoTracking().Where(s => organizations.Contains(s.OrganizationId)).ToDictionaryAsync(s => s.OrganizationId, ct);
 
@@ -82,7 +83,7 @@ public sealed class DeliverNotifications(TideflowDbContext db, ReminderSenders s
                 var body = text.Render(l.Kind, NotificationText.Parse(l.Parameters), l.Culture);
                 var link = l.Link is null || string.IsNullOrWhiteSpace(s.AppUrl) ? null : s.AppUrl.TrimEnd('/') + l.Link;
                 await senders.SendAsync(new OutgoingReminder(l.Channel, Subject(body), body, link, l.Email, l.PhoneNumber,
-                    recipients.GetValueOrDefault(l.Id), s), token);
+                    recipients.TryGetValue(l.Id, out var p) ? robots[p.UserId] : null, s), token);
                 outcomes.Add((l.Id, l.Attempts, null));
             }
             catch (DeliveryFailed e)

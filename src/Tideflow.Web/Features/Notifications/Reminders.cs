@@ -101,7 +101,7 @@ public sealed class ReminderChoices(TideflowDbContext db, CurrentUser me, Remind
         await db.SaveChangesAsync(ct);
         try
         {
-            await senders.SendAsync(new OutgoingReminder(request.Channel, "Tideflow · " + body, body, link, user.Email, user.PhoneNumber, p, settings), ct);
+            await senders.SendAsync(new OutgoingReminder(request.Channel, "Tideflow · " + body, body, link, user.Email, user.PhoneNumber, senders.RobotsOf(p), settings), ct);
             return new TestReminderResult(request.Channel, true, null);
         }
         catch (DeliveryFailed e)

@@ -18,7 +18,10 @@ public sealed class DeliveryFailed(string reason, bool permanent = false) : Exce
 
 /// <summary>What one delivery needs to leave the building: the rendered text and where it goes.</summary>
 public sealed record OutgoingReminder(ReminderChannel Channel, string Subject, string Text, string? Link,
-    string? Email, string? Mobile, ReminderPreference? Preference, ReminderSettings Settings);
+    string? Email, string? Mobile, RobotAddresses? Robots, ReminderSettings Settings);
+
+/// <summary>A user's robot addresses and DingTalk secret, decrypted, for the moment of sending.</summary>
+public sealed record RobotAddresses(string? DingTalkWebhook, string? DingTalkSecret, string? WeComWebhook);
 
 /// <summary>A notification in its reader's language, for channels outside the app.</summary>
 public sealed class NotificationText(IStringLocalizer<Strings> strings)
@@ -64,6 +67,10 @@ public sealed class ReminderSenders(IHttpClientFactory http, IDataProtectionProv
     public string Protect(string value) => secrets.Protect(value);
 
     public string? Unprotect(string? value) => value is null ? null : secrets.Unprotect(value);
+
+    /// <summary>Decrypted once per recipient and batch, not once per message.</summary>
+    public RobotAddresses? RobotsOf(ReminderPreference? p) =>
+        p is null ? null : new(Unprotect(p.DingTalkWebhook), Unprotect(p.DingTalkSecret), Unprotect(p.WeComWebhook));
 
     /// <summary>Robot addresses the admin allows (Reminders:WebhookOrigins); by default DingTalk's and WeCom's own.</summary>
     public IReadOnlyList<string> WebhookOrigins =>
@@ -117,8 +124,8 @@ public sealed class ReminderSenders(IHttpClientFactory http, IDataProtectionProv
 
     private async Task SendDingTalkAsync(OutgoingReminder r, CancellationToken ct)
     {
-        var webhook = Unprotect(r.Preference?.DingTalkWebhook) ?? throw new DeliveryFailed("No DingTalk robot address is set.", permanent: true);
-        var secret = Unprotect(r.Preference?.DingTalkSecret);
+        var webhook = r.Robots?.DingTalkWebhook ?? throw new DeliveryFailed("No DingTalk robot address is set.", permanent: true);
+        var secret = r.Robots?.DingTalkSecret;
         var url = string.IsNullOrEmpty(secret) ? webhook : DingTalkSigning.SignedUrl(webhook, secret, clock.GetUtcNow());
         // A group robot @-mentions by mobile number; the text must name the number for the mention to show.
         var mobile = RobotMention.Of(r.Mobile);
@@ -133,7 +140,7 @@ public sealed class ReminderSenders(IHttpClientFactory http, IDataProtectionProv
 
     private async Task SendWeComAsync(OutgoingReminder r, CancellationToken ct)
     {
-        var webhook = Unprotect(r.Preference?.WeComWebhook) ?? throw new DeliveryFailed("No WeCom robot address is set.", permanent: true);
+        var webhook = r.Robots?.WeComWebhook ?? throw new DeliveryFailed("No WeCom robot address is set.", permanent: true);
         await PostRobotAsync(ReminderChannel.WeCom, webhook, webhook, new
         {
             msgtype = "text",
