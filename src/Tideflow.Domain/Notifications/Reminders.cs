@@ -112,12 +112,13 @@ public static class TaskReminders
 {
     public const int DefaultEscalateAfterHours = 24;
 
-    public static bool ReminderDue(DateTimeOffset dueAt, bool open, bool reminded, DateTimeOffset now) =>
-        open && !reminded && dueAt <= now;
+    /// <summary>Tasks due at or before this are overdue by at least <paramref name="escalateAfterHours"/>; null: escalation is off (0).</summary>
+    public static DateTimeOffset? EscalateDueBefore(int escalateAfterHours, DateTimeOffset now) =>
+        escalateAfterHours > 0 ? now - TimeSpan.FromHours(escalateAfterHours) : null;
 
     /// <summary>Overdue by at least <paramref name="escalateAfterHours"/> (0 turns escalation off).</summary>
     public static bool EscalationDue(DateTimeOffset dueAt, bool open, bool escalated, int escalateAfterHours, DateTimeOffset now) =>
-        open && !escalated && escalateAfterHours > 0 && dueAt + TimeSpan.FromHours(escalateAfterHours) <= now;
+        open && !escalated && EscalateDueBefore(escalateAfterHours, now) is { } cutoff && dueAt <= cutoff;
 
     /// <summary>
     /// Who hears of an overdue task: the owner's own manager when one is set; otherwise the managers of the owner's team,

@@ -77,15 +77,12 @@ public class ReminderRulesTests
     }
 
     [Fact]
-    public void A_task_is_reminded_from_its_due_time_once_and_only_while_open()
+    public void The_escalation_cutoff_is_the_configured_hours_before_now_and_zero_has_none()
     {
-        var clock = new FakeTimeProvider(Clock.GetUtcNow());
-        var due = clock.GetUtcNow().AddHours(2);
-        Assert.False(TaskReminders.ReminderDue(due, open: true, reminded: false, clock.GetUtcNow()));
-        clock.Advance(TimeSpan.FromHours(2));
-        Assert.True(TaskReminders.ReminderDue(due, open: true, reminded: false, clock.GetUtcNow()));
-        Assert.False(TaskReminders.ReminderDue(due, open: true, reminded: true, clock.GetUtcNow()));
-        Assert.False(TaskReminders.ReminderDue(due, open: false, reminded: false, clock.GetUtcNow()));
+        var now = Clock.GetUtcNow();
+        Assert.Equal(now.AddHours(-24), TaskReminders.EscalateDueBefore(24, now));
+        Assert.Equal(now.AddHours(-1), TaskReminders.EscalateDueBefore(1, now));
+        Assert.Null(TaskReminders.EscalateDueBefore(0, now));
     }
 
     [Fact]

@@ -60,13 +60,15 @@ public sealed class DeliverNotifications(TideflowDbContext db, ReminderSenders s
                             where d.LeaseToken == token
                             join n in db.Notifications on d.NotificationId equals n.Id
                             join u in db.Users on d.RecipientId equals u.Id
-                            select new { d.Id, d.OrganizationId, d.Channel, d.Attempts, n.Kind, n.Parameters, n.Link, u.Email, u.PhoneNumber, u.Culture, u.IsActive })
+                            join p in db.ReminderPreferences on d.RecipientId equals p.UserId into ps
+                            from p in ps.DefaultIfEmpty()
+                            select new
+                            {
+                                d.Id, d.OrganizationId, d.RecipientId, d.Channel, d.Attempts, n.Kind, n.Parameters, n.Link,
+                                u.Email, u.PhoneNumber, u.Culture, u.IsActive, Preference = p,
+                            })
             .ToListAsync(ct);
-        var recipients = await (from d in db.NotificationDeliveries.AsNoTracking()
-                                where d.LeaseToken == token
-                                join p in db.ReminderPreferences on d.RecipientId equals p.UserId
-                                select new { d.Id, Preference = p }).ToDictionaryAsync(x => x.Id, x => x.Preference, ct);
-        var robots = recipients.Values.DistinctBy(p => p.UserId).ToDictionary(p => p.UserId, senders.RobotsOf);
+        var robots = leased.DistinctBy(l => l.RecipientId).ToDictionary(l => l.RecipientId, l => senders.RobotsOf(l.Preference));
         var organizations = leased.Select(l => l.OrganizationId).Distinct().ToList();
         var settings = await db.ReminderSettings.AsNoTracking().Where(s => organizations.Contains(s.OrganizationId)).ToDictionaryAsync(s => s.OrganizationId, ct);
 
@@ -83,7 +85,7 @@ public sealed class DeliverNotifications(TideflowDbContext db, ReminderSenders s
                 var body = text.Render(l.Kind, NotificationText.Parse(l.Parameters), l.Culture);
                 var link = l.Link is null || string.IsNullOrWhiteSpace(s.AppUrl) ? null : s.AppUrl.TrimEnd('/') + l.Link;
                 await senders.SendAsync(new OutgoingReminder(l.Channel, Subject(body), body, link, l.Email, l.PhoneNumber,
-                    recipients.TryGetValue(l.Id, out var p) ? robots[p.UserId] : null, s), token);
+                    robots[l.RecipientId], s), token);
                 outcomes.Add((l.Id, l.Attempts, null));
             }
             catch (DeliveryFailed e)
@@ -106,19 +108,23 @@ public sealed class DeliverNotifications(TideflowDbContext db, ReminderSenders s
                     .SetProperty(x => x.LeaseToken, (Guid?)null).SetProperty(x => x.LeaseUntil, (DateTimeOffset?)null)
                     .SetProperty(x => x.LastError, (string?)null), CancellationToken.None);
         }
-        int retrying = 0, failed = 0;
-        foreach (var (id, attempts, failure) in outcomes.Where(o => o.Failure is not null))
+        // Failures are booked per outcome, not per row: a robot that is down fails a whole batch the same way.
+        var failures = outcomes.Where(o => o.Failure is not null)
+            .Select(o => (o.Id, Next: o.Failure!.Permanent ? null : DeliveryRetry.NextAttempt(o.Attempts, finished),
+                Error: o.Failure.Message.Length > 1000 ? o.Failure.Message[..1000] : o.Failure.Message))
+            .GroupBy(f => (f.Next, f.Error)).ToList();
+        foreach (var group in failures)
         {
-            var next = failure!.Permanent ? null : DeliveryRetry.NextAttempt(attempts, finished);
-            var error = failure.Message.Length > 1000 ? failure.Message[..1000] : failure.Message;
-            if (next is null) failed++; else retrying++;
-            await db.NotificationDeliveries.Where(d => d.Id == id && d.LeaseToken == token)
+            var (next, error) = group.Key;
+            var ids = group.Select(f => f.Id).ToList();
+            await db.NotificationDeliveries.Where(d => ids.Contains(d.Id) && d.LeaseToken == token)
                 .ExecuteUpdateAsync(d => d.SetProperty(x => x.State, next is null ? DeliveryState.Failed : DeliveryState.Pending)
                     .SetProperty(x => x.NextAttemptAt, x => next ?? x.NextAttemptAt)
                     .SetProperty(x => x.LeaseToken, (Guid?)null).SetProperty(x => x.LeaseUntil, (DateTimeOffset?)null)
                     .SetProperty(x => x.LastError, error), CancellationToken.None);
         }
-        return new DeliveryRound(sent.Count, retrying, failed);
+        var failed = failures.Where(g => g.Key.Next is null).Sum(g => g.Count());
+        return new DeliveryRound(sent.Count, failures.Sum(g => g.Count()) - failed, failed);
     }
 
     /// <summary>An email subject: the message's first line, short.</summary>

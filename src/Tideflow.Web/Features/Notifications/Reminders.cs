@@ -63,18 +63,16 @@ public sealed class ReminderChoices(TideflowDbContext db, CurrentUser me, Remind
         {
             errors["weComWebhook"] = ["required to remind you on WeCom"];
         }
-        AppUser? account = null;
         if (request.Mobile is not null)
         {
-            var mobile = request.Mobile.Trim().Length == 0 ? null : Domain.Leads.ContactRules.NormalizePhone(request.Mobile, "CN", out var invalid) is { } e164 && !invalid ? e164 : "";
-            if (mobile == "")
+            var mobile = Domain.Leads.ContactRules.NormalizePhone(request.Mobile, "CN", out var invalid);
+            if (invalid)
             {
                 errors["mobile"] = ["not a phone number, e.g. 138 0013 8000"];
             }
             else if (mobile != user.PhoneNumber)
             {
-                account = await db.Users.SingleAsync(u => u.Id == me.Id, ct);
-                account.PhoneNumber = mobile;
+                (await db.Users.SingleAsync(u => u.Id == me.Id, ct)).PhoneNumber = mobile;
             }
         }
         if (errors.Count > 0)

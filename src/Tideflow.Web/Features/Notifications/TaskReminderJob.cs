@@ -12,7 +12,7 @@ namespace Tideflow.Web.Features.Notifications;
 internal sealed record DueTask(Guid Id, Guid OrganizationId, Guid OwnerId, string Kind, string? Title, Guid? LeadId, Guid? CustomerId,
     string? Subject, DateTimeOffset DueAt, string? NotDoneReason, string OwnerName, Guid? OwnerManagerId, Guid? OwnerTeamId)
 {
-    public string Link => CustomerId is { } c ? $"/customers/{c}" : LeadId is { } l ? $"/leads/{l}" : "/";
+    public string Link => FollowUpTask.LinkFor(CustomerId, LeadId);
 }
 
 /// <summary>
@@ -90,12 +90,11 @@ public sealed class TaskReminderJob(TideflowDbContext db, NotificationText text)
 
     private async Task<int> EscalateAsync(Guid org, int afterHours, DateTimeOffset now, CancellationToken ct)
     {
-        if (afterHours <= 0)
+        if (TaskReminders.EscalateDueBefore(afterHours, now) is not { } overdueBefore)
         {
             return 0;
         }
         var total = 0;
-        var overdueBefore = now - TimeSpan.FromHours(afterHours);
         while (true)
         {
             var overdue = await Open(org, t => t.EscalatedAt == null && t.DueAt <= overdueBefore)
@@ -182,7 +181,10 @@ public sealed class TaskReminderJob(TideflowDbContext db, NotificationText text)
             .ToLookup(x => x.Owner, x => x.Manager);
     }
 
-    private Task<Dictionary<Guid, string>> CulturesAsync(IEnumerable<Guid> users, CancellationToken ct)
+    private Task<Dictionary<Guid, string>> CulturesAsync(IEnumerable<Guid> users, CancellationToken ct) => CulturesOfAsync(db, users, ct);
+
+    /// <summary>Each user's language, for values written into their notifications.</summary>
+    internal static Task<Dictionary<Guid, string>> CulturesOfAsync(TideflowDbContext db, IEnumerable<Guid> users, CancellationToken ct)
     {
         var ids = users.Distinct().ToList();
         return db.Users.AsNoTracking().Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, u => u.Culture, ct);

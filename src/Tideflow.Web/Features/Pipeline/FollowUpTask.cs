@@ -30,6 +30,10 @@ public sealed class FollowUpTask : IOrganizationOwned
     public DateTimeOffset? NotDoneAt { get; set; }
     /// <summary>Which step of the grade's follow-up plan this task is (R5.4); null for tasks no plan made.</summary>
     public int? PlanStep { get; set; }
+
+    /// <summary>Where a message about the task takes its reader: the record it is about.</summary>
+    public static string LinkFor(Guid? customerId, Guid? leadId) =>
+        customerId is { } c ? $"/customers/{c}" : leadId is { } l ? $"/leads/{l}" : "/";
 }
 
 public static class TaskKinds

@@ -68,12 +68,12 @@ public sealed class MyTasks(TideflowDbContext db, CurrentUser me, TimeProvider c
             var owner = await db.Users.AsNoTracking().SingleAsync(u => u.Id == task.OwnerId, ct);
             var managers = await Notifications.TaskReminderJob.ManagersOfAsync(db, task.OrganizationId, [(owner.Id, owner.ManagerId, owner.TeamId)], ct);
             var subject = await SubjectAsync(task, ct);
+            var cultures = await Notifications.TaskReminderJob.CulturesOfAsync(db, managers[owner.Id], ct);
             foreach (var manager in managers[owner.Id])
             {
-                var culture = await db.Users.Where(u => u.Id == manager).Select(u => u.Culture).SingleAsync(ct);
                 Notifications.Inboxes.Add(db, task.OrganizationId, manager, Notifications.NotificationKinds.TaskExplained,
-                    new { rep = owner.DisplayName, subject = subject ?? "—", task = task.Title ?? text.In(culture, $"Task_{task.Kind}"), reason },
-                    task.CustomerId is { } c ? $"/customers/{c}" : task.LeadId is { } l ? $"/leads/{l}" : "/", now);
+                    new { rep = owner.DisplayName, subject = subject ?? "—", task = task.Title ?? text.In(cultures[manager], $"Task_{task.Kind}"), reason },
+                    FollowUpTask.LinkFor(task.CustomerId, task.LeadId), now);
             }
         }
         await db.SaveChangesAsync(ct);
