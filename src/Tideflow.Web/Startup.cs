@@ -121,6 +121,7 @@ public static class Startup
         services.AddScoped<Features.Pipeline.MoveStage>();
         services.AddScoped<Features.Pipeline.FeedbackRules>();
         services.AddScoped<Features.Pipeline.FollowUpPlanSettings>();
+        services.AddScoped<Features.Pipeline.PipelineSettings>();
         services.AddScoped<MergeLeads>();
         services.AddScoped<Features.Notifications.Inboxes>();
         services.AddScoped<ImportRunner>();
@@ -196,6 +197,7 @@ public static class Startup
         Features.Pipeline.StageEndpoints.MapStages(api);
         Features.Pipeline.FeedbackRuleEndpoints.MapFeedbackRules(api);
         Features.Pipeline.FollowUpPlanEndpoints.MapFollowUpPlans(api);
+        Features.Pipeline.PipelineEndpoints.MapPipelineSettings(api);
         api.MapMerges();
         Features.Scoring.ScoringEndpoints.MapScoring(api);
         Features.Assignment.AssignmentEndpoints.MapAssignment(api);

@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace Tideflow.Domain.Pipeline;
 
 public enum StageOutcome
@@ -16,40 +18,73 @@ public enum StageCheck
     LostReason,
     /// <summary>Invoice title and taxpayer id (发票抬头, 税号).</summary>
     InvoiceDetails,
+    /// <summary>The quote form: the amount quoted (报价金额) and how long it is valid.</summary>
+    QuoteDetails,
 }
 
-/// <summary>The task entering a stage creates for the owner (阶段动作), due so many hours later.</summary>
-public sealed record StageTask(string Title, int DueInHours);
+/// <summary>Who a stage action is for: the customer's owner, the owner's manager, or everyone holding a role.</summary>
+public enum StageRole
+{
+    Owner,
+    Manager,
+    Finance,
+    Admin,
+}
+
+public enum StageActionKind
+{
+    /// <summary>A task due so many hours after entering, for the owner or the owner's manager.</summary>
+    Task,
+    /// <summary>A notification ("客户进入赢单") to everyone of a role.</summary>
+    Notify,
+}
+
+/// <summary>What entering a stage does by itself (阶段动作).</summary>
+public sealed record StageAction(StageActionKind Kind, StageRole For, string? Title = null, int DueInHours = 0)
+{
+    public static StageAction TaskFor(string title, int dueInHours, StageRole role = StageRole.Owner) => new(StageActionKind.Task, role, title, dueInHours);
+
+    public static StageAction Notify(StageRole role) => new(StageActionKind.Notify, role);
+}
 
 public sealed record Stage(string Key, string Name, StageOutcome Outcome, IReadOnlyList<StageCheck> ToLeave, IReadOnlyList<StageCheck> ToEnter,
-    StageTask? OnEnter);
+    IReadOnlyList<StageAction> OnEnter);
 
 /// <summary>What is known about a customer and the move requested, for <see cref="StageRules.Missing"/>.</summary>
-public sealed record MoveFacts(int FollowUpsWithNextPlan, string? LostReason, string? InvoiceTitle, string? TaxNumber);
+public sealed record MoveFacts(int FollowUpsWithNextPlan, string? LostReason, string? InvoiceTitle, string? TaxNumber, decimal? QuoteAmount = null,
+    DateOnly? QuoteValidUntil = null, DateOnly? Today = null);
 
 /// <summary>
 /// The stages a customer moves through (R5.1) and what a move needs (R5.2). Every path that changes a customer's stage
-/// asks <see cref="Missing"/>; a move is allowed only when nothing is missing (or an admin overrides it with a reason).
+/// asks <see cref="StageRules.Missing"/>; a move is allowed only when nothing is missing (or an admin overrides it with a reason).
+/// An organisation keeps its own (admin-edited, <see cref="PipelineRules"/>); without one it runs <see cref="Default"/>.
 /// </summary>
 public sealed record SalesPipeline(IReadOnlyList<Stage> Stages)
 {
+    /// <summary>Every customer starts here, so the first stage's key never changes (its name may).</summary>
     public const string First = "new";
 
     public static SalesPipeline Default { get; } = new(
     [
-        new("new", "新线索", StageOutcome.Open, [], [], null),
-        new("contacted", "已联系", StageOutcome.Open, [StageCheck.FollowUpWithNextPlan], [], new StageTask("确认客户需求", 72)),
-        new("needs", "需求确认", StageOutcome.Open, [], [], new StageTask("准备方案与报价", 72)),
-        new("quoted", "已报价", StageOutcome.Open, [], [], new StageTask("跟进报价反馈", 48)),
-        new("negotiation", "商务谈判", StageOutcome.Open, [], [], new StageTask("推进合同条款", 168)),
-        new("won", "赢单", StageOutcome.Won, [], [StageCheck.InvoiceDetails], null),
-        new("lost", "输单", StageOutcome.Lost, [], [StageCheck.LostReason], null),
+        new("new", "新线索", StageOutcome.Open, [], [], []),
+        new("contacted", "已联系", StageOutcome.Open, [StageCheck.FollowUpWithNextPlan], [], [StageAction.TaskFor("确认客户需求", 72)]),
+        new("needs", "需求确认", StageOutcome.Open, [], [], [StageAction.TaskFor("准备方案与报价", 72)]),
+        new("quoted", "已报价", StageOutcome.Open, [], [StageCheck.QuoteDetails], [StageAction.TaskFor("跟进报价反馈", 48)]),
+        new("negotiation", "商务谈判", StageOutcome.Open, [], [], [StageAction.TaskFor("推进合同条款", 168)]),
+        // Until contracts and receivables exist, winning tells finance (who will invoice) and the manager.
+        new("won", "赢单", StageOutcome.Won, [], [StageCheck.InvoiceDetails], [StageAction.Notify(StageRole.Finance), StageAction.Notify(StageRole.Manager)]),
+        new("lost", "输单", StageOutcome.Lost, [], [StageCheck.LostReason], []),
     ]);
 
     public Stage? Find(string? key) => Stages.FirstOrDefault(s => string.Equals(s.Key, key, StringComparison.Ordinal));
 
+    /// <summary>The stage's name, or the key of a stage that is no longer in the pipeline (old history).</summary>
+    public string NameOf(string? key) => Find(key)?.Name ?? key ?? "";
+
     /// <summary>Won or lost: the pursuit is over, so no next contact is owed.</summary>
     public bool IsClosed(string? key) => Find(key)?.Outcome is StageOutcome.Won or StageOutcome.Lost;
+
+    public IReadOnlyList<string> KeysOf(StageOutcome outcome) => Stages.Where(s => s.Outcome == outcome).Select(s => s.Key).ToList();
 }
 
 public static class StageRules
@@ -89,6 +124,7 @@ public static class StageRules
         StageCheck.FollowUpWithNextPlan => "a follow-up record with a channel and a next plan",
         StageCheck.LostReason => "the reason the customer was lost",
         StageCheck.InvoiceDetails => "invoice details: invoice title and taxpayer id",
+        StageCheck.QuoteDetails => "the quote: an amount above 0 and a valid-until date not in the past",
         _ => check.ToString(),
     };
 
@@ -97,6 +133,145 @@ public static class StageRules
         StageCheck.FollowUpWithNextPlan => facts.FollowUpsWithNextPlan > 0,
         StageCheck.LostReason => (facts.LostReason?.Trim().Length ?? 0) >= 2,
         StageCheck.InvoiceDetails => !string.IsNullOrWhiteSpace(facts.InvoiceTitle) && !string.IsNullOrWhiteSpace(facts.TaxNumber),
+        StageCheck.QuoteDetails => facts.QuoteAmount > 0 && facts.QuoteValidUntil is { } until && (facts.Today is not { } today || until >= today),
         _ => false,
     };
+}
+
+/// <summary>What an admin may make of the pipeline (R5.1): checked before it is saved, so a move never meets a broken one.</summary>
+public static partial class PipelineRules
+{
+    public const int MaxStages = 20;
+    public const int MaxName = 30;
+    public const int MaxKey = 30;
+    public const int MaxActions = 5;
+    public const int MaxTaskTitle = 100;
+    public const int MaxDueHours = 24 * 365;
+
+    [GeneratedRegex("^[a-z][a-z0-9-]*$")]
+    private static partial Regex KeyPattern();
+
+    /// <summary>Why the pipeline cannot be saved, by field (<c>stages[2].name</c>), or empty.</summary>
+    public static IReadOnlyDictionary<string, string> Problems(SalesPipeline pipeline)
+    {
+        var problems = new Dictionary<string, string>();
+        // It arrives as JSON: a missing list or null entries are refused here rather than crashing below.
+        if (pipeline.Stages is null || pipeline.Stages.Any(s => s is null || s.ToEnter is null || s.ToLeave is null || s.OnEnter is null || s.OnEnter.Any(a => a is null)))
+        {
+            problems["stages"] = "Send the stages as a list, each with its checks to enter and to leave and its actions (empty lists for none).";
+            return problems;
+        }
+        var stages = pipeline.Stages;
+        if (stages.Count < 3 || stages.Count > MaxStages)
+        {
+            problems["stages"] = $"A pipeline has 3 to {MaxStages} stages: at least the first, one won and one lost.";
+        }
+        if (stages.Count > 0 && (stages[0].Key != SalesPipeline.First || stages[0].Outcome != StageOutcome.Open))
+        {
+            problems["stages[0].key"] = $"The first stage must keep the key '{SalesPipeline.First}' and be open: every new customer starts there.";
+        }
+        if (!stages.Any(s => s.Outcome == StageOutcome.Won) || !stages.Any(s => s.Outcome == StageOutcome.Lost))
+        {
+            problems["stages"] = "A pipeline needs a won stage and a lost stage: a pursuit has to be able to end.";
+        }
+        var firstClosed = stages.ToList().FindIndex(s => s.Outcome != StageOutcome.Open);
+        if (firstClosed >= 0 && stages.Skip(firstClosed).Any(s => s.Outcome == StageOutcome.Open))
+        {
+            problems["stages"] = "Open stages come first, won and lost stages last: a forward move must never pass through an ending.";
+        }
+        for (var i = 0; i < stages.Count; i++)
+        {
+            var s = stages[i];
+            if (string.IsNullOrWhiteSpace(s.Key) || s.Key.Length > MaxKey || !KeyPattern().IsMatch(s.Key))
+            {
+                problems[$"stages[{i}].key"] = $"A key is 1 to {MaxKey} lower-case letters, digits or '-', starting with a letter.";
+            }
+            else if (stages.Take(i).Any(o => o.Key == s.Key))
+            {
+                problems[$"stages[{i}].key"] = $"The key '{s.Key}' is used twice.";
+            }
+            var name = s.Name?.Trim() ?? "";
+            if (name.Length == 0 || name.Length > MaxName)
+            {
+                problems[$"stages[{i}].name"] = $"A stage needs a name of 1 to {MaxName} characters.";
+            }
+            else if (stages.Take(i).Any(o => string.Equals(o.Name?.Trim(), name, StringComparison.OrdinalIgnoreCase)))
+            {
+                problems[$"stages[{i}].name"] = $"Two stages are called '{name}'; reps could not tell them apart.";
+            }
+            if (!Enum.IsDefined(s.Outcome) || s.ToEnter.Concat(s.ToLeave).Any(c => !Enum.IsDefined(c)))
+            {
+                problems[$"stages[{i}]"] = "Unknown outcome or check.";
+                continue;
+            }
+            if (s.Outcome != StageOutcome.Open && s.ToLeave.Count > 0)
+            {
+                problems[$"stages[{i}].toLeave"] = "A won or lost stage ends the pursuit; give it checks to enter, not to leave.";
+            }
+            if (s.ToEnter.Contains(StageCheck.LostReason) != (s.Outcome == StageOutcome.Lost) || s.ToLeave.Contains(StageCheck.LostReason))
+            {
+                problems[$"stages[{i}].toEnter"] = "A lost stage, and only a lost stage, asks why the customer was lost (to enter).";
+            }
+            if (s.ToEnter.Count != s.ToEnter.Distinct().Count() || s.ToLeave.Count != s.ToLeave.Distinct().Count())
+            {
+                problems[$"stages[{i}].toEnter"] = "A check is listed twice.";
+            }
+            if (i == 0 && s.ToEnter.Count > 0)
+            {
+                problems[$"stages[{i}].toEnter"] = "Nothing enters the first stage by a move that could supply it: new customers start there. Use checks to leave instead.";
+            }
+            if (s.OnEnter.Count > MaxActions)
+            {
+                problems[$"stages[{i}].onEnter"] = $"At most {MaxActions} actions per stage.";
+            }
+            for (var a = 0; a < s.OnEnter.Count; a++)
+            {
+                if (ActionProblem(s.OnEnter[a], s) is { } problem)
+                {
+                    problems[$"stages[{i}].onEnter[{a}]"] = problem;
+                }
+            }
+        }
+        return problems;
+    }
+
+    /// <summary>
+    /// The stages of <paramref name="before"/> that must hold no customers for <paramref name="after"/> to be saved: those
+    /// it removes (their customers would be stranded) and those whose outcome it changes (theirs would be won or lost without the checks).
+    /// </summary>
+    public static IReadOnlyList<string> MustBeEmpty(SalesPipeline before, SalesPipeline after) =>
+        before.Stages.Where(s => after.Find(s.Key)?.Outcome != s.Outcome).Select(s => s.Key).ToList();
+
+    /// <summary>Names and task titles trimmed, so what is saved is what the board shows.</summary>
+    public static SalesPipeline Tidy(SalesPipeline pipeline) => new(pipeline.Stages.Select(s => s with
+    {
+        Name = s.Name.Trim(),
+        OnEnter = s.OnEnter.Select(a => a.Kind == StageActionKind.Task ? a with { Title = a.Title?.Trim() } : a with { Title = null, DueInHours = 0 }).ToList(),
+    }).ToList());
+
+    private static string? ActionProblem(StageAction action, Stage stage)
+    {
+        if (!Enum.IsDefined(action.Kind) || !Enum.IsDefined(action.For))
+        {
+            return "Unknown action or role.";
+        }
+        if (action.Kind == StageActionKind.Notify)
+        {
+            return null;
+        }
+        if (action.For is not (StageRole.Owner or StageRole.Manager))
+        {
+            return "A task is for the owner or the owner's manager: a task needs one person to do it.";
+        }
+        if (stage.Outcome != StageOutcome.Open)
+        {
+            return "A won or lost customer needs no more pursuit tasks; notify a role instead.";
+        }
+        var title = action.Title?.Trim() ?? "";
+        if (title.Length == 0 || title.Length > MaxTaskTitle)
+        {
+            return $"A task needs a title of 1 to {MaxTaskTitle} characters.";
+        }
+        return action.DueInHours is < 1 or > MaxDueHours ? $"A task is due 1 to {MaxDueHours} hours after entering the stage." : null;
+    }
 }

@@ -63,6 +63,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     public DbSet<ReminderPreference> ReminderPreferences => Set<ReminderPreference>();
     public DbSet<ReminderSettings> ReminderSettings => Set<ReminderSettings>();
     public DbSet<StoredFollowUpPlans> FollowUpPlans => Set<StoredFollowUpPlans>();
+    public DbSet<StoredPipeline> Pipelines => Set<StoredPipeline>();
 
     public CurrentUser CurrentUser => currentUser;
 
@@ -289,6 +290,14 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasOne<AppUser>().WithOne().HasForeignKey<ReminderPreference>(p => p.UserId).OnDelete(DeleteBehavior.Cascade);
             // A user reads and edits only their own choice; notifying someone else reads theirs past this filter (PlanDeliveriesAsync).
             e.HasQueryFilter(p => EF.Constant(ScopeIsSystem) || (p.OrganizationId == ScopeOrganizationId && p.UserId == ScopeUserId));
+        });
+
+        builder.Entity<StoredPipeline>(e =>
+        {
+            e.HasKey(p => p.OrganizationId);
+            e.Property(p => p.Stages).HasMaxLength(40_000);
+            e.HasOne<Organization>().WithOne().HasForeignKey<StoredPipeline>(p => p.OrganizationId).OnDelete(DeleteBehavior.Cascade);
+            e.HasQueryFilter(p => EF.Constant(ScopeIsSystem) || p.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<StoredFollowUpPlans>(e =>

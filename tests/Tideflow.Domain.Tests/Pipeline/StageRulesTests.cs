@@ -31,7 +31,9 @@ public class StageRulesTests
     {
         Assert.Equal([StageCheck.FollowUpWithNextPlan], StageRules.Missing(Pipeline, "new", "needs", Nothing));
         Assert.Equal([StageCheck.FollowUpWithNextPlan, StageCheck.InvoiceDetails], StageRules.Missing(Pipeline, "new", "won", Nothing));
-        Assert.Empty(StageRules.Missing(Pipeline, "new", "quoted", Nothing with { FollowUpsWithNextPlan = 2 }));
+        Assert.Equal([StageCheck.QuoteDetails], StageRules.Missing(Pipeline, "new", "quoted", Nothing with { FollowUpsWithNextPlan = 2 }));
+        // Passing 已报价 on the way to 商务谈判 does not ask for the quote: entering asks, passing only asks what leaving needs.
+        Assert.Empty(StageRules.Missing(Pipeline, "new", "negotiation", Nothing with { FollowUpsWithNextPlan = 2 }));
         Assert.Equal([StageCheck.LostReason], StageRules.Missing(Pipeline, "new", "lost", Nothing));
         // Backwards passes nothing: only the stage left is checked.
         Assert.Empty(StageRules.Missing(Pipeline, "negotiation", "needs", Nothing));
@@ -45,6 +47,27 @@ public class StageRulesTests
         Assert.Empty(StageRules.Missing(Pipeline, "negotiation", "won", Nothing with { InvoiceTitle = "杭州博远软件有限公司", TaxNumber = "91330100MA2XXXXX0X" }));
         Assert.Equal([StageCheck.LostReason], StageRules.Missing(Pipeline, "quoted", "lost", Nothing with { LostReason = " 贵" }));
         Assert.Empty(StageRules.Missing(Pipeline, "quoted", "lost", Nothing with { LostReason = "价格太高" }));
+    }
+
+    [Fact]
+    public void Entering_quoted_needs_the_quote_form_an_amount_and_a_validity_that_has_not_passed()
+    {
+        var today = new DateOnly(2026, 11, 23);
+        var quote = Nothing with { Today = today };
+        Assert.Equal([StageCheck.QuoteDetails], StageRules.Missing(Pipeline, "needs", "quoted", quote));
+        Assert.Equal([StageCheck.QuoteDetails], StageRules.Missing(Pipeline, "needs", "quoted", quote with { QuoteAmount = 128_000m }));
+        Assert.Equal([StageCheck.QuoteDetails], StageRules.Missing(Pipeline, "needs", "quoted", quote with { QuoteAmount = 0m, QuoteValidUntil = today }));
+        Assert.Equal([StageCheck.QuoteDetails], StageRules.Missing(Pipeline, "needs", "quoted", quote with { QuoteAmount = 128_000m, QuoteValidUntil = today.AddDays(-1) }));
+        Assert.Empty(StageRules.Missing(Pipeline, "needs", "quoted", quote with { QuoteAmount = 128_000m, QuoteValidUntil = today }));
+    }
+
+    [Fact]
+    public void The_default_pipeline_tells_finance_and_the_manager_of_a_win_and_gives_open_stages_a_task()
+    {
+        var won = Pipeline.Find("won")!;
+        Assert.Equal([StageAction.Notify(StageRole.Finance), StageAction.Notify(StageRole.Manager)], won.OnEnter);
+        Assert.All(Pipeline.Stages.Skip(1).Where(s => s.Outcome == StageOutcome.Open), s => Assert.Equal(StageActionKind.Task, Assert.Single(s.OnEnter).Kind));
+        Assert.Empty(PipelineRules.Problems(Pipeline));
     }
 
     [Fact]

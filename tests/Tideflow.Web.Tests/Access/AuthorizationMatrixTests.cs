@@ -278,6 +278,11 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
         new("PUT", "/api/follow-up-plans", _ => "/api/follow-up-plans", _ => new[] { new { grade = "A", steps = new[] { new { title = "电话联系", dueInHours = 24 } } } },
             (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetArrayLength() == 1, "not saved")))),
 
+        new("GET", "/api/pipeline", _ => "/api/pipeline", _ => null,
+            (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("stages").GetArrayLength() == 7, "not the 7 default stages")))),
+        new("PUT", "/api/pipeline", _ => "/api/pipeline", _ => new { stages = Tideflow.Domain.Pipeline.SalesPipeline.Default.Stages.Select(s => s with { Name = s.Name + "阶段" }) },
+            (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("stages")[1].GetProperty("name").GetString() == "已联系阶段", "not saved")))),
+
         new("GET", "/api/tasks", _ => "/api/tasks", _ => null,
             (o, p) => ForSignedIn(p, new(HttpStatusCode.OK, (_, pp, b) => Check(b.GetArrayLength() == (pp.Name == "repA" ? 1 : 0), "sees tasks that are not theirs")))),
         new("POST", "/api/tasks/{id:guid}/not-done", o => $"/api/tasks/{o.RepATask}/not-done", _ => new { reason = "客户出差" },

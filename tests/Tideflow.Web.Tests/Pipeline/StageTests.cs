@@ -81,7 +81,7 @@ public abstract class StageTests<TApp>(TApp app) where TApp : TideflowApp
         var rep = app.As(org.RepA);
 
         // Jumping past 已联系 still needs what leaving it needs.
-        Assert.Equal(["FollowUpWithNextPlan"], await MissingAsync(await rep.PostJson($"/api/customers/{customer}/stage", new { to = "quoted" })));
+        Assert.Equal(["FollowUpWithNextPlan", "QuoteDetails"], await MissingAsync(await rep.PostJson($"/api/customers/{customer}/stage", new { to = "quoted" })));
 
         var attempts = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => app.As(org.RepA).PostJson($"/api/customers/{customer}/stage", new { to = "contacted" })));
         Assert.Single(attempts, r => r.StatusCode == HttpStatusCode.OK);

@@ -113,7 +113,7 @@ public abstract class WorkbenchTests<TApp>(TApp app) where TApp : TideflowApp
         var window = WorkbenchWindow.At(now, Shanghai, WorkbenchSettings.Default);
         foreach (var (view, key) in WorkbenchRules.Keys)
         {
-            var expected = facts.Where(f => WorkbenchRules.IsIn(view, f.Facts, window, MoveStage.Pipeline, "A")).Select(f => f.Id).Order().ToList();
+            var expected = facts.Where(f => WorkbenchRules.IsIn(view, f.Facts, window, Tideflow.Domain.Pipeline.SalesPipeline.Default, "A")).Select(f => f.Id).Order().ToList();
             Assert.Equal(expected, (await ViewAsync(app, org.Admin, key)).Order().ToList());
         }
     }

@@ -57,6 +57,8 @@ public static class NotificationKinds
     public const string TasksOverdue = "tasks-overdue";
     /// <summary>A rep explained an escalated task after the escalation went out.</summary>
     public const string TaskExplained = "task-explained";
+    /// <summary>A customer entered a stage whose action tells the recipient's role (R5.1).</summary>
+    public const string StageEntered = "stage-entered";
     /// <summary>The user pressed "send test reminder".</summary>
     public const string ReminderTest = "reminder-test";
 }

@@ -49,9 +49,10 @@ public sealed class LogFollowUp(TideflowDbContext db, CurrentUser me, TimeProvid
         // Through the scope filter: a customer the caller cannot see does not exist for them.
         var customer = await db.Customers.SingleOrDefaultAsync(c => c.Id == customerId, ct) ?? throw Problem.NotFound("Customer");
         var now = clock.GetUtcNow();
+        var pipeline = await PipelineSettings.LoadAsync(db, customer.OrganizationId, ct);
         var input = new FollowUpInput(request.Channel, request.Content, request.Goal, request.GoalReached, request.NextPlan, request.NextContactAt);
         // A won or lost customer needs no next step.
-        var problems = FollowUpRules.Problems(input, MoveStage.Pipeline.IsClosed(customer.Stage), now);
+        var problems = FollowUpRules.Problems(input, pipeline.IsClosed(customer.Stage), now);
         if (request.CorrectsId is { } corrected
             && !await db.FollowUpRecords.AnyAsync(f => f.Id == corrected && f.CustomerId == customerId, ct))
         {
@@ -87,7 +88,7 @@ public sealed class LogFollowUp(TideflowDbContext db, CurrentUser me, TimeProvid
             // A later plan step is done only by a follow-up on its channel, when it names one ("电话联系").
             var card = (await Scoring.ScoreCards.CurrentAsync(db, ct)).Card;
             var plan = FollowUpPlans.For(await FollowUpPlanSettings.LoadAsync(db, card, ct), card, customer.Grade);
-            var closed = MoveStage.Pipeline.IsClosed(customer.Stage);
+            var closed = pipeline.IsClosed(customer.Stage);
             foreach (var task in await db.FollowUpTasks.Where(t => t.CustomerId == customerId && t.OwnerId == owner && t.ClosedAt == null
                          && (t.Kind == TaskKinds.FirstContact || t.Kind == TaskKinds.NextContact || t.Kind == TaskKinds.PlanStep)).ToListAsync(ct))
             {

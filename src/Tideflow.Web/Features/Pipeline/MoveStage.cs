@@ -34,7 +34,9 @@ public sealed record MoveStageRequest(
     [property: StringLength(500)] string? LostReason = null,
     [property: StringLength(200)] string? InvoiceTitle = null,
     [property: StringLength(50)] string? TaxNumber = null,
-    [property: StringLength(500)] string? OverrideReason = null);
+    [property: StringLength(500)] string? OverrideReason = null,
+    [property: Range(typeof(decimal), "0", "999999999999")] decimal? QuoteAmount = null,
+    DateOnly? QuoteValidUntil = null);
 
 public sealed record MissingItem(StageCheck Check, string Description);
 
@@ -52,8 +54,6 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
 {
     public const int CardsPerColumn = 50;
 
-    public static SalesPipeline Pipeline => SalesPipeline.Default;
-
     public async Task<StageMoveRow> MoveAsync(Guid customerId, MoveStageRequest request, CancellationToken ct = default)
     {
         me.Require(Permission.WorkCustomers);
@@ -62,8 +62,9 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
         // instead of this one acting on a stage that is no longer the customer's.
         var sequence = (await db.StageMoves.Where(m => m.CustomerId == customerId).MaxAsync(m => (int?)m.Sequence, ct) ?? 0) + 1;
         var customer = await db.Customers.SingleOrDefaultAsync(c => c.Id == customerId, ct) ?? throw Problem.NotFound("Customer");
+        var pipeline = await PipelineSettings.LoadAsync(db, customer.OrganizationId, ct);
         var to = request.To.Trim();
-        if (StageRules.Problem(Pipeline, customer.Stage, to) is { } problem)
+        if (StageRules.Problem(pipeline, customer.Stage, to) is { } problem)
         {
             throw Problem.Invalid("to", problem);
         }
@@ -74,30 +75,31 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
         }
         var facts = new MoveFacts(
             await db.FollowUpRecords.CountAsync(f => f.CustomerId == customerId && f.NextPlan != null, ct),
-            request.LostReason, request.InvoiceTitle, request.TaxNumber);
-        var missing = StageRules.Missing(Pipeline, customer.Stage, to, facts);
+            request.LostReason, request.InvoiceTitle, request.TaxNumber, request.QuoteAmount, request.QuoteValidUntil,
+            DateOnly.FromDateTime(UserTime.Local(clock.GetUtcNow(), me.Scope.TimeZone)));
+        var missing = StageRules.Missing(pipeline, customer.Stage, to, facts);
         if (missing.Count > 0 && !overriding)
         {
-            throw Problem.Unprocessable($"Moving to '{Pipeline.Find(to)!.Name}' needs: {string.Join("; ", missing.Select(StageRules.Describe))}.",
+            throw Problem.Unprocessable($"Moving to '{pipeline.Find(to)!.Name}' needs: {string.Join("; ", missing.Select(StageRules.Describe))}.",
                 missing.Select(m => new MissingItem(m, StageRules.Describe(m))).ToList());
         }
 
         var now = clock.GetUtcNow();
-        var entered = Pipeline.Find(to)!;
+        var entered = pipeline.Find(to)!;
         var move = new StageMove
         {
             Id = Guid.CreateVersion7(), OrganizationId = customer.OrganizationId, CustomerId = customerId, Sequence = sequence, From = customer.Stage, To = to,
             ById = me.Id, At = now, LostReason = entered.Outcome == StageOutcome.Lost ? request.LostReason?.Trim() : null,
             // Only a move that needed it counts as overridden.
             OverrideReason = overriding && missing.Count > 0 ? request.OverrideReason!.Trim() : null,
-            Details = InvoiceOrMissing(entered, request, overriding ? missing : []),
+            Details = FormsOrMissing(entered, request, overriding ? missing : []),
         };
         db.StageMoves.Add(move);
         customer.Stage = to;
         customer.StageChangedAt = now;
         customer.UpdatedAt = now;
         // Tasks of the stage left are moot; the stage entered brings its own. A won or lost customer needs no more contact.
-        var stillOpen = !Pipeline.IsClosed(to);
+        var stillOpen = !pipeline.IsClosed(to);
         foreach (var task in await db.FollowUpTasks.Where(t => t.CustomerId == customerId && t.ClosedAt == null
                      && (t.Kind == TaskKinds.StageTask || (!stillOpen && (t.Kind == TaskKinds.FirstContact || t.Kind == TaskKinds.NextContact || t.Kind == TaskKinds.PlanStep)))).ToListAsync(ct))
         {
@@ -107,14 +109,7 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
         {
             customer.NextContactAt = null;
         }
-        if (entered.OnEnter is { } action && customer.OwnerId is { } owner)
-        {
-            db.FollowUpTasks.Add(new FollowUpTask
-            {
-                Id = Guid.CreateVersion7(), OrganizationId = customer.OrganizationId, OwnerId = owner, CustomerId = customerId,
-                Kind = TaskKinds.StageTask, Title = action.Title, DueAt = now.AddHours(action.DueInHours), CreatedAt = now,
-            });
-        }
+        await StageActions.RunAsync(db, customer, entered, me, now, ct);
         try
         {
             await db.SaveChangesAsync(ct);
@@ -160,7 +155,7 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
         }
         var counts = await customers.GroupBy(c => c.Stage).Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, ct);
         var columns = new List<BoardColumn>();
-        foreach (var stage in Pipeline.Stages)
+        foreach (var stage in (await PipelineSettings.LoadAsync(db, me.OrganizationId, ct)).Stages)
         {
             var key = stage.Key;
             var cards = await (from c in customers
@@ -175,12 +170,15 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
         return columns;
     }
 
-    private static string? InvoiceOrMissing(Stage entered, MoveStageRequest r, IReadOnlyList<StageCheck> overridden)
+    /// <summary>What the move's forms brought (invoice, quote) and, for an override, what was missing; null when neither.</summary>
+    private static string? FormsOrMissing(Stage entered, MoveStageRequest r, IReadOnlyList<StageCheck> overridden)
     {
         var invoice = entered.ToEnter.Contains(StageCheck.InvoiceDetails) && !string.IsNullOrWhiteSpace(r.InvoiceTitle)
             ? new { title = r.InvoiceTitle!.Trim(), taxNumber = r.TaxNumber?.Trim() } : null;
-        return invoice is null && overridden.Count == 0 ? null
-            : JsonSerializer.Serialize(new { invoice, overridden = overridden.Select(m => m.ToString()) }, Scoring.LeadScoring.Json);
+        var quote = entered.ToEnter.Contains(StageCheck.QuoteDetails) && r.QuoteAmount is { } amount
+            ? new { amount, validUntil = r.QuoteValidUntil } : null;
+        return invoice is null && quote is null && overridden.Count == 0 ? null
+            : JsonSerializer.Serialize(new { invoice, quote, overridden = overridden.Select(m => m.ToString()) }, Scoring.LeadScoring.Json);
     }
 }
 

@@ -106,9 +106,10 @@ public sealed class PoolCustomers(TideflowDbContext db, CurrentUser me, TimeProv
         var now = clock.GetUtcNow();
         var team = await db.Users.Where(u => u.Id == me.Id).Select(u => u.TeamId).SingleAsync(ct);
         var settings = PoolSettingsJson.Read((await Pools.ForTeamAsync(db, me.OrganizationId, team, now, ct)).Settings);
-        var mine = db.Customers.Where(c => c.OwnerId == me.Id).Where(ReclaimRulesSql.Due(settings, SalesPipeline.Default, db, now + TimeSpan.FromDays(days)));
+        var pipeline = await Pipeline.PipelineSettings.LoadAsync(db, me.OrganizationId, ct);
+        var mine = db.Customers.Where(c => c.OwnerId == me.Id).Where(ReclaimRulesSql.Due(settings, pipeline, db, now + TimeSpan.FromDays(days)));
         var candidates = await ReclaimJob.Candidates(db, mine.Take(500), settings).ToListAsync(ct);
-        return candidates.Select(c => (c, Decision: PoolRules.Evaluate(c.Facts, settings, SalesPipeline.Default, now)))
+        return candidates.Select(c => (c, Decision: PoolRules.Evaluate(c.Facts, settings, pipeline, now)))
             .Where(x => x.Decision.DueAt is not null && x.Decision.Status != ReclaimStatus.Exempt)
             .OrderBy(x => x.Decision.DueAt)
             .Select(x => new DueSoonRow(x.c.Id, x.c.Name, x.c.Company, x.Decision.DueAt!.Value, x.Decision.Reason)).ToList();
@@ -201,7 +202,7 @@ public sealed class PoolCustomers(TideflowDbContext db, CurrentUser me, TimeProv
     private async Task CheckAsync(PoolSettings settings, CancellationToken ct)
     {
         var grades = (await Scoring.ScoreCards.CurrentAsync(db, ct)).Card.Grades.Select(g => g.Name).ToList();
-        var problems = PoolRules.Problems(settings, SalesPipeline.Default, grades).ToDictionary(p => $"settings.{p.Key}", p => new[] { p.Value });
+        var problems = PoolRules.Problems(settings, await Pipeline.PipelineSettings.LoadAsync(db, me.OrganizationId, ct), grades).ToDictionary(p => $"settings.{p.Key}", p => new[] { p.Value });
         foreach (var (ch, i) in (settings.CountedChannels ?? []).Select((c, i) => (c, i)))
         {
             if (!Enum.GetNames<FollowUpChannel>().Contains(ch, StringComparer.OrdinalIgnoreCase))

@@ -64,7 +64,7 @@ public sealed class PoolFlowFigures(TideflowDbContext db, CurrentUser me, TimePr
         var contacts = await db.FollowUpRecords.IgnoreQueryFilters()
             .Where(f => f.OrganizationId == org && f.At >= start && f.At <= horizon && taken.Contains(f.CustomerId))
             .Select(f => new FlowContact(f.CustomerId, f.At, f.Channel)).ToListAsync(ct);
-        var won = Pipeline.MoveStage.Pipeline.Stages.Where(s => s.Outcome == StageOutcome.Won).Select(s => s.Key).ToList();
+        var won = (await Pipeline.PipelineSettings.LoadAsync(db, org, ct)).KeysOf(StageOutcome.Won);
         var wins = await db.StageMoves.IgnoreQueryFilters()
             .Where(m => m.OrganizationId == org && won.Contains(m.To) && m.At >= start && m.At < end && taken.Contains(m.CustomerId))
             .Select(m => new FlowWin(m.CustomerId, m.At)).ToListAsync(ct);

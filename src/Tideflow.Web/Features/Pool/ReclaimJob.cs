@@ -39,6 +39,7 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
             try
             {
                 await Pools.DefaultAsync(db, org, now, ct);
+                var pipeline = await Pipeline.PipelineSettings.LoadAsync(db, org, ct);
                 foreach (var pool in await db.Pools.AsNoTracking().Where(p => p.OrganizationId == org).OrderBy(p => p.Id).ToListAsync(ct))
                 {
                     var settings = PoolSettingsJson.Read(pool.Settings);
@@ -47,8 +48,8 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
                     foreach (var owner in await GovernedOwnersAsync(db, pool, ct))
                     {
                         var owned = db.Customers.Where(c => c.OrganizationId == pool.OrganizationId && c.OwnerId == owner);
-                        reclaimed += await ReclaimAsync(pool, owned, settings, now, ct);
-                        warned += await WarnAsync(owned, settings, now, ct);
+                        reclaimed += await ReclaimAsync(pool, owned, settings, pipeline, now, ct);
+                        warned += await WarnAsync(owned, settings, pipeline, now, ct);
                     }
                 }
             }
@@ -96,9 +97,9 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
             c.StageChangedAt, c.ClaimedAt, c.ProtectedUntil));
     }
 
-    private async Task<int> ReclaimAsync(CustomerPool pool, IQueryable<Customer> governed, PoolSettings s, DateTimeOffset now, CancellationToken ct)
+    private async Task<int> ReclaimAsync(CustomerPool pool, IQueryable<Customer> governed, PoolSettings s, SalesPipeline pipeline, DateTimeOffset now,
+        CancellationToken ct)
     {
-        var pipeline = SalesPipeline.Default;
         var due = ReclaimRulesSql.Due(s, pipeline, db, now);
         var total = 0;
         // One rep's due customers, read at once (a few small facts each): paging by "Id > last ORDER BY Id LIMIT n"
@@ -185,9 +186,8 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
         return taken.Count;
     }
 
-    private async Task<int> WarnAsync(IQueryable<Customer> governed, PoolSettings s, DateTimeOffset now, CancellationToken ct)
+    private async Task<int> WarnAsync(IQueryable<Customer> governed, PoolSettings s, SalesPipeline pipeline, DateTimeOffset now, CancellationToken ct)
     {
-        var pipeline = SalesPipeline.Default;
         var warned = 0;
         foreach (var hours in s.Warnings.Order())
         {
@@ -289,10 +289,11 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
     public static async Task<(int Total, List<(PoolCandidate Customer, ReclaimDecision Decision)> Sample)> PreviewAsync(
         TideflowDbContext db, CustomerPool pool, PoolSettings s, DateTimeOffset now, int take, CancellationToken ct)
     {
-        var governed = (await GovernedAsync(db, pool, ct)).Where(ReclaimRulesSql.Due(s, SalesPipeline.Default, db, now));
+        var pipeline = await Pipeline.PipelineSettings.LoadAsync(db, pool.OrganizationId, ct);
+        var governed = (await GovernedAsync(db, pool, ct)).Where(ReclaimRulesSql.Due(s, pipeline, db, now));
         var total = await governed.CountAsync(ct);
         var sample = await Candidates(db, governed.OrderBy(c => c.AssignedAt).ThenBy(c => c.Id).Take(take), s).ToListAsync(ct);
-        return (total, sample.Select(c => (c, PoolRules.Evaluate(c.Facts, s, SalesPipeline.Default, now))).ToList());
+        return (total, sample.Select(c => (c, PoolRules.Evaluate(c.Facts, s, pipeline, now))).ToList());
     }
 }
 

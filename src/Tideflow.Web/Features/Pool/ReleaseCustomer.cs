@@ -77,7 +77,7 @@ public sealed class ReleaseCustomer(TideflowDbContext db, CurrentUser me, TimePr
         if (customer.OwnerId is not null)
         {
             var facts = await ReclaimJob.Candidates(db, db.Customers.Where(c => c.Id == customerId), settings).SingleAsync(ct);
-            decision = PoolRules.Evaluate(facts.Facts, settings, Domain.Pipeline.SalesPipeline.Default, now);
+            decision = PoolRules.Evaluate(facts.Facts, settings, await Pipeline.PipelineSettings.LoadAsync(db, customer.OrganizationId, ct), now);
         }
         return new PoolOutlook(pool.Id, pool.Name, settings.Reasons, decision?.Status, decision?.DueAt, decision?.Reason, customer.ProtectedUntil);
     }

@@ -26,7 +26,7 @@ public sealed record WorkbenchSummary(IReadOnlyList<WorkbenchList> Lists, string
     IReadOnlyList<DueSoonRow>? DueSoon, int UnreadNotifications, IReadOnlyList<NotificationRow> Notifications);
 
 /// <summary>What every list of one request compares against: the caller's day and cutoffs, and which grade is high intent.</summary>
-public sealed record ListContext(WorkbenchWindow Window, string? HighIntentGrade);
+public sealed record ListContext(WorkbenchWindow Window, string? HighIntentGrade, IReadOnlyList<string> ClosedStages);
 
 /// <summary>
 /// The workbench lists as queries: <see cref="WorkbenchRules.IsIn"/> written out as WHERE clauses over the customers the
@@ -67,11 +67,9 @@ public sealed class WorkbenchLists(TideflowDbContext db, CurrentUser me, TimePro
     {
         var (_, card) = await Scoring.ScoreCards.CurrentAsync(db, ct);
         var window = WorkbenchWindow.At(clock.GetUtcNow(), UserTime.Zone(me.Scope.TimeZone), WorkbenchSettings.Default);
-        return new ListContext(window, WorkbenchRules.HighIntentGrade(card));
+        var pipeline = await PipelineSettings.LoadAsync(db, me.OrganizationId, ct);
+        return new ListContext(window, WorkbenchRules.HighIntentGrade(card), pipeline.Stages.Where(s => s.Outcome != StageOutcome.Open).Select(s => s.Key).ToList());
     }
-
-    private static readonly List<string> ClosedStages =
-        MoveStage.Pipeline.Stages.Where(s => s.Outcome != StageOutcome.Open).Select(s => s.Key).ToList();
 
     /// <summary>The customers of <paramref name="query"/> on one list, by <see cref="WorkbenchRules.IsIn"/>.</summary>
     public static IQueryable<Customer> Filter(IQueryable<Customer> query, TideflowDbContext db, WorkbenchView view, ListContext context)
@@ -79,7 +77,8 @@ public sealed class WorkbenchLists(TideflowDbContext db, CurrentUser me, TimePro
         var w = context.Window;
         var (now, end, stalled, assigned) = (w.Now, w.TodayEnd, w.StalledAtOrBefore, w.AssignedAfter);
         var owned = query.Where(c => c.OwnerId != null);
-        var open = owned.Where(c => !ClosedStages.Contains(c.Stage));
+        var closed = context.ClosedStages;
+        var open = owned.Where(c => !closed.Contains(c.Stage));
         switch (view)
         {
             case WorkbenchView.Today:

@@ -1663,6 +1663,24 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.ToTable("FollowUpPlans");
                 });
 
+            modelBuilder.Entity("Tideflow.Web.Features.Pipeline.StoredPipeline", b =>
+                {
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Stages")
+                        .IsRequired()
+                        .HasMaxLength(40000)
+                        .HasColumnType("character varying(40000)");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("OrganizationId");
+
+                    b.ToTable("Pipelines");
+                });
+
             modelBuilder.Entity("Tideflow.Web.Features.Pool.ClaimCount", b =>
                 {
                     b.Property<Guid>("UserId")
@@ -2172,6 +2190,15 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.HasOne("Tideflow.Web.Features.Access.Organization", null)
                         .WithOne()
                         .HasForeignKey("Tideflow.Web.Features.Pipeline.StoredFollowUpPlans", "OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pipeline.StoredPipeline", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Access.Organization", null)
+                        .WithOne()
+                        .HasForeignKey("Tideflow.Web.Features.Pipeline.StoredPipeline", "OrganizationId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

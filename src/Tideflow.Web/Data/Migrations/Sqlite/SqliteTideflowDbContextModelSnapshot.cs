@@ -1644,6 +1644,24 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.ToTable("FollowUpPlans");
                 });
 
+            modelBuilder.Entity("Tideflow.Web.Features.Pipeline.StoredPipeline", b =>
+                {
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Stages")
+                        .IsRequired()
+                        .HasMaxLength(40000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("OrganizationId");
+
+                    b.ToTable("Pipelines");
+                });
+
             modelBuilder.Entity("Tideflow.Web.Features.Pool.ClaimCount", b =>
                 {
                     b.Property<Guid>("UserId")
@@ -2149,6 +2167,15 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.HasOne("Tideflow.Web.Features.Access.Organization", null)
                         .WithOne()
                         .HasForeignKey("Tideflow.Web.Features.Pipeline.StoredFollowUpPlans", "OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Pipeline.StoredPipeline", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Access.Organization", null)
+                        .WithOne()
+                        .HasForeignKey("Tideflow.Web.Features.Pipeline.StoredPipeline", "OrganizationId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

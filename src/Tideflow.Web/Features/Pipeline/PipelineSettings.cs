@@ -1,0 +1,114 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.EntityFrameworkCore;
+using Tideflow.Domain.Access;
+using Tideflow.Domain.Pipeline;
+using Tideflow.Domain.Pool;
+using Tideflow.Web.Data;
+using Tideflow.Web.Features.Access;
+using Tideflow.Web.Features.Pool;
+using Tideflow.Web.Shared;
+
+namespace Tideflow.Web.Features.Pipeline;
+
+/// <summary>An organisation's pipeline as the admin saved it (R5.1); none stored: <see cref="SalesPipeline.Default"/>.</summary>
+public sealed class StoredPipeline : IOrganizationOwned
+{
+    public Guid OrganizationId { get; set; }
+    public required string Stages { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>Read by everyone signed in (the board, the record, the pool rules); saved by admins, effective at once.</summary>
+public sealed class PipelineSettings(TideflowDbContext db, CurrentUser me, TimeProvider clock)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter() },
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    public async Task<SalesPipeline> GetAsync(CancellationToken ct = default)
+    {
+        if (!me.IsAuthenticated)
+        {
+            throw Problem.Unauthorized();
+        }
+        return await LoadAsync(db, me.OrganizationId, ct);
+    }
+
+    public async Task<SalesPipeline> SaveAsync(SalesPipeline? pipeline, CancellationToken ct = default)
+    {
+        me.Require(Permission.ManageRules);
+        if (pipeline is null)
+        {
+            throw Problem.Invalid("stages", "Send the pipeline: { stages: [...] }.");
+        }
+        if (PipelineRules.Problems(pipeline) is { Count: > 0 } problems)
+        {
+            throw Problem.Invalid(problems.ToDictionary(p => p.Key, p => new[] { p.Value }));
+        }
+        var next = PipelineRules.Tidy(pipeline);
+        var before = await LoadAsync(db, me.OrganizationId, ct);
+        await RefuseStrandingAsync(before, next, ct);
+
+        var stored = await db.Set<StoredPipeline>().SingleOrDefaultAsync(p => p.OrganizationId == me.OrganizationId, ct);
+        var json = JsonSerializer.Serialize(next.Stages, Json);
+        if (stored is null)
+        {
+            db.Add(new StoredPipeline { OrganizationId = me.OrganizationId, Stages = json, UpdatedAt = clock.GetUtcNow() });
+        }
+        else
+        {
+            stored.Stages = json;
+            stored.UpdatedAt = clock.GetUtcNow();
+        }
+        await db.SaveChangesAsync(ct);
+        return next;
+    }
+
+    /// <summary>By organisation, not by the query filter alone: jobs read it in the system scope, which sees every organisation.</summary>
+    public static async Task<SalesPipeline> LoadAsync(TideflowDbContext db, Guid organizationId, CancellationToken ct)
+    {
+        var stored = await db.Set<StoredPipeline>().AsNoTracking().Where(p => p.OrganizationId == organizationId).Select(p => p.Stages).FirstOrDefaultAsync(ct);
+        return stored is null ? SalesPipeline.Default : new SalesPipeline(JsonSerializer.Deserialize<List<Stage>>(stored, Json)!);
+    }
+
+    /// <summary>
+    /// A stage that holds customers may not vanish or change how it ends (they would be won or lost without the checks),
+    /// and a pool rule may not be left naming a stage that is gone.
+    /// </summary>
+    private async Task RefuseStrandingAsync(SalesPipeline before, SalesPipeline next, CancellationToken ct)
+    {
+        var changed = PipelineRules.MustBeEmpty(before, next);
+        if (changed.Count > 0)
+        {
+            var holding = await db.Customers.Where(c => changed.Contains(c.Stage)).GroupBy(c => c.Stage)
+                .Select(g => new { Stage = g.Key, Count = g.Count() }).ToListAsync(ct);
+            if (holding.Count > 0)
+            {
+                throw Problem.Invalid("stages", string.Join(" ", holding.Select(h =>
+                    $"{h.Count} customer(s) are in '{before.NameOf(h.Stage)}' ({h.Stage}); move them to another stage before removing it or changing whether it is won or lost.")));
+            }
+        }
+        var grades = (await Scoring.ScoreCards.CurrentAsync(db, ct)).Card.Grades.Select(g => g.Name).ToList();
+        foreach (var pool in await db.Pools.AsNoTracking().Select(p => new { p.Name, p.Settings }).ToListAsync(ct))
+        {
+            var settings = PoolSettingsJson.Read(pool.Settings);
+            if (PoolRules.Problems(settings, next, grades).Where(p => p.Key.EndsWith(".stage", StringComparison.Ordinal) || p.Key == "exemptFromStage").Select(p => p.Value).FirstOrDefault() is { } problem)
+            {
+                throw Problem.Invalid("stages", $"The pool '{pool.Name}' names a stage this pipeline no longer has as an open stage ({problem}); change its rules first.");
+            }
+        }
+    }
+}
+
+public static class PipelineEndpoints
+{
+    public static void MapPipelineSettings(this RouteGroupBuilder api)
+    {
+        var g = api.MapGroup("/pipeline").WithTags("Pipeline");
+        g.MapGet("/", (PipelineSettings h, CancellationToken ct) => h.GetAsync(ct));
+        g.MapPut("/", (SalesPipeline? pipeline, PipelineSettings h, CancellationToken ct) => h.SaveAsync(pipeline, ct));
+    }
+}
