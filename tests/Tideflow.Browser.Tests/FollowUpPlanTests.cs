@@ -32,6 +32,8 @@ public sealed class FollowUpPlanTests(BrowserApp app) : BrowserTest(app)
         // Put the demo's plan back for the tests after this one.
         await plans.First.Locator("[data-testid=plan-step]").Nth(3).Locator("[data-testid=remove-plan-step]").ClickAsync();
         await admin.ClickAsync("[data-testid=save-plans]");
+        // Saved before leaving the page: a reload while the save is on its way would find the old plan.
+        await Expect(admin.Locator(".mud-snackbar", new() { HasTextString = "已保存" })).ToHaveCountAsync(1);
         await Ui.OpenAsync(admin, "/admin/plans");
         await Expect(plans.First.Locator("[data-testid=plan-step]")).ToHaveCountAsync(3);
         AssertNoErrors();

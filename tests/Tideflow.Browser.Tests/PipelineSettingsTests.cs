@@ -1,0 +1,55 @@
+using static Microsoft.Playwright.Assertions;
+
+namespace Tideflow.Browser.Tests;
+
+public sealed class PipelineSettingsTests(BrowserApp app) : BrowserTest(app)
+{
+    [Fact]
+    public async Task An_admin_adds_a_stage_that_the_board_shows_at_once_and_entering_quoted_asks_for_the_quote()
+    {
+        var admin = await NewPageAsync();
+        await Ui.LoginAsync(admin, "admin");
+        await Ui.OpenAsync(admin, "/admin/pipeline");
+        var stages = admin.Locator("[data-testid=pipeline-stage]");
+        await Expect(stages).ToHaveCountAsync(7);
+
+        // A new stage goes before 赢单; without a name it is refused, naming which stage.
+        await admin.ClickAsync("[data-testid=add-stage]");
+        await Expect(stages).ToHaveCountAsync(8);
+        await admin.ClickAsync("[data-testid=save-pipeline]");
+        await Expect(admin.Locator("[data-testid=form-error]")).ToContainTextAsync("6.");
+        await Expect(admin.Locator("[data-testid=form-error]")).ToContainTextAsync("A stage needs a name");
+
+        await stages.Nth(5).Locator(Ui.Field("stage-name")).FillAsync("试用中");
+        await stages.Nth(5).Locator("[data-testid=stage-add-action]").ClickAsync();
+        await stages.Nth(5).Locator(Ui.Field("stage-action-title")).FillAsync("跟进试用反馈");
+        await admin.ClickAsync("[data-testid=save-pipeline]");
+        await Expect(admin.Locator(".mud-snackbar", new() { HasTextString = "已保存" })).ToHaveCountAsync(1);
+        await Expect(admin.Locator("[data-testid=form-error]")).ToHaveCountAsync(0);
+
+        await Ui.OpenAsync(admin, "/pipeline");
+        await Expect(admin.Locator("[data-testid=column-stage-1]")).ToContainTextAsync("试用中");
+
+        // The quote form: choosing 已报价 on a customer shows its fields, and a move without them names the quote as missing.
+        await Ui.OpenAsync(admin, "/customers");
+        await admin.Locator("[data-testid=customer-row-name]").First.ClickAsync();
+        await admin.WaitForURLAsync(u => new Uri(u).AbsolutePath.StartsWith("/customers/", StringComparison.Ordinal));
+        await Ui.WaitForInteractiveAsync(admin);
+        await Ui.SelectAsync(admin.Locator("[data-testid=stage-target]"), "已报价");
+        await Expect(admin.Locator(Ui.Field("stage-quote-amount"))).ToBeVisibleAsync();
+        await Expect(admin.Locator(Ui.Field("stage-quote-valid-until"))).ToBeVisibleAsync();
+        await admin.ClickAsync("[data-testid=stage-move]");
+        await Expect(admin.Locator("[data-testid=stage-missing-item]", new() { HasTextString = "报价单：报价金额与有效期" })).ToHaveCountAsync(1);
+
+        // Put the demo's pipeline back for the tests after this one.
+        await Ui.OpenAsync(admin, "/admin/pipeline");
+        await Expect(stages).ToHaveCountAsync(8);
+        await stages.Nth(5).Locator("[data-testid=stage-remove]").ClickAsync();
+        await admin.ClickAsync("[data-testid=save-pipeline]");
+        await Expect(admin.Locator(".mud-snackbar", new() { HasTextString = "已保存" })).ToHaveCountAsync(1);
+        await Expect(admin.Locator("[data-testid=form-error]")).ToHaveCountAsync(0);
+        await Ui.OpenAsync(admin, "/admin/pipeline");
+        await Expect(stages).ToHaveCountAsync(7);
+        AssertNoErrors();
+    }
+}
