@@ -120,7 +120,7 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
             }
         }
         return new RoutingSnapshot(version, card, rules, users.Select(u => new RoutingSnapshot.Person(u.Id, u.DisplayName, u.IsActive, u.Capacity)).ToList(),
-            members, absences, await Leads.ManageCustomFields.ActiveAsync(db, ct), await Pipeline.FollowUpPlanSettings.LoadAsync(db, card, ct), now);
+            members, absences, await Leads.ManageCustomFields.ActiveAsync(db, ct), await Pipeline.FollowUpPlanSettings.LoadAsync(db, db.CurrentUser.OrganizationId, card, ct), now);
     }
 
     // Routing decides for the organisation, whoever's request brought the lead in (a rep's manual entry, a manager

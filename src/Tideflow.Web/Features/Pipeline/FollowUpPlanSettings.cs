@@ -29,7 +29,7 @@ public sealed class FollowUpPlanSettings(TideflowDbContext db, CurrentUser me, T
         {
             throw Problem.Unauthorized();
         }
-        return await LoadAsync(db, (await Scoring.ScoreCards.CurrentAsync(db, ct)).Card, ct);
+        return await LoadAsync(db, me.OrganizationId, (await Scoring.ScoreCards.CurrentAsync(db, ct)).Card, ct);
     }
 
     public async Task<IReadOnlyList<GradePlan>> SaveAsync(List<GradePlan>? plans, CancellationToken ct = default)
@@ -58,9 +58,10 @@ public sealed class FollowUpPlanSettings(TideflowDbContext db, CurrentUser me, T
         return await ListAsync(ct);
     }
 
-    public static async Task<IReadOnlyList<GradePlan>> LoadAsync(TideflowDbContext db, ScoreCard card, CancellationToken ct)
+    /// <summary>By organisation, not by the query filter alone: background work reads it in the system scope, which sees every organisation.</summary>
+    public static async Task<IReadOnlyList<GradePlan>> LoadAsync(TideflowDbContext db, Guid organizationId, ScoreCard card, CancellationToken ct)
     {
-        var stored = await db.Set<StoredFollowUpPlans>().AsNoTracking().Select(p => p.Plans).FirstOrDefaultAsync(ct);
+        var stored = await db.Set<StoredFollowUpPlans>().AsNoTracking().Where(p => p.OrganizationId == organizationId).Select(p => p.Plans).FirstOrDefaultAsync(ct);
         return stored is null ? FollowUpPlans.Defaults(card) : JsonSerializer.Deserialize<List<GradePlan>>(stored, Json)!;
     }
 }

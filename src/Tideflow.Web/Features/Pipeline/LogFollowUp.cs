@@ -87,7 +87,7 @@ public sealed class LogFollowUp(TideflowDbContext db, CurrentUser me, TimeProvid
             // The contact this record is about is done; a correction changes the plan, so it replaces the reminder too.
             // A later plan step is done only by a follow-up on its channel, when it names one ("电话联系").
             var card = (await Scoring.ScoreCards.CurrentAsync(db, ct)).Card;
-            var plan = FollowUpPlans.For(await FollowUpPlanSettings.LoadAsync(db, card, ct), card, customer.Grade);
+            var plan = FollowUpPlans.For(await FollowUpPlanSettings.LoadAsync(db, customer.OrganizationId, card, ct), card, customer.Grade);
             var closed = pipeline.IsClosed(customer.Stage);
             foreach (var task in await db.FollowUpTasks.Where(t => t.CustomerId == customerId && t.OwnerId == owner && t.ClosedAt == null
                          && (t.Kind == TaskKinds.FirstContact || t.Kind == TaskKinds.NextContact || t.Kind == TaskKinds.PlanStep)).ToListAsync(ct))

@@ -46,7 +46,7 @@ public sealed class ClaimLead(TideflowDbContext db, CurrentUser me, TimeProvider
     {
         var lead = await Db.Leads.AsNoTracking().SingleAsync(l => l.Id == item.Id, ct);
         var (_, card) = await Scoring.ScoreCards.CurrentAsync(Db, ct);
-        return router.Handed(card, await Pipeline.FollowUpPlanSettings.LoadAsync(Db, card, ct), lead, new OwnershipChange
+        return router.Handed(card, await Pipeline.FollowUpPlanSettings.LoadAsync(Db, lead.OrganizationId, card, ct), lead, new OwnershipChange
         {
             OrganizationId = item.OrganizationId, LeadId = item.Id, FromId = null, ToId = Me.Id, Reason = "claimed from the lead pool",
             ById = Me.Id, At = now, Event = OwnershipEvent.Claimed, PoolId = poolId,
