@@ -5,7 +5,7 @@ namespace Tideflow.Browser.Tests;
 public sealed class PipelineSettingsTests(BrowserApp app) : BrowserTest(app)
 {
     [Fact]
-    public async Task An_admin_adds_a_stage_that_the_board_shows_at_once_and_entering_quoted_asks_for_the_quote()
+    public async Task An_admin_adds_a_stage_and_a_pipeline_that_the_board_shows_at_once_and_entering_quoted_asks_for_the_quote()
     {
         var admin = await NewPageAsync();
         await Ui.LoginAsync(admin, "admin");
@@ -23,12 +23,20 @@ public sealed class PipelineSettingsTests(BrowserApp app) : BrowserTest(app)
         await stages.Nth(5).Locator(Ui.Field("stage-name")).FillAsync("试用中");
         await stages.Nth(5).Locator("[data-testid=stage-add-action]").ClickAsync();
         await stages.Nth(5).Locator(Ui.Field("stage-action-title")).FillAsync("跟进试用反馈");
+        // A second pipeline comes with won and lost; its first stage needs a name.
+        await admin.ClickAsync("[data-testid=add-pipeline]");
+        var renewal = admin.Locator("[data-testid=pipeline]").Nth(1);
+        await renewal.Locator(Ui.Field("pipeline-name")).FillAsync("续约");
+        await renewal.Locator("[data-testid=pipeline-stage]").First.Locator(Ui.Field("stage-name")).FillAsync("待续约");
         await admin.ClickAsync("[data-testid=save-pipeline]");
         await Expect(admin.Locator(".mud-snackbar", new() { HasTextString = "已保存" })).ToHaveCountAsync(1);
         await Expect(admin.Locator("[data-testid=form-error]")).ToHaveCountAsync(0);
 
         await Ui.OpenAsync(admin, "/pipeline");
         await Expect(admin.Locator("[data-testid=column-stage-1]")).ToContainTextAsync("试用中");
+        await admin.ClickAsync("[data-testid=board-pipeline-pipeline-1]");
+        await Expect(admin.Locator("[data-testid=column-stage-2]")).ToContainTextAsync("待续约");
+        await Expect(admin.Locator("[data-testid=column-stage-1]")).ToHaveCountAsync(0);
 
         // The quote form: choosing 已报价 on a customer shows its fields, and a move without them names the quote as missing.
         await Ui.OpenAsync(admin, "/customers");
@@ -43,7 +51,8 @@ public sealed class PipelineSettingsTests(BrowserApp app) : BrowserTest(app)
 
         // Put the demo's pipeline back for the tests after this one.
         await Ui.OpenAsync(admin, "/admin/pipeline");
-        await Expect(stages).ToHaveCountAsync(8);
+        await Expect(stages).ToHaveCountAsync(11);
+        await admin.Locator("[data-testid=pipeline-remove]").ClickAsync();
         await stages.Nth(5).Locator("[data-testid=stage-remove]").ClickAsync();
         await admin.ClickAsync("[data-testid=save-pipeline]");
         await Expect(admin.Locator(".mud-snackbar", new() { HasTextString = "已保存" })).ToHaveCountAsync(1);

@@ -47,22 +47,41 @@ public sealed record StageAction(StageActionKind Kind, StageRole For, string? Ti
     public static StageAction Notify(StageRole role) => new(StageActionKind.Notify, role);
 }
 
+/// <param name="Pipeline">The key of the pipeline the stage belongs to (<see cref="PipelineName"/>).</param>
 public sealed record Stage(string Key, string Name, StageOutcome Outcome, IReadOnlyList<StageCheck> ToLeave, IReadOnlyList<StageCheck> ToEnter,
-    IReadOnlyList<StageAction> OnEnter);
+    IReadOnlyList<StageAction> OnEnter, string Pipeline = SalesPipeline.MainKey);
+
+/// <summary>One pipeline of the organisation (新客户销售, 续约 …): its stages are those tagged with its key.</summary>
+public sealed record PipelineName(string Key, string Name);
 
 /// <summary>What is known about a customer and the move requested, for <see cref="StageRules.Missing"/>.</summary>
 public sealed record MoveFacts(int FollowUpsWithNextPlan, string? LostReason, string? InvoiceTitle, string? TaxNumber, decimal? QuoteAmount = null,
     DateOnly? QuoteValidUntil = null, DateOnly? Today = null);
 
 /// <summary>
-/// The stages a customer moves through (R5.1) and what a move needs (R5.2). Every path that changes a customer's stage
-/// asks <see cref="StageRules.Missing"/>; a move is allowed only when nothing is missing (or an admin overrides it with a reason).
-/// An organisation keeps its own (admin-edited, <see cref="PipelineRules"/>); without one it runs <see cref="Default"/>.
+/// The organisation's pipelines (R5.1): every stage of every pipeline, each tagged with its pipeline, one pipeline after
+/// the other. A stage key is unique across them all, so a customer's stage alone says which pipeline it is in; a
+/// customer enters another pipeline by a move to one of its stages. What a move needs (R5.2): every path that changes a
+/// customer's stage asks <see cref="StageRules.Missing"/>; a move is allowed only when nothing is missing (or an admin
+/// overrides it with a reason). An organisation keeps its own (admin-edited, <see cref="PipelineRules"/>); without one it
+/// runs <see cref="Default"/>.
 /// </summary>
-public sealed record SalesPipeline(IReadOnlyList<Stage> Stages)
+/// <param name="Pipelines">The pipelines in order; null: the one main pipeline.</param>
+public sealed record SalesPipeline(IReadOnlyList<Stage> Stages, IReadOnlyList<PipelineName>? Pipelines = null)
 {
     /// <summary>Every customer starts here, so the first stage's key never changes (its name may).</summary>
     public const string First = "new";
+
+    /// <summary>The pipeline every customer starts in: the first.</summary>
+    public const string MainKey = "sales";
+
+    public IReadOnlyList<PipelineName> Named => Pipelines is { Count: > 0 } named ? named : [new PipelineName(MainKey, "销售管道")];
+
+    /// <summary>The stages of one pipeline, in order.</summary>
+    public IReadOnlyList<Stage> StagesOf(string? pipeline) => Stages.Where(s => s.Pipeline == (pipeline ?? Named[0].Key)).ToList();
+
+    /// <summary>The name of the pipeline a stage belongs to.</summary>
+    public string PipelineOf(string? stage) => Named.FirstOrDefault(p => p.Key == Find(stage)?.Pipeline)?.Name ?? "";
 
     public static SalesPipeline Default { get; } = new(
     [
@@ -101,7 +120,8 @@ public static class StageRules
         var end = stages.FindIndex(s => s.Key == to);
         // A forward move passes through the stages between: skipping 已联系 must not skip what leaving it needs.
         // A move to a lost stage is a way out from anywhere, not a pass through the rest.
-        var passed = start >= 0 && end > start && stages[end].Outcome != StageOutcome.Lost
+        // A move into another pipeline passes nothing: it leaves one pursuit and enters the other.
+        var passed = start >= 0 && end > start && stages[end].Outcome != StageOutcome.Lost && stages[start].Pipeline == stages[end].Pipeline
             ? stages.Skip(start + 1).Take(end - start - 1).Where(s => s.Outcome == StageOutcome.Open).SelectMany(s => s.ToLeave)
             : [];
         var checks = (pipeline.Find(from)?.ToLeave ?? []).Concat(passed).Concat(pipeline.Find(to)?.ToEnter ?? []).Distinct();
@@ -151,33 +171,74 @@ public static partial class PipelineRules
     [GeneratedRegex("^[a-z][a-z0-9-]*$")]
     private static partial Regex KeyPattern();
 
-    /// <summary>Why the pipeline cannot be saved, by field (<c>stages[2].name</c>), or empty.</summary>
+    public const int MaxPipelines = 10;
+
+    /// <summary>Why the pipelines cannot be saved, by field (<c>stages[2].name</c>, <c>pipelines[1].key</c>), or empty.</summary>
     public static IReadOnlyDictionary<string, string> Problems(SalesPipeline pipeline)
     {
         var problems = new Dictionary<string, string>();
         // It arrives as JSON: a missing list or null entries are refused here rather than crashing below.
-        if (pipeline.Stages is null || pipeline.Stages.Any(s => s is null || s.ToEnter is null || s.ToLeave is null || s.OnEnter is null || s.OnEnter.Any(a => a is null)))
+        if (pipeline.Stages is null || pipeline.Stages.Any(s => s is null || s.ToEnter is null || s.ToLeave is null || s.OnEnter is null || s.OnEnter.Any(a => a is null))
+            || pipeline.Pipelines?.Any(p => p is null) == true)
         {
             problems["stages"] = "Send the stages as a list, each with its checks to enter and to leave and its actions (empty lists for none).";
             return problems;
         }
-        var stages = pipeline.Stages;
-        if (stages.Count < 3 || stages.Count > MaxStages)
+        var named = pipeline.Named;
+        if (named.Count > MaxPipelines)
         {
-            problems["stages"] = $"A pipeline has 3 to {MaxStages} stages: at least the first, one won and one lost.";
+            problems["pipelines"] = $"At most {MaxPipelines} pipelines.";
         }
+        for (var p = 0; p < named.Count; p++)
+        {
+            var key = named[p].Key ?? "";
+            if (key.Length > MaxKey || !KeyPattern().IsMatch(key))
+            {
+                problems[$"pipelines[{p}].key"] = $"A key is 1 to {MaxKey} lower-case letters, digits or '-', starting with a letter.";
+            }
+            else if (named.Take(p).Any(o => o.Key == key))
+            {
+                problems[$"pipelines[{p}].key"] = $"The pipeline key '{key}' is used twice.";
+            }
+            var name = named[p].Name?.Trim() ?? "";
+            if (name.Length == 0 || name.Length > MaxName)
+            {
+                problems[$"pipelines[{p}].name"] = $"A pipeline needs a name of 1 to {MaxName} characters.";
+            }
+            else if (named.Take(p).Any(o => string.Equals(o.Name?.Trim(), name, StringComparison.OrdinalIgnoreCase)))
+            {
+                problems[$"pipelines[{p}].name"] = $"Two pipelines are called '{name}'.";
+            }
+        }
+        // Each pipeline's stages together and in the pipelines' order, so "forward" means the same everywhere.
+        var order = pipeline.Stages.Select(s => s.Pipeline).Where((k, i) => i == 0 || pipeline.Stages[i - 1].Pipeline != k).ToList();
+        if (!order.SequenceEqual(named.Select(p => p.Key)))
+        {
+            problems["stages"] = "List each pipeline's stages together, pipeline after pipeline in the order of the pipelines; every pipeline needs stages.";
+            return problems;
+        }
+        var stages = pipeline.Stages;
         if (stages.Count > 0 && (stages[0].Key != SalesPipeline.First || stages[0].Outcome != StageOutcome.Open))
         {
             problems["stages[0].key"] = $"The first stage must keep the key '{SalesPipeline.First}' and be open: every new customer starts there.";
         }
-        if (!stages.Any(s => s.Outcome == StageOutcome.Won) || !stages.Any(s => s.Outcome == StageOutcome.Lost))
+        foreach (var line in named)
         {
-            problems["stages"] = "A pipeline needs a won stage and a lost stage: a pursuit has to be able to end.";
-        }
-        var firstClosed = stages.ToList().FindIndex(s => s.Outcome != StageOutcome.Open);
-        if (firstClosed >= 0 && stages.Skip(firstClosed).Any(s => s.Outcome == StageOutcome.Open))
-        {
-            problems["stages"] = "Open stages come first, won and lost stages last: a forward move must never pass through an ending.";
+            var own = stages.Where(s => s.Pipeline == line.Key).ToList();
+            var where = named.Count > 1 ? $"{line.Name?.Trim()}: " : "";
+            if (own.Count < 3 || !own.Any(s => s.Outcome == StageOutcome.Won) || !own.Any(s => s.Outcome == StageOutcome.Lost) || own[0].Outcome != StageOutcome.Open)
+            {
+                problems[PipelineField(named, line)] = $"{where}A pipeline needs an open first stage, a won stage and a lost stage: a pursuit has to be able to start and to end.";
+            }
+            if (own.Count > MaxStages)
+            {
+                problems[PipelineField(named, line)] = $"{where}At most {MaxStages} stages per pipeline.";
+            }
+            var firstClosed = own.FindIndex(s => s.Outcome != StageOutcome.Open);
+            if (firstClosed >= 0 && own.Skip(firstClosed).Any(s => s.Outcome == StageOutcome.Open))
+            {
+                problems[PipelineField(named, line)] = $"{where}Open stages come first, won and lost stages last: a forward move must never pass through an ending.";
+            }
         }
         for (var i = 0; i < stages.Count; i++)
         {
@@ -195,7 +256,7 @@ public static partial class PipelineRules
             {
                 problems[$"stages[{i}].name"] = $"A stage needs a name of 1 to {MaxName} characters.";
             }
-            else if (stages.Take(i).Any(o => string.Equals(o.Name?.Trim(), name, StringComparison.OrdinalIgnoreCase)))
+            else if (stages.Take(i).Any(o => o.Pipeline == s.Pipeline && string.Equals(o.Name?.Trim(), name, StringComparison.OrdinalIgnoreCase)))
             {
                 problems[$"stages[{i}].name"] = $"Two stages are called '{name}'; reps could not tell them apart.";
             }
@@ -235,6 +296,9 @@ public static partial class PipelineRules
         return problems;
     }
 
+    private static string PipelineField(IReadOnlyList<PipelineName> named, PipelineName line) =>
+        named.Count > 1 ? $"pipelines[{named.ToList().IndexOf(line)}]" : "stages";
+
     /// <summary>
     /// The stages of <paramref name="before"/> that must hold no customers for <paramref name="after"/> to be saved: those
     /// it removes (their customers would be stranded) and those whose outcome it changes (theirs would be won or lost without the checks).
@@ -247,7 +311,7 @@ public static partial class PipelineRules
     {
         Name = s.Name.Trim(),
         OnEnter = s.OnEnter.Select(a => a.Kind == StageActionKind.Task ? a with { Title = a.Title?.Trim() } : a with { Title = null, DueInHours = 0 }).ToList(),
-    }).ToList());
+    }).ToList(), pipeline.Named.Select(p => p with { Name = p.Name.Trim() }).ToList());
 
     private static string? ActionProblem(StageAction action, Stage stage)
     {

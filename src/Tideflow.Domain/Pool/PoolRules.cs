@@ -172,7 +172,8 @@ public static class PoolRules
     {
         var stages = pipeline.Stages.ToList();
         var index = stages.FindIndex(s => s.Key == target);
-        return index < 0 ? [] : stages.Skip(index).Where(s => s.Outcome != StageOutcome.Lost).Select(s => s.Key).ToList();
+        // Reached within the target's own pipeline: a customer in another pipeline has not reached it.
+        return index < 0 ? [] : stages.Skip(index).Where(s => s.Outcome != StageOutcome.Lost && s.Pipeline == stages[index].Pipeline).Select(s => s.Key).ToList();
     }
 
     public static string Describe(ReclaimRule r, string? grade)

@@ -295,7 +295,7 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
         builder.Entity<StoredPipeline>(e =>
         {
             e.HasKey(p => p.OrganizationId);
-            e.Property(p => p.Stages).HasMaxLength(40_000);
+            e.Property(p => p.Definition).HasMaxLength(100_000);
             e.HasOne<Organization>().WithOne().HasForeignKey<StoredPipeline>(p => p.OrganizationId).OnDelete(DeleteBehavior.Cascade);
             e.HasQueryFilter(p => EF.Constant(ScopeIsSystem) || p.OrganizationId == ScopeOrganizationId);
         });

@@ -31,10 +31,61 @@ public class PipelineRulesTests
     {
         Assert.Contains("stages[0].key", PipelineRules.Problems(With(s => { s[0] = s[0] with { Key = "inbox" }; return s; })).Keys);
         Assert.Contains("stages[0].key", PipelineRules.Problems(With(s => { s[0] = s[0] with { Outcome = StageOutcome.Won }; return s; })).Keys);
-        Assert.Equal("A pipeline needs a won stage and a lost stage: a pursuit has to be able to end.",
+        Assert.Equal("A pipeline needs an open first stage, a won stage and a lost stage: a pursuit has to be able to start and to end.",
             PipelineRules.Problems(With(s => s.Where(x => x.Outcome != StageOutcome.Won).ToList()))["stages"]);
         Assert.Equal("Open stages come first, won and lost stages last: a forward move must never pass through an ending.",
             PipelineRules.Problems(With(s => { s.Add(Open("after", "售后")); return s; }))["stages"]);
+    }
+
+    private static readonly PipelineName Renewal = new("renewal", "续约");
+
+    private static List<Stage> RenewalStages() =>
+    [
+        new("renewal-due", "待续约", StageOutcome.Open, [StageCheck.FollowUpWithNextPlan], [], [StageAction.TaskFor("确认续约意向", 72)], "renewal"),
+        new("renewal-quoted", "续约报价", StageOutcome.Open, [], [StageCheck.QuoteDetails], [], "renewal"),
+        new("renewed", "已续约", StageOutcome.Won, [], [StageCheck.InvoiceDetails], [StageAction.Notify(StageRole.Finance)], "renewal"),
+        new("churned", "流失", StageOutcome.Lost, [], [StageCheck.LostReason], [], "renewal"),
+    ];
+
+    [Fact]
+    public void A_second_pipeline_has_its_own_stages_and_a_move_into_it_passes_nothing_of_the_first()
+    {
+        var both = new SalesPipeline([.. Default.Stages, .. RenewalStages()], [new PipelineName(SalesPipeline.MainKey, "新客户"), Renewal]);
+        Assert.Empty(PipelineRules.Problems(both));
+        Assert.Equal(["renewal-due", "renewal-quoted", "renewed", "churned"], both.StagesOf("renewal").Select(s => s.Key));
+        Assert.Equal("续约", both.PipelineOf("renewed"));
+        Assert.Equal("新客户", both.PipelineOf("quoted"));
+        Assert.Equal(["won", "renewed"], both.KeysOf(StageOutcome.Won));
+
+        var none = new MoveFacts(0, null, null, null);
+        // From 赢单 into renewal: only what entering asks (nothing); the stages between in the list are another pipeline's.
+        Assert.Empty(StageRules.Missing(both, "won", "renewal-due", none));
+        // Within the renewal pipeline, skipping a stage still asks what leaving it needs.
+        Assert.Equal([StageCheck.FollowUpWithNextPlan, StageCheck.InvoiceDetails], StageRules.Missing(both, "renewal-due", "renewed", none));
+        // From 已联系 straight into another pipeline: leaving 已联系 still needs its follow-up.
+        Assert.Equal([StageCheck.FollowUpWithNextPlan], StageRules.Missing(both, "contacted", "renewal-due", none));
+        // A pool rule's "reached 已报价" means in the pipeline of 已报价: 已续约 comes later in the list but is not beyond it.
+        Assert.Equal(["quoted", "negotiation", "won"], Tideflow.Domain.Pool.PoolRules.StagesReached(both, "quoted"));
+    }
+
+    [Fact]
+    public void Pipelines_need_their_stages_together_in_order_and_keys_unique_across_all()
+    {
+        var named = new List<PipelineName> { new(SalesPipeline.MainKey, "新客户"), Renewal };
+        var interleaved = new SalesPipeline([Default.Stages[0], .. RenewalStages(), .. Default.Stages.Skip(1)], named);
+        Assert.StartsWith("List each pipeline's stages together", PipelineRules.Problems(interleaved)["stages"]);
+        var empty = new SalesPipeline(Default.Stages, named);
+        Assert.StartsWith("List each pipeline's stages together", PipelineRules.Problems(empty)["stages"]);
+
+        var renewal = RenewalStages();
+        renewal[0] = renewal[0] with { Key = "contacted" };
+        renewal[2] = renewal[2] with { Outcome = StageOutcome.Open, ToEnter = [] , OnEnter = [] };
+        var problems = PipelineRules.Problems(new SalesPipeline([.. Default.Stages, .. renewal], [named[0], Renewal with { Name = " 新客户 " }]));
+        Assert.Equal("The key 'contacted' is used twice.", problems["stages[7].key"]);
+        Assert.Equal("Two pipelines are called '新客户'.", problems["pipelines[1].name"]);
+        Assert.StartsWith("新客户: A pipeline needs an open first stage, a won stage", problems["pipelines[1]"]);
+        Assert.Equal("The pipeline key 'sales' is used twice.",
+            PipelineRules.Problems(new SalesPipeline([.. Default.Stages, .. Default.Stages.Select(s => s with { Key = s.Key + "-2" })], [named[0], named[0] with { Name = "二" }]))["pipelines[1].key"]);
     }
 
     [Fact]

@@ -50,6 +50,51 @@ public abstract class PipelineSettingsTests<TApp>(TApp app) where TApp : Tideflo
     }
 
     [Fact]
+    public async Task A_won_customer_moves_into_a_second_pipeline_whose_board_shows_it_and_whose_stages_end_it_again()
+    {
+        var org = await app.NewOrgAsync();
+        Stage Renewal(string key, string name, StageOutcome outcome, IReadOnlyList<StageCheck> toEnter, params StageAction[] actions) =>
+            new(key, name, outcome, [], toEnter, actions, "renewal");
+        var both = new SalesPipeline(
+            [.. SalesPipeline.Default.Stages,
+             Renewal("renewal-due", "待续约", StageOutcome.Open, [], StageAction.TaskFor("确认续约意向", 72)),
+             Renewal("renewed", "已续约", StageOutcome.Won, [StageCheck.InvoiceDetails]),
+             Renewal("churned", "流失", StageOutcome.Lost, [StageCheck.LostReason])],
+            [new PipelineName(SalesPipeline.MainKey, "新客户"), new PipelineName("renewal", "续约")]);
+        var saved = await (await app.As(org.Admin).PutJson("/api/pipeline", both)).ReadAsync<SalesPipeline>();
+        Assert.Equal(["新客户", "续约"], saved.Named.Select(p => p.Name));
+
+        var customer = org.CustomersOf[org.RepA.Id][0];
+        var rep = app.As(org.RepA);
+        await rep.PostJson($"/api/customers/{customer}/follow-ups",
+            new { channel = "Meeting", content = "签约", nextPlan = "交付", nextContactAt = app.Clock.GetUtcNow().AddDays(1) });
+        Assert.Equal(HttpStatusCode.OK, (await rep.PostJson($"/api/customers/{customer}/stage",
+            new { to = "won", invoiceTitle = "宁波电子有限公司", taxNumber = "91330200MA2XXXXX1Y" })).StatusCode);
+        // A year on: into the renewal pipeline. Entering asks nothing here; the stage's task goes to the owner.
+        Assert.Equal(HttpStatusCode.OK, (await rep.PostJson($"/api/customers/{customer}/stage", new { to = "renewal-due" })).StatusCode);
+        Assert.Equal("确认续约意向", await app.InDbAsync(db => db.FollowUpTasks.IgnoreQueryFilters()
+            .Where(t => t.CustomerId == customer && t.Kind == TaskKinds.StageTask && t.ClosedAt == null).Select(t => t.Title).SingleAsync()));
+
+        var main = await (await rep.GetAsync("/api/pipeline/board")).ReadAsync<List<BoardColumn>>();
+        Assert.Equal(SalesPipeline.Default.Stages.Select(s => s.Key), main.Select(c => c.Key));
+        Assert.DoesNotContain(main.SelectMany(c => c.Cards), c => c.Id == customer);
+        var renewal = await (await rep.GetAsync("/api/pipeline/board?pipeline=renewal")).ReadAsync<List<BoardColumn>>();
+        Assert.Equal(["renewal-due", "renewed", "churned"], renewal.Select(c => c.Key));
+        Assert.Equal([customer], renewal[0].Cards.Select(c => c.Id));
+        var (_, errors) = await (await rep.GetAsync("/api/pipeline/board?pipeline=upsell")).ProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(["pipeline"], errors.Keys);
+
+        // The renewal pipeline's own ending: a lost reason is needed, and the customer is closed again.
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await rep.PostJson($"/api/customers/{customer}/stage", new { to = "churned" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await rep.PostJson($"/api/customers/{customer}/stage", new { to = "churned", lostReason = "转用竞品" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await rep.PostJson($"/api/customers/{customer}/follow-ups", new { channel = "Phone", content = "客户确认不续约" })).StatusCode);
+
+        // The pipeline cannot be dropped while the customer is in it.
+        (_, errors) = await (await app.As(org.Admin).PutJson("/api/pipeline", new { stages = SalesPipeline.Default.Stages })).ProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("'流失' (churned)", errors["stages"][0]);
+    }
+
+    [Fact]
     public async Task Entering_quoted_takes_the_quote_form_and_keeps_it_with_the_move()
     {
         var org = await app.NewOrgAsync();

@@ -140,22 +140,32 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
             .ToListAsync(ct);
     }
 
-    /// <summary>The kanban: each stage with its count and the customers in it the caller may see, most recently moved first.</summary>
-    public async Task<List<BoardColumn>> BoardAsync(Guid? ownerId = null, CancellationToken ct = default)
+    /// <summary>
+    /// The kanban of one pipeline (the first unless named): each stage with its count and the customers in it the caller
+    /// may see, most recently moved first.
+    /// </summary>
+    public async Task<List<BoardColumn>> BoardAsync(Guid? ownerId = null, string? pipeline = null, CancellationToken ct = default)
     {
         if (!me.IsAuthenticated)
         {
             throw Problem.Unauthorized();
         }
+        var pipelines = await PipelineSettings.LoadAsync(db, me.OrganizationId, ct);
+        if (pipeline is not null && pipelines.Named.All(p => p.Key != pipeline))
+        {
+            throw Problem.Invalid("pipeline", $"'{pipeline}' is not a pipeline; pipelines are {string.Join(", ", pipelines.Named.Select(p => p.Key))}.");
+        }
+        var stages = pipelines.StagesOf(pipeline);
+        var keys = stages.Select(s => s.Key).ToList();
         // The board is work in progress: customers sitting in a pool are on the pool view, not here.
         var customers = db.Customers.AsNoTracking().Where(c => c.OwnerId != null);
         if (ownerId is { } owner)
         {
             customers = customers.Where(c => c.OwnerId == owner);
         }
-        var counts = await customers.GroupBy(c => c.Stage).Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, ct);
+        var counts = await customers.Where(c => keys.Contains(c.Stage)).GroupBy(c => c.Stage).Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, ct);
         var columns = new List<BoardColumn>();
-        foreach (var stage in (await PipelineSettings.LoadAsync(db, me.OrganizationId, ct)).Stages)
+        foreach (var stage in stages)
         {
             var key = stage.Key;
             var cards = await (from c in customers
@@ -190,7 +200,7 @@ public static class StageEndpoints
             .WithTags("Pipeline");
         api.MapGet("/customers/{id:guid}/stage-history", (Guid id, MoveStage h, CancellationToken ct) => h.HistoryAsync(id, ct))
             .WithTags("Pipeline");
-        api.MapGet("/pipeline/board", (Guid? ownerId, MoveStage h, CancellationToken ct) => h.BoardAsync(ownerId, ct))
+        api.MapGet("/pipeline/board", (Guid? ownerId, string? pipeline, MoveStage h, CancellationToken ct) => h.BoardAsync(ownerId, pipeline, ct))
             .WithTags("Pipeline");
     }
 }

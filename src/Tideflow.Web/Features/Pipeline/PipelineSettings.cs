@@ -15,7 +15,8 @@ namespace Tideflow.Web.Features.Pipeline;
 public sealed class StoredPipeline : IOrganizationOwned
 {
     public Guid OrganizationId { get; set; }
-    public required string Stages { get; set; }
+    /// <summary>JSON of the <see cref="SalesPipeline"/>: the pipelines and all their stages.</summary>
+    public required string Definition { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }
 
@@ -42,7 +43,7 @@ public sealed class PipelineSettings(TideflowDbContext db, CurrentUser me, TimeP
         me.Require(Permission.ManageRules);
         if (pipeline is null)
         {
-            throw Problem.Invalid("stages", "Send the pipeline: { stages: [...] }.");
+            throw Problem.Invalid("stages", "Send the pipelines: { pipelines: [{ key, name }], stages: [...] }.");
         }
         if (PipelineRules.Problems(pipeline) is { Count: > 0 } problems)
         {
@@ -53,14 +54,14 @@ public sealed class PipelineSettings(TideflowDbContext db, CurrentUser me, TimeP
         await RefuseStrandingAsync(before, next, ct);
 
         var stored = await db.Set<StoredPipeline>().SingleOrDefaultAsync(p => p.OrganizationId == me.OrganizationId, ct);
-        var json = JsonSerializer.Serialize(next.Stages, Json);
+        var json = JsonSerializer.Serialize(next, Json);
         if (stored is null)
         {
-            db.Add(new StoredPipeline { OrganizationId = me.OrganizationId, Stages = json, UpdatedAt = clock.GetUtcNow() });
+            db.Add(new StoredPipeline { OrganizationId = me.OrganizationId, Definition = json, UpdatedAt = clock.GetUtcNow() });
         }
         else
         {
-            stored.Stages = json;
+            stored.Definition = json;
             stored.UpdatedAt = clock.GetUtcNow();
         }
         await db.SaveChangesAsync(ct);
@@ -70,8 +71,8 @@ public sealed class PipelineSettings(TideflowDbContext db, CurrentUser me, TimeP
     /// <summary>By organisation, not by the query filter alone: jobs read it in the system scope, which sees every organisation.</summary>
     public static async Task<SalesPipeline> LoadAsync(TideflowDbContext db, Guid organizationId, CancellationToken ct)
     {
-        var stored = await db.Set<StoredPipeline>().AsNoTracking().Where(p => p.OrganizationId == organizationId).Select(p => p.Stages).FirstOrDefaultAsync(ct);
-        return stored is null ? SalesPipeline.Default : new SalesPipeline(JsonSerializer.Deserialize<List<Stage>>(stored, Json)!);
+        var stored = await db.Set<StoredPipeline>().AsNoTracking().Where(p => p.OrganizationId == organizationId).Select(p => p.Definition).FirstOrDefaultAsync(ct);
+        return stored is null ? SalesPipeline.Default : JsonSerializer.Deserialize<SalesPipeline>(stored, Json)!;
     }
 
     /// <summary>

@@ -1668,10 +1668,10 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.Property<Guid>("OrganizationId")
                         .HasColumnType("uuid");
 
-                    b.Property<string>("Stages")
+                    b.Property<string>("Definition")
                         .IsRequired()
-                        .HasMaxLength(40000)
-                        .HasColumnType("character varying(40000)");
+                        .HasMaxLength(100000)
+                        .HasColumnType("character varying(100000)");
 
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone");

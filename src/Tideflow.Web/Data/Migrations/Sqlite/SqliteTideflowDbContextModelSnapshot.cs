@@ -1649,9 +1649,9 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.Property<Guid>("OrganizationId")
                         .HasColumnType("TEXT");
 
-                    b.Property<string>("Stages")
+                    b.Property<string>("Definition")
                         .IsRequired()
-                        .HasMaxLength(40000)
+                        .HasMaxLength(100000)
                         .HasColumnType("TEXT");
 
                     b.Property<long>("UpdatedAt")

@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 namespace Tideflow.Web.Data.Migrations.Postgres
 {
     /// <inheritdoc />
-    public partial class AdminPipeline : Migration
+    public partial class AdminPipelines : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
@@ -16,7 +16,7 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                 columns: table => new
                 {
                     OrganizationId = table.Column<Guid>(type: "uuid", nullable: false),
-                    Stages = table.Column<string>(type: "character varying(40000)", maxLength: 40000, nullable: false),
+                    Definition = table.Column<string>(type: "character varying(100000)", maxLength: 100000, nullable: false),
                     UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>

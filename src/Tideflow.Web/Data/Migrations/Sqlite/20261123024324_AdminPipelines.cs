@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 namespace Tideflow.Web.Data.Migrations.Sqlite
 {
     /// <inheritdoc />
-    public partial class AdminPipeline : Migration
+    public partial class AdminPipelines : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
@@ -16,7 +16,7 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                 columns: table => new
                 {
                     OrganizationId = table.Column<Guid>(type: "TEXT", nullable: false),
-                    Stages = table.Column<string>(type: "TEXT", maxLength: 40000, nullable: false),
+                    Definition = table.Column<string>(type: "TEXT", maxLength: 100000, nullable: false),
                     UpdatedAt = table.Column<long>(type: "INTEGER", nullable: false)
                 },
                 constraints: table =>
