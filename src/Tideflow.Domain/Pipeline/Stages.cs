@@ -16,6 +16,8 @@ public enum StageCheck
     LostReason,
     /// <summary>Invoice title and taxpayer id (发票抬头, 税号).</summary>
     InvoiceDetails,
+    /// <summary>The signed contract, uploaded as an attachment of purpose "contract" (合同附件).</summary>
+    ContractAttachment,
 }
 
 /// <summary>The task entering a stage creates for the owner (阶段动作), due so many hours later.</summary>
@@ -25,7 +27,7 @@ public sealed record Stage(string Key, string Name, StageOutcome Outcome, IReadO
     StageTask? OnEnter);
 
 /// <summary>What is known about a customer and the move requested, for <see cref="StageRules.Missing"/>.</summary>
-public sealed record MoveFacts(int FollowUpsWithNextPlan, string? LostReason, string? InvoiceTitle, string? TaxNumber);
+public sealed record MoveFacts(int FollowUpsWithNextPlan, string? LostReason, string? InvoiceTitle, string? TaxNumber, int ContractAttachments = 0);
 
 /// <summary>
 /// The stages a customer moves through (R5.1) and what a move needs (R5.2). Every path that changes a customer's stage
@@ -42,7 +44,7 @@ public sealed record SalesPipeline(IReadOnlyList<Stage> Stages)
         new("needs", "需求确认", StageOutcome.Open, [], [], new StageTask("准备方案与报价", 72)),
         new("quoted", "已报价", StageOutcome.Open, [], [], new StageTask("跟进报价反馈", 48)),
         new("negotiation", "商务谈判", StageOutcome.Open, [], [], new StageTask("推进合同条款", 168)),
-        new("won", "赢单", StageOutcome.Won, [], [StageCheck.InvoiceDetails], null),
+        new("won", "赢单", StageOutcome.Won, [], [StageCheck.InvoiceDetails, StageCheck.ContractAttachment], null),
         new("lost", "输单", StageOutcome.Lost, [], [StageCheck.LostReason], null),
     ]);
 
@@ -89,6 +91,7 @@ public static class StageRules
         StageCheck.FollowUpWithNextPlan => "a follow-up record with a channel and a next plan",
         StageCheck.LostReason => "the reason the customer was lost",
         StageCheck.InvoiceDetails => "invoice details: invoice title and taxpayer id",
+        StageCheck.ContractAttachment => "a contract attachment",
         _ => check.ToString(),
     };
 
@@ -97,6 +100,7 @@ public static class StageRules
         StageCheck.FollowUpWithNextPlan => facts.FollowUpsWithNextPlan > 0,
         StageCheck.LostReason => (facts.LostReason?.Trim().Length ?? 0) >= 2,
         StageCheck.InvoiceDetails => !string.IsNullOrWhiteSpace(facts.InvoiceTitle) && !string.IsNullOrWhiteSpace(facts.TaxNumber),
+        StageCheck.ContractAttachment => facts.ContractAttachments > 0,
         _ => false,
     };
 }
