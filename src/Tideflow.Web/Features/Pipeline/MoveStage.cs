@@ -74,7 +74,8 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
         }
         var facts = new MoveFacts(
             await db.FollowUpRecords.CountAsync(f => f.CustomerId == customerId && f.NextPlan != null, ct),
-            request.LostReason, request.InvoiceTitle, request.TaxNumber);
+            request.LostReason, request.InvoiceTitle, request.TaxNumber,
+            await db.Attachments.CountAsync(a => a.CustomerId == customerId && a.Purpose == Domain.Attachments.AttachmentPurposes.Contract, ct));
         var missing = StageRules.Missing(Pipeline, customer.Stage, to, facts);
         if (missing.Count > 0 && !overriding)
         {
