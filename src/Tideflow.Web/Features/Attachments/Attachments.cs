@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
@@ -66,7 +67,7 @@ public sealed class Attachments(TideflowDbContext db, CurrentUser me, TimeProvid
         db.Attachments.Add(attachment);
         db.AttachmentContents.Add(new AttachmentContent { AttachmentId = attachment.Id, OrganizationId = attachment.OrganizationId, Content = content });
         await db.SaveChangesAsync(ct);
-        return await Rows(db).SingleAsync(a => a.Id == attachment.Id, ct);
+        return await Rows(db, a => a.Id == attachment.Id).SingleAsync(ct);
     }
 
     /// <summary>The customer's files, newest first.</summary>
@@ -80,8 +81,7 @@ public sealed class Attachments(TideflowDbContext db, CurrentUser me, TimeProvid
         {
             throw Problem.NotFound("Customer");
         }
-        return await Rows(db).Where(a => a.CustomerId == customerId)
-            .OrderByDescending(a => a.UploadedAt).ThenByDescending(a => a.Id).Take(500).ToListAsync(ct);
+        return await Rows(db, a => a.CustomerId == customerId).Take(500).ToListAsync(ct);
     }
 
     /// <summary>A file and its bytes. Taking a customer's documents out of the system is an export: it is audited.</summary>
@@ -91,7 +91,7 @@ public sealed class Attachments(TideflowDbContext db, CurrentUser me, TimeProvid
         {
             throw Problem.Unauthorized();
         }
-        var row = await Rows(db).SingleOrDefaultAsync(a => a.Id == id, ct) ?? throw Problem.NotFound("Attachment");
+        var row = await Rows(db, a => a.Id == id).SingleOrDefaultAsync(ct) ?? throw Problem.NotFound("Attachment");
         var content = await db.AttachmentContents.AsNoTracking().Where(c => c.AttachmentId == id).Select(c => c.Content).SingleAsync(ct);
         db.Audit("export", nameof(Attachment), id.ToString(), new { what = "attachment", customerId = row.CustomerId, fileName = row.FileName, size = row.Size, sha256 = row.Sha256 });
         await db.SaveChangesAsync(ct);
@@ -118,14 +118,17 @@ public sealed class Attachments(TideflowDbContext db, CurrentUser me, TimeProvid
     /// <summary>The files linked to the customer's follow-up records, by record.</summary>
     public static async Task<Dictionary<Guid, List<AttachmentRow>>> ByFollowUpAsync(TideflowDbContext db, Guid customerId, CancellationToken ct)
     {
-        var rows = await Rows(db).Where(a => a.CustomerId == customerId && a.FollowUpRecordId != null).OrderBy(a => a.UploadedAt).ToListAsync(ct);
-        return rows.GroupBy(a => a.FollowUpRecordId!.Value).ToDictionary(g => g.Key, g => g.ToList());
+        var rows = await Rows(db, a => a.CustomerId == customerId && a.FollowUpRecordId != null).ToListAsync(ct);
+        // In the order they were uploaded, as the rep chose them.
+        return rows.GroupBy(a => a.FollowUpRecordId!.Value).ToDictionary(g => g.Key, g => g.OrderBy(a => a.UploadedAt).ThenBy(a => a.Id).ToList());
     }
 
-    private static IQueryable<AttachmentRow> Rows(TideflowDbContext db) =>
-        from a in db.Attachments.AsNoTracking()
+    // Newest first. Filtered and ordered before the projection, which EF cannot look into.
+    private static IQueryable<AttachmentRow> Rows(TideflowDbContext db, Expression<Func<Attachment, bool>> which) =>
+        from a in db.Attachments.AsNoTracking().Where(which)
         join u in db.Users on a.UploadedById equals u.Id into us
         from u in us.DefaultIfEmpty()
+        orderby a.UploadedAt descending, a.Id descending
         select new AttachmentRow(a.Id, a.CustomerId, a.FollowUpRecordId, a.Purpose, a.FileName, a.ContentType, a.Size, a.Sha256,
             a.UploadedById, u == null ? null : u.DisplayName, a.UploadedAt);
 
