@@ -55,6 +55,7 @@ public sealed partial class LocalizationTests
             .Concat(Enum.GetValues<Tideflow.Domain.Leads.CustomFieldTarget>().Select(t => $"FieldFor{t}"))
             .Concat(Enum.GetValues<Tideflow.Domain.Pipeline.FollowUpChannel>().Select(c => $"FollowUpChannel{c}"))
             .Concat(Enum.GetValues<Tideflow.Domain.Pipeline.StageCheck>().Select(c => $"StageCheck{c}"))
+            .Concat(Tideflow.Domain.Attachments.AttachmentPurposes.All.Select(p => $"AttachmentPurpose_{p}"))
             .Concat(Constants(typeof(Tideflow.Web.Features.Notifications.NotificationKinds)).Select(k => $"Notification_{k}"))
             .Concat(Constants(typeof(Tideflow.Web.Features.Pipeline.TaskKinds)).Select(k => $"Task_{k}"))
             .Concat(Tideflow.Domain.Workbench.WorkbenchRules.Keys.Values.SelectMany(k => new[] { $"Workbench_{k}", $"WorkbenchHint_{k}", $"WorkbenchAt_{k}" }))
