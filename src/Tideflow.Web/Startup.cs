@@ -119,6 +119,7 @@ public static class Startup
         services.AddScoped<ManageCustomFields>();
         services.AddScoped<Features.Pipeline.LogFollowUp>();
         services.AddScoped<Features.Pipeline.MoveStage>();
+        services.AddScoped<Features.Attachments.Attachments>();
         services.AddScoped<Features.Pipeline.FeedbackRules>();
         services.AddScoped<Features.Pipeline.FollowUpPlanSettings>();
         services.AddScoped<Features.Pipeline.PipelineSettings>();
@@ -195,6 +196,7 @@ public static class Startup
         api.MapCustomFields();
         Features.Pipeline.FollowUpEndpoints.MapFollowUps(api);
         Features.Pipeline.StageEndpoints.MapStages(api);
+        Features.Attachments.AttachmentEndpoints.MapAttachments(api);
         Features.Pipeline.FeedbackRuleEndpoints.MapFeedbackRules(api);
         Features.Pipeline.FollowUpPlanEndpoints.MapFollowUpPlans(api);
         Features.Pipeline.PipelineEndpoints.MapPipelineSettings(api);

@@ -20,6 +20,8 @@ public enum StageCheck
     InvoiceDetails,
     /// <summary>The quote form: the amount quoted (报价金额) and how long it is valid.</summary>
     QuoteDetails,
+    /// <summary>The signed contract, uploaded as an attachment of purpose "contract" (合同附件).</summary>
+    ContractAttachment,
 }
 
 /// <summary>Who a stage action is for: the customer's owner, the owner's manager, or everyone holding a role.</summary>
@@ -56,7 +58,7 @@ public sealed record PipelineName(string Key, string Name);
 
 /// <summary>What is known about a customer and the move requested, for <see cref="StageRules.Missing"/>.</summary>
 public sealed record MoveFacts(int FollowUpsWithNextPlan, string? LostReason, string? InvoiceTitle, string? TaxNumber, decimal? QuoteAmount = null,
-    DateOnly? QuoteValidUntil = null, DateOnly? Today = null);
+    DateOnly? QuoteValidUntil = null, DateOnly? Today = null, int ContractAttachments = 0);
 
 /// <summary>
 /// The organisation's pipelines (R5.1): every stage of every pipeline, each tagged with its pipeline, one pipeline after
@@ -91,7 +93,7 @@ public sealed record SalesPipeline(IReadOnlyList<Stage> Stages, IReadOnlyList<Pi
         new("quoted", "已报价", StageOutcome.Open, [], [StageCheck.QuoteDetails], [StageAction.TaskFor("跟进报价反馈", 48)]),
         new("negotiation", "商务谈判", StageOutcome.Open, [], [], [StageAction.TaskFor("推进合同条款", 168)]),
         // Until contracts and receivables exist, winning tells finance (who will invoice) and the manager.
-        new("won", "赢单", StageOutcome.Won, [], [StageCheck.InvoiceDetails], [StageAction.Notify(StageRole.Finance), StageAction.Notify(StageRole.Manager)]),
+        new("won", "赢单", StageOutcome.Won, [], [StageCheck.InvoiceDetails, StageCheck.ContractAttachment], [StageAction.Notify(StageRole.Finance), StageAction.Notify(StageRole.Manager)]),
         new("lost", "输单", StageOutcome.Lost, [], [StageCheck.LostReason], []),
     ]);
 
@@ -145,6 +147,7 @@ public static class StageRules
         StageCheck.LostReason => "the reason the customer was lost",
         StageCheck.InvoiceDetails => "invoice details: invoice title and taxpayer id",
         StageCheck.QuoteDetails => "the quote: an amount above 0 and a valid-until date not in the past",
+        StageCheck.ContractAttachment => "a contract attachment",
         _ => check.ToString(),
     };
 
@@ -154,6 +157,7 @@ public static class StageRules
         StageCheck.LostReason => (facts.LostReason?.Trim().Length ?? 0) >= 2,
         StageCheck.InvoiceDetails => !string.IsNullOrWhiteSpace(facts.InvoiceTitle) && !string.IsNullOrWhiteSpace(facts.TaxNumber),
         StageCheck.QuoteDetails => facts.QuoteAmount > 0 && facts.QuoteValidUntil is { } until && (facts.Today is not { } today || until >= today),
+        StageCheck.ContractAttachment => facts.ContractAttachments > 0,
         _ => false,
     };
 }

@@ -64,6 +64,8 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
     public DbSet<ReminderSettings> ReminderSettings => Set<ReminderSettings>();
     public DbSet<StoredFollowUpPlans> FollowUpPlans => Set<StoredFollowUpPlans>();
     public DbSet<StoredPipeline> Pipelines => Set<StoredPipeline>();
+    public DbSet<Features.Attachments.Attachment> Attachments => Set<Features.Attachments.Attachment>();
+    public DbSet<Features.Attachments.AttachmentContent> AttachmentContents => Set<Features.Attachments.AttachmentContent>();
 
     public CurrentUser CurrentUser => currentUser;
 
@@ -435,6 +437,34 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
                 (f.OrganizationId == ScopeOrganizationId && Customers.Any(c => c.Id == f.CustomerId)));
         });
 
+        builder.Entity<Features.Attachments.Attachment>(e =>
+        {
+            e.Property(a => a.Purpose).HasMaxLength(20);
+            e.Property(a => a.FileName).HasMaxLength(Domain.Attachments.AttachmentRules.MaxFileName);
+            e.Property(a => a.ContentType).HasMaxLength(100);
+            e.Property(a => a.Sha256).HasMaxLength(64);
+            e.Property(a => a.FollowUpRecordId).IsConcurrencyToken();
+            e.HasIndex(a => new { a.OrganizationId, a.CustomerId, a.UploadedAt });
+            e.HasIndex(a => a.FollowUpRecordId);
+            e.HasOne<Customer>().WithMany().HasForeignKey(a => a.CustomerId).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<FollowUpRecord>().WithMany().HasForeignKey(a => a.FollowUpRecordId).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<AppUser>().WithMany().HasForeignKey(a => a.UploadedById).OnDelete(DeleteBehavior.Restrict);
+            // Seen with the customer they belong to; a pooled customer's files only by those who see every customer, since
+            // pool members see its contact details masked until they claim it, and a contract is full of them.
+            e.HasQueryFilter(a => EF.Constant(ScopeIsSystem) ||
+                (a.OrganizationId == ScopeOrganizationId
+                 && Customers.Any(c => c.Id == a.CustomerId && (c.OwnerId != null || EF.Constant(ScopeSeesAllOwners)))));
+        });
+
+        builder.Entity<Features.Attachments.AttachmentContent>(e =>
+        {
+            e.HasKey(c => c.AttachmentId);
+            e.HasOne<Features.Attachments.Attachment>().WithOne().HasForeignKey<Features.Attachments.AttachmentContent>(c => c.AttachmentId)
+                .OnDelete(DeleteBehavior.Cascade);
+            e.HasQueryFilter(c => EF.Constant(ScopeIsSystem) ||
+                (c.OrganizationId == ScopeOrganizationId && Attachments.Any(a => a.Id == c.AttachmentId)));
+        });
+
         builder.Entity<Features.Pool.CustomerPool>(e =>
         {
             e.Property(p => p.Name).HasMaxLength(100);
@@ -675,6 +705,13 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             {
                 throw new InvalidOperationException("Follow-up records are append-only; log a correction instead.");
             }
+            // Evidence stays as uploaded: the one change an attachment ever sees is being linked to its follow-up.
+            if ((entry.Entity is Features.Attachments.AttachmentContent && entry.State != EntityState.Added)
+                || (entry.Entity is Features.Attachments.Attachment && (entry.State == EntityState.Deleted || (entry.State == EntityState.Modified
+                    && entry.Properties.Any(p => p.IsModified && p.Metadata.Name != nameof(Features.Attachments.Attachment.FollowUpRecordId))))))
+            {
+                throw new InvalidOperationException("Attachments are kept as uploaded; only linking one to its follow-up changes it.");
+            }
             // Stage rules hold on every path: a stage changes only together with the StageMove that MoveStage writes after its checks.
             if (entry.Entity is Customer moved
                 && ((entry.State == EntityState.Modified && entry.Property(nameof(Customer.Stage)).IsModified)
@@ -710,8 +747,9 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
                     throw new InvalidOperationException("Write outside the caller's organisation refused.");
                 }
             }
-            // A delivery is bookkeeping of the notification it carries, which is audited.
-            if (entry.Entity is AuditEntry or DataProtectionKey or NotificationDelivery || !AuditEntityChanges)
+            // A delivery is bookkeeping of the notification it carries, which is audited; a file's bytes are recorded by
+            // their attachment's entry (size, SHA-256), never copied into the log.
+            if (entry.Entity is AuditEntry or DataProtectionKey or NotificationDelivery or Features.Attachments.AttachmentContent || !AuditEntityChanges)
             {
                 continue;
             }

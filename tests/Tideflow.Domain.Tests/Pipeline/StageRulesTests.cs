@@ -30,7 +30,7 @@ public class StageRulesTests
     public void Skipping_a_stage_does_not_skip_what_leaving_it_needs_but_losing_is_possible_from_anywhere()
     {
         Assert.Equal([StageCheck.FollowUpWithNextPlan], StageRules.Missing(Pipeline, "new", "needs", Nothing));
-        Assert.Equal([StageCheck.FollowUpWithNextPlan, StageCheck.InvoiceDetails], StageRules.Missing(Pipeline, "new", "won", Nothing));
+        Assert.Equal([StageCheck.FollowUpWithNextPlan, StageCheck.InvoiceDetails, StageCheck.ContractAttachment], StageRules.Missing(Pipeline, "new", "won", Nothing));
         Assert.Equal([StageCheck.QuoteDetails], StageRules.Missing(Pipeline, "new", "quoted", Nothing with { FollowUpsWithNextPlan = 2 }));
         // Passing 已报价 on the way to 商务谈判 does not ask for the quote: entering asks, passing only asks what leaving needs.
         Assert.Empty(StageRules.Missing(Pipeline, "new", "negotiation", Nothing with { FollowUpsWithNextPlan = 2 }));
@@ -43,8 +43,9 @@ public class StageRulesTests
     public void Both_the_leaving_and_the_entering_stage_are_checked_and_every_missing_item_is_listed()
     {
         Assert.Equal([StageCheck.FollowUpWithNextPlan, StageCheck.LostReason], StageRules.Missing(Pipeline, "contacted", "lost", Nothing));
-        Assert.Equal([StageCheck.InvoiceDetails], StageRules.Missing(Pipeline, "negotiation", "won", Nothing with { InvoiceTitle = "杭州博远软件有限公司" }));
-        Assert.Empty(StageRules.Missing(Pipeline, "negotiation", "won", Nothing with { InvoiceTitle = "杭州博远软件有限公司", TaxNumber = "91330100MA2XXXXX0X" }));
+        Assert.Equal([StageCheck.InvoiceDetails], StageRules.Missing(Pipeline, "negotiation", "won", Nothing with { InvoiceTitle = "杭州博远软件有限公司", ContractAttachments = 1 }));
+        Assert.Equal([StageCheck.ContractAttachment], StageRules.Missing(Pipeline, "negotiation", "won", Nothing with { InvoiceTitle = "杭州博远软件有限公司", TaxNumber = "91330100MA2XXXXX0X" }));
+        Assert.Empty(StageRules.Missing(Pipeline, "negotiation", "won", Nothing with { InvoiceTitle = "杭州博远软件有限公司", TaxNumber = "91330100MA2XXXXX0X", ContractAttachments = 1 }));
         Assert.Equal([StageCheck.LostReason], StageRules.Missing(Pipeline, "quoted", "lost", Nothing with { LostReason = " 贵" }));
         Assert.Empty(StageRules.Missing(Pipeline, "quoted", "lost", Nothing with { LostReason = "价格太高" }));
     }

@@ -56,6 +56,14 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
         return form;
     }
 
+    private static MultipartFormDataContent PdfUpload()
+    {
+        var form = new MultipartFormDataContent();
+        form.Add(new ByteArrayContent(Uploads.Pdf()), "file", "合同.pdf");
+        form.Add(new StringContent("follow-up"), "purpose");
+        return form;
+    }
+
     private static string? NoData(TestOrg org, Persona p, JsonElement body) =>
         body.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined || !body.TryGetProperty("items", out _) ? null : "401 carried data";
 
@@ -255,6 +263,14 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
         new("POST", "/api/customers/{id:guid}/follow-ups", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}/follow-ups",
             _ => new { channel = "WeChat", content = "微信沟通需求", nextPlan = "发方案", nextContactAt = TimeProvider.System.GetUtcNow().AddDays(200) },
             (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.Created, (_, pp, b) => Check(b.GetProperty("authorId").GetGuid() == pp.Id, "author is not the caller")), write: true)),
+
+        new("GET", "/api/customers/{id:guid}/attachments", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][1]}/attachments", _ => null,
+            (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.OK, (org, _, b) => Check(b.GetArrayLength() == 1 && b[0].GetProperty("id").GetGuid() == org.RepAAttachment, "not the customer's one file")), write: false)),
+        new("POST", "/api/customers/{id:guid}/attachments", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}/attachments", _ => PdfUpload(),
+            (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.Created, (_, pp, b) => Check(b.GetProperty("contentType").GetString() == "application/pdf"
+                && b.GetProperty("uploadedById").GetGuid() == pp.Id, "not stored as the caller's PDF")), write: true)),
+        new("GET", "/api/attachments/{id:guid}", o => $"/api/attachments/{o.RepAAttachment}", _ => null,
+            (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("minutes").GetString() == "客户确认 50 套", "not the file's content")), write: false)),
 
         new("POST", "/api/customers/{id:guid}/stage", o => $"/api/customers/{o.CustomersOf[o.RepA.Id][0]}/stage", _ => new { to = "contacted" },
             (o, p) => CustomerOfRepA(o, p, new(HttpStatusCode.OK, (_, _, b) => Check(b.GetProperty("to").GetString() == "contacted", "not moved")), write: true)),

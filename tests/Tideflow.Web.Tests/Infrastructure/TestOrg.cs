@@ -51,6 +51,8 @@ public sealed class TestOrg
     public required Guid RepATask { get; init; }
     /// <summary>The organisation's default pool (公海); every team is in it.</summary>
     public required Guid DefaultPool { get; init; }
+    /// <summary>A text file on repA's second customer, not linked to any follow-up; its content happens to be JSON.</summary>
+    public required Guid RepAAttachment { get; init; }
 
     /// <summary>More reps in a team, each with an API token: for races between many reps.</summary>
     public static async Task<List<Persona>> AddRepsAsync(IServiceProvider services, Guid organizationId, Guid teamId, int count)
@@ -236,6 +238,15 @@ public sealed class TestOrg
         };
         db.Add(task);
         db.BlockedValues.Add(new BlockedValue { Id = Guid.CreateVersion7(), OrganizationId = org.Id, Value = "mailinator.com" });
+        var minutes = System.Text.Encoding.UTF8.GetBytes("""{"minutes":"客户确认 50 套"}""");
+        var attachment = new Tideflow.Web.Features.Attachments.Attachment
+        {
+            Id = Guid.CreateVersion7(), OrganizationId = org.Id, CustomerId = customers[repA.Id][1], Purpose = "follow-up", FileName = "会议纪要.txt",
+            ContentType = "text/plain; charset=utf-8", Size = minutes.Length, Sha256 = Convert.ToHexStringLower(SHA256.HashData(minutes)),
+            UploadedById = repA.Id, UploadedAt = now,
+        };
+        db.Add(attachment);
+        db.Add(new Tideflow.Web.Features.Attachments.AttachmentContent { AttachmentId = attachment.Id, OrganizationId = org.Id, Content = minutes });
         await db.SaveChangesAsync();
         var adminUser = await db.Users.FindAsync(admin.Id);
         adminUser!.TwoFactorEnabled = true;
@@ -246,7 +257,7 @@ public sealed class TestOrg
         {
             Id = org.Id, RootTeam = root.Id, TeamA = a.Id, TeamA1 = a1.Id, TeamB = b.Id,
             Admin = admin, Finance = finance, ManagerA = managerA, ManagerB = managerB, RepA = repA, RepB = repB,
-            DeactivatedRep = gone, AdminTotpKey = totpKey, DefaultPool = pool.Id,
+            DeactivatedRep = gone, AdminTotpKey = totpKey, DefaultPool = pool.Id, RepAAttachment = attachment.Id,
             RepATokenId = tokens[4].Id,
             CustomersOf = customers, CustomerNames = names,
             ImportJob = importJob.Id, TagRule = tagRule.Id, CustomField = customField.Id, RepANotification = note.Id, RepATask = task.Id,

@@ -68,6 +68,7 @@ public abstract class PipelineSettingsTests<TApp>(TApp app) where TApp : Tideflo
         var rep = app.As(org.RepA);
         await rep.PostJson($"/api/customers/{customer}/follow-ups",
             new { channel = "Meeting", content = "签约", nextPlan = "交付", nextContactAt = app.Clock.GetUtcNow().AddDays(1) });
+        await rep.UploadContractAsync(customer);
         Assert.Equal(HttpStatusCode.OK, (await rep.PostJson($"/api/customers/{customer}/stage",
             new { to = "won", invoiceTitle = "宁波电子有限公司", taxNumber = "91330200MA2XXXXX1Y" })).StatusCode);
         // A year on: into the renewal pipeline. Entering asks nothing here; the stage's task goes to the owner.
@@ -127,6 +128,7 @@ public abstract class PipelineSettingsTests<TApp>(TApp app) where TApp : Tideflo
         var rep = app.As(org.RepA);
         await rep.PostJson($"/api/customers/{customer}/follow-ups",
             new { channel = "Meeting", content = "签约", nextPlan = "安排交付", nextContactAt = app.Clock.GetUtcNow().AddDays(1) });
+        await rep.UploadContractAsync(customer);
         Assert.Equal(HttpStatusCode.OK, (await rep.PostJson($"/api/customers/{customer}/stage",
             new { to = "won", invoiceTitle = "宁波电子有限公司", taxNumber = "91330200MA2XXXXX1Y" })).StatusCode);
         var told = await app.InDbAsync(db => db.Notifications.IgnoreQueryFilters()

@@ -55,18 +55,20 @@ public abstract class StageTests<TApp>(TApp app) where TApp : TideflowApp
         var org = await app.NewOrgAsync();
         var customer = org.CustomersOf[org.RepA.Id][0];
 
-        // Straight from 新线索 to 赢单: the follow-up that leaving 已联系 needs, and the invoice details (a title alone is not enough).
-        Assert.Equal(["FollowUpWithNextPlan", "InvoiceDetails"],
+        // Straight from 新线索 to 赢单: the follow-up that leaving 已联系 needs, the invoice details (a title alone is not enough)
+        // and the contract.
+        Assert.Equal(["FollowUpWithNextPlan", "InvoiceDetails", "ContractAttachment"],
             await MissingAsync(await app.As(org.RepA).PostJson($"/api/customers/{customer}/stage", new { to = "won", invoiceTitle = "宁波电子" })));
         await app.As(org.RepA).PostJson($"/api/customers/{customer}/follow-ups",
             new { channel = "Meeting", content = "谈妥条款", nextPlan = "签合同", nextContactAt = app.Clock.GetUtcNow().AddDays(1) });
-        Assert.Equal(["InvoiceDetails"], await MissingAsync(await app.As(org.RepA).PostJson($"/api/customers/{customer}/stage", new { to = "won", invoiceTitle = "宁波电子" })));
+        Assert.Equal(["InvoiceDetails", "ContractAttachment"], await MissingAsync(await app.As(org.RepA).PostJson($"/api/customers/{customer}/stage", new { to = "won", invoiceTitle = "宁波电子" })));
         Assert.Equal(HttpStatusCode.Forbidden, (await app.As(org.ManagerA).PostJson($"/api/customers/{customer}/stage", new { to = "won", overrideReason = "老板批准" })).StatusCode);
 
         var overridden = await (await app.As(org.Admin).PostJson($"/api/customers/{customer}/stage", new { to = "won", overrideReason = "合同线下已签，发票信息待补" })).ReadAsync<StageMoveRow>();
         Assert.Equal("合同线下已签，发票信息待补", overridden.OverrideReason);
         var move = await app.InDbAsync(db => db.StageMoves.IgnoreQueryFilters().SingleAsync(m => m.Id == overridden.Id));
         Assert.Contains("InvoiceDetails", move.Details);
+        Assert.Contains("ContractAttachment", move.Details);
         Assert.True(await app.InDbAsync(db => db.AuditEntries.AnyAsync(a => a.EntityType == nameof(StageMove) && a.EntityId == overridden.Id.ToString())));
 
         var (_, errors) = await (await app.As(org.RepA).PostJson($"/api/customers/{customer}/stage", new { to = "closing" })).ProblemAsync(HttpStatusCode.BadRequest);

@@ -58,6 +58,7 @@ public abstract class PoolFlowTests<TApp>(TApp app) where TApp : TideflowApp
         node.Clock.Advance(TimeSpan.FromHours(1));
         await CallAsync(repB, a0);
         await CallAsync(repA, b0);
+        await repA.UploadContractAsync(b0);
         await OkAsync(repA.PostJson($"/api/customers/{b0}/stage", new { to = "won", invoiceTitle = "宁波电子有限公司", taxNumber = "91330200MA2XXXXXXX" }));
         // 241 h after the hand-out: one hour past the pool's 240 h first-contact deadline.
         node.Clock.Advance(TimeSpan.FromHours(240));

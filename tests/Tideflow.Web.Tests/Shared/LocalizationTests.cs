@@ -55,6 +55,7 @@ public sealed partial class LocalizationTests
             .Concat(Enum.GetValues<Tideflow.Domain.Leads.CustomFieldTarget>().Select(t => $"FieldFor{t}"))
             .Concat(Enum.GetValues<Tideflow.Domain.Pipeline.FollowUpChannel>().Select(c => $"FollowUpChannel{c}"))
             .Concat(Enum.GetValues<Tideflow.Domain.Pipeline.StageCheck>().Select(c => $"StageCheck{c}"))
+            .Concat(Tideflow.Domain.Attachments.AttachmentPurposes.All.Select(p => $"AttachmentPurpose_{p}"))
             .Concat(Constants(typeof(Tideflow.Web.Features.Notifications.NotificationKinds)).SelectMany(k => new[] { $"Notification_{k}", $"NotificationKind_{k}" }))
             .Concat(Enum.GetValues<Tideflow.Domain.Pipeline.StageOutcome>().Select(o => $"StageOutcome{o}"))
             .Concat(Enum.GetValues<Tideflow.Domain.Pipeline.StageRole>().Select(r => $"StageRole{r}"))

@@ -29,12 +29,13 @@ public sealed class FollowUpRecord : IOrganizationOwned
     public DateTimeOffset At { get; set; }
 }
 
+/// <param name="AttachmentIds">Files uploaded to this customer beforehand (POST /api/customers/{id}/attachments) and not yet on a record.</param>
 public sealed record LogFollowUpRequest(FollowUpChannel? Channel, string? Content, string? Goal, bool GoalReached, string? NextPlan,
-    DateTimeOffset? NextContactAt, Guid? CorrectsId = null);
+    DateTimeOffset? NextContactAt, Guid? CorrectsId = null, IReadOnlyList<Guid>? AttachmentIds = null);
 
 public sealed record FollowUpRow(Guid Id, FollowUpChannel Channel, string Content, string? Goal, bool GoalReached, string? NextPlan,
     DateTimeOffset? NextContactAt, Guid? CorrectsId, Guid? CorrectedById, Guid AuthorId, string? AuthorName, DateTimeOffset At,
-    IReadOnlyList<string>? Tags = null);
+    IReadOnlyList<string>? Tags = null, IReadOnlyList<Attachments.AttachmentRow>? Attachments = null);
 
 /// <summary>
 /// A rep records a contact: the record is checked (<see cref="FollowUpRules"/>), the owner's open contact tasks for the
@@ -58,6 +59,11 @@ public sealed class LogFollowUp(TideflowDbContext db, CurrentUser me, TimeProvid
         {
             problems["correctsId"] = "No follow-up of this customer has that id.";
         }
+        var (attachments, unlinkable) = await Attachments.Attachments.ForFollowUpAsync(db, customerId, request.AttachmentIds, ct);
+        if (unlinkable is not null)
+        {
+            problems["attachmentIds"] = unlinkable;
+        }
         if (problems.Count > 0)
         {
             throw Problem.Invalid(problems.ToDictionary(p => p.Key, p => new[] { p.Value }));
@@ -76,6 +82,8 @@ public sealed class LogFollowUp(TideflowDbContext db, CurrentUser me, TimeProvid
             customer.FeedbackTags = MergeTags(customer.FeedbackTags, tags);
         }
         db.FollowUpRecords.Add(record);
+        // The record stays as logged; the link is written on each attachment.
+        attachments.ForEach(a => a.FollowUpRecordId = record.Id);
         customer.LastFollowUpAt = now;
         customer.UpdatedAt = now;
         // Correcting an older record fixes history; only the latest plan is the customer's current one.
@@ -143,11 +151,12 @@ public sealed class LogFollowUp(TideflowDbContext db, CurrentUser me, TimeProvid
                           from u in us.DefaultIfEmpty()
                           orderby f.At descending, f.Id descending
                           select new { f, Author = u == null ? null : u.DisplayName }).Take(500).ToListAsync(ct);
+        var files = await Attachments.Attachments.ByFollowUpAsync(db, customerId, ct);
         var correctedBy = rows.Where(r => r.f.CorrectsId is not null).GroupBy(r => r.f.CorrectsId!.Value)
             .ToDictionary(g => g.Key, g => g.OrderBy(r => r.f.At).First().f.Id);
         return rows.Select(r => new FollowUpRow(r.f.Id, r.f.Channel, r.f.Content, r.f.Goal, r.f.GoalReached, r.f.NextPlan, r.f.NextContactAt,
             r.f.CorrectsId, correctedBy.TryGetValue(r.f.Id, out var by) ? by : null, r.f.AuthorId, r.Author, r.f.At,
-            r.f.Tags?.Split(',') ?? [])).ToList();
+            r.f.Tags?.Split(',') ?? [], files.GetValueOrDefault(r.f.Id) ?? [])).ToList();
     }
 
     private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();

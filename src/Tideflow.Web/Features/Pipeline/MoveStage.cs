@@ -76,7 +76,8 @@ public sealed class MoveStage(TideflowDbContext db, CurrentUser me, TimeProvider
         var facts = new MoveFacts(
             await db.FollowUpRecords.CountAsync(f => f.CustomerId == customerId && f.NextPlan != null, ct),
             request.LostReason, request.InvoiceTitle, request.TaxNumber, request.QuoteAmount, request.QuoteValidUntil,
-            DateOnly.FromDateTime(UserTime.Local(clock.GetUtcNow(), me.Scope.TimeZone)));
+            DateOnly.FromDateTime(UserTime.Local(clock.GetUtcNow(), me.Scope.TimeZone)),
+            await db.Attachments.CountAsync(a => a.CustomerId == customerId && a.Purpose == Domain.Attachments.AttachmentPurposes.Contract, ct));
         var missing = StageRules.Missing(pipeline, customer.Stage, to, facts);
         if (missing.Count > 0 && !overriding)
         {

@@ -12,8 +12,8 @@ using Tideflow.Web.Data;
 namespace Tideflow.Web.Data.Migrations.Postgres
 {
     [DbContext(typeof(PostgresTideflowDbContext))]
-    [Migration("20261123024415_AdminPipelines")]
-    partial class AdminPipelines
+    [Migration("20261123022057_Attachments")]
+    partial class Attachments
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -520,6 +520,81 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.HasKey("TeamId");
 
                     b.ToTable("TeamTurns");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Attachments.Attachment", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("ContentType")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<Guid>("CustomerId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("FileName")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<Guid?>("FollowUpRecordId")
+                        .IsConcurrencyToken()
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Purpose")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<long>("Size")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTimeOffset>("UploadedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid>("UploadedById")
+                        .HasColumnType("uuid");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CustomerId");
+
+                    b.HasIndex("FollowUpRecordId");
+
+                    b.HasIndex("UploadedById");
+
+                    b.HasIndex("OrganizationId", "CustomerId", "UploadedAt");
+
+                    b.ToTable("Attachments");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Attachments.AttachmentContent", b =>
+                {
+                    b.Property<Guid>("AttachmentId")
+                        .HasColumnType("uuid");
+
+                    b.Property<byte[]>("Content")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.HasKey("AttachmentId");
+
+                    b.ToTable("AttachmentContents");
                 });
 
             modelBuilder.Entity("Tideflow.Web.Features.Customers.Customer", b =>
@@ -1666,24 +1741,6 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.ToTable("FollowUpPlans");
                 });
 
-            modelBuilder.Entity("Tideflow.Web.Features.Pipeline.StoredPipeline", b =>
-                {
-                    b.Property<Guid>("OrganizationId")
-                        .HasColumnType("uuid");
-
-                    b.Property<string>("Definition")
-                        .IsRequired()
-                        .HasMaxLength(100000)
-                        .HasColumnType("character varying(100000)");
-
-                    b.Property<DateTimeOffset>("UpdatedAt")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.HasKey("OrganizationId");
-
-                    b.ToTable("Pipelines");
-                });
-
             modelBuilder.Entity("Tideflow.Web.Features.Pool.ClaimCount", b =>
                 {
                     b.Property<Guid>("UserId")
@@ -2031,6 +2088,35 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("Tideflow.Web.Features.Attachments.Attachment", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Customers.Customer", null)
+                        .WithMany()
+                        .HasForeignKey("CustomerId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("Tideflow.Web.Features.Pipeline.FollowUpRecord", null)
+                        .WithMany()
+                        .HasForeignKey("FollowUpRecordId")
+                        .OnDelete(DeleteBehavior.Restrict);
+
+                    b.HasOne("Tideflow.Web.Features.Access.AppUser", null)
+                        .WithMany()
+                        .HasForeignKey("UploadedById")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Attachments.AttachmentContent", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Attachments.Attachment", null)
+                        .WithOne()
+                        .HasForeignKey("Tideflow.Web.Features.Attachments.AttachmentContent", "AttachmentId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Tideflow.Web.Features.Customers.Customer", b =>
                 {
                     b.HasOne("Tideflow.Web.Features.Access.Organization", null)
@@ -2193,15 +2279,6 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.HasOne("Tideflow.Web.Features.Access.Organization", null)
                         .WithOne()
                         .HasForeignKey("Tideflow.Web.Features.Pipeline.StoredFollowUpPlans", "OrganizationId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
-                });
-
-            modelBuilder.Entity("Tideflow.Web.Features.Pipeline.StoredPipeline", b =>
-                {
-                    b.HasOne("Tideflow.Web.Features.Access.Organization", null)
-                        .WithOne()
-                        .HasForeignKey("Tideflow.Web.Features.Pipeline.StoredPipeline", "OrganizationId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
