@@ -87,6 +87,10 @@ public sealed class ScreenshotTests(BrowserApp app) : BrowserTest(app)
         await admin.Locator("[data-testid=plan-step]").First.WaitForAsync();
         written.Add(await ShootAsync(admin, "follow-up-plans.png", fullPage: true));
 
+        await Ui.OpenAsync(admin, "/admin/pipeline");
+        await admin.Locator("[data-testid=pipeline-stage]").First.WaitForAsync();
+        written.Add(await ShootAsync(admin, "pipeline-stages.png", fullPage: true));
+
         await Ui.OpenAsync(admin, "/admin/reminders");
         await admin.Locator("[data-testid=reminder-settings]").WaitForAsync();
         written.Add(await ShootAsync(admin, "reminders.png", fullPage: true));
