@@ -1,5 +1,4 @@
 using Microsoft.Playwright;
-using OtpNet;
 using static Microsoft.Playwright.Assertions;
 
 namespace Tideflow.Browser.Tests;
@@ -41,23 +40,10 @@ public sealed class AdminTests(BrowserApp app) : BrowserTest(app)
     {
         var page = await NewPageAsync();
         await Ui.LoginAsync(page, "rep2");
-        await Ui.OpenAsync(page, "/profile");
-        await page.ClickAsync("[data-testid=start-2fa]");
-        var key = (await page.Locator("[data-testid=totp-key]").InnerTextAsync()).Trim();
-        var totp = new Totp(Base32Encoding.ToBytes(key));
-        await page.FillAsync(Ui.Field("totp-code"), totp.ComputeTotp());
-        await page.ClickAsync("[data-testid=verify-2fa]");
-        await Expect(page.Locator("[data-testid=two-factor-on]")).ToBeVisibleAsync();
+        var totp = await Ui.EnableTwoFactorAsync(page);
 
         var again = await NewPageAsync();
-        await again.GotoAsync("/account/login");
-        await again.FillAsync("#userName", "rep2");
-        await again.FillAsync("#password", Ui.Password);
-        await again.ClickAsync("[data-testid=login-form] button[type=submit]");
-        await again.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/account/login-2fa");
-        await again.FillAsync("#code", totp.ComputeTotp());
-        await again.ClickAsync("button[type=submit]");
-        await again.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/");
+        await Ui.LoginWithCodeAsync(again, "rep2", Ui.Password, totp.ComputeTotp());
         await Expect(again.Locator("[data-testid=current-user]")).ToHaveTextAsync("rep2");
         // Turning it on renewed the security stamp: the first page's circuit notices within its 10-s revalidation and
         // sends it to the login page. Waited for here, while the page is open, so the navigation does not land on a

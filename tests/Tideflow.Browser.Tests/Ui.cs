@@ -37,11 +37,30 @@ public static partial class Ui
         await page.Locator("[data-testid=customers-in-scope]").WaitForAsync();
     }
 
+    /// <summary>Signs in a user who has two-factor on: password, then the authenticator's code.</summary>
+    public static async Task LoginWithCodeAsync(IPage page, string userName, string password, string code)
+    {
+        await page.GotoAsync("/account/login");
+        await page.FillAsync("#userName", userName);
+        await page.FillAsync("#password", password);
+        await page.ClickAsync("[data-testid=login-form] button[type=submit]");
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/account/login-2fa");
+        await page.FillAsync("#code", code);
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/");
+        await page.Locator("[data-testid=customers-in-scope]").WaitForAsync();
+    }
+
     /// <summary>An admin adds a user on /admin/users (a rep, in no team) and returns its row in the user table.</summary>
-    public static async Task<ILocator> NewUserAsync(IPage admin, string userName, string password, string displayName)
+    /// <param name="role">The role as the zh-CN form names it (管理员, 销售经理 …); the form's default when null.</param>
+    public static async Task<ILocator> NewUserAsync(IPage admin, string userName, string password, string displayName, string? role = null)
     {
         await OpenAsync(admin, "/admin/users");
         await admin.ClickAsync("[data-testid=new-user]");
+        if (role is not null)
+        {
+            await SelectAsync(admin.Locator("[data-testid=user-role]"), role);
+        }
         await admin.FillAsync(Field("user-username"), userName);
         await admin.FillAsync(Field("user-password"), password);
         await admin.FillAsync(Field("user-displayname"), displayName);
@@ -49,6 +68,19 @@ public static partial class Ui
         var row = admin.Locator("tr", new() { Has = admin.Locator("[data-testid=user-row-username]", new() { HasTextString = userName }) });
         await Expect(row.Locator("[data-testid=user-active]")).ToBeVisibleAsync();
         return row;
+    }
+
+    /// <summary>Turns on two-factor on the signed-in user's profile; returns the authenticator that makes their codes.</summary>
+    public static async Task<OtpNet.Totp> EnableTwoFactorAsync(IPage page)
+    {
+        await OpenAsync(page, "/profile");
+        await page.ClickAsync("[data-testid=start-2fa]");
+        var key = (await page.Locator("[data-testid=totp-key]").InnerTextAsync()).Trim();
+        var totp = new OtpNet.Totp(OtpNet.Base32Encoding.ToBytes(key));
+        await page.FillAsync(Field("totp-code"), totp.ComputeTotp());
+        await page.ClickAsync("[data-testid=verify-2fa]");
+        await Expect(page.Locator("[data-testid=two-factor-on]")).ToBeVisibleAsync();
+        return totp;
     }
 
     /// <summary>Opens a page of the app and waits until it is interactive.</summary>

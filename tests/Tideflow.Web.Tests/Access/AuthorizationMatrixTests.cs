@@ -87,7 +87,7 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
         new("POST", "/api/me/two-factor/enable", _ => "/api/me/two-factor/enable", _ => new { code = "000000" },
             (o, p) => ForSignedIn(p, new(HttpStatusCode.BadRequest))),
         new("POST", "/api/me/two-factor/disable", _ => "/api/me/two-factor/disable", _ => new { code = "000000" },
-            (o, p) => ForSignedIn(p, new(p.Name == "admin" ? HttpStatusCode.BadRequest : HttpStatusCode.NoContent))),
+            (o, p) => ForSignedIn(p, new(p.Name is "admin" or "managerA" or "managerB" ? HttpStatusCode.BadRequest : HttpStatusCode.NoContent))),
 
         new("GET", "/api/users", _ => "/api/users", _ => null,
             (o, p) => AdminOnly(p, new(HttpStatusCode.OK, (org, _, b) => Check(b.GetArrayLength() == 7, "not the org's 7 users")))),
@@ -203,7 +203,7 @@ public abstract class AuthorizationMatrixTests<TApp>(TApp app) where TApp : Tide
 
         new("GET", "/api/leads/suspected-duplicates", _ => "/api/leads/suspected-duplicates", _ => null,
             (o, p) => Reviewers(p, new(HttpStatusCode.OK))),
-        new("POST", "/api/leads/{id:guid}/merge", o => $"/api/leads/{o.RepALead}/merge", o => new { intoId = o.UnassignedLead },
+        new("POST", "/api/leads/{id:guid}/merge", o => $"/api/leads/{o.RepALead}/merge", o => new { intoId = o.UnassignedLead, totpCode = o.AdminTotpCode() },
             (o, p) => LeadOfRepA(o, p, new(HttpStatusCode.OK, (org, _, b) => Check(b.GetProperty("survivorId").GetGuid() == org.UnassignedLead, "wrong survivor")), review: true)),
         new("GET", "/api/leads/{id:guid}/merges", o => $"/api/leads/{o.RepALead}/merges", _ => null,
             (o, p) => LeadOfRepA(o, p, new(HttpStatusCode.OK), review: false)),

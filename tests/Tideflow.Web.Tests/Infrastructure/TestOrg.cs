@@ -99,6 +99,7 @@ public sealed class TestOrg
 
     public IEnumerable<Persona> Personas => [Anonymous, RepA, RepB, ManagerA, ManagerB, Finance, Admin, DeactivatedRep];
 
+    /// <summary>The current code of the admin's and the managers' authenticator.</summary>
     public string AdminTotpCode() => new Totp(Base32Encoding.ToBytes(AdminTotpKey)).ComputeTotp();
 
     /// <summary>Whose customers a persona may see, by the rules of R9.1.</summary>
@@ -168,11 +169,16 @@ public sealed class TestOrg
         var gone = Add("deactivated", Role.Rep, a1.Id, active: false);
         db.ApiTokens.AddRange(tokens);
 
+        // The admin and both managers have an authenticator (one key, so one code serves whichever of them calls):
+        // role changes and merges need a fresh code.
         var totpKey = Base32Encoding.ToString(RandomNumberGenerator.GetBytes(20));
-        db.Set<IdentityUserToken<Guid>>().Add(new IdentityUserToken<Guid>
+        foreach (var holder in new[] { admin, managerA, managerB })
         {
-            UserId = admin.Id, LoginProvider = "[AspNetUserStore]", Name = "AuthenticatorKey", Value = totpKey,
-        });
+            db.Set<IdentityUserToken<Guid>>().Add(new IdentityUserToken<Guid>
+            {
+                UserId = holder.Id, LoginProvider = "[AspNetUserStore]", Name = "AuthenticatorKey", Value = totpKey,
+            });
+        }
 
         var customers = new Dictionary<Guid, Guid[]>();
         var names = new Dictionary<Guid, string>();
@@ -248,8 +254,10 @@ public sealed class TestOrg
         db.Add(attachment);
         db.Add(new Tideflow.Web.Features.Attachments.AttachmentContent { AttachmentId = attachment.Id, OrganizationId = org.Id, Content = minutes });
         await db.SaveChangesAsync();
-        var adminUser = await db.Users.FindAsync(admin.Id);
-        adminUser!.TwoFactorEnabled = true;
+        foreach (var holder in new[] { admin, managerA, managerB })
+        {
+            (await db.Users.FindAsync(holder.Id))!.TwoFactorEnabled = true;
+        }
         await db.SaveChangesAsync();
         var pool = await Tideflow.Web.Features.Pool.Pools.DefaultAsync(db, org.Id, now, default);
 

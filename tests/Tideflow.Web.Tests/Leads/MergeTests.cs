@@ -26,7 +26,13 @@ public abstract class MergeTests<TApp>(TApp app) where TApp : TideflowApp
         // Merge the lead that only has an email into the one that only has a mobile.
         var (keep, drop) = pair.A.Mobile is not null ? (pair.A, pair.B) : (pair.B, pair.A);
         pair = new SuspectedDuplicate(keep, drop);
-        var merge = await (await app.As(org.ManagerA).PostJson($"/api/leads/{pair.B.Id}/merge", new { intoId = pair.A.Id })).ReadAsync<MergeView>();
+        // A merge is sensitive (R9.4): without the merger's current authenticator code, or with a wrong one, nothing happens.
+        var (_, errors) = await (await app.As(org.ManagerA).PostJson($"/api/leads/{pair.B.Id}/merge", new { intoId = pair.A.Id })).ProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(["totpCode"], errors.Keys);
+        var wrong = org.AdminTotpCode() == "000000" ? "111111" : "000000";
+        Assert.Equal(HttpStatusCode.BadRequest, (await app.As(org.ManagerA).PostJson($"/api/leads/{pair.B.Id}/merge", new { intoId = pair.A.Id, totpCode = wrong })).StatusCode);
+        Assert.Equal(LeadStatus.New, (await (await app.As(org.Admin).GetAsync($"/api/leads/{pair.B.Id}")).ReadAsync<LeadView>()).Lead.Status);
+        var merge = await (await app.As(org.ManagerA).PostJson($"/api/leads/{pair.B.Id}/merge", new { intoId = pair.A.Id, totpCode = org.AdminTotpCode() })).ReadAsync<MergeView>();
         var survivor = await (await app.As(org.Admin).GetAsync($"/api/leads/{pair.A.Id}")).ReadAsync<LeadView>();
         Assert.Equal($"{tag}@example.cn", survivor.Lead.Email);
         Assert.Equal(["arrival", "arrival", "merge"], survivor.Timeline.Select(t => t.Kind).Order());
@@ -40,14 +46,16 @@ public abstract class MergeTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.Equal(4, (await (await app.As(org.Admin).GetAsync($"/api/leads/{pair.A.Id}")).ReadAsync<LeadView>()).Timeline.Count);
 
         Assert.Equal(HttpStatusCode.Forbidden, (await app.As(org.ManagerA).PostAsync($"/api/merges/{merge.Id}/undo", null)).StatusCode);
-        var undone = await (await app.As(org.Admin).PostAsync($"/api/merges/{merge.Id}/undo", null)).ReadAsync<MergeView>();
+        (_, errors) = await (await app.As(org.Admin).PostAsync($"/api/merges/{merge.Id}/undo", null)).ProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(["totpCode"], errors.Keys);
+        var undone = await (await app.As(org.Admin).PostJson($"/api/merges/{merge.Id}/undo", new { totpCode = org.AdminTotpCode() })).ReadAsync<MergeView>();
         Assert.NotNull(undone.UndoneAt);
         var back = await (await app.As(org.Admin).GetAsync($"/api/leads/{pair.B.Id}")).ReadAsync<LeadView>();
         Assert.Equal(LeadStatus.New, back.Lead.Status);
         Assert.Equal("arrival", Assert.Single(back.Timeline).Kind);
         var survivorAfter = await (await app.As(org.Admin).GetAsync($"/api/leads/{pair.A.Id}")).ReadAsync<LeadView>();
         Assert.Null(survivorAfter.Lead.Email);
-        Assert.Equal(HttpStatusCode.Conflict, (await app.As(org.Admin).PostAsync($"/api/merges/{merge.Id}/undo", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await app.As(org.Admin).PostJson($"/api/merges/{merge.Id}/undo", new { totpCode = org.AdminTotpCode() })).StatusCode);
     }
 }
 

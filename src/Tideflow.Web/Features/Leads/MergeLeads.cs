@@ -10,7 +10,10 @@ namespace Tideflow.Web.Features.Leads;
 
 public sealed record SuspectedDuplicate(LeadRow A, LeadRow B);
 
-public sealed record MergeRequest(Guid IntoId);
+/// <param name="TotpCode">The current code of the merger's authenticator: a merge is a sensitive operation (R9.4).</param>
+public sealed record MergeRequest(Guid IntoId, string? TotpCode = null);
+
+public sealed record UndoMergeRequest(string? TotpCode = null);
 
 public sealed record MergeView(Guid Id, Guid SurvivorId, Guid MergedId, DateTimeOffset At, DateTimeOffset? UndoneAt);
 
@@ -18,7 +21,7 @@ public sealed record MergeView(Guid Id, Guid SurvivorId, Guid MergedId, DateTime
 /// Same company and a similar name, but no shared mobile or email: the system cannot be sure, a manager decides.
 /// A merge moves every touch and contact key to the survivor and records what moved, so an admin can undo it.
 /// </summary>
-public sealed class MergeLeads(TideflowDbContext db, CurrentUser me, TimeProvider clock)
+public sealed class MergeLeads(TideflowDbContext db, CurrentUser me, TimeProvider clock, SecondFactor secondFactor)
 {
     private sealed record Moved(List<Guid> Touches, List<long> Keys, Dictionary<string, string?> FilledFields);
 
@@ -58,6 +61,7 @@ public sealed class MergeLeads(TideflowDbContext db, CurrentUser me, TimeProvide
             throw Problem.Invalid("intoId", "A lead cannot be merged into itself.");
         }
         var merged = await db.Leads.SingleOrDefaultAsync(l => l.Id == mergedId, ct) ?? throw Problem.NotFound("Lead");
+        await secondFactor.RequireFreshCodeAsync(request.TotpCode, ct);
         var survivor = await db.Leads.SingleOrDefaultAsync(l => l.Id == request.IntoId, ct) ?? throw Problem.NotFound("Lead");
         if (merged.Status == LeadStatus.Merged || survivor.Status == LeadStatus.Merged)
         {
@@ -109,10 +113,11 @@ public sealed class MergeLeads(TideflowDbContext db, CurrentUser me, TimeProvide
     }
 
     /// <summary>Admin only: everything that moved goes back, the merged lead returns to what it was.</summary>
-    public async Task<MergeView> UndoAsync(Guid mergeId, CancellationToken ct = default)
+    public async Task<MergeView> UndoAsync(Guid mergeId, UndoMergeRequest? request, CancellationToken ct = default)
     {
         me.Require(Permission.ManageUsers);
         var merge = await db.Set<LeadMerge>().SingleOrDefaultAsync(m => m.Id == mergeId, ct) ?? throw Problem.NotFound("Merge");
+        await secondFactor.RequireFreshCodeAsync(request?.TotpCode, ct);
         if (merge.UndoneAt is not null)
         {
             throw Problem.Conflict("This merge was already undone.");
@@ -183,6 +188,6 @@ public static class MergeEndpoints
         api.MapGet("/leads/suspected-duplicates", (MergeLeads h, CancellationToken ct) => h.SuspectedAsync(ct)).WithTags("Leads");
         api.MapPost("/leads/{id:guid}/merge", (Guid id, MergeRequest r, MergeLeads h, CancellationToken ct) => h.MergeAsync(id, r, ct)).WithTags("Leads");
         api.MapGet("/leads/{id:guid}/merges", (Guid id, MergeLeads h, CancellationToken ct) => h.ForLeadAsync(id, ct)).WithTags("Leads");
-        api.MapPost("/merges/{id:guid}/undo", (Guid id, MergeLeads h, CancellationToken ct) => h.UndoAsync(id, ct)).WithTags("Leads");
+        api.MapPost("/merges/{id:guid}/undo", (Guid id, UndoMergeRequest? r, MergeLeads h, CancellationToken ct) => h.UndoAsync(id, r, ct)).WithTags("Leads");
     }
 }
