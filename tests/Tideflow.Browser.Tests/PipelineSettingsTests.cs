@@ -1,3 +1,4 @@
+using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
 namespace Tideflow.Browser.Tests;
@@ -33,10 +34,11 @@ public sealed class PipelineSettingsTests(BrowserApp app) : BrowserTest(app)
         await Expect(admin.Locator("[data-testid=form-error]")).ToHaveCountAsync(0);
 
         await Ui.OpenAsync(admin, "/pipeline");
-        await Expect(admin.Locator("[data-testid=column-stage-1]")).ToContainTextAsync("试用中");
-        await admin.ClickAsync("[data-testid=board-pipeline-pipeline-1]");
-        await Expect(admin.Locator("[data-testid=column-stage-2]")).ToContainTextAsync("待续约");
-        await Expect(admin.Locator("[data-testid=column-stage-1]")).ToHaveCountAsync(0);
+        ILocator Column(string name) => admin.Locator("[data-testid^=column-]", new() { HasTextString = name });
+        await Expect(Column("试用中")).ToHaveCountAsync(1);
+        await admin.Locator("[data-testid^=board-pipeline-]", new() { HasTextString = "续约" }).ClickAsync();
+        await Expect(Column("待续约")).ToHaveCountAsync(1);
+        await Expect(Column("试用中")).ToHaveCountAsync(0);
 
         // The quote form: choosing 已报价 on a customer shows its fields, and a move without them names the quote as missing.
         await Ui.OpenAsync(admin, "/customers");

@@ -121,12 +121,14 @@ public static class StageRules
         var start = stages.FindIndex(s => s.Key == from);
         var end = stages.FindIndex(s => s.Key == to);
         // A forward move passes through the stages between: skipping 已联系 must not skip what leaving it needs.
-        // A move to a lost stage is a way out from anywhere, not a pass through the rest.
-        // A move into another pipeline passes nothing: it leaves one pursuit and enters the other.
-        var passed = start >= 0 && end > start && stages[end].Outcome != StageOutcome.Lost && stages[start].Pipeline == stages[end].Pipeline
-            ? stages.Skip(start + 1).Take(end - start - 1).Where(s => s.Outcome == StageOutcome.Open).SelectMany(s => s.ToLeave)
-            : [];
-        var checks = (pipeline.Find(from)?.ToLeave ?? []).Concat(passed).Concat(pipeline.Find(to)?.ToEnter ?? []).Distinct();
+        // A move to a lost stage is a way out from anywhere, not a pass through the rest. A move into another pipeline
+        // enters it at its first stage and passes its open stages up to the target.
+        var passed = end < 0 || stages[end].Outcome == StageOutcome.Lost ? []
+            : start >= 0 && stages[start].Pipeline == stages[end].Pipeline
+                ? end > start ? stages.Skip(start + 1).Take(end - start - 1) : []
+                : stages.Take(end).Where(s => s.Pipeline == stages[end].Pipeline);
+        passed = passed.Where(s => s.Outcome == StageOutcome.Open).ToList();
+        var checks = (pipeline.Find(from)?.ToLeave ?? []).Concat(passed.SelectMany(s => s.ToLeave)).Concat(pipeline.Find(to)?.ToEnter ?? []).Distinct();
         return checks.Where(c => !Met(c, facts)).ToList();
     }
 
@@ -269,11 +271,15 @@ public static partial class PipelineRules
                 problems[$"stages[{i}]"] = "Unknown outcome or check.";
                 continue;
             }
+            if (s.ToLeave.Any(c => c != StageCheck.FollowUpWithNextPlan))
+            {
+                problems[$"stages[{i}].toLeave"] = "To leave a stage only a follow-up record can be asked for; forms (quote, invoice, contract, lost reason) are asked on entering the next stage, where the move supplies them.";
+            }
             if (s.Outcome != StageOutcome.Open && s.ToLeave.Count > 0)
             {
                 problems[$"stages[{i}].toLeave"] = "A won or lost stage ends the pursuit; give it checks to enter, not to leave.";
             }
-            if (s.ToEnter.Contains(StageCheck.LostReason) != (s.Outcome == StageOutcome.Lost) || s.ToLeave.Contains(StageCheck.LostReason))
+            if (s.ToEnter.Contains(StageCheck.LostReason) != (s.Outcome == StageOutcome.Lost))
             {
                 problems[$"stages[{i}].toEnter"] = "A lost stage, and only a lost stage, asks why the customer was lost (to enter).";
             }

@@ -143,7 +143,8 @@ public static class PoolRules
     {
         ReclaimWhen.NoFollowUp => Later(c.AssignedAt, c.LastContactAt),
         ReclaimWhen.NoStageProgress => Later(c.AssignedAt, c.StageChangedAt),
-        ReclaimWhen.NotReachedStage => Reached(pipeline, c.Stage, r.Stage) ? null : c.AssignedAt,
+        // A stage names a pursuit: customers in another pipeline (续约 …) are not measured against it.
+        ReclaimWhen.NotReachedStage => !StagesOfPipeline(pipeline, r.Stage).Contains(c.Stage) || Reached(pipeline, c.Stage, r.Stage) ? null : c.AssignedAt,
         ReclaimWhen.FirstContactMissed => c.ClaimedAt is { } claimed && (c.LastContactAt is null || c.LastContactAt < claimed) ? claimed : null,
         _ => null,
     };
@@ -175,6 +176,10 @@ public static class PoolRules
         // Reached within the target's own pipeline: a customer in another pipeline has not reached it.
         return index < 0 ? [] : stages.Skip(index).Where(s => s.Outcome != StageOutcome.Lost && s.Pipeline == stages[index].Pipeline).Select(s => s.Key).ToList();
     }
+
+    /// <summary>Every stage of the pipeline <paramref name="target"/> belongs to: the customers a stage-bound rule measures.</summary>
+    public static IReadOnlyList<string> StagesOfPipeline(SalesPipeline pipeline, string? target) =>
+        pipeline.Find(target) is { } stage ? pipeline.StagesOf(stage.Pipeline).Select(s => s.Key).ToList() : [];
 
     public static string Describe(ReclaimRule r, string? grade)
     {

@@ -297,7 +297,8 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
         builder.Entity<StoredPipeline>(e =>
         {
             e.HasKey(p => p.OrganizationId);
-            e.Property(p => p.Definition).HasMaxLength(100_000);
+            // Room for the largest pipelines validation allows (10 × 20 stages × 5 actions), with margin.
+            e.Property(p => p.Definition).HasMaxLength(1_000_000);
             e.HasOne<Organization>().WithOne().HasForeignKey<StoredPipeline>(p => p.OrganizationId).OnDelete(DeleteBehavior.Cascade);
             e.HasQueryFilter(p => EF.Constant(ScopeIsSystem) || p.OrganizationId == ScopeOrganizationId);
         });

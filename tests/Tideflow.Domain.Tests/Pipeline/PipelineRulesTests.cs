@@ -62,10 +62,18 @@ public class PipelineRulesTests
         Assert.Empty(StageRules.Missing(both, "won", "renewal-due", none));
         // Within the renewal pipeline, skipping a stage still asks what leaving it needs.
         Assert.Equal([StageCheck.FollowUpWithNextPlan, StageCheck.InvoiceDetails], StageRules.Missing(both, "renewal-due", "renewed", none));
+        // Straight into the renewal pipeline's won stage: it is entered at its first stage, so what leaving 待续约 needs counts.
+        Assert.Equal([StageCheck.FollowUpWithNextPlan, StageCheck.InvoiceDetails], StageRules.Missing(both, "won", "renewed", none));
         // From 已联系 straight into another pipeline: leaving 已联系 still needs its follow-up.
         Assert.Equal([StageCheck.FollowUpWithNextPlan], StageRules.Missing(both, "contacted", "renewal-due", none));
-        // A pool rule's "reached 已报价" means in the pipeline of 已报价: 已续约 comes later in the list but is not beyond it.
+        // A pool rule's "reached 已报价" means in the pipeline of 已报价: 已续约 comes later in the list but is not beyond it,
+        // and a customer in the renewal pipeline is not measured by the rule at all (not reclaimed for "not quoted").
         Assert.Equal(["quoted", "negotiation", "won"], Tideflow.Domain.Pool.PoolRules.StagesReached(both, "quoted"));
+        var notQuoted = new Tideflow.Domain.Pool.ReclaimRule(Tideflow.Domain.Pool.ReclaimWhen.NotReachedStage, 30, Stage: "quoted");
+        var assigned = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        Tideflow.Domain.Pool.CustomerFacts Facts(string stage) => new("B", stage, assigned, null, null, null, null);
+        Assert.Null(Tideflow.Domain.Pool.PoolRules.DueAt(notQuoted, Facts("renewal-due"), both));
+        Assert.Equal(assigned.AddDays(30), Tideflow.Domain.Pool.PoolRules.DueAt(notQuoted, Facts("needs"), both));
     }
 
     [Fact]
@@ -113,6 +121,7 @@ public class PipelineRulesTests
             s[0] = s[0] with { ToEnter = [StageCheck.QuoteDetails] };
             s[2] = s[2] with { ToEnter = [StageCheck.LostReason] };
             s[3] = s[3] with { ToLeave = [StageCheck.FollowUpWithNextPlan, StageCheck.FollowUpWithNextPlan] };
+            s[4] = s[4] with { ToLeave = [StageCheck.QuoteDetails] };
             s[5] = s[5] with { ToLeave = [StageCheck.InvoiceDetails] };
             s[6] = s[6] with { ToEnter = [] };
             return s;
@@ -120,6 +129,7 @@ public class PipelineRulesTests
         Assert.StartsWith("Nothing enters the first stage", problems["stages[0].toEnter"]);
         Assert.Equal("A lost stage, and only a lost stage, asks why the customer was lost (to enter).", problems["stages[2].toEnter"]);
         Assert.Equal("A check is listed twice.", problems["stages[3].toEnter"]);
+        Assert.StartsWith("To leave a stage only a follow-up record can be asked for", problems["stages[4].toLeave"]);
         Assert.Equal("A won or lost stage ends the pursuit; give it checks to enter, not to leave.", problems["stages[5].toLeave"]);
         Assert.Equal("A lost stage, and only a lost stage, asks why the customer was lost (to enter).", problems["stages[6].toEnter"]);
     }

@@ -85,6 +85,15 @@ public abstract class PipelineSettingsTests<TApp>(TApp app) where TApp : Tideflo
         var (_, errors) = await (await rep.GetAsync("/api/pipeline/board?pipeline=upsell")).ProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal(["pipeline"], errors.Keys);
 
+        // A pool rule about 已报价 measures the main pipeline only: two months after assignment, the other customers of the
+        // organisation are due for "not quoted", the one in the renewal pipeline is not (the sweep's own WHERE, previewed).
+        await app.InDbAsync(db => db.Customers.IgnoreQueryFilters().Where(c => c.OrganizationId == org.Id)
+            .ExecuteUpdateAsync(u => u.SetProperty(c => c.AssignedAt, app.Clock.GetUtcNow().AddDays(-60))));
+        var preview = await (await app.As(org.Admin).PostJson($"/api/pools/{org.DefaultPool}/preview",
+            PoolSettings.Default with { Rules = [new ReclaimRule(ReclaimWhen.NotReachedStage, 30, Stage: "quoted")], ExemptWon = false })).ReadAsync<PoolPreview>();
+        Assert.True(preview.Total > 0);
+        Assert.DoesNotContain(preview.Sample, r => r.CustomerId == customer);
+
         // The renewal pipeline's own ending: a lost reason is needed, and the customer is closed again.
         Assert.Equal(HttpStatusCode.UnprocessableEntity, (await rep.PostJson($"/api/customers/{customer}/stage", new { to = "churned" })).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await rep.PostJson($"/api/customers/{customer}/stage", new { to = "churned", lostReason = "转用竞品" })).StatusCode);

@@ -60,7 +60,8 @@ public static class ReclaimRulesSql
                 return c => (c.AssignedAt ?? c.CreatedAt) <= cut && (c.StageChangedAt == null || c.StageChangedAt <= cut);
             case ReclaimWhen.NotReachedStage:
                 var reached = PoolRules.StagesReached(pipeline, r.Stage).ToList();
-                return c => (c.AssignedAt ?? c.CreatedAt) <= cut && !reached.Contains(c.Stage);
+                var measured = PoolRules.StagesOfPipeline(pipeline, r.Stage).ToList();
+                return c => (c.AssignedAt ?? c.CreatedAt) <= cut && measured.Contains(c.Stage) && !reached.Contains(c.Stage);
             case ReclaimWhen.FirstContactMissed:
                 return every
                     ? c => c.ClaimedAt != null && c.ClaimedAt <= cut && (c.LastFollowUpAt == null || c.LastFollowUpAt < c.ClaimedAt)

@@ -1745,8 +1745,8 @@ namespace Tideflow.Web.Data.Migrations.Postgres
 
                     b.Property<string>("Definition")
                         .IsRequired()
-                        .HasMaxLength(100000)
-                        .HasColumnType("character varying(100000)");
+                        .HasMaxLength(1000000)
+                        .HasColumnType("character varying(1000000)");
 
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone");

@@ -1726,7 +1726,7 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
 
                     b.Property<string>("Definition")
                         .IsRequired()
-                        .HasMaxLength(100000)
+                        .HasMaxLength(1000000)
                         .HasColumnType("TEXT");
 
                     b.Property<long>("UpdatedAt")

@@ -3,7 +3,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 
 #nullable disable
 
-namespace Tideflow.Web.Data.Migrations.Postgres
+namespace Tideflow.Web.Data.Migrations.Sqlite
 {
     /// <inheritdoc />
     public partial class AdminPipelines : Migration
@@ -15,9 +15,9 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                 name: "Pipelines",
                 columns: table => new
                 {
-                    OrganizationId = table.Column<Guid>(type: "uuid", nullable: false),
-                    Definition = table.Column<string>(type: "character varying(100000)", maxLength: 100000, nullable: false),
-                    UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                    OrganizationId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    Definition = table.Column<string>(type: "TEXT", maxLength: 1000000, nullable: false),
+                    UpdatedAt = table.Column<long>(type: "INTEGER", nullable: false)
                 },
                 constraints: table =>
                 {

@@ -12,7 +12,7 @@ using Tideflow.Web.Data;
 namespace Tideflow.Web.Data.Migrations.Postgres
 {
     [DbContext(typeof(PostgresTideflowDbContext))]
-    [Migration("20261123025144_AdminPipelines")]
+    [Migration("20261123032358_AdminPipelines")]
     partial class AdminPipelines
     {
         /// <inheritdoc />
@@ -1748,8 +1748,8 @@ namespace Tideflow.Web.Data.Migrations.Postgres
 
                     b.Property<string>("Definition")
                         .IsRequired()
-                        .HasMaxLength(100000)
-                        .HasColumnType("character varying(100000)");
+                        .HasMaxLength(1000000)
+                        .HasColumnType("character varying(1000000)");
 
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone");

@@ -11,7 +11,7 @@ using Tideflow.Web.Data;
 namespace Tideflow.Web.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteTideflowDbContext))]
-    [Migration("20261123025102_AdminPipelines")]
+    [Migration("20261123032335_AdminPipelines")]
     partial class AdminPipelines
     {
         /// <inheritdoc />
@@ -1729,7 +1729,7 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
 
                     b.Property<string>("Definition")
                         .IsRequired()
-                        .HasMaxLength(100000)
+                        .HasMaxLength(1000000)
                         .HasColumnType("TEXT");
 
                     b.Property<long>("UpdatedAt")
