@@ -140,7 +140,8 @@ public static partial class PostgresLoader
         using (var w = connection.BeginBinaryImport(
                    """
                    COPY "Customers" ("Id", "OrganizationId", "Name", "Company", "Mobile", "Email", "Region", "Industry",
-                       "OwnerId", "CreatedById", "CreatedAt", "UpdatedAt", "CompanyKey") FROM STDIN (FORMAT BINARY)
+                       "OwnerId", "CreatedById", "CreatedAt", "UpdatedAt", "CompanyKey", "Stage", "StageChangedAt", "Grade", "Score",
+                       "AssignedAt", "LastFollowUpAt", "NextContactAt") FROM STDIN (FORMAT BINARY)
                    """))
         {
             foreach (var c in generator.Customers(org))
@@ -159,6 +160,20 @@ public static partial class PostgresLoader
                 w.Write(c.CreatedAt, NpgsqlDbType.TimestampTz);
                 w.Write(c.UpdatedAt, NpgsqlDbType.TimestampTz);
                 Text(w, CompanyKey(c.Company));
+                w.Write(c.Stage, NpgsqlDbType.Varchar);
+                Instant(w, c.StageChangedAt);
+                Text(w, c.Grade);
+                if (c.Score is { } score)
+                {
+                    w.Write(score, NpgsqlDbType.Integer);
+                }
+                else
+                {
+                    w.WriteNull();
+                }
+                Instant(w, c.AssignedAt);
+                Instant(w, c.LastFollowUpAt);
+                Instant(w, c.NextContactAt);
                 if (++customers % 200_000 == 0)
                 {
                     log.WriteLine($"  {customers:N0} customers, {total.Elapsed.TotalSeconds:F0} s");
@@ -208,10 +223,148 @@ public static partial class PostgresLoader
             }
             w.Complete();
         }
+        log.WriteLine($"  {customers:N0} customers and {leads:N0} leads, {total.Elapsed.TotalSeconds:F0} s");
+        var pursuits = LoadPursuits(connection, connectionString, generator, org, log, total);
         var insertTime = loading.Elapsed;
         // What autovacuum would do shortly after a bulk load anyway.
         Exec(connection, "VACUUM ANALYZE");
-        return new LoadResult(org, customers, insertTime, total.Elapsed, leads);
+        log.WriteLine($"  VACUUM ANALYZE done, {total.Elapsed.TotalSeconds:F0} s");
+        return new LoadResult(org, customers, insertTime, total.Elapsed, leads, pursuits);
+    }
+
+    /// <summary>
+    /// Follow-ups, stage moves and open tasks: one pass over the generated histories feeding three binary COPYs at once,
+    /// each on its own connection (the customers they point at are committed). The three tables' secondary indexes are
+    /// dropped first and built again afterwards from their own definitions, which is faster than maintaining them row by
+    /// row; primary keys and foreign keys stay, so every row is still checked.
+    /// </summary>
+    private static PursuitCounts LoadPursuits(NpgsqlConnection connection, string connectionString, Generator generator, Organisation org,
+        TextWriter log, Stopwatch total)
+    {
+        var indexes = new List<(string Name, string Definition)>();
+        using (var cmd = new NpgsqlCommand(
+                   """
+                   SELECT i.indexname, i.indexdef FROM pg_indexes i
+                   WHERE i.schemaname = current_schema() AND i.tablename IN ('FollowUpRecords', 'StageMoves', 'FollowUpTasks')
+                     AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conname = i.indexname)
+                   """, connection))
+        using (var reader = cmd.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                indexes.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
+        foreach (var (name, _) in indexes)
+        {
+            // A name from the catalogue, quoted as an identifier.
+            Exec(connection, "DROP INDEX \"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"");
+        }
+
+        long records = 0, moves = 0, tasks = 0;
+        using (var rc = Open(connectionString))
+        using (var mc = Open(connectionString))
+        using (var tc = Open(connectionString))
+        using (var rw = rc.BeginBinaryImport(
+                   """
+                   COPY "FollowUpRecords" ("Id", "OrganizationId", "CustomerId", "AuthorId", "Channel", "Content", "Goal", "GoalReached",
+                       "NextPlan", "NextContactAt", "At") FROM STDIN (FORMAT BINARY)
+                   """))
+        using (var mw = mc.BeginBinaryImport(
+                   """
+                   COPY "StageMoves" ("Id", "OrganizationId", "CustomerId", "Sequence", "From", "To", "ById", "At", "LostReason", "Details")
+                   FROM STDIN (FORMAT BINARY)
+                   """))
+        using (var tw = tc.BeginBinaryImport(
+                   """
+                   COPY "FollowUpTasks" ("Id", "OrganizationId", "OwnerId", "CustomerId", "Kind", "Title", "DueAt", "CreatedAt",
+                       "RemindedAt", "EscalatedAt") FROM STDIN (FORMAT BINARY)
+                   """))
+        {
+            foreach (var h in generator.Histories(org))
+            {
+                foreach (var f in h.Records)
+                {
+                    rw.StartRow();
+                    rw.Write(f.Id, NpgsqlDbType.Uuid);
+                    rw.Write(f.OrganizationId, NpgsqlDbType.Uuid);
+                    rw.Write(f.CustomerId, NpgsqlDbType.Uuid);
+                    rw.Write(f.AuthorId, NpgsqlDbType.Uuid);
+                    rw.Write(f.Channel, NpgsqlDbType.Varchar);
+                    rw.Write(f.Content, NpgsqlDbType.Varchar);
+                    Text(rw, f.Goal);
+                    rw.Write(f.GoalReached, NpgsqlDbType.Boolean);
+                    Text(rw, f.NextPlan);
+                    Instant(rw, f.NextContactAt);
+                    rw.Write(f.At, NpgsqlDbType.TimestampTz);
+                    if (++records % 2_000_000 == 0)
+                    {
+                        log.WriteLine($"  {records:N0} follow-ups, {total.Elapsed.TotalSeconds:F0} s");
+                    }
+                }
+                foreach (var m in h.Moves)
+                {
+                    mw.StartRow();
+                    mw.Write(m.Id, NpgsqlDbType.Uuid);
+                    mw.Write(m.OrganizationId, NpgsqlDbType.Uuid);
+                    mw.Write(m.CustomerId, NpgsqlDbType.Uuid);
+                    mw.Write(m.Sequence, NpgsqlDbType.Integer);
+                    mw.Write(m.From, NpgsqlDbType.Varchar);
+                    mw.Write(m.To, NpgsqlDbType.Varchar);
+                    mw.Write(m.ById, NpgsqlDbType.Uuid);
+                    mw.Write(m.At, NpgsqlDbType.TimestampTz);
+                    Text(mw, m.LostReason);
+                    Text(mw, m.Details);
+                    moves++;
+                }
+                foreach (var t in h.Tasks)
+                {
+                    tw.StartRow();
+                    tw.Write(t.Id, NpgsqlDbType.Uuid);
+                    tw.Write(t.OrganizationId, NpgsqlDbType.Uuid);
+                    tw.Write(t.OwnerId, NpgsqlDbType.Uuid);
+                    tw.Write(t.CustomerId, NpgsqlDbType.Uuid);
+                    tw.Write(t.Kind, NpgsqlDbType.Varchar);
+                    Text(tw, t.Title);
+                    tw.Write(t.DueAt, NpgsqlDbType.TimestampTz);
+                    tw.Write(t.CreatedAt, NpgsqlDbType.TimestampTz);
+                    Instant(tw, t.RemindedAt);
+                    Instant(tw, t.EscalatedAt);
+                    tasks++;
+                }
+            }
+            rw.Complete();
+            mw.Complete();
+            tw.Complete();
+        }
+        log.WriteLine($"  {records:N0} follow-ups, {moves:N0} stage moves, {tasks:N0} open tasks copied, {total.Elapsed.TotalSeconds:F0} s");
+        var building = Stopwatch.StartNew();
+        Exec(connection, "SET maintenance_work_mem = '512MB'");
+        foreach (var (_, definition) in indexes)
+        {
+            Exec(connection, definition);
+        }
+        log.WriteLine($"  {indexes.Count} indexes built again in {building.Elapsed.TotalSeconds:F1} s, {total.Elapsed.TotalSeconds:F0} s");
+        return new PursuitCounts(records, moves, tasks);
+    }
+
+    private static NpgsqlConnection Open(string connectionString)
+    {
+        var connection = new NpgsqlConnection(connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private static void Instant(NpgsqlBinaryImporter w, DateTimeOffset? value)
+    {
+        if (value is { } v)
+        {
+            w.Write(v, NpgsqlDbType.TimestampTz);
+        }
+        else
+        {
+            w.WriteNull();
+        }
     }
 
     private static void Uuid(NpgsqlBinaryImporter w, Guid? value)
