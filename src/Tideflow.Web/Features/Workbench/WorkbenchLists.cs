@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
 using Tideflow.Domain.Access;
 using Tideflow.Domain.Pipeline;
@@ -45,14 +46,16 @@ public sealed class WorkbenchLists(TideflowDbContext db, CurrentUser me, TimePro
             throw Problem.Unauthorized();
         }
         var context = await ContextAsync(db, me, clock, ct);
-        var lists = new List<WorkbenchList>();
-        foreach (var (view, key) in WorkbenchRules.Keys)
+        // Every count in one pass over the caller's customers; then each list's first rows, and their open tasks at once.
+        var counts = await CountsAsync(db.Customers.AsNoTracking(), db, context, ct);
+        var tops = new Dictionary<WorkbenchView, List<StoredRow>>();
+        foreach (var view in WorkbenchRules.Keys.Keys.Where(v => counts[v] > 0))
         {
-            var listed = Filter(db.Customers.AsNoTracking(), db, view, context);
-            var count = await listed.CountAsync(ct);
-            var top = count == 0 ? [] : await RowsAsync(MostUrgentFirst(listed, db, view).Take(TopRows), view, ct);
-            lists.Add(new WorkbenchList(key, count, top));
+            tops[view] = await StoredRowsAsync(db, UrgentFirst(Listed(db.Customers.AsNoTracking(), db, view, context), view).Select(x => x.Customer).Take(TopRows), ct);
         }
+        var due = await OpenContactTasksAsync(db, tops.Values.SelectMany(rows => rows).Select(r => r.Id).Distinct().ToList(), ct);
+        var lists = WorkbenchRules.Keys.Select(k => new WorkbenchList(k.Value, counts[k.Key],
+            tops.TryGetValue(k.Key, out var rows) ? rows.Select(r => Row(r.Facts(due), k.Key)).ToList() : [])).ToList();
         var dueSoon = RolePermissions.Has(me.Role, Permission.WorkCustomers) ? await pool.DueSoonAsync(3, ct) : null;
         var inbox = await inboxes.GetAsync(ct);
         return new WorkbenchSummary(lists, context.HighIntentGrade, WorkbenchSettings.Default, dueSoon, inbox.Unread, inbox.Items.Take(TopRows).ToList());
@@ -74,40 +77,77 @@ public sealed class WorkbenchLists(TideflowDbContext db, CurrentUser me, TimePro
         MoveStage.Pipeline.Stages.Where(s => s.Outcome != StageOutcome.Open).Select(s => s.Key).ToList();
 
     /// <summary>The customers of <paramref name="query"/> on one list, by <see cref="WorkbenchRules.IsIn"/>.</summary>
-    public static IQueryable<Customer> Filter(IQueryable<Customer> query, TideflowDbContext db, WorkbenchView view, ListContext context)
+    public static IQueryable<Customer> Filter(IQueryable<Customer> query, TideflowDbContext db, WorkbenchView view, ListContext context) =>
+        Listed(query, db, view, context).Select(x => x.Customer);
+
+    /// <summary>The list's customers with the contact they are owed, so ordering them needs no second join.</summary>
+    private static IQueryable<DatedCustomer> Listed(IQueryable<Customer> query, TideflowDbContext db, WorkbenchView view, ListContext context) =>
+        DatedFor(query, db, view).Where(Rule(view, context));
+
+    /// <summary>Only today and overdue look at the contact owed; the other lists need no tasks.</summary>
+    private static IQueryable<DatedCustomer> DatedFor(IQueryable<Customer> query, TideflowDbContext db, WorkbenchView view) =>
+        view is WorkbenchView.Today or WorkbenchView.Overdue ? Dated(query, db) : query.Select(c => new DatedCustomer { Customer = c });
+
+    /// <summary><see cref="WorkbenchRules.IsIn"/> as a WHERE clause over a customer and the contact it is owed.</summary>
+    private static Expression<Func<DatedCustomer, bool>> Rule(WorkbenchView view, ListContext context)
     {
         var w = context.Window;
         var (now, end, stalled, assigned) = (w.Now, w.TodayEnd, w.StalledAtOrBefore, w.AssignedAfter);
-        var owned = query.Where(c => c.OwnerId != null);
-        var open = owned.Where(c => !ClosedStages.Contains(c.Stage));
-        switch (view)
+        var grade = context.HighIntentGrade;
+        return view switch
         {
-            case WorkbenchView.Today:
-                return Dated(open, db).Where(x => x.ContactDue >= now && x.ContactDue < end).Select(x => x.Customer);
-            case WorkbenchView.Overdue:
-                return Dated(open, db).Where(x => x.ContactDue < now).Select(x => x.Customer);
-            case WorkbenchView.Stalled:
-                var grade = context.HighIntentGrade;
-                return grade is null ? open.Where(c => false)
-                    : open.Where(c => c.Grade == grade && (c.AssignedAt ?? c.CreatedAt) <= stalled && (c.StageChangedAt == null || c.StageChangedAt <= stalled));
-            case WorkbenchView.NewAssignments:
-                // WorkbenchRules.EnteredByOwner, negated.
-                return owned.Where(c => (c.AssignedAt ?? c.CreatedAt) > assigned
-                    && !(c.CreatedById != null && c.CreatedById == c.OwnerId && (c.AssignedAt ?? c.CreatedAt) == c.CreatedAt));
-            default:
-                throw new ArgumentOutOfRangeException(nameof(view));
-        }
+            WorkbenchView.Today => x => x.Customer.OwnerId != null && !ClosedStages.Contains(x.Customer.Stage)
+                                        && x.ContactDue >= now && x.ContactDue < end,
+            WorkbenchView.Overdue => x => x.Customer.OwnerId != null && !ClosedStages.Contains(x.Customer.Stage) && x.ContactDue < now,
+            WorkbenchView.Stalled when grade is null => x => false,
+            WorkbenchView.Stalled => x => x.Customer.OwnerId != null && !ClosedStages.Contains(x.Customer.Stage) && x.Customer.Grade == grade
+                                          && (x.Customer.AssignedAt ?? x.Customer.CreatedAt) <= stalled
+                                          && (x.Customer.StageChangedAt == null || x.Customer.StageChangedAt <= stalled),
+            // WorkbenchRules.EnteredByOwner, negated.
+            WorkbenchView.NewAssignments => x => x.Customer.OwnerId != null && (x.Customer.AssignedAt ?? x.Customer.CreatedAt) > assigned
+                && !(x.Customer.CreatedById != null && x.Customer.CreatedById == x.Customer.OwnerId
+                     && (x.Customer.AssignedAt ?? x.Customer.CreatedAt) == x.Customer.CreatedAt),
+            _ => throw new ArgumentOutOfRangeException(nameof(view)),
+        };
+    }
+
+    private sealed class ListCounts
+    {
+        public int Today { get; init; }
+        public int Overdue { get; init; }
+        public int Stalled { get; init; }
+        public int NewAssignments { get; init; }
+    }
+
+    /// <summary>
+    /// How many customers of <paramref name="query"/> each list holds, in one statement and one pass: a conditional count per
+    /// list over the customers with their contact owed, each condition the list's own <see cref="Rule"/>.
+    /// </summary>
+    private static async Task<Dictionary<WorkbenchView, int>> CountsAsync(IQueryable<Customer> query, TideflowDbContext db, ListContext context,
+        CancellationToken ct)
+    {
+        // g => new ListCounts { Today = g.Count(<today's rule>), … }, built from the rules so the counts cannot drift from the lists.
+        var g = Expression.Parameter(typeof(IGrouping<int, DatedCustomer>), "g");
+        var bindings = WorkbenchRules.Keys.Keys.Select(view => Expression.Bind(typeof(ListCounts).GetProperty(view.ToString())!,
+            Expression.Call(typeof(Enumerable), nameof(Enumerable.Count), [typeof(DatedCustomer)], g, Rule(view, context))));
+        var select = Expression.Lambda<Func<IGrouping<int, DatedCustomer>, ListCounts>>(
+            Expression.MemberInit(Expression.New(typeof(ListCounts)), bindings), g);
+        var counts = await Dated(query, db).GroupBy(x => 1).Select(select).SingleOrDefaultAsync(ct) ?? new ListCounts();
+        return WorkbenchRules.Keys.Keys.ToDictionary(v => v, v => (int)typeof(ListCounts).GetProperty(v.ToString())!.GetValue(counts)!);
     }
 
     /// <summary>Most urgent first: the longest overdue, the soonest today, the longest stalled, the newest hand-over.</summary>
-    public static IQueryable<Customer> MostUrgentFirst(IQueryable<Customer> query, TideflowDbContext db, WorkbenchView view) => view switch
+    public static IQueryable<Customer> MostUrgentFirst(IQueryable<Customer> query, TideflowDbContext db, WorkbenchView view) =>
+        UrgentFirst(DatedFor(query, db, view), view).Select(x => x.Customer);
+
+    private static IQueryable<DatedCustomer> UrgentFirst(IQueryable<DatedCustomer> query, WorkbenchView view) => view switch
     {
-        WorkbenchView.Today or WorkbenchView.Overdue =>
-            Dated(query, db).OrderBy(x => x.ContactDue).ThenBy(x => x.Customer.Id).Select(x => x.Customer),
-        WorkbenchView.Stalled =>
-            query.OrderBy(c => c.StageChangedAt != null && c.StageChangedAt > (c.AssignedAt ?? c.CreatedAt) ? c.StageChangedAt : (c.AssignedAt ?? c.CreatedAt))
-                .ThenBy(c => c.Id),
-        _ => query.OrderByDescending(c => c.AssignedAt ?? c.CreatedAt).ThenBy(c => c.Id),
+        WorkbenchView.Today or WorkbenchView.Overdue => query.OrderBy(x => x.ContactDue).ThenBy(x => x.Customer.Id),
+        WorkbenchView.Stalled => query.OrderBy(x => x.Customer.StageChangedAt != null
+                                                    && x.Customer.StageChangedAt > (x.Customer.AssignedAt ?? x.Customer.CreatedAt)
+                ? x.Customer.StageChangedAt : (x.Customer.AssignedAt ?? x.Customer.CreatedAt))
+            .ThenBy(x => x.Customer.Id),
+        _ => query.OrderByDescending(x => x.Customer.AssignedAt ?? x.Customer.CreatedAt).ThenBy(x => x.Customer.Id),
     };
 
     private sealed class DatedCustomer
@@ -140,38 +180,51 @@ public sealed class WorkbenchLists(TideflowDbContext db, CurrentUser me, TimePro
         from t in tasks.DefaultIfEmpty()
         select new DatedCustomer { Customer = c, ContactDue = c.NextContactAt == null || t!.Due < c.NextContactAt ? t!.Due : c.NextContactAt };
 
-    private async Task<List<WorkbenchRow>> RowsAsync(IQueryable<Customer> ordered, WorkbenchView view, CancellationToken ct)
-    {
-        var facts = await LoadFactsAsync(db, ordered, ct);
-        return facts.Select(f => new WorkbenchRow(f.Id, f.Name, f.Company, f.Facts.Grade, f.Facts.Stage, f.Facts.OwnerId, f.OwnerName, view switch
+    private static WorkbenchRow Row(StoredCustomer f, WorkbenchView view) =>
+        new(f.Id, f.Name, f.Company, f.Facts.Grade, f.Facts.Stage, f.Facts.OwnerId, f.OwnerName, view switch
         {
             WorkbenchView.Today or WorkbenchView.Overdue => WorkbenchRules.ContactDue(f.Facts),
             WorkbenchView.Stalled => WorkbenchRules.StalledSince(f.Facts),
             _ => f.Facts.AssignedAt ?? f.Facts.CreatedAt,
-        })).ToList();
-    }
+        });
 
     public sealed record StoredCustomer(Guid Id, string Name, string? Company, string? OwnerName, WorkbenchFacts Facts);
+
+    /// <summary>A customer's stored facts without its tasks, which are read for several customers at once.</summary>
+    private sealed record StoredRow(Guid Id, string Name, string? Company, string? OwnerName, string Stage, string? Grade, Guid? OwnerId,
+        Guid? CreatedById, DateTimeOffset CreatedAt, DateTimeOffset? AssignedAt, DateTimeOffset? StageChangedAt, DateTimeOffset? NextContactAt)
+    {
+        public StoredCustomer Facts(ILookup<Guid, DateTimeOffset> due) => new(Id, Name, Company, OwnerName,
+            new WorkbenchFacts(Stage, Grade, OwnerId, CreatedById, CreatedAt, AssignedAt, StageChangedAt, NextContactAt, due[Id].ToList()));
+    }
 
     /// <summary>The facts of the customers of <paramref name="query"/> in its order, with their open contact tasks.</summary>
     public static async Task<List<StoredCustomer>> LoadFactsAsync(TideflowDbContext db, IQueryable<Customer> query, CancellationToken ct)
     {
-        var rows = await (from c in query
-                          join u in db.Users on c.OwnerId equals u.Id into us
-                          from u in us.DefaultIfEmpty()
-                          select new
-                          {
-                              c.Id, c.Name, c.Company, OwnerName = u == null ? null : u.DisplayName, c.Stage, c.Grade, c.OwnerId, c.CreatedById,
-                              c.CreatedAt, c.AssignedAt, c.StageChangedAt, c.NextContactAt,
-                          }).ToListAsync(ct);
-        var ids = rows.Select(r => r.Id).ToList();
+        var rows = await StoredRowsAsync(db, query, ct);
+        var due = await OpenContactTasksAsync(db, rows.Select(r => r.Id).ToList(), ct);
+        return rows.Select(r => r.Facts(due)).ToList();
+    }
+
+    private static Task<List<StoredRow>> StoredRowsAsync(TideflowDbContext db, IQueryable<Customer> query, CancellationToken ct) =>
+        (from c in query
+         join u in db.Users on c.OwnerId equals u.Id into us
+         from u in us.DefaultIfEmpty()
+         select new StoredRow(c.Id, c.Name, c.Company, u == null ? null : u.DisplayName, c.Stage, c.Grade, c.OwnerId, c.CreatedById,
+             c.CreatedAt, c.AssignedAt, c.StageChangedAt, c.NextContactAt)).ToListAsync(ct);
+
+    /// <summary>Due times of the open first-contact, next-contact and plan-step tasks of these customers, by customer.</summary>
+    private static async Task<ILookup<Guid, DateTimeOffset>> OpenContactTasksAsync(TideflowDbContext db, List<Guid> ids, CancellationToken ct)
+    {
+        if (ids.Count == 0)
+        {
+            return Array.Empty<(Guid, DateTimeOffset)>().ToLookup(t => t.Item1, t => t.Item2);
+        }
         var tasks = await db.FollowUpTasks.AsNoTracking()
             .Where(t => t.CustomerId != null && ids.Contains(t.CustomerId.Value) && t.ClosedAt == null
                         && (t.Kind == TaskKinds.FirstContact || t.Kind == TaskKinds.NextContact || t.Kind == TaskKinds.PlanStep))
             .Select(t => new { CustomerId = t.CustomerId!.Value, t.DueAt }).ToListAsync(ct);
-        var due = tasks.ToLookup(t => t.CustomerId, t => t.DueAt);
-        return rows.Select(r => new StoredCustomer(r.Id, r.Name, r.Company, r.OwnerName,
-            new WorkbenchFacts(r.Stage, r.Grade, r.OwnerId, r.CreatedById, r.CreatedAt, r.AssignedAt, r.StageChangedAt, r.NextContactAt, due[r.Id].ToList()))).ToList();
+        return tasks.ToLookup(t => t.CustomerId, t => t.DueAt);
     }
 }
 
