@@ -39,6 +39,13 @@ public sealed class WorkbenchLists(TideflowDbContext db, CurrentUser me, TimePro
 {
     public const int TopRows = 5;
 
+    /// <summary>
+    /// Lists this short are read together, in one more pass over the caller's customers, and sorted out here by
+    /// <see cref="WorkbenchRules.IsIn"/>; a longer list's first rows are read by a query of their own. (A rep's lists hold
+    /// tens to a few hundred customers; a manager's or an admin's can hold many thousands.)
+    /// </summary>
+    internal const int ReadTogetherUpTo = 500;
+
     public async Task<WorkbenchSummary> SummaryAsync(CancellationToken ct = default)
     {
         if (!me.IsAuthenticated)
@@ -46,16 +53,26 @@ public sealed class WorkbenchLists(TideflowDbContext db, CurrentUser me, TimePro
             throw Problem.Unauthorized();
         }
         var context = await ContextAsync(db, me, clock, ct);
-        // Every count in one pass over the caller's customers; then each list's first rows, and their open tasks at once.
-        var counts = await CountsAsync(db.Customers.AsNoTracking(), db, context, ct);
-        var tops = new Dictionary<WorkbenchView, List<StoredRow>>();
-        foreach (var view in WorkbenchRules.Keys.Keys.Where(v => counts[v] > 0))
+        var customers = db.Customers.AsNoTracking();
+        // Every count in one pass over the caller's customers.
+        var counts = await CountsAsync(customers, db, context, ct);
+        var shown = WorkbenchRules.Keys.Keys.Where(v => counts[v] > 0).ToList();
+        var together = shown.Where(v => counts[v] <= ReadTogetherUpTo).ToList();
+        var listed = new Dictionary<WorkbenchView, IEnumerable<StoredCustomer>>();
+        if (together.Count > 0)
         {
-            tops[view] = await StoredRowsAsync(db, UrgentFirst(Listed(db.Customers.AsNoTracking(), db, view, context), view).Select(x => x.Customer).Take(TopRows), ct);
+            var rows = await DatedRowsAsync(db, Dated(customers, db).Where(together.Select(v => Rule(v, context)).Aggregate(Pool.ReclaimRulesSql.Or)), ct);
+            foreach (var view in together)
+            {
+                listed[view] = rows.Where(r => WorkbenchRules.IsIn(view, r.Facts, context.Window, MoveStage.Pipeline, context.HighIntentGrade));
+            }
         }
-        var due = await OpenContactTasksAsync(db, tops.Values.SelectMany(rows => rows).Select(r => r.Id).Distinct().ToList(), ct);
+        foreach (var view in shown.Except(together))
+        {
+            listed[view] = await DatedRowsAsync(db, UrgentFirst(Listed(customers, db, view, context), view).Take(TopRows), ct);
+        }
         var lists = WorkbenchRules.Keys.Select(k => new WorkbenchList(k.Value, counts[k.Key],
-            tops.TryGetValue(k.Key, out var rows) ? rows.Select(r => Row(r.Facts(due), k.Key)).ToList() : [])).ToList();
+            listed.TryGetValue(k.Key, out var rows) ? Top(rows, k.Key) : [])).ToList();
         var dueSoon = RolePermissions.Has(me.Role, Permission.WorkCustomers) ? await pool.DueSoonAsync(3, ct) : null;
         var inbox = await inboxes.GetAsync(ct);
         return new WorkbenchSummary(lists, context.HighIntentGrade, WorkbenchSettings.Default, dueSoon, inbox.Unread, inbox.Items.Take(TopRows).ToList());
@@ -180,51 +197,58 @@ public sealed class WorkbenchLists(TideflowDbContext db, CurrentUser me, TimePro
         from t in tasks.DefaultIfEmpty()
         select new DatedCustomer { Customer = c, ContactDue = c.NextContactAt == null || t!.Due < c.NextContactAt ? t!.Due : c.NextContactAt };
 
-    private static WorkbenchRow Row(StoredCustomer f, WorkbenchView view) =>
-        new(f.Id, f.Name, f.Company, f.Facts.Grade, f.Facts.Stage, f.Facts.OwnerId, f.OwnerName, view switch
+    /// <summary>A list's first rows, most urgent first as <see cref="UrgentFirst"/> orders them in the database.</summary>
+    private static List<WorkbenchRow> Top(IEnumerable<StoredCustomer> rows, WorkbenchView view)
+    {
+        var shown = rows.Select(f => new WorkbenchRow(f.Id, f.Name, f.Company, f.Facts.Grade, f.Facts.Stage, f.Facts.OwnerId, f.OwnerName, view switch
         {
             WorkbenchView.Today or WorkbenchView.Overdue => WorkbenchRules.ContactDue(f.Facts),
             WorkbenchView.Stalled => WorkbenchRules.StalledSince(f.Facts),
             _ => f.Facts.AssignedAt ?? f.Facts.CreatedAt,
-        });
+        }));
+        // The newest hand-over first; on the other lists the earliest time first.
+        var ordered = view == WorkbenchView.NewAssignments ? shown.OrderByDescending(r => r.At) : shown.OrderBy(r => r.At);
+        return ordered.ThenBy(r => r.CustomerId).Take(TopRows).ToList();
+    }
 
     public sealed record StoredCustomer(Guid Id, string Name, string? Company, string? OwnerName, WorkbenchFacts Facts);
 
-    /// <summary>A customer's stored facts without its tasks, which are read for several customers at once.</summary>
-    private sealed record StoredRow(Guid Id, string Name, string? Company, string? OwnerName, string Stage, string? Grade, Guid? OwnerId,
-        Guid? CreatedById, DateTimeOffset CreatedAt, DateTimeOffset? AssignedAt, DateTimeOffset? StageChangedAt, DateTimeOffset? NextContactAt)
-    {
-        public StoredCustomer Facts(ILookup<Guid, DateTimeOffset> due) => new(Id, Name, Company, OwnerName,
-            new WorkbenchFacts(Stage, Grade, OwnerId, CreatedById, CreatedAt, AssignedAt, StageChangedAt, NextContactAt, due[Id].ToList()));
-    }
+    /// <summary>
+    /// The customers of <paramref name="query"/> with what the lists need. The contact they are owed is already the earliest
+    /// of their plan and open contact tasks, so it stands in for the tasks (<see cref="WorkbenchRules.ContactDue"/> gives the same).
+    /// </summary>
+    private static async Task<List<StoredCustomer>> DatedRowsAsync(TideflowDbContext db, IQueryable<DatedCustomer> query, CancellationToken ct) =>
+        (await (from x in query
+                join u in db.Users on x.Customer.OwnerId equals u.Id into us
+                from u in us.DefaultIfEmpty()
+                select new
+                {
+                    x.Customer.Id, x.Customer.Name, x.Customer.Company, OwnerName = u == null ? null : u.DisplayName, x.Customer.Stage,
+                    x.Customer.Grade, x.Customer.OwnerId, x.Customer.CreatedById, x.Customer.CreatedAt, x.Customer.AssignedAt,
+                    x.Customer.StageChangedAt, x.Customer.NextContactAt, x.ContactDue,
+                }).ToListAsync(ct))
+        .Select(r => new StoredCustomer(r.Id, r.Name, r.Company, r.OwnerName, new WorkbenchFacts(r.Stage, r.Grade, r.OwnerId, r.CreatedById,
+            r.CreatedAt, r.AssignedAt, r.StageChangedAt, r.NextContactAt, r.ContactDue is { } due ? [due] : []))).ToList();
 
     /// <summary>The facts of the customers of <paramref name="query"/> in its order, with their open contact tasks.</summary>
     public static async Task<List<StoredCustomer>> LoadFactsAsync(TideflowDbContext db, IQueryable<Customer> query, CancellationToken ct)
     {
-        var rows = await StoredRowsAsync(db, query, ct);
-        var due = await OpenContactTasksAsync(db, rows.Select(r => r.Id).ToList(), ct);
-        return rows.Select(r => r.Facts(due)).ToList();
-    }
-
-    private static Task<List<StoredRow>> StoredRowsAsync(TideflowDbContext db, IQueryable<Customer> query, CancellationToken ct) =>
-        (from c in query
-         join u in db.Users on c.OwnerId equals u.Id into us
-         from u in us.DefaultIfEmpty()
-         select new StoredRow(c.Id, c.Name, c.Company, u == null ? null : u.DisplayName, c.Stage, c.Grade, c.OwnerId, c.CreatedById,
-             c.CreatedAt, c.AssignedAt, c.StageChangedAt, c.NextContactAt)).ToListAsync(ct);
-
-    /// <summary>Due times of the open first-contact, next-contact and plan-step tasks of these customers, by customer.</summary>
-    private static async Task<ILookup<Guid, DateTimeOffset>> OpenContactTasksAsync(TideflowDbContext db, List<Guid> ids, CancellationToken ct)
-    {
-        if (ids.Count == 0)
-        {
-            return Array.Empty<(Guid, DateTimeOffset)>().ToLookup(t => t.Item1, t => t.Item2);
-        }
+        var rows = await (from c in query
+                          join u in db.Users on c.OwnerId equals u.Id into us
+                          from u in us.DefaultIfEmpty()
+                          select new
+                          {
+                              c.Id, c.Name, c.Company, OwnerName = u == null ? null : u.DisplayName, c.Stage, c.Grade, c.OwnerId, c.CreatedById,
+                              c.CreatedAt, c.AssignedAt, c.StageChangedAt, c.NextContactAt,
+                          }).ToListAsync(ct);
+        var ids = rows.Select(r => r.Id).ToList();
         var tasks = await db.FollowUpTasks.AsNoTracking()
             .Where(t => t.CustomerId != null && ids.Contains(t.CustomerId.Value) && t.ClosedAt == null
                         && (t.Kind == TaskKinds.FirstContact || t.Kind == TaskKinds.NextContact || t.Kind == TaskKinds.PlanStep))
             .Select(t => new { CustomerId = t.CustomerId!.Value, t.DueAt }).ToListAsync(ct);
-        return tasks.ToLookup(t => t.CustomerId, t => t.DueAt);
+        var due = tasks.ToLookup(t => t.CustomerId, t => t.DueAt);
+        return rows.Select(r => new StoredCustomer(r.Id, r.Name, r.Company, r.OwnerName,
+            new WorkbenchFacts(r.Stage, r.Grade, r.OwnerId, r.CreatedById, r.CreatedAt, r.AssignedAt, r.StageChangedAt, r.NextContactAt, due[r.Id].ToList()))).ToList();
     }
 }
 
