@@ -23,7 +23,7 @@ namespace Tideflow.Bench.Running;
 /// </summary>
 public static class WorkbenchScenario
 {
-    public const int Warmup = 20;
+    public const int Warmup = 100;
 
     public static async Task<IReadOnlyList<ResultRow>> RunAsync(AppProcess app, Organisation org, int repCustomers, string connectionString,
         bool isPostgres, int loads, TextWriter log, CancellationToken ct)
@@ -169,18 +169,30 @@ public static class WorkbenchScenario
         private const string ContactKinds = "'first-contact', 'next-contact', 'plan-step'";
         private const string Closed = "'won', 'lost'";
 
-        // Each customer's contact owed: the earlier of its planned next contact and its open contact tasks.
-        private const string Dated = $"""
-            SELECT c."Id", c."Name", c."Company", c."Grade", c."Stage", c."OwnerId",
+        private const string Anchor = """COALESCE(c."AssignedAt", c."CreatedAt")""";
+
+        // The rep's customers, each with the contact it is owed (the earlier of its planned next contact and its open
+        // contact tasks) and the instant each list sorts it by.
+        private const string Owned = $"""
+            SELECT c."Id", c."Name", c."Company", c."Grade", c."Stage", c."OwnerId", c."CreatedById", c."CreatedAt", c."StageChangedAt",
+                   {Anchor} AS "Assigned",
+                   CASE WHEN c."StageChangedAt" IS NOT NULL AND c."StageChangedAt" > {Anchor} THEN c."StageChangedAt" ELSE {Anchor} END AS "Since",
                    CASE WHEN c."NextContactAt" IS NULL OR t."Due" < c."NextContactAt" THEN t."Due" ELSE c."NextContactAt" END AS "Due"
             FROM "Customers" c
             LEFT JOIN (SELECT "CustomerId", MIN("DueAt") AS "Due" FROM "FollowUpTasks"
                        WHERE "OrganizationId" = @org AND "OwnerId" = @me AND "ClosedAt" IS NULL AND "Kind" IN ({ContactKinds})
                        GROUP BY "CustomerId") t ON t."CustomerId" = c."Id"
-            WHERE c."OrganizationId" = @org AND c."OwnerId" = @me AND c."Stage" NOT IN ({Closed})
+            WHERE c."OrganizationId" = @org AND c."OwnerId" = @me
             """;
 
-        private const string Anchor = """COALESCE(c."AssignedAt", c."CreatedAt")""";
+        // Each list's condition over a row of Owned, in the order of Figures.
+        private static readonly string[] Lists =
+        [
+            $"""(d."Stage" NOT IN ({Closed}) AND d."Due" >= @now AND d."Due" < @end)""",
+            $"""(d."Stage" NOT IN ({Closed}) AND d."Due" < @now)""",
+            $"""(d."Stage" NOT IN ({Closed}) AND d."Grade" = @grade AND d."Since" <= @stalled)""",
+            """(d."Assigned" > @assigned AND NOT (d."CreatedById" IS NOT NULL AND d."CreatedById" = d."OwnerId" AND d."Assigned" = d."CreatedAt"))""",
+        ];
 
         /// <summary>One load of the page's data; the time the lists (what <c>/api/workbench</c> answers) took on their own.</summary>
         public async Task<(Figures Figures, double SummaryMilliseconds)> LoadAsync(CancellationToken ct)
@@ -233,51 +245,72 @@ public static class WorkbenchScenario
                 """, ct);
             var grade = BestGrade(card);
             var w = WorkbenchWindow.At(now, TimeZoneInfo.FindSystemTimeZoneById(timeZone), WorkbenchSettings.Default);
-            var today = await ListAsync(connection, $"""
-                SELECT * FROM ({Dated}) d WHERE d."Due" >= @now AND d."Due" < @end
-                """, """x."Due", x."Id" """, ct, ("@now", w.Now), ("@end", w.TodayEnd));
-            var overdue = await ListAsync(connection, $"""
-                SELECT * FROM ({Dated}) d WHERE d."Due" < @now
-                """, """x."Due", x."Id" """, ct, ("@now", w.Now));
-            var stalled = await ListAsync(connection, $"""
-                SELECT c."Id", c."Name", c."Company", c."Grade", c."Stage", c."OwnerId",
-                       CASE WHEN c."StageChangedAt" IS NOT NULL AND c."StageChangedAt" > {Anchor} THEN c."StageChangedAt" ELSE {Anchor} END AS "Due"
-                FROM "Customers" c
-                WHERE c."OrganizationId" = @org AND c."OwnerId" = @me AND c."Stage" NOT IN ({Closed}) AND c."Grade" = @grade
-                  AND {Anchor} <= @stalled AND (c."StageChangedAt" IS NULL OR c."StageChangedAt" <= @stalled)
-                """, """x."Due", x."Id" """, ct, ("@grade", grade), ("@stalled", w.StalledAtOrBefore));
-            var fresh = await ListAsync(connection, $"""
-                SELECT c."Id", c."Name", c."Company", c."Grade", c."Stage", c."OwnerId", {Anchor} AS "Due"
-                FROM "Customers" c
-                WHERE c."OrganizationId" = @org AND c."OwnerId" = @me AND {Anchor} > @assigned
-                  AND NOT (c."CreatedById" IS NOT NULL AND c."CreatedById" = c."OwnerId" AND {Anchor} = c."CreatedAt")
-                """, """x."Due" DESC, x."Id" """, ct, ("@assigned", w.AssignedAfter));
+            (string, object?)[] window = [("@now", w.Now), ("@end", w.TodayEnd), ("@grade", grade), ("@stalled", w.StalledAtOrBefore), ("@assigned", w.AssignedAfter)];
+            // As the app: every count in one pass, then the customers on short lists in one more, sorted out here.
+            var counts = new int[Lists.Length];
+            await using (var cmd = Command(connection, $"""
+                SELECT {string.Join(", ", Lists.Select(l => $"SUM(CASE WHEN {l} THEN 1 ELSE 0 END)"))} FROM ({Owned}) d
+                """, window))
+            await using (var reader = await cmd.ExecuteReaderAsync(ct))
+            {
+                await reader.ReadAsync(ct);
+                for (var i = 0; i < counts.Length; i++)
+                {
+                    counts[i] = reader.IsDBNull(i) ? 0 : Convert.ToInt32(reader.GetValue(i), CultureInfo.InvariantCulture);
+                }
+            }
+            await TopRowsAsync(connection, counts, window, ct);
             var dueSoon = await DueSoonAsync(connection, now, ct);
             await Scalar(connection, """SELECT COUNT(*) FROM "Notifications" WHERE "OrganizationId" = @org AND "RecipientId" = @me AND "ReadAt" IS NULL""", ct);
             await Rows(connection, """
                 SELECT "Id", "Kind", "Parameters", "Link", "CreatedAt", "ReadAt" FROM "Notifications"
                 WHERE "OrganizationId" = @org AND "RecipientId" = @me ORDER BY "CreatedAt" DESC, "Id" DESC LIMIT 30
                 """, ct);
-            return (new Figures(customers, today, overdue, stalled, fresh, dueSoon, tasks), summary.Elapsed.TotalMilliseconds);
+            return (new Figures(customers, counts[0], counts[1], counts[2], counts[3], dueSoon, tasks), summary.Elapsed.TotalMilliseconds);
         }
 
-        /// <summary>One list: its count and its first five (with the owner's name), in one statement.</summary>
-        private async Task<int> ListAsync(DbConnection connection, string listed, string order, CancellationToken ct,
-            params (string Name, object? Value)[] args)
+        /// <summary>
+        /// The customers on the lists the app reads together (up to 500 each) in one statement, with their owner's name and
+        /// which lists they are on; each list's first five picked here (by due, stalled since, newest hand-over, then id).
+        /// A longer list gets its own statement for its first five, as in the app.
+        /// </summary>
+        private async Task TopRowsAsync(DbConnection connection, int[] counts, (string, object?)[] window, CancellationToken ct)
         {
-            await using var cmd = Command(connection, $"""
-                SELECT x.*, u."DisplayName" FROM (
-                    SELECT l.*, COUNT(*) OVER () AS "Total" FROM ({listed}) l ORDER BY {order.Replace("x.", "l.", StringComparison.Ordinal)} LIMIT 5
-                ) x LEFT JOIN "AspNetUsers" u ON u."Id" = x."OwnerId"
-                ORDER BY {order}
-                """, args);
-            await using var reader = await cmd.ExecuteReaderAsync(ct);
-            var total = 0;
-            while (await reader.ReadAsync(ct))
+            var together = Enumerable.Range(0, Lists.Length).Where(i => counts[i] is > 0 and <= 500).ToList();
+            var rows = new List<(int Lists, Guid Id, DateTimeOffset? Due, DateTimeOffset Since, DateTimeOffset Assigned)>();
+            if (together.Count > 0)
             {
-                total = Convert.ToInt32(reader.GetValue(7), CultureInfo.InvariantCulture);
+                var flags = string.Join(" + ", together.Select(i => $"CASE WHEN {Lists[i]} THEN {1 << i} ELSE 0 END"));
+                await using var cmd = Command(connection, $"""
+                    SELECT d."Id", d."Name", d."Company", d."Grade", d."Stage", d."OwnerId", u."DisplayName", d."Due", d."Since", d."Assigned", {flags}
+                    FROM ({Owned}) d LEFT JOIN "AspNetUsers" u ON u."Id" = d."OwnerId"
+                    WHERE {string.Join(" OR ", together.Select(i => Lists[i]))}
+                    """, window);
+                await using var reader = await cmd.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    rows.Add((Convert.ToInt32(reader.GetValue(10), CultureInfo.InvariantCulture), db.IsPostgres ? reader.GetGuid(0) : Guid.Parse(reader.GetString(0)),
+                        Instant(reader, 7), Instant(reader, 8)!.Value, Instant(reader, 9)!.Value));
+                }
             }
-            return total;
+            foreach (var i in together)
+            {
+                var on = rows.Where(r => (r.Lists & (1 << i)) != 0);
+                _ = (i switch
+                {
+                    0 or 1 => on.OrderBy(r => r.Due),
+                    2 => on.OrderBy(r => r.Since),
+                    _ => on.OrderByDescending(r => r.Assigned),
+                }).ThenBy(r => r.Id).Take(5).ToList();
+            }
+            foreach (var i in Enumerable.Range(0, Lists.Length).Where(i => counts[i] > 500))
+            {
+                var order = i switch { 0 or 1 => """d."Due", d."Id" """, 2 => """d."Since", d."Id" """, _ => """d."Assigned" DESC, d."Id" """ };
+                await Rows(connection, $"""
+                    SELECT d.*, u."DisplayName" FROM ({Owned}) d LEFT JOIN "AspNetUsers" u ON u."Id" = d."OwnerId"
+                    WHERE {Lists[i]} ORDER BY {order} LIMIT 5
+                    """, ct, window);
+            }
         }
 
         /// <summary>
