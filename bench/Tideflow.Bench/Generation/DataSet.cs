@@ -34,12 +34,18 @@ public sealed record UserRow(Guid Id, Guid OrganizationId, string UserName, stri
 /// <summary>
 /// A customer with where its pursuit stands, as the app keeps it on the row: stage and last stage move, grade, when it
 /// was handed to its owner, its last follow-up and the next contact that follow-up planned (see <see cref="CustomerHistory"/>).
-/// <see cref="CreatedById"/> is the owner who typed it in, or null when routing or a manager handed it over.
+/// <see cref="CreatedById"/> is the owner who typed it in, or null when routing or a manager handed it over. A customer
+/// without an owner sits in the default pool (<see cref="PoolId"/>, since <see cref="PooledAt"/>, for <see cref="PoolReason"/>),
+/// as the app keeps them: a pool exactly while there is no owner.
 /// </summary>
 public sealed record CustomerRow(Guid Id, Guid OrganizationId, string Name, string Company, string Mobile, string? Email,
     string Region, string Industry, Guid? OwnerId, Guid? CreatedById, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
     string Stage = "new", DateTimeOffset? StageChangedAt = null, string? Grade = null, int? Score = null, DateTimeOffset? AssignedAt = null,
-    DateTimeOffset? LastFollowUpAt = null, DateTimeOffset? NextContactAt = null);
+    DateTimeOffset? LastFollowUpAt = null, DateTimeOffset? NextContactAt = null, Guid? PoolId = null, DateTimeOffset? PooledAt = null,
+    string? PoolReason = null);
+
+/// <summary>The organisation's default public pool (公海), as the app creates it; the loader writes its default settings.</summary>
+public sealed record PoolRow(Guid Id, Guid OrganizationId, string Name, DateTimeOffset CreatedAt);
 
 /// <summary>One follow-up record (跟进记录) as <c>LogFollowUp</c> stores it; <see cref="Channel"/> is the enum's name ("Phone").</summary>
 public sealed record FollowUpRecordRow(Guid Id, Guid OrganizationId, Guid CustomerId, Guid AuthorId, string Channel, string Content,

@@ -27,7 +27,7 @@ public sealed partial class Generator
     private const int Won = 5;
     private const int Lost = 6;
 
-    private CustomerHistory Pursue(int index, CustomerRow c, IReadOnlyList<UserRow> reps, bool rows)
+    private CustomerHistory Pursue(int index, CustomerRow c, IReadOnlyList<UserRow> reps, Guid pool, bool rows)
     {
         // Its own sequence per customer: the history does not depend on how many rows other customers drew.
         var r = new Random(Mix(seed, index));
@@ -191,7 +191,7 @@ public sealed partial class Generator
                 tasks.Add(Task(r, c, owner, "stage-task", action.Title, moved + TimeSpan.FromHours(action.DueInHours), moved));
             }
         }
-        var updated = Max(c.UpdatedAt, Max(lastRecordAt ?? c.CreatedAt, Max(stageChangedAt ?? c.CreatedAt, assignedAt)));
+        var updated = Max(Max(c.UpdatedAt, released ?? c.CreatedAt), Max(lastRecordAt ?? c.CreatedAt, Max(stageChangedAt ?? c.CreatedAt, assignedAt)));
         var customer = c with
         {
             CreatedById = typedIn ? firstOwner : null,
@@ -203,6 +203,10 @@ public sealed partial class Generator
             AssignedAt = assignedAt,
             LastFollowUpAt = lastRecordAt,
             NextContactAt = pooled ? null : next,
+            // Released by its last owner, or taken back by the pool's rule, when its pursuit stopped.
+            PoolId = pooled ? pool : null,
+            PooledAt = released,
+            PoolReason = pooled ? PoolReasons[index % PoolReasons.Length] : null,
         };
         return new CustomerHistory(customer, records ?? [], moves ?? [], tasks ?? []);
     }
@@ -386,6 +390,9 @@ public sealed partial class Generator
         ["下个月例行回访", "下季度再联系", "关注客户预算周期，到时电话沟通"],
         ["季度回访", "下个月了解续费意向", "约客户做使用培训"],
     ];
+
+    /// <summary>The default pool's release reasons, and its rule's own (as ReclaimJob words it).</summary>
+    private static readonly string[] PoolReasons = ["客户暂无需求", "多次联系不上", "预算不足", "已选择竞品", "no follow-up for 7 days"];
 
     private static readonly string[] LostReasons = ["已选择竞品", "预算不足", "项目取消", "多次联系不上", "需求变更，暂不采购"];
 }

@@ -113,6 +113,7 @@ public sealed partial class Generator(Scale scale, int seed, DateTimeOffset? now
         var benchLeft = Math.Min(scale.BenchRepCustomers, scale.Customers);
         var others = organisation.Reps.Skip(1).ToArray();
         var orgId = organisation.Organization.Id;
+        var pool = DefaultPool(organisation).Id;
         for (var i = 0; i < scale.Customers; i++)
         {
             Guid? owner;
@@ -142,8 +143,15 @@ public sealed partial class Generator(Scale scale, int seed, DateTimeOffset? now
             var email = random.Next(10) < 3 ? $"{Pinyin[random.Next(Pinyin.Length)]}{i}@{EmailDomains[random.Next(EmailDomains.Length)]}" : null;
             var customer = new CustomerRow(NewGuid(random), orgId, PersonName(random), company, mobile, email,
                 $"{province} {city}", industry, owner, owner, created, updated);
-            yield return Pursue(i, customer, organisation.Reps, rows);
+            yield return Pursue(i, customer, organisation.Reps, pool, rows);
         }
+    }
+
+    /// <summary>The default pool (公海) the pooled customers sit in; the app would create it on first use.</summary>
+    public PoolRow DefaultPool(Organisation organisation)
+    {
+        var random = new Random(unchecked(seed * 151 + 11));
+        return new PoolRow(NewGuid(random), organisation.Organization.Id, "公海", organisation.Organization.CreatedAt);
     }
 
     public const string ChannelKey = "bench-capture-channel-0001";

@@ -136,12 +136,27 @@ public static partial class PostgresLoader
             w.Complete();
         }
 
+        var pool = generator.DefaultPool(org);
+        using (var w = connection.BeginBinaryImport(
+                   """COPY "Pools" ("Id", "OrganizationId", "Name", "IsDefault", "Settings", "CreatedAt", "UpdatedAt") FROM STDIN (FORMAT BINARY)"""))
+        {
+            w.StartRow();
+            w.Write(pool.Id, NpgsqlDbType.Uuid);
+            w.Write(pool.OrganizationId, NpgsqlDbType.Uuid);
+            w.Write(pool.Name, NpgsqlDbType.Varchar);
+            w.Write(true, NpgsqlDbType.Boolean);
+            w.Write(DefaultPoolSettings, NpgsqlDbType.Varchar);
+            w.Write(pool.CreatedAt, NpgsqlDbType.TimestampTz);
+            w.Write(pool.CreatedAt, NpgsqlDbType.TimestampTz);
+            w.Complete();
+        }
+
         long customers = 0;
         using (var w = connection.BeginBinaryImport(
                    """
                    COPY "Customers" ("Id", "OrganizationId", "Name", "Company", "Mobile", "Email", "Region", "Industry",
                        "OwnerId", "CreatedById", "CreatedAt", "UpdatedAt", "CompanyKey", "Stage", "StageChangedAt", "Grade", "Score",
-                       "AssignedAt", "LastFollowUpAt", "NextContactAt") FROM STDIN (FORMAT BINARY)
+                       "AssignedAt", "LastFollowUpAt", "NextContactAt", "PoolId", "PooledAt", "PoolReason") FROM STDIN (FORMAT BINARY)
                    """))
         {
             foreach (var c in generator.Customers(org))
@@ -174,6 +189,9 @@ public static partial class PostgresLoader
                 Instant(w, c.AssignedAt);
                 Instant(w, c.LastFollowUpAt);
                 Instant(w, c.NextContactAt);
+                Uuid(w, c.PoolId);
+                Instant(w, c.PooledAt);
+                Text(w, c.PoolReason);
                 if (++customers % 200_000 == 0)
                 {
                     log.WriteLine($"  {customers:N0} customers, {total.Elapsed.TotalSeconds:F0} s");
@@ -371,6 +389,10 @@ public static partial class PostgresLoader
         }
         return rows;
     }
+
+    /// <summary>The default pool's settings as the app writes them when it creates the pool.</summary>
+    internal static readonly string DefaultPoolSettings =
+        Tideflow.Web.Features.Pool.PoolSettingsJson.Write(Tideflow.Domain.Pool.PoolSettings.Default);
 
     private static NpgsqlConnection Open(string connectionString)
     {

@@ -85,6 +85,14 @@ public static class SqliteLoader
                 """);
             Set(channels, Id(channel.Id), Id(channel.OrganizationId), channel.Name, channel.Kind, channel.SourceTag, channel.Key,
                 Ticks(channel.CreatedAt));
+
+            using var pools = Command(connection, tx,
+                """
+                INSERT INTO "Pools" ("Id", "OrganizationId", "Name", "IsDefault", "Settings", "CreatedAt", "UpdatedAt")
+                VALUES (@p1, @p2, @p3, 1, @p4, @p5, @p6)
+                """);
+            var pool = generator.DefaultPool(org);
+            Set(pools, Id(pool.Id), Id(pool.OrganizationId), pool.Name, PostgresLoader.DefaultPoolSettings, Ticks(pool.CreatedAt), Ticks(pool.CreatedAt));
             tx.Commit();
         }
 
@@ -92,8 +100,8 @@ public static class SqliteLoader
             """
             INSERT INTO "Customers" ("Id", "OrganizationId", "Name", "Company", "Mobile", "Email", "Region", "Industry",
                 "OwnerId", "CreatedById", "CreatedAt", "UpdatedAt", "CompanyKey", "Stage", "StageChangedAt", "Grade", "Score",
-                "AssignedAt", "LastFollowUpAt", "NextContactAt")
-            VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14, @p15, @p16, @p17, @p18, @p19, @p20)
+                "AssignedAt", "LastFollowUpAt", "NextContactAt", "PoolId", "PooledAt", "PoolReason")
+            VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14, @p15, @p16, @p17, @p18, @p19, @p20, @p21, @p22, @p23)
             """);
         try
         {
@@ -107,7 +115,8 @@ public static class SqliteLoader
                 }
                 Set(insert, Id(c.Id), Id(c.OrganizationId), c.Name, c.Company, c.Mobile, c.Email, c.Region, c.Industry,
                     Id(c.OwnerId), Id(c.CreatedById), Ticks(c.CreatedAt), Ticks(c.UpdatedAt), CompanyKey(c.Company), c.Stage,
-                    Ticks(c.StageChangedAt), c.Grade, c.Score, Ticks(c.AssignedAt), Ticks(c.LastFollowUpAt), Ticks(c.NextContactAt));
+                    Ticks(c.StageChangedAt), c.Grade, c.Score, Ticks(c.AssignedAt), Ticks(c.LastFollowUpAt), Ticks(c.NextContactAt),
+                    Id(c.PoolId), Ticks(c.PooledAt), c.PoolReason);
                 if (++customers % Batch == 0)
                 {
                     batch.Commit();

@@ -120,6 +120,10 @@ public sealed class PursuitGeneratorTests
             {
                 Assert.Equal(last.NextContactAt, c.NextContactAt);
             }
+            // A pool exactly while there is no owner, as the app keeps it.
+            Assert.Equal(c.OwnerId is null ? g.DefaultPool(org).Id : null, c.PoolId);
+            Assert.Equal(c.OwnerId is null, c.PooledAt is not null && c.PoolReason is not null);
+            Assert.True(c.PooledAt is null || (c.PooledAt <= g.Now && c.PooledAt <= c.UpdatedAt && h.Records.All(f => f.At <= c.PooledAt)));
             // Tasks: only a held customer has open ones, its owner's; contact tasks say when the next contact is owed.
             Assert.True(c.OwnerId is not null || h.Tasks.Count == 0);
             Assert.All(h.Tasks, t =>
