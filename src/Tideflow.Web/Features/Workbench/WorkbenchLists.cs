@@ -53,7 +53,8 @@ public sealed class WorkbenchLists(TideflowDbContext db, CurrentUser me, TimePro
             throw Problem.Unauthorized();
         }
         var context = await ContextAsync(db, me, clock, ct);
-        var customers = db.Customers.AsNoTracking();
+        // Only held customers are on a list; naming their owners keeps the pool's customers out of the reads.
+        var customers = Customers.Customers.Held(db.Customers.AsNoTracking(), me.Scope);
         // Every count in one pass over the caller's customers.
         var counts = await CountsAsync(customers, db, context, ct);
         var shown = WorkbenchRules.Keys.Keys.Where(v => counts[v] > 0).ToList();
