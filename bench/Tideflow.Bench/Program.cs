@@ -6,7 +6,7 @@ using Tideflow.Bench.Running;
 //   generate --scale small|large --provider sqlite|postgres --out <file or database name> [--seed 42] [--server <pg>]
 //   run      --scale small|large --provider sqlite|postgres [--db <file or database name>] [--reuse] [--seed 42]
 //            [--requests 500] [--concurrency 8] [--server <pg>] [--only list,capture,import]
-//            [--capture-requests 5000|20000] [--capture-concurrency 32] [--import-rows 100000]
+//            [--capture-requests 5000|20000] [--capture-concurrency 32] [--import-rows 100000] [--workbench-loads 200]
 if (args.Length == 0 || args[0] is not ("generate" or "run"))
 {
     await Console.Error.WriteLineAsync("usage: generate|run --scale small|large --provider sqlite|postgres [options]; see docs/benchmarks.md");
@@ -59,7 +59,8 @@ Console.CancelKeyPress += (_, e) =>
 
 if (args[0] == "generate")
 {
-    var generator = new Generator(scale, seed);
+    // Anchored at the wall clock, as `run` does, so a later `run --reuse` finds today's workbench in it.
+    var generator = new Generator(scale, seed, Runner.DataSetNow());
     LoadResult result;
     if (provider == "postgres")
     {
@@ -70,8 +71,9 @@ if (args[0] == "generate")
     {
         result = SqliteLoader.Load(Get("out", Path.Combine(Path.GetTempPath(), $"tideflow-bench-{scale.Name}.db")), generator, Console.Out);
     }
-    Console.WriteLine($"{result.Customers:N0} customers in {result.InsertTime.TotalSeconds:F1} s " +
-                      $"({result.Customers / result.InsertTime.TotalSeconds:N0} rows/s), {result.TotalTime.TotalSeconds:F1} s with migrations and ANALYZE");
+    Console.WriteLine($"{result.Customers:N0} customers in {result.InsertTime.TotalSeconds:F1} s, {result.TotalTime.TotalSeconds:F1} s with migrations and ANALYZE" +
+                      (result.Pursuits is { } p ? $" ({p.FollowUps:N0} follow-ups, {p.StageMoves:N0} stage moves, {p.OpenTasks:N0} open tasks)" : "") +
+                      $", anchored at {generator.Now:yyyy-MM-dd HH:mm:ss} UTC");
     foreach (var t in result.Organisation.Tokens)
     {
         var user = result.Organisation.Users.Single(u => u.Id == t.UserId);
@@ -86,5 +88,5 @@ ThreadPool.SetMinThreads(Math.Max(workerThreads, 64), Math.Max(ioThreads, 64));
 var run = new RunOptions(scale, provider, seed, options.GetValueOrDefault("db"), server, flags.Contains("reuse"),
     Int("requests", 500), Int("concurrency", 8), "dotnet run -c Release --project bench/Tideflow.Bench -- " + string.Join(' ', args),
     options.GetValueOrDefault("only"), options.ContainsKey("capture-requests") ? Int("capture-requests", 0) : null,
-    Int("capture-concurrency", 32), Int("import-rows", 100_000));
+    Int("capture-concurrency", 32), Int("import-rows", 100_000), Int("workbench-loads", 200));
 return await Runner.RunAsync(run, Console.Error, cancel.Token);

@@ -23,7 +23,7 @@ public sealed record Scale(string Name, int Customers, int Teams, int Reps, int 
     };
 }
 
-// Plain rows, one per table the schema has today. Instants are UTC; each loader maps them to its provider's storage.
+// Plain rows, one per table the data set fills. Instants are UTC; each loader maps them to its provider's storage.
 public sealed record OrganizationRow(Guid Id, string Name, DateTimeOffset CreatedAt);
 
 public sealed record TeamRow(Guid Id, Guid OrganizationId, string Name, Guid? ParentTeamId);
@@ -31,8 +31,37 @@ public sealed record TeamRow(Guid Id, Guid OrganizationId, string Name, Guid? Pa
 public sealed record UserRow(Guid Id, Guid OrganizationId, string UserName, string DisplayName, string Role,
     Guid? TeamId, Guid? ManagerId, string Email, string SecurityStamp, string ConcurrencyStamp, DateTimeOffset CreatedAt);
 
+/// <summary>
+/// A customer with where its pursuit stands, as the app keeps it on the row: stage and last stage move, grade, when it
+/// was handed to its owner, its last follow-up and the next contact that follow-up planned (see <see cref="CustomerHistory"/>).
+/// <see cref="CreatedById"/> is the owner who typed it in, or null when routing or a manager handed it over. A customer
+/// without an owner sits in the default pool (<see cref="PoolId"/>, since <see cref="PooledAt"/>, for <see cref="PoolReason"/>),
+/// as the app keeps them: a pool exactly while there is no owner.
+/// </summary>
 public sealed record CustomerRow(Guid Id, Guid OrganizationId, string Name, string Company, string Mobile, string? Email,
-    string Region, string Industry, Guid? OwnerId, Guid? CreatedById, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+    string Region, string Industry, Guid? OwnerId, Guid? CreatedById, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
+    string Stage = "new", DateTimeOffset? StageChangedAt = null, string? Grade = null, int? Score = null, DateTimeOffset? AssignedAt = null,
+    DateTimeOffset? LastFollowUpAt = null, DateTimeOffset? NextContactAt = null, Guid? PoolId = null, DateTimeOffset? PooledAt = null,
+    string? PoolReason = null);
+
+/// <summary>The organisation's default public pool (公海), as the app creates it; the loader writes its default settings.</summary>
+public sealed record PoolRow(Guid Id, Guid OrganizationId, string Name, DateTimeOffset CreatedAt);
+
+/// <summary>One follow-up record (跟进记录) as <c>LogFollowUp</c> stores it; <see cref="Channel"/> is the enum's name ("Phone").</summary>
+public sealed record FollowUpRecordRow(Guid Id, Guid OrganizationId, Guid CustomerId, Guid AuthorId, string Channel, string Content,
+    string? Goal, bool GoalReached, string? NextPlan, DateTimeOffset? NextContactAt, DateTimeOffset At);
+
+/// <summary>One stage change as <c>MoveStage</c> stores it (sequence 1, 2, 3 … per customer).</summary>
+public sealed record StageChangeRow(Guid Id, Guid OrganizationId, Guid CustomerId, int Sequence, string From, string To, Guid ById,
+    DateTimeOffset At, string? LostReason, string? Details);
+
+/// <summary>An open task of a customer's owner: the next contact, the first contact after a hand-over, or a recent stage's action.</summary>
+public sealed record FollowUpTaskRow(Guid Id, Guid OrganizationId, Guid OwnerId, Guid CustomerId, string Kind, string? Title,
+    DateTimeOffset DueAt, DateTimeOffset CreatedAt, DateTimeOffset? RemindedAt, DateTimeOffset? EscalatedAt);
+
+/// <summary>A customer with everything its pursuit left behind: follow-ups in time order, stage moves, open tasks.</summary>
+public sealed record CustomerHistory(CustomerRow Customer, IReadOnlyList<FollowUpRecordRow> Records, IReadOnlyList<StageChangeRow> Moves,
+    IReadOnlyList<FollowUpTaskRow> Tasks);
 
 /// <summary>A personal API token; the secret is known to the runner, only its hash is stored.</summary>
 public sealed record ApiTokenRow(Guid Id, Guid OrganizationId, Guid UserId, string Name, string Prefix, string Hash,

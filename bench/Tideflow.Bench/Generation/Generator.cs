@@ -4,13 +4,24 @@ using System.Text;
 namespace Tideflow.Bench.Generation;
 
 /// <summary>
-/// A zh-CN sales organisation, deterministic from the seed: no clock, no I/O, no database. Loaders turn the rows
-/// into inserts. <c>new Random(seed)</c> uses the legacy seeded algorithm, which .NET keeps stable across versions.
+/// A zh-CN sales organisation, deterministic from the seed and <paramref name="now"/>: no clock, no I/O, no database.
+/// Loaders turn the rows into inserts. <c>new Random(seed)</c> uses the legacy seeded algorithm, which .NET keeps stable
+/// across versions.
 /// </summary>
-public sealed class Generator(Scale scale, int seed)
+/// <param name="now">
+/// The data set's "now": every instant is generated back from it (default <see cref="Epoch"/>). The runner passes the
+/// wall clock, because the app under test runs on the wall clock and its workbench asks what is due today.
+/// </param>
+public sealed partial class Generator(Scale scale, int seed, DateTimeOffset? now = null)
 {
-    /// <summary>Fixed "now" of the data set, so the same seed gives the same rows on any day.</summary>
+    /// <summary>Default "now" of the data set, so the same seed gives the same rows on any day.</summary>
     public static readonly DateTimeOffset Epoch = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The data set's "now"; the organisation was founded three years before it.</summary>
+    public DateTimeOffset Now { get; } = now ?? Epoch;
+
+    /// <summary>The "now" a data set was generated at, from its organisation's founding (what <see cref="Organisation"/> writes).</summary>
+    public static DateTimeOffset NowOf(DateTimeOffset organizationCreatedAt) => organizationCreatedAt.AddYears(3);
 
     public const string OrganizationName = "潮汐基准销售公司";
     public const string BenchRepUserName = "bench.rep";
@@ -24,7 +35,7 @@ public sealed class Generator(Scale scale, int seed)
     public Organisation Organisation()
     {
         var random = new Random(seed);
-        var org = new OrganizationRow(NewGuid(random), OrganizationName, Epoch.AddYears(-3));
+        var org = new OrganizationRow(NewGuid(random), OrganizationName, Now.AddYears(-3));
 
         // Tree: 销售总部 → regions (大区) → groups (组). Teams beyond the root are split between regions and groups.
         var teams = new List<TeamRow>();
@@ -84,15 +95,25 @@ public sealed class Generator(Scale scale, int seed)
     /// <summary>
     /// Customers, streamed. The bench rep's customers are spread evenly through the sequence (not one block at the
     /// start), so their rows are scattered through the table as they would be after years of use. About 5 % sit in the
-    /// pool without an owner.
+    /// pool without an owner. Each row carries where its pursuit stands (<see cref="Histories"/> without the rows).
     /// </summary>
-    public IEnumerable<CustomerRow> Customers(Organisation organisation)
+    public IEnumerable<CustomerRow> Customers(Organisation organisation) => Walk(organisation, rows: false).Select(h => h.Customer);
+
+    /// <summary>
+    /// Every customer with its follow-ups, stage moves and open tasks, streamed one customer at a time (10 M follow-ups
+    /// never sit in memory). Each customer's pursuit draws from its own random sequence (seed and position), so a
+    /// customer's history does not depend on the others and <see cref="Customers"/> agrees with it row for row.
+    /// </summary>
+    public IEnumerable<CustomerHistory> Histories(Organisation organisation) => Walk(organisation, rows: true);
+
+    private IEnumerable<CustomerHistory> Walk(Organisation organisation, bool rows)
     {
         var random = new Random(unchecked(seed * 31 + 7));
         var benchEvery = Math.Max(1, scale.Customers / Math.Max(1, scale.BenchRepCustomers));
         var benchLeft = Math.Min(scale.BenchRepCustomers, scale.Customers);
         var others = organisation.Reps.Skip(1).ToArray();
         var orgId = organisation.Organization.Id;
+        var pool = DefaultPool(organisation).Id;
         for (var i = 0; i < scale.Customers; i++)
         {
             Guid? owner;
@@ -112,17 +133,25 @@ public sealed class Generator(Scale scale, int seed)
             var (province, city) = Places[random.Next(Places.Length)];
             var (industry, suffix) = Industries[random.Next(Industries.Length)];
             var company = $"{city}{Brands[random.Next(Brands.Length)]}{suffix}";
-            var created = Epoch.AddSeconds(-random.Next(1, 3 * 365 * 24 * 3600));
+            var created = Now.AddSeconds(-random.Next(1, 3 * 365 * 24 * 3600));
             var updated = created.AddSeconds(random.Next(0, 90 * 24 * 3600));
-            if (updated > Epoch)
+            if (updated > Now)
             {
-                updated = Epoch;
+                updated = Now;
             }
             var mobile = $"+86{MobilePrefixes[random.Next(MobilePrefixes.Length)]}{random.Next(0, 100_000_000):D8}";
             var email = random.Next(10) < 3 ? $"{Pinyin[random.Next(Pinyin.Length)]}{i}@{EmailDomains[random.Next(EmailDomains.Length)]}" : null;
-            yield return new CustomerRow(NewGuid(random), orgId, PersonName(random), company, mobile, email,
+            var customer = new CustomerRow(NewGuid(random), orgId, PersonName(random), company, mobile, email,
                 $"{province} {city}", industry, owner, owner, created, updated);
+            yield return Pursue(i, customer, organisation.Reps, pool, rows);
         }
+    }
+
+    /// <summary>The default pool (公海) the pooled customers sit in; the app would create it on first use.</summary>
+    public PoolRow DefaultPool(Organisation organisation)
+    {
+        var random = new Random(unchecked(seed * 151 + 11));
+        return new PoolRow(NewGuid(random), organisation.Organization.Id, "公海", organisation.Organization.CreatedAt);
     }
 
     public const string ChannelKey = "bench-capture-channel-0001";
@@ -150,7 +179,7 @@ public sealed class Generator(Scale scale, int seed)
             var company = $"{city}{Brands[random.Next(Brands.Length)]}{suffix}";
             var mobile = ContactMobile(i);
             var email = random.Next(10) < 3 ? ContactEmail(i, random) : null;
-            var arrived = Epoch.AddSeconds(-random.Next(1, 365 * 24 * 3600));
+            var arrived = Now.AddSeconds(-random.Next(1, 365 * 24 * 3600));
             var keys = email is null ? new[] { "m:" + mobile } : new[] { "m:" + mobile, "e:" + email };
             yield return new LeadRow(NewGuid(random), orgId, PersonName(random), company, mobile, email, channel.Id,
                 channel.SourceTag, arrived, keys);

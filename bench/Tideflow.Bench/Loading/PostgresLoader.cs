@@ -136,11 +136,27 @@ public static partial class PostgresLoader
             w.Complete();
         }
 
+        var pool = generator.DefaultPool(org);
+        using (var w = connection.BeginBinaryImport(
+                   """COPY "Pools" ("Id", "OrganizationId", "Name", "IsDefault", "Settings", "CreatedAt", "UpdatedAt") FROM STDIN (FORMAT BINARY)"""))
+        {
+            w.StartRow();
+            w.Write(pool.Id, NpgsqlDbType.Uuid);
+            w.Write(pool.OrganizationId, NpgsqlDbType.Uuid);
+            w.Write(pool.Name, NpgsqlDbType.Varchar);
+            w.Write(true, NpgsqlDbType.Boolean);
+            w.Write(DefaultPoolSettings, NpgsqlDbType.Varchar);
+            w.Write(pool.CreatedAt, NpgsqlDbType.TimestampTz);
+            w.Write(pool.CreatedAt, NpgsqlDbType.TimestampTz);
+            w.Complete();
+        }
+
         long customers = 0;
         using (var w = connection.BeginBinaryImport(
                    """
                    COPY "Customers" ("Id", "OrganizationId", "Name", "Company", "Mobile", "Email", "Region", "Industry",
-                       "OwnerId", "CreatedById", "CreatedAt", "UpdatedAt", "CompanyKey") FROM STDIN (FORMAT BINARY)
+                       "OwnerId", "CreatedById", "CreatedAt", "UpdatedAt", "CompanyKey", "Stage", "StageChangedAt", "Grade", "Score",
+                       "AssignedAt", "LastFollowUpAt", "NextContactAt", "PoolId", "PooledAt", "PoolReason") FROM STDIN (FORMAT BINARY)
                    """))
         {
             foreach (var c in generator.Customers(org))
@@ -159,6 +175,23 @@ public static partial class PostgresLoader
                 w.Write(c.CreatedAt, NpgsqlDbType.TimestampTz);
                 w.Write(c.UpdatedAt, NpgsqlDbType.TimestampTz);
                 Text(w, CompanyKey(c.Company));
+                w.Write(c.Stage, NpgsqlDbType.Varchar);
+                Instant(w, c.StageChangedAt);
+                Text(w, c.Grade);
+                if (c.Score is { } score)
+                {
+                    w.Write(score, NpgsqlDbType.Integer);
+                }
+                else
+                {
+                    w.WriteNull();
+                }
+                Instant(w, c.AssignedAt);
+                Instant(w, c.LastFollowUpAt);
+                Instant(w, c.NextContactAt);
+                Uuid(w, c.PoolId);
+                Instant(w, c.PooledAt);
+                Text(w, c.PoolReason);
                 if (++customers % 200_000 == 0)
                 {
                     log.WriteLine($"  {customers:N0} customers, {total.Elapsed.TotalSeconds:F0} s");
@@ -208,10 +241,176 @@ public static partial class PostgresLoader
             }
             w.Complete();
         }
+        log.WriteLine($"  {customers:N0} customers and {leads:N0} leads, {total.Elapsed.TotalSeconds:F0} s");
+        var pursuits = LoadPursuits(connection, connectionString, generator, org, log, total);
         var insertTime = loading.Elapsed;
         // What autovacuum would do shortly after a bulk load anyway.
         Exec(connection, "VACUUM ANALYZE");
-        return new LoadResult(org, customers, insertTime, total.Elapsed, leads);
+        log.WriteLine($"  VACUUM ANALYZE done, {total.Elapsed.TotalSeconds:F0} s");
+        return new LoadResult(org, customers, insertTime, total.Elapsed, leads, pursuits);
+    }
+
+    /// <summary>
+    /// Follow-ups, stage moves and open tasks: one pass over the generated histories feeding three binary COPYs at once,
+    /// each on its own connection (the customers they point at are committed). As pg_restore does, the three tables'
+    /// keys, indexes and foreign keys are dropped first and made again afterwards from their own definitions: building an
+    /// index by sorting and checking a foreign key with one join are far faster than 10 M row-by-row index inserts and
+    /// trigger checks, and every constraint is still validated when it is added back.
+    /// </summary>
+    private static PursuitCounts LoadPursuits(NpgsqlConnection connection, string connectionString, Generator generator, Organisation org,
+        TextWriter log, Stopwatch total)
+    {
+        const string Tables = """ '"FollowUpRecords"'::regclass, '"StageMoves"'::regclass, '"FollowUpTasks"'::regclass """;
+        var constraints = Strings(connection, $"""
+            SELECT conrelid::regclass::text, conname, contype::text, pg_get_constraintdef(oid) FROM pg_constraint
+            WHERE conrelid IN ({Tables}) AND contype IN ('p', 'f') ORDER BY contype DESC
+            """);
+        var indexes = Strings(connection, $"""
+            SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+            WHERE i.indrelid IN ({Tables}) AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+            """);
+        // Foreign keys first ('f' sorts after 'p', hence DESC), then keys; then the plain indexes. Names come from the catalogue.
+        foreach (var c in constraints)
+        {
+            Exec(connection, $"ALTER TABLE {c[0]} DROP CONSTRAINT \"{c[1].Replace("\"", "\"\"", StringComparison.Ordinal)}\"");
+        }
+        foreach (var i in indexes)
+        {
+            Exec(connection, $"DROP INDEX {i[0]}");
+        }
+
+        long records = 0, moves = 0, tasks = 0;
+        using (var rc = Open(connectionString))
+        using (var mc = Open(connectionString))
+        using (var tc = Open(connectionString))
+        using (var rw = rc.BeginBinaryImport(
+                   """
+                   COPY "FollowUpRecords" ("Id", "OrganizationId", "CustomerId", "AuthorId", "Channel", "Content", "Goal", "GoalReached",
+                       "NextPlan", "NextContactAt", "At") FROM STDIN (FORMAT BINARY)
+                   """))
+        using (var mw = mc.BeginBinaryImport(
+                   """
+                   COPY "StageMoves" ("Id", "OrganizationId", "CustomerId", "Sequence", "From", "To", "ById", "At", "LostReason", "Details")
+                   FROM STDIN (FORMAT BINARY)
+                   """))
+        using (var tw = tc.BeginBinaryImport(
+                   """
+                   COPY "FollowUpTasks" ("Id", "OrganizationId", "OwnerId", "CustomerId", "Kind", "Title", "DueAt", "CreatedAt",
+                       "RemindedAt", "EscalatedAt") FROM STDIN (FORMAT BINARY)
+                   """))
+        {
+            // Completing a COPY of millions of rows can take longer than the default 30 s command timeout.
+            (rw.Timeout, mw.Timeout, tw.Timeout) = (Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            foreach (var h in generator.Histories(org))
+            {
+                foreach (var f in h.Records)
+                {
+                    rw.StartRow();
+                    rw.Write(f.Id, NpgsqlDbType.Uuid);
+                    rw.Write(f.OrganizationId, NpgsqlDbType.Uuid);
+                    rw.Write(f.CustomerId, NpgsqlDbType.Uuid);
+                    rw.Write(f.AuthorId, NpgsqlDbType.Uuid);
+                    rw.Write(f.Channel, NpgsqlDbType.Varchar);
+                    rw.Write(f.Content, NpgsqlDbType.Varchar);
+                    Text(rw, f.Goal);
+                    rw.Write(f.GoalReached, NpgsqlDbType.Boolean);
+                    Text(rw, f.NextPlan);
+                    Instant(rw, f.NextContactAt);
+                    rw.Write(f.At, NpgsqlDbType.TimestampTz);
+                    if (++records % 2_000_000 == 0)
+                    {
+                        log.WriteLine($"  {records:N0} follow-ups, {total.Elapsed.TotalSeconds:F0} s");
+                    }
+                }
+                foreach (var m in h.Moves)
+                {
+                    mw.StartRow();
+                    mw.Write(m.Id, NpgsqlDbType.Uuid);
+                    mw.Write(m.OrganizationId, NpgsqlDbType.Uuid);
+                    mw.Write(m.CustomerId, NpgsqlDbType.Uuid);
+                    mw.Write(m.Sequence, NpgsqlDbType.Integer);
+                    mw.Write(m.From, NpgsqlDbType.Varchar);
+                    mw.Write(m.To, NpgsqlDbType.Varchar);
+                    mw.Write(m.ById, NpgsqlDbType.Uuid);
+                    mw.Write(m.At, NpgsqlDbType.TimestampTz);
+                    Text(mw, m.LostReason);
+                    Text(mw, m.Details);
+                    moves++;
+                }
+                foreach (var t in h.Tasks)
+                {
+                    tw.StartRow();
+                    tw.Write(t.Id, NpgsqlDbType.Uuid);
+                    tw.Write(t.OrganizationId, NpgsqlDbType.Uuid);
+                    tw.Write(t.OwnerId, NpgsqlDbType.Uuid);
+                    tw.Write(t.CustomerId, NpgsqlDbType.Uuid);
+                    tw.Write(t.Kind, NpgsqlDbType.Varchar);
+                    Text(tw, t.Title);
+                    tw.Write(t.DueAt, NpgsqlDbType.TimestampTz);
+                    tw.Write(t.CreatedAt, NpgsqlDbType.TimestampTz);
+                    Instant(tw, t.RemindedAt);
+                    Instant(tw, t.EscalatedAt);
+                    tasks++;
+                }
+            }
+            rw.Complete();
+            mw.Complete();
+            tw.Complete();
+        }
+        log.WriteLine($"  {records:N0} follow-ups, {moves:N0} stage moves, {tasks:N0} open tasks copied, {total.Elapsed.TotalSeconds:F0} s");
+        var building = Stopwatch.StartNew();
+        Exec(connection, "SET maintenance_work_mem = '512MB'");
+        // Keys, then indexes, then foreign keys (each checked against its customers and users in one join).
+        foreach (var c in constraints.Where(c => c[2] == "p"))
+        {
+            Exec(connection, $"ALTER TABLE {c[0]} ADD CONSTRAINT \"{c[1].Replace("\"", "\"\"", StringComparison.Ordinal)}\" {c[3]}");
+        }
+        foreach (var i in indexes)
+        {
+            Exec(connection, i[1]);
+        }
+        foreach (var c in constraints.Where(c => c[2] == "f"))
+        {
+            Exec(connection, $"ALTER TABLE {c[0]} ADD CONSTRAINT \"{c[1].Replace("\"", "\"\"", StringComparison.Ordinal)}\" {c[3]}");
+        }
+        log.WriteLine($"  {constraints.Count} keys and foreign keys and {indexes.Count} indexes made again in {building.Elapsed.TotalSeconds:F1} s, " +
+                      $"{total.Elapsed.TotalSeconds:F0} s");
+        return new PursuitCounts(records, moves, tasks);
+    }
+
+    private static List<string[]> Strings(NpgsqlConnection connection, string sql)
+    {
+        using var cmd = new NpgsqlCommand(sql, connection);
+        using var reader = cmd.ExecuteReader();
+        var rows = new List<string[]>();
+        while (reader.Read())
+        {
+            rows.Add(Enumerable.Range(0, reader.FieldCount).Select(reader.GetString).ToArray());
+        }
+        return rows;
+    }
+
+    /// <summary>The default pool's settings as the app writes them when it creates the pool.</summary>
+    internal static readonly string DefaultPoolSettings =
+        Tideflow.Web.Features.Pool.PoolSettingsJson.Write(Tideflow.Domain.Pool.PoolSettings.Default);
+
+    private static NpgsqlConnection Open(string connectionString)
+    {
+        var connection = new NpgsqlConnection(connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private static void Instant(NpgsqlBinaryImporter w, DateTimeOffset? value)
+    {
+        if (value is { } v)
+        {
+            w.Write(v, NpgsqlDbType.TimestampTz);
+        }
+        else
+        {
+            w.WriteNull();
+        }
     }
 
     private static void Uuid(NpgsqlBinaryImporter w, Guid? value)

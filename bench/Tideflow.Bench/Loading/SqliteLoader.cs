@@ -85,14 +85,23 @@ public static class SqliteLoader
                 """);
             Set(channels, Id(channel.Id), Id(channel.OrganizationId), channel.Name, channel.Kind, channel.SourceTag, channel.Key,
                 Ticks(channel.CreatedAt));
+
+            using var pools = Command(connection, tx,
+                """
+                INSERT INTO "Pools" ("Id", "OrganizationId", "Name", "IsDefault", "Settings", "CreatedAt", "UpdatedAt")
+                VALUES (@p1, @p2, @p3, 1, @p4, @p5, @p6)
+                """);
+            var pool = generator.DefaultPool(org);
+            Set(pools, Id(pool.Id), Id(pool.OrganizationId), pool.Name, PostgresLoader.DefaultPoolSettings, Ticks(pool.CreatedAt), Ticks(pool.CreatedAt));
             tx.Commit();
         }
 
         var insert = Command(connection, null,
             """
             INSERT INTO "Customers" ("Id", "OrganizationId", "Name", "Company", "Mobile", "Email", "Region", "Industry",
-                "OwnerId", "CreatedById", "CreatedAt", "UpdatedAt", "CompanyKey")
-            VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13)
+                "OwnerId", "CreatedById", "CreatedAt", "UpdatedAt", "CompanyKey", "Stage", "StageChangedAt", "Grade", "Score",
+                "AssignedAt", "LastFollowUpAt", "NextContactAt", "PoolId", "PooledAt", "PoolReason")
+            VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14, @p15, @p16, @p17, @p18, @p19, @p20, @p21, @p22, @p23)
             """);
         try
         {
@@ -105,7 +114,9 @@ public static class SqliteLoader
                     insert.Transaction = batch;
                 }
                 Set(insert, Id(c.Id), Id(c.OrganizationId), c.Name, c.Company, c.Mobile, c.Email, c.Region, c.Industry,
-                    Id(c.OwnerId), Id(c.CreatedById), Ticks(c.CreatedAt), Ticks(c.UpdatedAt), CompanyKey(c.Company));
+                    Id(c.OwnerId), Id(c.CreatedById), Ticks(c.CreatedAt), Ticks(c.UpdatedAt), CompanyKey(c.Company), c.Stage,
+                    Ticks(c.StageChangedAt), c.Grade, c.Score, Ticks(c.AssignedAt), Ticks(c.LastFollowUpAt), Ticks(c.NextContactAt),
+                    Id(c.PoolId), Ticks(c.PooledAt), c.PoolReason);
                 if (++customers % Batch == 0)
                 {
                     batch.Commit();
@@ -125,10 +136,105 @@ public static class SqliteLoader
             insert.Dispose();
         }
         var leads = LoadLeads(connection, generator.Leads(org, channel));
+        log.WriteLine($"  {customers:N0} customers and {leads:N0} leads, {total.Elapsed.TotalSeconds:F0} s");
+        var pursuits = LoadPursuits(connection, generator.Histories(org), log, total);
         var insertTime = loading.Elapsed;
         // Planner statistics, as a long-running database would have; then a clean WAL for the app.
         Exec(connection, "ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);");
-        return new LoadResult(org, customers, insertTime, total.Elapsed, leads);
+        log.WriteLine($"  ANALYZE done, {total.Elapsed.TotalSeconds:F0} s");
+        return new LoadResult(org, customers, insertTime, total.Elapsed, leads, pursuits);
+    }
+
+    /// <summary>
+    /// Follow-ups, stage moves and open tasks, customer by customer, in transactions of about 50,000 rows. The three
+    /// tables' secondary indexes are dropped first and created again afterwards from their own SQL (a sort instead of
+    /// 10 M random index inserts); the primary keys stay.
+    /// </summary>
+    private static PursuitCounts LoadPursuits(SqliteConnection connection, IEnumerable<CustomerHistory> histories, TextWriter log, Stopwatch total)
+    {
+        var indexes = new List<(string Name, string Sql)>();
+        using (var list = connection.CreateCommand())
+        {
+            list.CommandText = """
+                SELECT name, sql FROM sqlite_master
+                WHERE type = 'index' AND tbl_name IN ('FollowUpRecords', 'StageMoves', 'FollowUpTasks') AND sql IS NOT NULL
+                """;
+            using var reader = list.ExecuteReader();
+            while (reader.Read())
+            {
+                indexes.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
+        foreach (var (name, _) in indexes)
+        {
+            // A name from the catalogue, quoted as an identifier.
+            Exec(connection, "DROP INDEX \"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"");
+        }
+
+        using var record = Command(connection, null,
+            """
+            INSERT INTO "FollowUpRecords" ("Id", "OrganizationId", "CustomerId", "AuthorId", "Channel", "Content", "Goal", "GoalReached",
+                "NextPlan", "NextContactAt", "At")
+            VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11)
+            """);
+        using var move = Command(connection, null,
+            """
+            INSERT INTO "StageMoves" ("Id", "OrganizationId", "CustomerId", "Sequence", "From", "To", "ById", "At", "LostReason", "Details")
+            VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10)
+            """);
+        using var task = Command(connection, null,
+            """
+            INSERT INTO "FollowUpTasks" ("Id", "OrganizationId", "OwnerId", "CustomerId", "Kind", "Title", "DueAt", "CreatedAt",
+                "RemindedAt", "EscalatedAt")
+            VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10)
+            """);
+        long records = 0, moves = 0, tasks = 0, inBatch = 0;
+        SqliteTransaction? batch = null;
+        foreach (var h in histories)
+        {
+            if (batch is null)
+            {
+                batch = connection.BeginTransaction();
+                (record.Transaction, move.Transaction, task.Transaction) = (batch, batch, batch);
+            }
+            foreach (var f in h.Records)
+            {
+                Set(record, Id(f.Id), Id(f.OrganizationId), Id(f.CustomerId), Id(f.AuthorId), f.Channel, f.Content, f.Goal, f.GoalReached ? 1 : 0,
+                    f.NextPlan, Ticks(f.NextContactAt), Ticks(f.At));
+                if (++records % 2_000_000 == 0)
+                {
+                    log.WriteLine($"  {records:N0} follow-ups, {total.Elapsed.TotalSeconds:F0} s");
+                }
+            }
+            foreach (var m in h.Moves)
+            {
+                Set(move, Id(m.Id), Id(m.OrganizationId), Id(m.CustomerId), m.Sequence, m.From, m.To, Id(m.ById), Ticks(m.At), m.LostReason, m.Details);
+            }
+            foreach (var t in h.Tasks)
+            {
+                Set(task, Id(t.Id), Id(t.OrganizationId), Id(t.OwnerId), Id(t.CustomerId), t.Kind, t.Title, Ticks(t.DueAt), Ticks(t.CreatedAt),
+                    Ticks(t.RemindedAt), Ticks(t.EscalatedAt));
+            }
+            moves += h.Moves.Count;
+            tasks += h.Tasks.Count;
+            inBatch += h.Records.Count + h.Moves.Count + h.Tasks.Count;
+            if (inBatch >= Batch)
+            {
+                batch.Commit();
+                batch.Dispose();
+                (batch, inBatch) = (null, 0);
+            }
+        }
+        batch?.Commit();
+        batch?.Dispose();
+        log.WriteLine($"  {records:N0} follow-ups, {moves:N0} stage moves, {tasks:N0} open tasks inserted, {total.Elapsed.TotalSeconds:F0} s");
+        var building = Stopwatch.StartNew();
+        foreach (var (_, sql) in indexes)
+        {
+            Exec(connection, sql);
+        }
+        log.WriteLine($"  {indexes.Count} indexes created again in {building.Elapsed.TotalSeconds:F1} s, {total.Elapsed.TotalSeconds:F0} s");
+        return new PursuitCounts(records, moves, tasks);
     }
 
     // The BANT and behaviour columns are named although they only hold their zero: SQLite rebuilt "Leads" for the
@@ -209,9 +315,15 @@ public static class SqliteLoader
     public static string? Id(Guid? id) => id?.ToString().ToUpperInvariant();
 
     public static long Ticks(DateTimeOffset at) => at.UtcTicks;
+
+    private static long? Ticks(DateTimeOffset? at) => at?.UtcTicks;
 }
 
-public sealed record LoadResult(Organisation Organisation, long Customers, TimeSpan InsertTime, TimeSpan TotalTime, long Leads = 0);
+/// <summary>Rows of the customers' pursuits a load wrote: follow-up records, stage moves, open tasks.</summary>
+public sealed record PursuitCounts(long FollowUps, long StageMoves, long OpenTasks);
+
+public sealed record LoadResult(Organisation Organisation, long Customers, TimeSpan InsertTime, TimeSpan TotalTime, long Leads = 0,
+    PursuitCounts? Pursuits = null);
 
 internal static class SystemUser
 {

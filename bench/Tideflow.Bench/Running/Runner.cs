@@ -12,9 +12,9 @@ namespace Tideflow.Bench.Running;
 
 public sealed record RunOptions(Scale Scale, string Provider, int Seed, string? Target, string? Server, bool Reuse,
     int Requests, int Concurrency, string CommandLine, string? Only = null, int? CaptureRequests = null, int CaptureConcurrency = 32,
-    int ImportRows = 100_000)
+    int ImportRows = 100_000, int WorkbenchLoads = 200)
 {
-    /// <summary>Whether <paramref name="scenario"/> ("list", "route", "rescore", "capture", "import", "sweep", "claim", "reminders") runs; all do unless --only names some.</summary>
+    /// <summary>Whether <paramref name="scenario"/> ("list", "workbench", "route", "rescore", "capture", "import", "sweep", "claim", "reminders") runs; all do unless --only names some.</summary>
     public bool Runs(string scenario) => Only is null || Only.Split(',').Contains(scenario, StringComparer.OrdinalIgnoreCase);
 }
 
@@ -26,11 +26,15 @@ public static class Runner
     private const double Mb = 1024 * 1024;
     private static readonly TimeSpan MeasureLimit = TimeSpan.FromSeconds(90);
 
+    /// <summary>A reused data set older than this is loaded again when the workbench runs: its "today" would have passed.</summary>
+    private static readonly TimeSpan WorkbenchFreshness = TimeSpan.FromHours(12);
+
     public static async Task<int> RunAsync(RunOptions o, TextWriter log, CancellationToken ct)
     {
         var root = RepoRoot();
         var appDll = Path.Combine(root, "src", "Tideflow.Web", "bin", "Release", "net10.0", "Tideflow.Web.dll");
-        var generator = new Generator(o.Scale, o.Seed);
+        // The data set's "now" is the wall clock's (the app runs on it), or the reused data set's own.
+        var generator = new Generator(o.Scale, o.Seed, DataSetNow());
         var isPostgres = o.Provider == "postgres";
         string connectionString;
         string dataSet;
@@ -39,17 +43,17 @@ public static class Runner
             var server = o.Server ?? throw new ArgumentException("PostgreSQL needs --server or TIDEFLOW_TEST_POSTGRES.");
             var database = o.Target ?? $"tideflow_bench_{o.Scale.Name}";
             connectionString = PostgresLoader.ConnectionString(server, database);
-            dataSet = o.Reuse && await CustomerCountAsync(o.Provider, connectionString, ct) == o.Scale.Customers
-                ? "reused " + database
-                : Describe(PostgresLoader.Load(server, database, generator, log));
+            dataSet = await ReusableAsync(o, connectionString, log, ct) is { } reused
+                ? $"reused {database}, {reused}"
+                : Describe(PostgresLoader.Load(server, database, generator, log), generator);
         }
         else
         {
             var path = o.Target ?? Path.Combine(Path.GetTempPath(), $"tideflow-bench-{o.Scale.Name}.db");
             connectionString = SqliteLoader.ConnectionString(path);
-            dataSet = o.Reuse && File.Exists(path) && await CustomerCountAsync(o.Provider, connectionString, ct) == o.Scale.Customers
-                ? "reused " + path
-                : Describe(SqliteLoader.Load(path, generator, log));
+            dataSet = File.Exists(path) && await ReusableAsync(o, connectionString, log, ct) is { } reused
+                ? $"reused {path}, {reused}"
+                : Describe(SqliteLoader.Load(path, generator, log), generator);
         }
         log.WriteLine($"data set: {dataSet}");
         var org = generator.Organisation();
@@ -135,6 +139,11 @@ public static class Runner
                 rows.Add(Memory("idle RSS after start", idle, 150));
                 rows.Add(Memory("peak RSS (VmHWM) through the list scenario", peak, 500));
             }
+            if (o.Runs("workbench"))
+            {
+                // Before any scenario that changes customers (the sweep rewrites every owner's follow-up dates).
+                rows.AddRange(await WorkbenchScenario.RunAsync(app, org, o.Scale.BenchRepCustomers, connectionString, isPostgres, o.WorkbenchLoads, log, ct));
+            }
             if (o.Runs("route"))
             {
                 rows.AddRange(await RoutingScenario.RunAsync(app, org, connectionString, isPostgres, log, ct));
@@ -199,30 +208,63 @@ public static class Runner
 
     private static string Format(double v) => v.ToString(v < 10 ? "F2" : v < 100 ? "F1" : "F0", CultureInfo.InvariantCulture);
 
-    private static string Describe(LoadResult r) =>
+    private static string Describe(LoadResult r, Generator g) =>
         $"{r.Customers:N0} customers, {r.Organisation.Users.Count} users, {r.Organisation.Teams.Count} teams loaded in " +
-        $"{r.InsertTime.TotalSeconds:F1} s ({r.Customers / r.InsertTime.TotalSeconds:N0} rows/s), " +
-        $"{r.TotalTime.TotalSeconds:F1} s with migrations and ANALYZE (incl. {r.Leads:N0} leads with their contact keys and the capture channel)";
+        $"{r.InsertTime.TotalSeconds:F1} s, {r.TotalTime.TotalSeconds:F1} s with migrations and ANALYZE (incl. {r.Leads:N0} leads with their " +
+        $"contact keys and the capture channel" + (r.Pursuits is { } p
+            ? $"; {p.FollowUps:N0} follow-ups, {p.StageMoves:N0} stage moves, {p.OpenTasks:N0} open tasks" : "") +
+        $"), anchored at {g.Now:yyyy-MM-dd HH:mm:ss} UTC";
 
-    private static async Task<long> CustomerCountAsync(string provider, string connectionString, CancellationToken ct)
+    /// <summary>The wall clock to the second: the "now" a fresh data set is generated at.</summary>
+    public static DateTimeOffset DataSetNow()
     {
+        var now = TimeProvider.System.GetUtcNow();
+        return now.AddTicks(-(now.UtcTicks % TimeSpan.TicksPerSecond));
+    }
+
+    /// <summary>
+    /// With --reuse, whether the data set can serve this run: the right number of customers, the capture channel and
+    /// follow-ups (data sets from before either are loaded again), and — when the workbench runs — generated recently
+    /// enough that its "today" is today. Null means load it again; otherwise when it was anchored.
+    /// </summary>
+    private static async Task<string?> ReusableAsync(RunOptions o, string connectionString, TextWriter log, CancellationToken ct)
+    {
+        if (!o.Reuse)
+        {
+            return null;
+        }
         try
         {
-            await using System.Data.Common.DbConnection c = provider == "postgres"
+            await using System.Data.Common.DbConnection c = o.Provider == "postgres"
                 ? new NpgsqlConnection(connectionString)
                 : new SqliteConnection(connectionString + ";Mode=ReadOnly");
             await c.OpenAsync(ct);
             await using var cmd = c.CreateCommand();
-            // -1 when the data set predates the capture channel (and its leads), so it is loaded again.
             cmd.CommandText = $"""
-                SELECT CASE WHEN EXISTS (SELECT 1 FROM "Channels" WHERE "Key" = '{Generator.ChannelKey}')
-                    THEN (SELECT COUNT(*) FROM "Customers") ELSE -1 END
+                SELECT (SELECT COUNT(*) FROM "Customers"),
+                       EXISTS (SELECT 1 FROM "Channels" WHERE "Key" = '{Generator.ChannelKey}') AND EXISTS (SELECT 1 FROM "FollowUpRecords"),
+                       (SELECT "CreatedAt" FROM "Organizations" WHERE "Name" = '{Generator.OrganizationName}')
                 """;
-            return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            await reader.ReadAsync(ct);
+            var founded = o.Provider == "postgres" ? reader.GetFieldValue<DateTimeOffset>(2) : new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero);
+            var anchored = Generator.NowOf(founded);
+            var age = TimeProvider.System.GetUtcNow() - anchored;
+            if (reader.GetInt64(0) != o.Scale.Customers || !reader.GetBoolean(1))
+            {
+                log.WriteLine("data set: not the right size, or without the capture channel or follow-ups; loading it again");
+                return null;
+            }
+            if (o.Runs("workbench") && age > WorkbenchFreshness)
+            {
+                log.WriteLine($"data set: anchored {age.TotalHours:F0} h ago, too old for the workbench's today; loading it again");
+                return null;
+            }
+            return $"anchored at {anchored:yyyy-MM-dd HH:mm:ss} UTC ({age.TotalHours:F1} h ago)";
         }
         catch (System.Data.Common.DbException)
         {
-            return -1;
+            return null;
         }
     }
 

@@ -538,6 +538,10 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasIndex(t => t.DueAt, "IX_FollowUpTasks_AwaitingReminder").HasFilter("\"ClosedAt\" IS NULL AND \"RemindedAt\" IS NULL");
             e.HasIndex(t => t.DueAt, "IX_FollowUpTasks_AwaitingEscalation").HasFilter("\"ClosedAt\" IS NULL AND \"EscalatedAt\" IS NULL");
             e.HasIndex(t => new { t.OrganizationId, t.OwnerId, t.ClosedAt, t.DueAt });
+            // The workbench's contact owed: the earliest open contact task of each customer in the caller's scope, read from
+            // the index alone (no table row per task). Partial, so it holds the open tasks only, not every task ever done.
+            e.HasIndex(t => new { t.OrganizationId, t.OwnerId, t.CustomerId, t.Kind, t.DueAt }, "IX_FollowUpTasks_OpenContact")
+                .HasFilter("\"ClosedAt\" IS NULL");
             e.HasIndex(t => t.LeadId);
             e.HasOne<AppUser>().WithMany().HasForeignKey(t => t.OwnerId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<Lead>().WithMany().HasForeignKey(t => t.LeadId).OnDelete(DeleteBehavior.Cascade);

@@ -119,6 +119,48 @@ public abstract class WorkbenchTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
+    public async Task A_list_too_long_to_read_with_the_others_shows_the_same_first_rows_as_its_full_list()
+    {
+        var org = await app.NewOrgAsync();
+        var now = app.Clock.GetUtcNow();
+        var rep = org.RepA;
+        // One more overdue customer than the summary reads together with the other lists; many late by the same minute.
+        await app.InDbAsync(async db =>
+        {
+            for (var i = 0; i <= WorkbenchLists.ReadTogetherUpTo; i++)
+            {
+                db.Customers.Add(new Customer
+                {
+                    Id = Guid.CreateVersion7(), OrganizationId = org.Id, Name = $"逾期 {i}", OwnerId = rep.Id, CreatedById = org.ManagerA.Id,
+                    CreatedAt = now.AddDays(-30), AssignedAt = now.AddDays(-30), UpdatedAt = now, NextContactAt = now.AddMinutes(-1 - i % 7),
+                });
+            }
+            return await db.SaveChangesAsync();
+        });
+
+        var summary = await WorkbenchAsync(app, rep);
+        var overdue = List(summary, "overdue");
+        Assert.Equal(WorkbenchLists.ReadTogetherUpTo + 1, overdue.Count);
+        // Read by its own query, ties broken by id as the full list breaks them; the short list beside it read with the others.
+        Assert.Equal(await ViewAsync(app, rep, "overdue", size: WorkbenchLists.TopRows), overdue.Top.Select(r => r.CustomerId));
+        Assert.Equal(await ViewAsync(app, rep, "new-assignments", size: WorkbenchLists.TopRows), List(summary, "new-assignments").Top.Select(r => r.CustomerId));
+    }
+
+    [Fact]
+    public async Task Customers_due_at_the_same_moment_are_shown_in_the_full_lists_order()
+    {
+        var org = await app.NewOrgAsync();
+        var now = app.Clock.GetUtcNow();
+        var due = now.AddHours(-2);
+        for (var i = 0; i < 8; i++)
+        {
+            await CustomerAsync(org, org.RepA, $"同时逾期{i}", c => c.NextContactAt = due);
+        }
+        var summary = await WorkbenchAsync(app, org.RepA);
+        Assert.Equal(await ViewAsync(app, org.RepA, "overdue", size: WorkbenchLists.TopRows), List(summary, "overdue").Top.Select(r => r.CustomerId));
+    }
+
+    [Fact]
     public async Task An_unknown_list_is_refused_naming_the_lists_there_are()
     {
         var org = await app.NewOrgAsync();

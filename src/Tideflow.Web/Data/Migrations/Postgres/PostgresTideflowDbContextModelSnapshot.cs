@@ -1637,6 +1637,9 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.HasIndex(new[] { "DueAt" }, "IX_FollowUpTasks_AwaitingReminder")
                         .HasFilter("\"ClosedAt\" IS NULL AND \"RemindedAt\" IS NULL");
 
+                    b.HasIndex(new[] { "OrganizationId", "OwnerId", "CustomerId", "Kind", "DueAt" }, "IX_FollowUpTasks_OpenContact")
+                        .HasFilter("\"ClosedAt\" IS NULL");
+
                     b.ToTable("FollowUpTasks");
                 });
 
