@@ -263,13 +263,14 @@ public static partial class PostgresLoader
         const string Tables = """ '"FollowUpRecords"'::regclass, '"StageMoves"'::regclass, '"FollowUpTasks"'::regclass """;
         var constraints = Strings(connection, $"""
             SELECT conrelid::regclass::text, conname, contype::text, pg_get_constraintdef(oid) FROM pg_constraint
-            WHERE conrelid IN ({Tables}) AND contype IN ('p', 'f') ORDER BY contype DESC
+            WHERE (conrelid IN ({Tables}) AND contype IN ('p', 'f')) OR (confrelid IN ({Tables}) AND contype = 'f') ORDER BY contype = 'f' DESC
             """);
         var indexes = Strings(connection, $"""
             SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
             WHERE i.indrelid IN ({Tables}) AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
             """);
-        // Foreign keys first ('f' sorts after 'p', hence DESC), then keys; then the plain indexes. Names come from the catalogue.
+        // Foreign keys first, then keys; then the plain indexes. Names come from the catalogue.
+        // Other tables' foreign keys into these three (attachments on a follow-up) go too: a key cannot be dropped under them.
         foreach (var c in constraints)
         {
             Exec(connection, $"ALTER TABLE {c[0]} DROP CONSTRAINT \"{c[1].Replace("\"", "\"\"", StringComparison.Ordinal)}\"");
