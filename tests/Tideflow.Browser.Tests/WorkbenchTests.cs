@@ -57,3 +57,30 @@ public sealed class WorkbenchTests(BrowserApp app) : BrowserTest(app)
         AssertNoErrors();
     }
 }
+
+public sealed class ReclaimSoonTests(BrowserApp app) : BrowserTest(app)
+{
+    [Fact]
+    public async Task The_reclaim_soon_card_opens_the_whole_list_with_at_least_the_cards_rows()
+    {
+        var rep = await NewPageAsync();
+        await Ui.LoginAsync(rep, "rep1");
+        var card = rep.Locator("[data-testid=due-soon]");
+        await card.WaitForAsync();
+        var shown = await card.Locator("[data-testid=due-soon-row]").CountAsync();
+        await rep.ClickAsync("[data-testid=due-soon-title]");
+        await rep.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/workbench/reclaim-soon");
+        await Ui.WaitForInteractiveAsync(rep);
+        await Expect(rep.Locator("h4")).ToHaveTextAsync("即将回收");
+        if (shown == 0)
+        {
+            await Expect(rep.Locator("[data-testid=nothing-due-soon]")).ToBeVisibleAsync();
+        }
+        else
+        {
+            await Expect(rep.Locator("[data-testid=due-soon-table] [data-testid=due-soon-row]").First).ToBeVisibleAsync();
+            Assert.True(await rep.Locator("[data-testid=due-soon-table] [data-testid=due-soon-row]").CountAsync() >= shown);
+        }
+        AssertNoErrors();
+    }
+}
