@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
 using Tideflow.Domain.Access;
 using Tideflow.Domain.Pipeline;
@@ -23,11 +22,8 @@ public sealed class StoredPipeline : IOrganizationOwned
 /// <summary>Read by everyone signed in (the board, the record, the pool rules); saved by admins, effective at once.</summary>
 public sealed class PipelineSettings(TideflowDbContext db, CurrentUser me, TimeProvider clock)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new JsonStringEnumConverter() },
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+    // The app's JSON for stored rules: enums by name, Chinese as written.
+    private static JsonSerializerOptions Json => Scoring.LeadScoring.Json;
 
     public async Task<SalesPipeline> GetAsync(CancellationToken ct = default)
     {
