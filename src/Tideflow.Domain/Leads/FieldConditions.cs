@@ -34,6 +34,11 @@ public static class FieldConditions
     /// <summary>Field name to value, keys trimmed and compared ignoring case; a value with content wins over a blank twin.</summary>
     public static Dictionary<string, string?> Lookup(IReadOnlyDictionary<string, string?> fields)
     {
+        // Already a lookup (a lead's facts are built as one): scoring a million leads need not copy each.
+        if (fields is Dictionary<string, string?> ready && ready.Comparer == StringComparer.OrdinalIgnoreCase && ready.Keys.All(IsTrimmed))
+        {
+            return ready;
+        }
         // Channels send keys in whatever case their form used; the caller's dictionary may be case-sensitive.
         var lookup = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (key, value) in fields)
@@ -46,6 +51,8 @@ public static class FieldConditions
         }
         return lookup;
     }
+
+    private static bool IsTrimmed(string key) => key.Length == 0 || (!char.IsWhiteSpace(key[0]) && !char.IsWhiteSpace(key[^1]));
 
     /// <summary>
     /// An amount as people type it into a lead form: "500,000", "50万", "1.5亿", "3千万", full-width

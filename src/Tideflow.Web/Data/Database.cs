@@ -56,7 +56,23 @@ public static class Database
             .AddInterceptors(new SqlitePragmas());
 
     public static void ConfigurePostgres(DbContextOptionsBuilder options, string connection) =>
-        options.UseNpgsql(connection, o => o.EnableRetryOnFailure(3, TimeSpan.FromSeconds(2), null));
+        options.UseNpgsql(PreparePostgres(connection), o => o.EnableRetryOnFailure(3, TimeSpan.FromSeconds(2), null));
+
+    /// <summary>
+    /// The app sends the same few hundred statements over and over: prepared once per physical connection, PostgreSQL
+    /// skips parsing and planning them again (planning the sticky-owner lookup of every arrival took longer than
+    /// running it). Npgsql keeps prepared statements across pooled opens. A connection string that sets
+    /// <c>Max Auto Prepare</c> itself (0 turns it off) is left as it is.
+    /// </summary>
+    public static string PreparePostgres(string connection)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connection };
+        if (given.Keys.Cast<string>().Any(k => k.Replace(" ", "", StringComparison.Ordinal).Equals("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase)))
+        {
+            return connection;
+        }
+        return new Npgsql.NpgsqlConnectionStringBuilder(connection) { MaxAutoPrepare = 200, AutoPrepareMinUsages = 2 }.ConnectionString;
+    }
 
     private static string PrepareSqlite(string connection)
     {

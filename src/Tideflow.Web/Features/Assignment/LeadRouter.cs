@@ -237,21 +237,47 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
         {
             return owners;
         }
-        // One round trip: customers rank before leads, then the oldest first.
-        var matches = await AllCustomers.Where(c => c.CompanyKey != null && keys.Contains(c.CompanyKey) && c.OwnerId != null)
-            .Select(c => new { c.CompanyKey, c.OwnerId, At = c.CreatedAt, Rank = 0 })
-            // A qualified lead whose customer went back to the pool no longer ties the company to the rep who let it go.
-            .Concat(AllLeads.Where(l => l.CompanyKey != null && keys.Contains(l.CompanyKey) && l.OwnerId != null && l.Id != except
-                    && (l.Status == LeadStatus.New || l.Status == LeadStatus.Nurture
-                        || (l.Status == LeadStatus.Qualified && !AllCustomers.Any(c => c.Id == l.CustomerId && c.OwnerId == null))))
-                .Select(l => new { l.CompanyKey, l.OwnerId, At = l.ArrivedAt, Rank = 1 }))
-            .Take(100 * keys.Count).ToListAsync(ct);
+        var matches = new List<StickyMatch>();
+        var query = StickyQueries.GetOrAdd(db.Model, _ => CompileStickyMatches());
+        await foreach (var match in query(db, db.CurrentUser.OrganizationId, keys, except, 100 * keys.Count).WithCancellation(ct))
+        {
+            matches.Add(match);
+        }
         foreach (var match in matches.OrderBy(m => m.Rank).ThenBy(m => m.At))
         {
             owners.TryAdd(match.CompanyKey!, match.OwnerId!.Value);
         }
         return owners;
     }
+
+    public sealed class StickyMatch
+    {
+        public string? CompanyKey { get; init; }
+        public Guid? OwnerId { get; init; }
+        public DateTimeOffset At { get; init; }
+        public int Rank { get; init; }
+    }
+
+    // Compiled: every arrival asks this, and building the query from LINQ each time cost several times what running it
+    // does (0.6 of 0.7 ms on SQLite). A compiled query serves one model, so one per provider (tests run both at once).
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Microsoft.EntityFrameworkCore.Metadata.IModel,
+        Func<TideflowDbContext, Guid, List<string>, Guid?, int, IAsyncEnumerable<StickyMatch>>> StickyQueries = new();
+
+    // One round trip: customers rank before leads, then the oldest first. Routing decides for the organisation, so the
+    // data scope's filters are off and the organisation is explicit.
+    private static Func<TideflowDbContext, Guid, List<string>, Guid?, int, IAsyncEnumerable<StickyMatch>> CompileStickyMatches() =>
+        EF.CompileAsyncQuery((TideflowDbContext db, Guid organizationId, List<string> keys, Guid? except, int limit) =>
+            db.Customers.IgnoreQueryFilters()
+                .Where(c => c.OrganizationId == organizationId && c.CompanyKey != null && keys.Contains(c.CompanyKey) && c.OwnerId != null)
+                .Select(c => new StickyMatch { CompanyKey = c.CompanyKey, OwnerId = c.OwnerId, At = c.CreatedAt, Rank = 0 })
+                // A qualified lead whose customer went back to the pool no longer ties the company to the rep who let it go.
+                .Concat(db.Leads.IgnoreQueryFilters()
+                    .Where(l => l.OrganizationId == organizationId && l.CompanyKey != null && keys.Contains(l.CompanyKey) && l.OwnerId != null && l.Id != except
+                        && (l.Status == LeadStatus.New || l.Status == LeadStatus.Nurture
+                            || (l.Status == LeadStatus.Qualified
+                                && !db.Customers.IgnoreQueryFilters().Any(c => c.OrganizationId == organizationId && c.Id == l.CustomerId && c.OwnerId == null))))
+                    .Select(l => new StickyMatch { CompanyKey = l.CompanyKey, OwnerId = l.OwnerId, At = l.ArrivedAt, Rank = 1 }))
+                .Take(limit));
 
     /// <summary>Who already works with this company: a customer's owner first, then an open lead's (R3.3).</summary>
     public async Task<Guid?> StickyOwnerAsync(Lead lead, CancellationToken ct)

@@ -99,9 +99,12 @@ public static class LeadScoring
     public static Dictionary<string, string?> Facts(Lead lead, Channel? channel)
     {
         var facts = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (k, v) in StoredFields(lead.Fields))
+        if (!string.IsNullOrEmpty(lead.Fields))
         {
-            facts[k] = v;
+            foreach (var (k, v) in JsonSerializer.Deserialize<Dictionary<string, string>>(lead.Fields, Json) ?? [])
+            {
+                facts[k] = v;
+            }
         }
         facts[LeadFields.Name] = lead.Name;
         facts[LeadFields.Company] = lead.Company;
@@ -149,15 +152,17 @@ public static class LeadScoring
     /// </summary>
     public static string Compact(ScoreCard card, ScoreResult result)
     {
+        var described = BandTexts.GetValue(card, Describe);
         var parts = result.Breakdown.Select((c, i) =>
-        {
-            var bands = card.Criteria[i].Bands;
-            var band = c.Matched is null ? -1 : bands.ToList().FindIndex(b =>
-                FieldConditions.Describe(new FieldCondition(card.Criteria[i].Field, b.Operator, b.Value)) == c.Matched);
-            return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{c.Points}:{band}");
-        });
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{c.Points}:{(c.Matched is null ? -1 : Array.IndexOf(described[i], c.Matched))}"));
         return string.Join(",", parts) + "|" + result.BehaviourPoints.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    // A card's band texts, described once per card instead of once per band and lead (a re-score compacts a million).
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ScoreCard, string[][]> BandTexts = new();
+
+    private static string[][] Describe(ScoreCard card) => card.Criteria
+        .Select(c => c.Bands.Select(b => FieldConditions.Describe(new FieldCondition(c.Field, b.Operator, b.Value))).ToArray()).ToArray();
 
     /// <summary>"Why is this lead A?" rebuilt from the stored points and the card version that scored it; null if they disagree.</summary>
     public static StoredScore? Breakdown(Lead lead, ScoreCard card)
