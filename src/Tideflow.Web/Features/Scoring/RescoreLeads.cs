@@ -86,8 +86,9 @@ public sealed class RescoreLeads(TideflowDbContext db, CurrentUser me, TimeProvi
 }
 
 /// <summary>
-/// Walks the open leads in id order, in batches, each batch one short transaction, so the app keeps serving
-/// while it runs. Per-row audit is off (a re-score touches every lead); one entry records the job.
+/// Walks the organisation's leads in slices of the table's physical order (<see cref="TableWalk"/>), each slice one
+/// short transaction, so the app keeps serving while it runs. Per-row audit is off (a re-score touches every lead); one
+/// entry records the job.
 /// </summary>
 public sealed class RescoreRunner(TideflowDbContext db, CurrentUser current, TimeProvider clock) : IJobRunner
 {
@@ -105,17 +106,20 @@ public sealed class RescoreRunner(TideflowDbContext db, CurrentUser current, Tim
         db.Audit("rescore-started", nameof(RescoreJob), job.Id.ToString(), new { version, job.Total });
         await db.SaveChangesAsync(ct);
 
-        // The ids first (16 bytes a lead), then batches by id: no offset paging over a table that changes meanwhile.
-        var ids = await db.Leads.Where(l => Open.Contains(l.Status)).OrderBy(l => l.Id).Select(l => l.Id).ToListAsync(ct);
-        job.Total = ids.Count;
-        foreach (var chunk in ids.Chunk(BatchSize))
+        await foreach (var slice in TableWalk.SlicesAsync(db, db.Leads, job.OrganizationId, BatchSize, ct))
         {
-            job.Regraded += await RescoreBatchAsync(chunk, channels, card, version, ct);
-            job.Done += chunk.Length;
-            job.UpdatedAt = clock.GetUtcNow();
-            db.RescoreJobs.Update(job);
-            await db.SaveChangesAsync(ct);
-            db.ChangeTracker.Clear();
+            await RescoreBatchAsync(job, slice, channels, card, version, ct);
+        }
+        // PostgreSQL: a lead an update moved behind the walk was not seen, and still carries an older version (one
+        // statement, one snapshot); a lead the walk saw twice was simply scored twice.
+        if (TableWalk.RowsMove(db))
+        {
+            var missed = await db.Leads.Where(l => Open.Contains(l.Status) && (l.ScoreVersion == null || l.ScoreVersion < version))
+                .Select(l => l.Id).ToListAsync(ct);
+            foreach (var chunk in missed.Chunk(BatchSize))
+            {
+                await RescoreBatchAsync(job, db.Leads.Where(l => chunk.Contains(l.Id)), channels, card, version, ct);
+            }
         }
         db.RescoreJobs.Update(job);
         job.Status = RescoreStatus.Completed;
@@ -124,11 +128,12 @@ public sealed class RescoreRunner(TideflowDbContext db, CurrentUser current, Tim
         await db.SaveChangesAsync(ct);
     }
 
-    private async Task<int> RescoreBatchAsync(Guid[] chunk, Dictionary<Guid, Leads.Channel> channels, Domain.Scoring.ScoreCard card,
-        int version, CancellationToken ct)
+    /// <summary>Scores the open leads among <paramref name="leads"/>, writes them, and records the job's progress.</summary>
+    private async Task RescoreBatchAsync(RescoreJob job, IQueryable<Lead> leads, Dictionary<Guid, Leads.Channel> channels,
+        Domain.Scoring.ScoreCard card, int version, CancellationToken ct)
     {
         // Only what scoring reads: raw payloads and consent texts would be most of the bytes.
-        var batch = await db.Leads.AsNoTracking().Where(l => chunk.Contains(l.Id) && Open.Contains(l.Status))
+        var batch = await leads.AsNoTracking().Where(l => Open.Contains(l.Status))
             .Select(l => new Lead
             {
                 Id = l.Id, OrganizationId = l.OrganizationId, Name = l.Name, Company = l.Company, Mobile = l.Mobile, Email = l.Email,
@@ -136,19 +141,28 @@ public sealed class RescoreRunner(TideflowDbContext db, CurrentUser current, Tim
                 Fields = l.Fields, Grade = l.Grade, BehaviourPoints = l.BehaviourPoints, BehaviourAsOf = l.BehaviourAsOf,
                 BehaviourCount = l.BehaviourCount,
             }).ToListAsync(ct);
+        if (batch.Count == 0)
+        {
+            return;
+        }
         var now = clock.GetUtcNow();
-        var regraded = 0;
         foreach (var lead in batch)
         {
             var before = lead.Grade;
             var result = LeadScoring.Apply(lead, lead.ChannelId is { } c ? channels.GetValueOrDefault(c) : null, card, version, now);
             if (before is not null && before != result.Grade)
             {
-                regraded++;
+                job.Regraded++;
             }
         }
         await WriteScoresAsync(batch, ct);
-        return regraded;
+        // Leads that arrived since the job started are counted too: progress never passes the total.
+        job.Done += batch.Count;
+        job.Total = Math.Max(job.Total, job.Done);
+        job.UpdatedAt = clock.GetUtcNow();
+        db.RescoreJobs.Update(job);
+        await db.SaveChangesAsync(ct);
+        db.ChangeTracker.Clear();
     }
 
     /// <summary>
