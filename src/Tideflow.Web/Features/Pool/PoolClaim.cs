@@ -113,14 +113,19 @@ public abstract class PoolClaim(TideflowDbContext db, CurrentUser me, TimeProvid
         }
 
         var firstContact = now;
+        var today = 0;
         // PostgreSQL's retrying strategy wants the whole transaction as one retriable unit.
         await Db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
         {
             Db.ChangeTracker.Clear();
             await using var tx = await Db.Database.BeginTransactionAsync(ct);
-            var counted = await Db.ClaimCounts.Where(c => c.UserId == Me.Id && c.Day == day && c.Count < settings.DailyClaimLimit)
-                .ExecuteUpdateAsync(c => c.SetProperty(x => x.Count, x => x.Count + 1), ct);
-            if (counted == 0)
+            // RETURNING: the day's count for the answer comes with the update, not from another read.
+            var counted = await Db.Database.SqlQuery<int>($"""
+                UPDATE "ClaimCounts" SET "Count" = "Count" + 1
+                WHERE "UserId" = {Me.Id} AND "Day" = {day} AND "Count" < {settings.DailyClaimLimit}
+                RETURNING "Count" AS "Value"
+                """).ToListAsync(ct);
+            if (counted.Count == 0)
             {
                 throw Refused(new ClaimDenied(ClaimRefusal.DailyLimit, settings.DailyClaimLimit, settings.DailyClaimLimit, null));
             }
@@ -138,8 +143,8 @@ public abstract class PoolClaim(TideflowDbContext db, CurrentUser me, TimeProvid
             firstContact = await TakenAsync(item, pool.Id, settings, now, ct);
             await Db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
+            today = counted[0];
         });
-        var today = await Db.ClaimCounts.Where(c => c.UserId == Me.Id && c.Day == day).Select(c => c.Count).SingleAsync(ct);
         return new ClaimResult(id, item.Name, today, settings.DailyClaimLimit, firstContact);
     }
 

@@ -102,23 +102,26 @@ public sealed class RescoreRunner(TideflowDbContext db, CurrentUser current, Tim
         db.AuditEntityChanges = false;
         var (version, card) = await ScoreCards.CurrentAsync(db, ct);
         var channels = await db.Channels.AsNoTracking().ToDictionaryAsync(c => c.Id, ct);
+        // Whole microseconds, as PostgreSQL stores them: a lead this job scored reads back as not before it began.
+        var now = clock.GetUtcNow();
+        var started = new DateTimeOffset(now.UtcTicks - now.UtcTicks % 10, TimeSpan.Zero);
         job.Version = version;
         db.Audit("rescore-started", nameof(RescoreJob), job.Id.ToString(), new { version, job.Total });
         await db.SaveChangesAsync(ct);
 
         await foreach (var slice in TableWalk.SlicesAsync(db, db.Leads, job.OrganizationId, BatchSize, ct))
         {
-            await RescoreBatchAsync(job, slice, channels, card, version, ct);
+            await RescoreBatchAsync(job, slice, channels, card, version, started, ct);
         }
-        // PostgreSQL: a lead an update moved behind the walk was not seen, and still carries an older version (one
-        // statement, one snapshot); a lead the walk saw twice was simply scored twice.
+        // PostgreSQL: a lead an update moved behind the walk was not seen, and still carries an older score (one
+        // statement, one snapshot).
         if (TableWalk.RowsMove(db))
         {
-            var missed = await db.Leads.Where(l => Open.Contains(l.Status) && (l.ScoreVersion == null || l.ScoreVersion < version))
+            var missed = await db.Leads.Where(l => Open.Contains(l.Status) && !(l.ScoreVersion == version && l.ScoredAt >= started))
                 .Select(l => l.Id).ToListAsync(ct);
             foreach (var chunk in missed.Chunk(BatchSize))
             {
-                await RescoreBatchAsync(job, db.Leads.Where(l => chunk.Contains(l.Id)), channels, card, version, ct);
+                await RescoreBatchAsync(job, db.Leads.Where(l => chunk.Contains(l.Id)), channels, card, version, started, ct);
             }
         }
         db.RescoreJobs.Update(job);
@@ -130,10 +133,11 @@ public sealed class RescoreRunner(TideflowDbContext db, CurrentUser current, Tim
 
     /// <summary>Scores the open leads among <paramref name="leads"/>, writes them, and records the job's progress.</summary>
     private async Task RescoreBatchAsync(RescoreJob job, IQueryable<Lead> leads, Dictionary<Guid, Leads.Channel> channels,
-        Domain.Scoring.ScoreCard card, int version, CancellationToken ct)
+        Domain.Scoring.ScoreCard card, int version, DateTimeOffset started, CancellationToken ct)
     {
-        // Only what scoring reads: raw payloads and consent texts would be most of the bytes.
-        var batch = await leads.AsNoTracking().Where(l => Open.Contains(l.Status))
+        // Only what scoring reads: raw payloads and consent texts would be most of the bytes. A lead this version scored
+        // since the job began (its own save, or this job: a PostgreSQL row the job's update moved ahead of the walk) is current.
+        var batch = await leads.AsNoTracking().Where(l => Open.Contains(l.Status) && !(l.ScoreVersion == version && l.ScoredAt >= started))
             .Select(l => new Lead
             {
                 Id = l.Id, OrganizationId = l.OrganizationId, Name = l.Name, Company = l.Company, Mobile = l.Mobile, Email = l.Email,
