@@ -69,9 +69,18 @@ public static class DataScopeLoader
     /// <summary>Anonymous when the user is unknown or deactivated.</summary>
     public static async Task<DataScope> LoadAsync(TideflowDbContext db, Guid userId, CancellationToken ct = default)
     {
+        // With the pools of the user's own team and the default pool: for a rep (most requests) the whole scope is
+        // this one round trip.
         var user = await db.Users.IgnoreQueryFilters().AsNoTracking()
             .Where(u => u.Id == userId)
-            .Select(u => new { u.OrganizationId, u.UserName, u.Role, u.TeamId, u.IsActive, u.TimeZone })
+            .Select(u => new
+            {
+                u.OrganizationId, u.UserName, u.Role, u.TeamId, u.IsActive, u.TimeZone,
+                TeamPools = db.PoolTeams.IgnoreQueryFilters().Where(t => t.OrganizationId == u.OrganizationId && t.TeamId == u.TeamId)
+                    .Select(t => t.PoolId).ToList(),
+                DefaultPool = db.Pools.IgnoreQueryFilters().Where(p => p.OrganizationId == u.OrganizationId && p.IsDefault)
+                    .Select(p => (Guid?)p.Id).FirstOrDefault(),
+            })
             .SingleOrDefaultAsync(ct);
         if (user is null || !user.IsActive)
         {
@@ -96,7 +105,9 @@ public static class DataScopeLoader
             poolTeams = user.TeamId is { } team ? new HashSet<Guid> { team } : new HashSet<Guid>();
         }
         // Everyone but those who see all claims from (and so sees) the pools of their team, or their subtree's.
-        var pools = owners is null ? null : await Features.Pool.Pools.MemberOfAsync(db, user.OrganizationId, poolTeams, user.TeamId is null, ct);
+        var pools = owners is null ? null
+            : poolTeams.Count <= 1 ? Features.Pool.Pools.MemberOf(user.TeamPools, user.DefaultPool, user.TeamId)
+            : await Features.Pool.Pools.MemberOfAsync(db, user.OrganizationId, poolTeams, user.TeamId is null, ct);
         return new DataScope(user.OrganizationId, userId, user.UserName ?? "", user.Role,
             owners?.ToList(), false, user.TimeZone, pools);
     }

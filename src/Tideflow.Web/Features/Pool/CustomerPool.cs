@@ -174,4 +174,18 @@ public static class Pools
         }
         return ids;
     }
+
+    /// <summary>
+    /// <see cref="MemberOfAsync"/> for one team (or none), from what the caller already read: the pools that team is a
+    /// member of and the organisation's default pool, which takes a team in no pool, and users without a team.
+    /// </summary>
+    public static List<Guid> MemberOf(IReadOnlyCollection<Guid> teamPools, Guid? defaultPool, Guid? teamId)
+    {
+        var ids = teamPools.Distinct().ToList();
+        if ((teamId is null || ids.Count == 0) && defaultPool is { } id)
+        {
+            ids.Add(id);
+        }
+        return ids;
+    }
 }
