@@ -47,7 +47,8 @@ public static class Database
                     "Database:Provider is Postgres but ConnectionStrings:Tideflow is empty. " +
                     "Set ConnectionStrings__Tideflow, e.g. \"Host=127.0.0.1;Database=tideflow;Username=tideflow;Password=...\".");
             }
-            services.AddDbContext<TideflowDbContext, PostgresTideflowDbContext>(o => ConfigurePostgres(o, connection));
+            connection = PreparePostgres(connection);
+            services.AddDbContext<TideflowDbContext, PostgresTideflowDbContext>(o => UsePostgres(o, connection));
         }
     }
 
@@ -55,8 +56,10 @@ public static class Database
         options.UseSqlite(connection, o => o.CommandTimeout(30))
             .AddInterceptors(new SqlitePragmas());
 
-    public static void ConfigurePostgres(DbContextOptionsBuilder options, string connection) =>
-        options.UseNpgsql(PreparePostgres(connection), o => o.EnableRetryOnFailure(3, TimeSpan.FromSeconds(2), null));
+    public static void ConfigurePostgres(DbContextOptionsBuilder options, string connection) => UsePostgres(options, PreparePostgres(connection));
+
+    private static void UsePostgres(DbContextOptionsBuilder options, string prepared) =>
+        options.UseNpgsql(prepared, o => o.EnableRetryOnFailure(3, TimeSpan.FromSeconds(2), null));
 
     /// <summary>
     /// The app sends the same few hundred statements over and over: prepared once per physical connection, PostgreSQL

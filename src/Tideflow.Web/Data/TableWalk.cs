@@ -13,14 +13,21 @@ namespace Tideflow.Web.Data;
 /// by Id then finds them in pages just read.
 /// A SQLite row keeps its rowid, so every row is in exactly one slice. A PostgreSQL row updated during the walk gets a
 /// new version, possibly in a block already walked, so it may be seen twice or not at all: a job that must see every
-/// row ends with one more look (<see cref="RowsMove"/>).
+/// row ends with one more look.
 /// </summary>
 public static class TableWalk
 {
-    /// <summary>Whether an update can move a row behind the walk (PostgreSQL), so the job needs one more look at the end.</summary>
-    public static bool RowsMove(TideflowDbContext db) => db.Database.IsNpgsql();
+    /// <summary>One slice: its rows, and how many of them the walker used, so the next slice can be sized from it.</summary>
+    public sealed class Slice<T>(IQueryable<T> rows)
+    {
+        public IQueryable<T> Rows { get; } = rows;
+        internal int? Used { get; private set; }
 
-    public static async IAsyncEnumerable<IQueryable<T>> SlicesAsync<T>(TideflowDbContext db, DbSet<T> rows, Guid organizationId, int size,
+        /// <summary>How many of the organisation's rows this slice held: the next one is sized to hold about the wanted number.</summary>
+        public void Found(int count) => Used = count;
+    }
+
+    public static async IAsyncEnumerable<Slice<T>> SlicesAsync<T>(TideflowDbContext db, DbSet<T> rows, Guid organizationId, int size,
         [EnumeratorCancellation] CancellationToken ct) where T : class
     {
         var postgres = db.Database.IsNpgsql();
@@ -32,15 +39,23 @@ public static class TableWalk
             yield break;
         }
         // Only the model's table name goes into the text; the bounds are parameters.
-        var slice = postgres
+        var text = postgres
             ? $$"""SELECT * FROM "{{table}}" WHERE ctid >= {0}::tid AND ctid < {1}::tid"""
             : $$"""SELECT * FROM "{{table}}" WHERE rowid >= {0} AND rowid < {1}""";
-        // Rows or blocks per slice, from how densely the organisation's rows fill its stretch of the table.
+        // Rows or blocks per slice: first from how densely the organisation's rows fill its stretch of the table, then
+        // from what the last slice held — other organisations' rows and deleted ones are rarely spread evenly — at most
+        // four times larger or smaller at each step.
         var span = Math.Max(1, (long)Math.Ceiling((double)size * (last - first + 1) / count));
-        for (var from = first; from <= last; from += span)
+        for (var from = first; from <= last;)
         {
             var to = from + span;
-            yield return postgres ? rows.FromSqlRaw(slice, Tid(from), Tid(to)) : rows.FromSqlRaw(slice, from, to);
+            var slice = new Slice<T>(postgres ? rows.FromSqlRaw(text, Tid(from), Tid(to)) : rows.FromSqlRaw(text, from, to));
+            yield return slice;
+            from = to;
+            if (slice.Used is { } used)
+            {
+                span = used == 0 ? span * 4 : Math.Clamp((long)Math.Round((double)span * size / used), Math.Max(1, span / 4), span * 4);
+            }
         }
     }
 

@@ -34,6 +34,21 @@ public class FieldConditionsTests
     }
 
     [Fact]
+    public void A_lookup_already_keyed_that_way_is_used_as_it_is_and_any_other_is_copied()
+    {
+        var ready = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase) { ["region"] = "华东", ["budget"] = "80万" };
+        Assert.Same(ready, FieldConditions.Lookup(ready));
+
+        var untrimmed = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase) { [" region "] = "华东" };
+        var copied = FieldConditions.Lookup(untrimmed);
+        Assert.NotSame(untrimmed, copied);
+        Assert.Equal("华东", copied["REGION"]);
+
+        var caseSensitive = new Dictionary<string, string?> { ["Region"] = "华东" };
+        Assert.Equal("华东", FieldConditions.Lookup(caseSensitive)["region"]);
+    }
+
+    [Fact]
     public void Values_are_kept_as_sent() =>
         Assert.Equal(" 华东 ", Lookup(("region", " 华东 "))["region"]);
 

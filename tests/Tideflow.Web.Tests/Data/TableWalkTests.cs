@@ -32,7 +32,7 @@ public abstract class TableWalkTests<TApp>(TApp app) where TApp : TideflowApp
             await foreach (var slice in TableWalk.SlicesAsync(db, db.Leads, org.Id, 2, default))
             {
                 slices++;
-                seen.AddRange(await slice.Where(l => l.OrganizationId == org.Id).Select(l => l.Id).ToListAsync());
+                seen.AddRange(await slice.Rows.Where(l => l.OrganizationId == org.Id).Select(l => l.Id).ToListAsync());
             }
             return (await db.Leads.Where(l => l.OrganizationId == org.Id).Select(l => l.Id).ToListAsync(), seen, slices);
         });

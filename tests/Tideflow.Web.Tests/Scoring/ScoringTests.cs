@@ -143,6 +143,35 @@ public abstract class ScoringTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
+    public async Task The_rescore_leaves_a_lead_the_new_version_scored_since_it_began_and_rescores_one_scored_before()
+    {
+        var org = await app.NewOrgAsync();
+        var admin = app.As(org.Admin);
+        var current = await app.CaptureAsync(org, ("budget", "80万"), ("urgency", "立即"));
+        var stale = await app.CaptureAsync(org, ("budget", "80万"), ("urgency", "立即"));
+        await admin.PutJson("/api/scoring/card", Weighted(20, 20, 60, 0, 0));
+        var now = app.Clock.GetUtcNow();
+        // Marks no scoring could produce (13, C) show which of the two the job touched: "current" as if its own save
+        // scored it with version 2 as the job began, "stale" as if version 2 scored it an hour before the job.
+        await app.InDbAsync(db => db.Leads.Where(l => l.Id == current).ExecuteUpdateAsync(l => l
+            .SetProperty(x => x.Score, 13).SetProperty(x => x.Grade, "C").SetProperty(x => x.ScoreVersion, 2).SetProperty(x => x.ScoredAt, now)));
+        await app.InDbAsync(db => db.Leads.Where(l => l.Id == stale).ExecuteUpdateAsync(l => l
+            .SetProperty(x => x.Score, 13).SetProperty(x => x.Grade, "C").SetProperty(x => x.ScoreVersion, 2).SetProperty(x => x.ScoredAt, now.AddHours(-1))));
+
+        var job = await (await admin.PostAsync("/api/scoring/rescore", null)).ReadAsync<RescoreJobView>();
+        for (var i = 0; i < 200 && job.Status == RescoreStatus.Running; i++)
+        {
+            await Task.Delay(50);
+            job = await (await admin.GetAsync($"/api/scoring/rescore/{job.Id}")).ReadAsync<RescoreJobView>();
+        }
+
+        Assert.Equal((RescoreStatus.Completed, job.Total), (job.Status, job.Done));
+        var (kept, rescored) = (await app.StoredLeadAsync(current), await app.StoredLeadAsync(stale));
+        Assert.Equal((13, "C"), (kept.Score, kept.Grade));
+        Assert.Equal((40, "B"), (rescored.Score, rescored.Grade));
+    }
+
+    [Fact]
     public async Task A_saved_card_is_a_new_version_and_the_rescore_job_moves_every_open_lead_onto_it()
     {
         var org = await app.NewOrgAsync();
