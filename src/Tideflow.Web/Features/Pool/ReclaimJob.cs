@@ -17,15 +17,30 @@ public sealed record PoolCandidate(Guid Id, Guid OrganizationId, string Name, st
 }
 
 /// <summary>
-/// The reclaim sweep (R4.2–R4.4), run by the scheduler on whichever node holds its lease: per pool, due customers go
-/// back to the pool in chunks, each chunk one transaction whose UPDATE repeats the rule's WHERE, so a follow-up that
-/// lands first keeps the customer and one that lands after fails on the owner it no longer has (never both). Then the
-/// owners of customers coming due soon are warned, once per warning (a unique row per customer, due time and lead time).
+/// The reclaim sweep (R4.2–R4.4), run by the scheduler on whichever node holds its lease. Per pool it walks the
+/// organisation's customers in slices of the table's physical order (<see cref="SweepWalk"/>); per slice one read picks
+/// the governed customers due now or within the longest warning, <see cref="PoolRules.Evaluate"/> decides each, and one
+/// short transaction takes the due ones back, its UPDATE repeating the rule's WHERE, so a follow-up that lands first
+/// keeps the customer and one that lands after fails on the owner it no longer has (never both). Warnings are unique per
+/// customer, due time and lead time. Each owner hears once per pool and sweep: one message, or a digest naming how many.
 /// </summary>
-public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger) : IScheduledJob
+public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILogger<ReclaimJob> logger) : IScheduledJob
 {
     public const string Name = "pool-sweep";
-    public const int Chunk = 1000;
+
+    /// <summary>
+    /// About this many of an organisation's customers per slice. With one in ten due (a bad week at 1M customers) a
+    /// slice's transaction writes a few hundred rows: tens of milliseconds of SQLite's one write lock, or of those rows'
+    /// locks on PostgreSQL, so a rep saving a customer meanwhile waits that long at most.
+    /// </summary>
+    private int SliceSize => Math.Max(1, config.GetValue("Pool:SweepSlice", 5000));
+
+    /// <summary>
+    /// SQLite only: after a slice that wrote, the sweep leaves the write lock free this long. A writer that found it taken
+    /// retries on busy_timeout's back-off (1, 3, 8, 18, 33, 53 … ms, then every 25–100 ms); a gap shorter than those steps
+    /// lets the next slice take the lock again before the writer looks, and the writer waits through many slices.
+    /// </summary>
+    private TimeSpan SqliteGap => TimeSpan.FromMilliseconds(config.GetValue("Pool:SweepSqliteGapMs", 30));
 
     public async Task<string> RunAsync(DateTimeOffset now, Guid? organizationId, CancellationToken ct)
     {
@@ -42,15 +57,9 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
                 var pipeline = await Pipeline.PipelineSettings.LoadAsync(db, org, ct);
                 foreach (var pool in await db.Pools.AsNoTracking().Where(p => p.OrganizationId == org).OrderBy(p => p.Id).ToListAsync(ct))
                 {
-                    var settings = PoolSettingsJson.Read(pool.Settings);
-                    // Owner by owner: each statement then walks one rep's customers by index, and each rep hears of a
-                    // round's reclaims and warnings in one message per chunk rather than one per customer.
-                    foreach (var owner in await GovernedOwnersAsync(db, pool, ct))
-                    {
-                        var owned = db.Customers.Where(c => c.OrganizationId == pool.OrganizationId && c.OwnerId == owner);
-                        reclaimed += await ReclaimAsync(pool, owned, settings, pipeline, now, ct);
-                        warned += await WarnAsync(owned, settings, pipeline, now, ct);
-                    }
+                    var (r, w) = await SweepAsync(pool, PoolSettingsJson.Read(pool.Settings), pipeline, now, ct);
+                    reclaimed += r;
+                    warned += w;
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -67,6 +76,67 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
             throw new InvalidOperationException($"reclaimed {reclaimed}, warned {warned}; failed for {string.Join("; ", failed)}");
         }
         return $"reclaimed {reclaimed}, warned {warned}";
+    }
+
+    private async Task<(int Reclaimed, int Warned)> SweepAsync(CustomerPool pool, PoolSettings s, SalesPipeline pipeline, DateTimeOffset now,
+        CancellationToken ct)
+    {
+        var owners = await GovernedOwnersAsync(db, pool, ct);
+        if (owners.Count == 0)
+        {
+            return (0, 0);
+        }
+        var governed = db.Customers.Where(c => c.OrganizationId == pool.OrganizationId && c.OwnerId != null && owners.Contains(c.OwnerId.Value));
+        var due = ReclaimRulesSql.Due(s, pipeline, db, now);
+        // One pick serves both: the rules only ever add customers as time passes, so whoever is due now or owed a
+        // warning is due by now + the longest warning.
+        var horizon = s.Warnings.Count == 0 ? now : now + TimeSpan.FromHours(s.Warnings.Max());
+        var picked = ReclaimRulesSql.Due(s, pipeline, db, horizon);
+        var sqlite = db.Database.IsSqlite();
+        var news = new OwnerNews();
+        int reclaimed = 0, warned = 0;
+        try
+        {
+            await foreach (var slice in SweepWalk.SlicesAsync(db, pool.OrganizationId, SliceSize, ct))
+            {
+                var candidates = await Candidates(db, slice.Where(c => c.OrganizationId == pool.OrganizationId && c.OwnerId != null
+                    && owners.Contains(c.OwnerId.Value)).Where(picked), s).ToListAsync(ct);
+                var decided = candidates.Select(c => new Decided(c, PoolRules.Evaluate(c.Facts, s, pipeline, now))).ToList();
+                var toReclaim = decided.Where(d => d.Decision.Status == ReclaimStatus.Due).ToList();
+                var toWarn = decided.Select(d => (Customer: d, Hours: PoolRules.WarningNow(d.Decision, s, now) ?? 0)).Where(d => d.Hours > 0).ToList();
+                if (toReclaim.Count > 0)
+                {
+                    var taken = await ReclaimSliceAsync(pool, governed, due, toReclaim, now, ct);
+                    news.Reclaimed.AddRange(taken);
+                    reclaimed += taken.Count;
+                }
+                if (toWarn.Count > 0)
+                {
+                    var sent = await WarnSliceAsync(toWarn, now, ct);
+                    news.Warned.AddRange(sent);
+                    warned += sent.Count;
+                }
+                if (sqlite && (toReclaim.Count > 0 || toWarn.Count > 0))
+                {
+                    await Task.Delay(SqliteGap, ct);
+                }
+            }
+        }
+        finally
+        {
+            // The reclaims are committed: their owners hear of them even when a later slice failed or the app is stopping.
+            await NotifyAsync(pool, news, now);
+        }
+        return (reclaimed, warned);
+    }
+
+    private sealed record Decided(PoolCandidate Candidate, ReclaimDecision Decision);
+
+    /// <summary>What this sweep did to each owner's customers in one pool, told at its end.</summary>
+    private sealed class OwnerNews
+    {
+        public List<Decided> Reclaimed { get; } = [];
+        public List<Decided> Warned { get; } = [];
     }
 
     /// <summary>The customers a pool's rules govern: owned by members of its teams (the default pool: of teams in no pool).</summary>
@@ -97,30 +167,11 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
             c.StageChangedAt, c.ClaimedAt, c.ProtectedUntil));
     }
 
-    private async Task<int> ReclaimAsync(CustomerPool pool, IQueryable<Customer> governed, PoolSettings s, SalesPipeline pipeline, DateTimeOffset now,
-        CancellationToken ct)
+    /// <summary>One slice's due customers back to the pool, in one transaction; returns those this sweep took.</summary>
+    private async Task<List<Decided>> ReclaimSliceAsync(CustomerPool pool, IQueryable<Customer> governed,
+        System.Linq.Expressions.Expression<Func<Customer, bool>> due, List<Decided> decided, DateTimeOffset now, CancellationToken ct)
     {
-        var due = ReclaimRulesSql.Due(s, pipeline, db, now);
-        var total = 0;
-        // One rep's due customers, read at once (a few small facts each): paging by "Id > last ORDER BY Id LIMIT n"
-        // instead lets planners walk the whole primary key for the few rows of one owner.
-        foreach (var batch in (await Candidates(db, governed.Where(due), s).ToListAsync(ct)).Chunk(Chunk))
-        {
-            total += await ReclaimChunkAsync(pool, s, pipeline, governed, due, batch.ToList(), now, ct);
-        }
-        return total;
-    }
-
-    private async Task<int> ReclaimChunkAsync(CustomerPool pool, PoolSettings s, SalesPipeline pipeline, IQueryable<Customer> governed,
-        System.Linq.Expressions.Expression<Func<Customer, bool>> due, List<PoolCandidate> batch, DateTimeOffset now, CancellationToken ct)
-    {
-        var decided = batch.Select(c => (Candidate: c, Decision: PoolRules.Evaluate(c.Facts, s, pipeline, now)))
-            .Where(d => d.Decision.Status == ReclaimStatus.Due).ToList();
-        if (decided.Count < batch.Count)
-        {
-            logger.LogWarning("Pool {Pool}: {Count} customers matched the reclaim WHERE but not PoolRules.Evaluate; left alone", pool.Id, batch.Count - decided.Count);
-        }
-        var taken = new List<Guid>();
+        var lost = new List<Decided>();
         await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
         {
             db.ChangeTracker.Clear();
@@ -143,103 +194,120 @@ public sealed class ReclaimJob(TideflowDbContext db, ILogger<ReclaimJob> logger)
             }
             var ids2 = decided.Select(d => d.Candidate.Id).ToList();
             // Ours: pooled by this sweep's instant and not already booked by another node's sweep of the same instant.
-            taken = await db.Customers.Where(c => ids2.Contains(c.Id) && c.OwnerId == null && c.PoolId == pool.Id && c.PooledAt == now
+            var taken = (await db.Customers.Where(c => ids2.Contains(c.Id) && c.OwnerId == null && c.PoolId == pool.Id && c.PooledAt == now
                     && !db.OwnershipChanges.Any(o => o.CustomerId == c.Id && o.Event == OwnershipEvent.Reclaimed && o.At == now))
-                .Select(c => c.Id).ToListAsync(ct);
+                .Select(c => c.Id).ToListAsync(ct)).ToHashSet();
+            lost = decided.Where(d => taken.Contains(d.Candidate.Id)).ToList();
             // The history, one INSERT … SELECT per rule: a row per customer, written by the database, not one by one.
-            var lost = decided.Where(d => taken.Contains(d.Candidate.Id)).ToList();
             foreach (var group in lost.GroupBy(d => d.Decision.Rule!.When))
             {
                 await RecordReclaimsAsync(group.Select(d => d.Candidate.Id).ToList(), group.Key.ToString(), pool.Id, now, ct);
             }
-            foreach (var theirs in lost.GroupBy(d => d.Candidate.OwnerId).Select(g => g.ToList()))
-            {
-                var (first, decision) = theirs[0];
-                if (theirs.Count == 1)
-                {
-                    Inboxes.Add(db, first.OrganizationId, first.OwnerId, NotificationKinds.CustomerReclaimed,
-                        new { name = first.Name, pool = pool.Name, reason = decision.Reason }, $"/customers/{first.Id}", now);
-                }
-                else
-                {
-                    Inboxes.Add(db, first.OrganizationId, first.OwnerId, NotificationKinds.CustomersReclaimed,
-                        new { count = Count(theirs.Count), names = Names(theirs.Select(d => d.Candidate.Name)), pool = pool.Name }, "/pool", now);
-                }
-            }
-            await db.FollowUpTasks.Where(t => t.CustomerId != null && taken.Contains(t.CustomerId.Value) && t.ClosedAt == null)
+            var takenIds = taken.ToList();
+            await db.FollowUpTasks.Where(t => t.CustomerId != null && takenIds.Contains(t.CustomerId.Value) && t.ClosedAt == null)
                 .ExecuteUpdateAsync(t => t.SetProperty(x => x.ClosedAt, now).SetProperty(x => x.ClosedReason, "reclaimed"), ct);
-            db.AuditEntityChanges = false;
             if (taken.Count > 0)
             {
+                db.AuditEntityChanges = false;
                 db.AuditEntries.Add(new Access.AuditEntry
                 {
                     OrganizationId = pool.OrganizationId, At = now, ActorName = "system", Action = Access.AuditActions.Update,
                     EntityType = "PoolSweep", EntityId = pool.Id.ToString(),
                     Changes = System.Text.Json.JsonSerializer.Serialize(new { reclaimed = taken.Count, pool = pool.Name }),
                 });
+                await db.SaveChangesAsync(ct);
+                db.AuditEntityChanges = true;
             }
-            await db.SaveChangesAsync(ct);
-            db.AuditEntityChanges = true;
             await tx.CommitAsync(ct);
             db.ChangeTracker.Clear();
         });
-        return taken.Count;
+        return lost;
     }
 
-    private async Task<int> WarnAsync(IQueryable<Customer> governed, PoolSettings s, SalesPipeline pipeline, DateTimeOffset now, CancellationToken ct)
+    /// <summary>Records one slice's warnings (once per customer, due time and lead time); returns those this sweep recorded.</summary>
+    private async Task<List<Decided>> WarnSliceAsync(List<(Decided Customer, int Hours)> toWarn, DateTimeOffset now, CancellationToken ct)
     {
-        var warned = 0;
-        foreach (var hours in s.Warnings.Order())
+        var ids = toWarn.Select(d => d.Customer.Candidate.Id).ToList();
+        var sent = (await db.PoolWarnings.Where(w => ids.Contains(w.CustomerId)).Select(w => new { w.CustomerId, w.DueAt, w.HoursBefore }).ToListAsync(ct))
+            .Select(w => (w.CustomerId, w.DueAt, w.HoursBefore)).ToHashSet();
+        var unsent = toWarn.Where(d => !sent.Contains((d.Customer.Candidate.Id, d.Customer.Decision.DueAt!.Value, d.Hours))).ToList();
+        if (unsent.Count == 0)
         {
-            var soon = ReclaimRulesSql.Due(s, pipeline, db, now + TimeSpan.FromHours(hours));
-            foreach (var batch in (await Candidates(db, governed.Where(soon), s).ToListAsync(ct)).Chunk(Chunk))
+            return [];
+        }
+        foreach (var (d, hours) in unsent)
+        {
+            db.PoolWarnings.Add(new PoolWarning
             {
-                var toWarn = batch.Select(c => (Candidate: c, Decision: PoolRules.Evaluate(c.Facts, s, pipeline, now)))
-                    .Where(d => PoolRules.WarningNow(d.Decision, s, now) == hours).ToList();
-                var ids = toWarn.Select(d => d.Candidate.Id).ToList();
-                var sent = await db.PoolWarnings.Where(w => ids.Contains(w.CustomerId) && w.HoursBefore == hours)
-                    .Select(w => new { w.CustomerId, w.DueAt }).ToListAsync(ct);
-                var unsent = toWarn.Where(d => !sent.Any(w => w.CustomerId == d.Candidate.Id && w.DueAt == d.Decision.DueAt)).ToList();
-                foreach (var (c, decision) in unsent)
-                {
-                    db.PoolWarnings.Add(new PoolWarning
-                    {
-                        OrganizationId = c.OrganizationId, CustomerId = c.Id, OwnerId = c.OwnerId, HoursBefore = hours,
-                        DueAt = decision.DueAt!.Value, SentAt = now,
-                    });
-                }
-                foreach (var theirs in unsent.GroupBy(d => d.Candidate.OwnerId).Select(g => g.OrderBy(d => d.Decision.DueAt).ToList()))
-                {
-                    var (c, decision) = theirs[0];
-                    var left = PoolCountdown.Describe(decision.DueAt!.Value - now);
-                    if (theirs.Count == 1)
-                    {
-                        Inboxes.Add(db, c.OrganizationId, c.OwnerId, NotificationKinds.ReclaimWarning,
-                            new { name = c.Name, left, reason = decision.Reason }, $"/customers/{c.Id}", now);
-                    }
-                    else
-                    {
-                        Inboxes.Add(db, c.OrganizationId, c.OwnerId, NotificationKinds.ReclaimWarnings,
-                            new { count = Count(theirs.Count), names = Names(theirs.Select(d => d.Candidate.Name)), left }, "/", now);
-                    }
-                }
-                var added = db.PoolWarnings.Local.Count;
-                db.AuditEntityChanges = false;
-                try
-                {
-                    await db.SaveChangesAsync(ct);
-                    warned += added;
-                }
-                catch (DbUpdateException e) when (Leads.CaptureLead.IsUniqueViolation(e))
-                {
-                    // Another sweep (a node that took over a lapsed lease) warned the same customers: theirs stand.
-                    db.ChangeTracker.Clear();
-                }
+                OrganizationId = d.Candidate.OrganizationId, CustomerId = d.Candidate.Id, OwnerId = d.Candidate.OwnerId, HoursBefore = hours,
+                DueAt = d.Decision.DueAt!.Value, SentAt = now,
+            });
+        }
+        db.AuditEntityChanges = false;
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return unsent.Select(d => d.Customer).ToList();
+        }
+        catch (DbUpdateException e) when (Leads.CaptureLead.IsUniqueViolation(e))
+        {
+            // Another sweep (a node that took over a lapsed lease) warned the same customers: theirs stand.
+            return [];
+        }
+        finally
+        {
+            db.AuditEntityChanges = true;
+            db.ChangeTracker.Clear();
+        }
+    }
+
+    /// <summary>One message per owner for the customers this sweep took from them, one for those it warned about.</summary>
+    private async Task NotifyAsync(CustomerPool pool, OwnerNews news, DateTimeOffset now)
+    {
+        // Whatever a failed slice left unsaved is not news.
+        db.ChangeTracker.Clear();
+        foreach (var theirs in news.Reclaimed.GroupBy(d => d.Candidate.OwnerId).Select(g => g.ToList()))
+        {
+            var (first, decision) = (theirs[0].Candidate, theirs[0].Decision);
+            if (theirs.Count == 1)
+            {
+                Inboxes.Add(db, first.OrganizationId, first.OwnerId, NotificationKinds.CustomerReclaimed,
+                    new { name = first.Name, pool = pool.Name, reason = decision.Reason }, $"/customers/{first.Id}", now);
+            }
+            else
+            {
+                Inboxes.Add(db, first.OrganizationId, first.OwnerId, NotificationKinds.CustomersReclaimed,
+                    new { count = Count(theirs.Count), names = Names(theirs.Select(d => d.Candidate.Name)), pool = pool.Name }, "/pool", now);
+            }
+        }
+        foreach (var theirs in news.Warned.GroupBy(d => d.Candidate.OwnerId).Select(g => g.OrderBy(d => d.Decision.DueAt).ToList()))
+        {
+            var (c, decision) = (theirs[0].Candidate, theirs[0].Decision);
+            var left = PoolCountdown.Describe(decision.DueAt!.Value - now);
+            if (theirs.Count == 1)
+            {
+                Inboxes.Add(db, c.OrganizationId, c.OwnerId, NotificationKinds.ReclaimWarning,
+                    new { name = c.Name, left, reason = decision.Reason }, $"/customers/{c.Id}", now);
+            }
+            else
+            {
+                Inboxes.Add(db, c.OrganizationId, c.OwnerId, NotificationKinds.ReclaimWarnings,
+                    new { count = Count(theirs.Count), names = Names(theirs.Select(d => d.Candidate.Name)), left }, "/", now);
+            }
+        }
+        if (db.ChangeTracker.HasChanges())
+        {
+            db.AuditEntityChanges = false;
+            try
+            {
+                await db.SaveChangesAsync(CancellationToken.None);
+            }
+            finally
+            {
                 db.AuditEntityChanges = true;
                 db.ChangeTracker.Clear();
             }
         }
-        return warned;
     }
 
     private static string Count(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
