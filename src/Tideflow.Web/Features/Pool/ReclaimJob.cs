@@ -36,7 +36,8 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
     private int SliceSize => Math.Max(1, config.GetValue("Pool:SweepSlice", 5000));
 
     /// <summary>
-    /// SQLite only: after a slice that wrote, the sweep leaves the write lock free this long. A writer that found it taken
+    /// SQLite only: between two slices' write transactions the write lock stays free at least this long (the next
+    /// slice's read counts towards it). A writer that found it taken
     /// retries on busy_timeout's back-off (1, 3, 8, 18, 33, 53 … ms, then every 25–100 ms); a gap shorter than those steps
     /// lets the next slice take the lock again before the writer looks, and the writer waits through many slices.
     /// </summary>
@@ -94,6 +95,7 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
         var picked = ReclaimRulesSql.Due(s, pipeline, db, horizon);
         var sqlite = db.Database.IsSqlite();
         var news = new OwnerNews();
+        var sinceWrite = System.Diagnostics.Stopwatch.StartNew();
         int reclaimed = 0, warned = 0;
         try
         {
@@ -104,22 +106,20 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
                 var decided = candidates.Select(c => new Decided(c, PoolRules.Evaluate(c.Facts, s, pipeline, now))).ToList();
                 var toReclaim = decided.Where(d => d.Decision.Status == ReclaimStatus.Due).ToList();
                 var toWarn = decided.Select(d => (Customer: d, Hours: PoolRules.WarningNow(d.Decision, s, now) ?? 0)).Where(d => d.Hours > 0).ToList();
-                if (toReclaim.Count > 0)
+                if (toReclaim.Count == 0 && toWarn.Count == 0)
                 {
-                    var taken = await ReclaimSliceAsync(pool, governed, due, toReclaim, now, ct);
-                    news.Reclaimed.AddRange(taken);
-                    reclaimed += taken.Count;
+                    continue;
                 }
-                if (toWarn.Count > 0)
+                if (sqlite && SqliteGap - sinceWrite.Elapsed is { Ticks: > 0 } rest)
                 {
-                    var sent = await WarnSliceAsync(toWarn, now, ct);
-                    news.Warned.AddRange(sent);
-                    warned += sent.Count;
+                    await Task.Delay(rest, ct);
                 }
-                if (sqlite && (toReclaim.Count > 0 || toWarn.Count > 0))
-                {
-                    await Task.Delay(SqliteGap, ct);
-                }
+                var (taken, sent) = await WriteSliceAsync(pool, governed, due, toReclaim, toWarn, now, ct);
+                sinceWrite.Restart();
+                news.Reclaimed.AddRange(taken);
+                news.Warned.AddRange(sent);
+                reclaimed += taken.Count;
+                warned += sent.Count;
             }
         }
         finally
@@ -167,66 +167,92 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
             c.StageChangedAt, c.ClaimedAt, c.ProtectedUntil));
     }
 
-    /// <summary>One slice's due customers back to the pool, in one transaction; returns those this sweep took.</summary>
-    private async Task<List<Decided>> ReclaimSliceAsync(CustomerPool pool, IQueryable<Customer> governed,
-        System.Linq.Expressions.Expression<Func<Customer, bool>> due, List<Decided> decided, DateTimeOffset now, CancellationToken ct)
+    /// <summary>
+    /// One slice's due customers back to the pool and its warnings recorded, in one transaction (on SQLite one turn of
+    /// the write lock); returns those this sweep took and warned about.
+    /// </summary>
+    private async Task<(List<Decided> Taken, List<Decided> Warned)> WriteSliceAsync(CustomerPool pool, IQueryable<Customer> governed,
+        System.Linq.Expressions.Expression<Func<Customer, bool>> due, List<Decided> toReclaim, List<(Decided Customer, int Hours)> toWarn,
+        DateTimeOffset now, CancellationToken ct)
     {
-        var lost = new List<Decided>();
+        List<Decided> taken = [], warned = [];
         await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
         {
             db.ChangeTracker.Clear();
             await using var tx = await db.Database.BeginTransactionAsync(ct);
-            foreach (var group in decided.GroupBy(d => d.Decision.Reason))
+            db.AuditEntityChanges = false;
+            try
             {
-                var ids = group.Select(d => d.Candidate.Id).ToList();
-                var reason = group.Key;
-                // The WHERE again: a follow-up, claim or protection committed since the pick wins.
-                // LastFollowUpAt is on the row itself: PostgreSQL re-checks it against a follow-up committed meanwhile even
-                // when the rule counts only some channels (a subquery on the records would still see the old snapshot).
-                await governed.Where(due).Where(c => ids.Contains(c.Id) && (c.LastFollowUpAt == null || c.LastFollowUpAt <= now)).ExecuteUpdateAsync(c => c
-                    .SetProperty(x => x.PreviousOwnerId, x => x.OwnerId)
-                    .SetProperty(x => x.OwnerId, (Guid?)null)
-                    .SetProperty(x => x.PoolId, pool.Id)
-                    .SetProperty(x => x.PooledAt, now)
-                    .SetProperty(x => x.PoolReason, reason)
-                    .SetProperty(x => x.ClaimedAt, (DateTimeOffset?)null)
-                    .SetProperty(x => x.UpdatedAt, now), ct);
+                taken = await ReclaimAsync(pool, governed, due, toReclaim, now, ct);
+                warned = await WarnAsync(toWarn, now, ct);
             }
-            var ids2 = decided.Select(d => d.Candidate.Id).ToList();
-            // Ours: pooled by this sweep's instant and not already booked by another node's sweep of the same instant.
-            var taken = (await db.Customers.Where(c => ids2.Contains(c.Id) && c.OwnerId == null && c.PoolId == pool.Id && c.PooledAt == now
-                    && !db.OwnershipChanges.Any(o => o.CustomerId == c.Id && o.Event == OwnershipEvent.Reclaimed && o.At == now))
-                .Select(c => c.Id).ToListAsync(ct)).ToHashSet();
-            lost = decided.Where(d => taken.Contains(d.Candidate.Id)).ToList();
-            // The history, one INSERT … SELECT per rule: a row per customer, written by the database, not one by one.
-            foreach (var group in lost.GroupBy(d => d.Decision.Rule!.When))
+            finally
             {
-                await RecordReclaimsAsync(group.Select(d => d.Candidate.Id).ToList(), group.Key.ToString(), pool.Id, now, ct);
-            }
-            var takenIds = taken.ToList();
-            await db.FollowUpTasks.Where(t => t.CustomerId != null && takenIds.Contains(t.CustomerId.Value) && t.ClosedAt == null)
-                .ExecuteUpdateAsync(t => t.SetProperty(x => x.ClosedAt, now).SetProperty(x => x.ClosedReason, "reclaimed"), ct);
-            if (taken.Count > 0)
-            {
-                db.AuditEntityChanges = false;
-                db.AuditEntries.Add(new Access.AuditEntry
-                {
-                    OrganizationId = pool.OrganizationId, At = now, ActorName = "system", Action = Access.AuditActions.Update,
-                    EntityType = "PoolSweep", EntityId = pool.Id.ToString(),
-                    Changes = System.Text.Json.JsonSerializer.Serialize(new { reclaimed = taken.Count, pool = pool.Name }),
-                });
-                await db.SaveChangesAsync(ct);
                 db.AuditEntityChanges = true;
             }
             await tx.CommitAsync(ct);
             db.ChangeTracker.Clear();
         });
-        return lost;
+        return (taken, warned);
     }
 
-    /// <summary>Records one slice's warnings (once per customer, due time and lead time); returns those this sweep recorded.</summary>
-    private async Task<List<Decided>> WarnSliceAsync(List<(Decided Customer, int Hours)> toWarn, DateTimeOffset now, CancellationToken ct)
+    private async Task<List<Decided>> ReclaimAsync(CustomerPool pool, IQueryable<Customer> governed,
+        System.Linq.Expressions.Expression<Func<Customer, bool>> due, List<Decided> decided, DateTimeOffset now, CancellationToken ct)
     {
+        if (decided.Count == 0)
+        {
+            return [];
+        }
+        foreach (var group in decided.GroupBy(d => d.Decision.Reason))
+        {
+            var ids = group.Select(d => d.Candidate.Id).ToList();
+            var reason = group.Key;
+            // The WHERE again: a follow-up, claim or protection committed since the pick wins.
+            // LastFollowUpAt is on the row itself: PostgreSQL re-checks it against a follow-up committed meanwhile even
+            // when the rule counts only some channels (a subquery on the records would still see the old snapshot).
+            await governed.Where(due).Where(c => ids.Contains(c.Id) && (c.LastFollowUpAt == null || c.LastFollowUpAt <= now)).ExecuteUpdateAsync(c => c
+                .SetProperty(x => x.PreviousOwnerId, x => x.OwnerId)
+                .SetProperty(x => x.OwnerId, (Guid?)null)
+                .SetProperty(x => x.PoolId, pool.Id)
+                .SetProperty(x => x.PooledAt, now)
+                .SetProperty(x => x.PoolReason, reason)
+                .SetProperty(x => x.ClaimedAt, (DateTimeOffset?)null)
+                .SetProperty(x => x.UpdatedAt, now), ct);
+        }
+        var picked = decided.Select(d => d.Candidate.Id).ToList();
+        // Ours: pooled by this sweep's instant and not already booked by another node's sweep of the same instant.
+        var ours = await db.Customers.Where(c => picked.Contains(c.Id) && c.OwnerId == null && c.PoolId == pool.Id && c.PooledAt == now
+                && !db.OwnershipChanges.Any(o => o.CustomerId == c.Id && o.Event == OwnershipEvent.Reclaimed && o.At == now))
+            .Select(c => c.Id).ToListAsync(ct);
+        if (ours.Count == 0)
+        {
+            return [];
+        }
+        var taken = decided.Where(d => ours.Contains(d.Candidate.Id)).ToList();
+        // The history, one INSERT … SELECT per rule: a row per customer, written by the database, not one by one.
+        foreach (var group in taken.GroupBy(d => d.Decision.Rule!.When))
+        {
+            await RecordReclaimsAsync(group.Select(d => d.Candidate.Id).ToList(), group.Key.ToString(), pool.Id, now, ct);
+        }
+        await db.FollowUpTasks.Where(t => t.CustomerId != null && ours.Contains(t.CustomerId.Value) && t.ClosedAt == null)
+            .ExecuteUpdateAsync(t => t.SetProperty(x => x.ClosedAt, now).SetProperty(x => x.ClosedReason, "reclaimed"), ct);
+        db.AuditEntries.Add(new Access.AuditEntry
+        {
+            OrganizationId = pool.OrganizationId, At = now, ActorName = "system", Action = Access.AuditActions.Update,
+            EntityType = "PoolSweep", EntityId = pool.Id.ToString(),
+            Changes = System.Text.Json.JsonSerializer.Serialize(new { reclaimed = taken.Count, pool = pool.Name }),
+        });
+        await db.SaveChangesAsync(ct);
+        return taken;
+    }
+
+    /// <summary>Records warnings once per customer, due time and lead time; returns those this sweep recorded.</summary>
+    private async Task<List<Decided>> WarnAsync(List<(Decided Customer, int Hours)> toWarn, DateTimeOffset now, CancellationToken ct)
+    {
+        if (toWarn.Count == 0)
+        {
+            return [];
+        }
         var ids = toWarn.Select(d => d.Customer.Candidate.Id).ToList();
         var sent = (await db.PoolWarnings.Where(w => ids.Contains(w.CustomerId)).Select(w => new { w.CustomerId, w.DueAt, w.HoursBefore }).ToListAsync(ct))
             .Select(w => (w.CustomerId, w.DueAt, w.HoursBefore)).ToHashSet();
@@ -243,21 +269,17 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
                 DueAt = d.Decision.DueAt!.Value, SentAt = now,
             });
         }
-        db.AuditEntityChanges = false;
         try
         {
+            // Inside the slice's transaction EF Core saves behind a savepoint: a refusal here leaves the reclaims standing.
             await db.SaveChangesAsync(ct);
             return unsent.Select(d => d.Customer).ToList();
         }
         catch (DbUpdateException e) when (Leads.CaptureLead.IsUniqueViolation(e))
         {
             // Another sweep (a node that took over a lapsed lease) warned the same customers: theirs stand.
-            return [];
-        }
-        finally
-        {
-            db.AuditEntityChanges = true;
             db.ChangeTracker.Clear();
+            return [];
         }
     }
 
