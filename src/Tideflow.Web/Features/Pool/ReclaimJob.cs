@@ -41,7 +41,7 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
     /// retries on busy_timeout's back-off (1, 3, 8, 18, 33, 53 … ms, then every 25–100 ms); a gap shorter than those steps
     /// lets the next slice take the lock again before the writer looks, and the writer waits through many slices.
     /// </summary>
-    private TimeSpan SqliteGap => TimeSpan.FromMilliseconds(config.GetValue("Pool:SweepSqliteGapMs", 30));
+    private TimeSpan SqliteGap => TimeSpan.FromMilliseconds(config.GetValue("Pool:SweepSqliteGapMs", 20));
 
     public async Task<string> RunAsync(DateTimeOffset now, Guid? organizationId, CancellationToken ct)
     {
@@ -96,14 +96,20 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
         var sqlite = db.Database.IsSqlite();
         var news = new OwnerNews();
         var sinceWrite = System.Diagnostics.Stopwatch.StartNew();
-        int reclaimed = 0, warned = 0;
-        try
+        var (reading, writing) = (new System.Diagnostics.Stopwatch(), new System.Diagnostics.Stopwatch());
+        int reclaimed = 0, warned = 0, slices = 0, writes = 0;
+        var longestWrite = TimeSpan.Zero;
+        async Task SliceAsync(IQueryable<Customer> slice)
         {
-            await foreach (var slice in SweepWalk.SlicesAsync(db, pool.OrganizationId, SliceSize, ct))
+            slices++;
+            reading.Start();
+            var candidates = await Candidates(db, slice.Where(c => c.OrganizationId == pool.OrganizationId && c.OwnerId != null
+                && owners.Contains(c.OwnerId.Value)).Where(picked), s).ToListAsync(ct);
+            reading.Stop();
+            // A slice holds about SliceSize customers; the walk's last look over the whole table (PostgreSQL) may hold more.
+            foreach (var batch in candidates.Chunk(SliceSize))
             {
-                var candidates = await Candidates(db, slice.Where(c => c.OrganizationId == pool.OrganizationId && c.OwnerId != null
-                    && owners.Contains(c.OwnerId.Value)).Where(picked), s).ToListAsync(ct);
-                var decided = candidates.Select(c => new Decided(c, PoolRules.Evaluate(c.Facts, s, pipeline, now))).ToList();
+                var decided = batch.Select(c => new Decided(c, PoolRules.Evaluate(c.Facts, s, pipeline, now))).ToList();
                 var toReclaim = decided.Where(d => d.Decision.Status == ReclaimStatus.Due).ToList();
                 var toWarn = decided.Select(d => (Customer: d, Hours: PoolRules.WarningNow(d.Decision, s, now) ?? 0)).Where(d => d.Hours > 0).ToList();
                 if (toReclaim.Count == 0 && toWarn.Count == 0)
@@ -114,13 +120,32 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
                 {
                     await Task.Delay(rest, ct);
                 }
+                var started = writing.Elapsed;
+                writing.Start();
                 var (taken, sent) = await WriteSliceAsync(pool, governed, due, toReclaim, toWarn, now, ct);
+                writing.Stop();
                 sinceWrite.Restart();
+                writes++;
+                longestWrite = TimeSpan.FromTicks(Math.Max(longestWrite.Ticks, (writing.Elapsed - started).Ticks));
                 news.Reclaimed.AddRange(taken);
                 news.Warned.AddRange(sent);
                 reclaimed += taken.Count;
                 warned += sent.Count;
             }
+        }
+
+        try
+        {
+            await foreach (var slice in SweepWalk.SlicesAsync(db, pool.OrganizationId, SliceSize, ct))
+            {
+                await SliceAsync(slice);
+            }
+            if (SweepWalk.LastLook(db) is { } all)
+            {
+                await SliceAsync(all);
+            }
+            logger.LogInformation("Pool sweep of {Pool}: {Slices} slices read in {Reading:F0} ms, {Writes} written in {Writing:F0} ms (longest {Longest:F0} ms); reclaimed {Reclaimed}, warned {Warned}",
+                pool.Id, slices, reading.Elapsed.TotalMilliseconds, writes, writing.Elapsed.TotalMilliseconds, longestWrite.TotalMilliseconds, reclaimed, warned);
         }
         finally
         {

@@ -12,11 +12,19 @@ namespace Tideflow.Web.Features.Pool;
 /// ranges of <c>ctid</c> (a TID range scan) — each about <c>size</c> of its customers. Measured at 1M customers: reading
 /// due customers owner by owner, or in Id order, is one random row read per customer (Ids are not in insert order),
 /// while a slice reads neighbouring rows, and the sweep's UPDATE by Id then finds them in pages it just read.
-/// Every row that stays put is in exactly one slice; a PostgreSQL row moved by an update during the walk (a new
-/// version elsewhere) may be seen twice or not at all, which the sweep's conditional UPDATE and its next round absorb.
+/// A SQLite row keeps its rowid, so every row is in exactly one slice. A PostgreSQL row updated during the walk gets a
+/// new version elsewhere and may be seen twice (the sweep's conditional UPDATE and its record of warnings sent make the
+/// second look a no-op) or not at all: the sweep ends with <see cref="LastLook"/> for those.
 /// </summary>
 public static class SweepWalk
 {
+    /// <summary>
+    /// After the slices, on PostgreSQL, the whole table in one statement — one snapshot, so every row once — for rows an
+    /// update moved behind the walk; whatever the slices already handled no longer matches the sweep's WHERE, or is
+    /// skipped as already warned. SQLite rows never move: nothing to look at again.
+    /// </summary>
+    public static IQueryable<Customer>? LastLook(TideflowDbContext db) => db.Database.IsNpgsql() ? db.Customers : null;
+
     public static async IAsyncEnumerable<IQueryable<Customer>> SlicesAsync(TideflowDbContext db, Guid organizationId, int size,
         [EnumeratorCancellation] CancellationToken ct)
     {
