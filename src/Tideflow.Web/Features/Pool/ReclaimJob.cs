@@ -246,9 +246,13 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
         }
         var picked = decided.Select(d => d.Candidate.Id).ToList();
         // Ours: pooled by this sweep's instant and not already booked by another node's sweep of the same instant.
-        var ours = await db.Customers.Where(c => picked.Contains(c.Id) && c.OwnerId == null && c.PoolId == pool.Id && c.PooledAt == now
-                && !db.OwnershipChanges.Any(o => o.CustomerId == c.Id && o.Event == OwnershipEvent.Reclaimed && o.At == now))
-            .Select(c => c.Id).ToListAsync(ct);
+        // Found by Id, the rest compared here: with "PoolId = … AND PooledAt = now" in the WHERE, SQLite's planner
+        // prefers that index and reads every customer this sweep has pooled so far, for every slice.
+        var ours = (await db.Customers.Where(c => picked.Contains(c.Id))
+                .Select(c => new { c.Id, c.OwnerId, c.PoolId, c.PooledAt,
+                    Booked = db.OwnershipChanges.Any(o => o.CustomerId == c.Id && o.Event == OwnershipEvent.Reclaimed && o.At == now) })
+                .ToListAsync(ct))
+            .Where(c => c.OwnerId == null && c.PoolId == pool.Id && c.PooledAt == now && !c.Booked).Select(c => c.Id).ToList();
         if (ours.Count == 0)
         {
             return [];
@@ -257,7 +261,7 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
         // The history, one INSERT … SELECT per rule: a row per customer, written by the database, not one by one.
         foreach (var group in taken.GroupBy(d => d.Decision.Rule!.When))
         {
-            await RecordReclaimsAsync(group.Select(d => d.Candidate.Id).ToList(), group.Key.ToString(), pool.Id, now, ct);
+            await RecordReclaimsAsync(group.Select(d => d.Candidate.Id).ToList(), group.Key.ToString(), ct);
         }
         await db.FollowUpTasks.Where(t => t.CustomerId != null && ours.Contains(t.CustomerId.Value) && t.ClosedAt == null)
             .ExecuteUpdateAsync(t => t.SetProperty(x => x.ClosedAt, now).SetProperty(x => x.ClosedReason, "reclaimed"), ct);
@@ -367,11 +371,12 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
     }
 
     /// <summary>
-    /// One history row per reclaimed customer, written by one INSERT … SELECT from the rows the chunk's UPDATE just
-    /// pooled (previous owner, reason and instant come from the row itself). Parameters are made by the model's own
-    /// mappings, so SQLite compares Guids and instants in the form EF Core stores them.
+    /// One history row per reclaimed customer, written by one INSERT … SELECT from the rows the slice's UPDATE just
+    /// pooled and its read-back found this sweep's, in the same transaction (previous owner, reason, pool and instant
+    /// come from the row itself). Parameters are made by the model's own mappings, so SQLite compares Guids in the form
+    /// EF Core stores them.
     /// </summary>
-    private async Task RecordReclaimsAsync(List<Guid> ids, string rule, Guid poolId, DateTimeOffset now, CancellationToken ct)
+    private async Task RecordReclaimsAsync(List<Guid> ids, string rule, CancellationToken ct)
     {
         var customer = db.Model.FindEntityType(typeof(Customer))!;
         var change = db.Model.FindEntityType(typeof(OwnershipChange))!;
@@ -382,8 +387,6 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
         {
             Param(change, nameof(OwnershipChange.Rule), "@rule", rule),
             Param(change, nameof(OwnershipChange.Event), "@event", OwnershipEvent.Reclaimed),
-            Param(customer, nameof(Customer.PoolId), "@pool", poolId),
-            Param(customer, nameof(Customer.PooledAt), "@now", now),
         };
         parameters.AddRange(ids.Select((id, i) => Param(customer, nameof(Customer.Id), "@c" + i, id)));
         // Only parameter names go into the text; every value is a parameter.
@@ -392,7 +395,7 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
             INSERT INTO "OwnershipChanges" ("OrganizationId", "CustomerId", "FromId", "ToId", "Reason", "Rule", "ById", "At", "Event", "PoolId")
             SELECT c."OrganizationId", c."Id", c."PreviousOwnerId", NULL, c."PoolReason", @rule, NULL, c."PooledAt", @event, c."PoolId"
             FROM "Customers" AS c
-            WHERE c."PoolId" = @pool AND c."PooledAt" = @now AND c."Id" IN ({list})
+            WHERE c."Id" IN ({list})
             """;
         await db.Database.ExecuteSqlRawAsync(sql, parameters, ct);
     }
