@@ -28,20 +28,25 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
 {
     public const string Name = "pool-sweep";
 
-    /// <summary>
-    /// About this many of an organisation's customers per slice. With one in ten due (a bad week at 1M customers) a
-    /// slice's transaction writes a few hundred rows: tens of milliseconds of SQLite's one write lock, or of those rows'
-    /// locks on PostgreSQL, so a rep saving a customer meanwhile waits that long at most.
-    /// </summary>
+    /// <summary>About this many of an organisation's customers per slice read: one short statement each.</summary>
     private int SliceSize => Math.Max(1, config.GetValue("Pool:SweepSlice", 5000));
 
     /// <summary>
-    /// SQLite only: between two slices' write transactions the write lock stays free at least this long (the next
-    /// slice's read counts towards it). A writer that found it taken
-    /// retries on busy_timeout's back-off (1, 3, 8, 18, 33, 53 … ms, then every 25–100 ms); a gap shorter than those steps
-    /// lets the next slice take the lock again before the writer looks, and the writer waits through many slices.
+    /// At most this many picked customers per write transaction. The transaction holds SQLite's one write lock, or its
+    /// rows' locks on PostgreSQL, so a rep saving a customer meanwhile may wait that long; fewer, larger transactions
+    /// finish the round sooner. Measured at 1M customers with 95k due on 2 busy cores: PostgreSQL 150 → 39 s, longest
+    /// writer wait 0.26 s (500: 59 s, 2.5 s); SQLite, where every transaction is also a turn of the one write lock with
+    /// a gap after it, 500 → 59–66 s (150: 195 s).
     /// </summary>
-    private TimeSpan SqliteGap => TimeSpan.FromMilliseconds(config.GetValue("Pool:SweepSqliteGapMs", 20));
+    private int BatchSize => Math.Max(1, config.GetValue<int?>("Pool:SweepBatch") ?? (db.Database.IsSqlite() ? 500 : 150));
+
+    /// <summary>
+    /// SQLite only: between two write transactions the write lock stays free at least this long (reading the next slice
+    /// counts towards it). A writer that found it taken retries on busy_timeout's back-off (1, 3, 8, 18, 33, 53, 78 ms
+    /// after its first try); with no gap the sweep takes the lock again before the writer looks, and the writer waits
+    /// through many transactions.
+    /// </summary>
+    private TimeSpan SqliteGap => TimeSpan.FromMilliseconds(config.GetValue("Pool:SweepSqliteGapMs", 15));
 
     public async Task<string> RunAsync(DateTimeOffset now, Guid? organizationId, CancellationToken ct)
     {
@@ -106,8 +111,7 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
             var candidates = await Candidates(db, slice.Where(c => c.OrganizationId == pool.OrganizationId && c.OwnerId != null
                 && owners.Contains(c.OwnerId.Value)).Where(picked), s).ToListAsync(ct);
             reading.Stop();
-            // A slice holds about SliceSize customers; the walk's last look over the whole table (PostgreSQL) may hold more.
-            foreach (var batch in candidates.Chunk(SliceSize))
+            foreach (var batch in candidates.Chunk(BatchSize))
             {
                 var decided = batch.Select(c => new Decided(c, PoolRules.Evaluate(c.Facts, s, pipeline, now))).ToList();
                 var toReclaim = decided.Where(d => d.Decision.Status == ReclaimStatus.Due).ToList();
@@ -265,13 +269,6 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
         }
         await db.FollowUpTasks.Where(t => t.CustomerId != null && ours.Contains(t.CustomerId.Value) && t.ClosedAt == null)
             .ExecuteUpdateAsync(t => t.SetProperty(x => x.ClosedAt, now).SetProperty(x => x.ClosedReason, "reclaimed"), ct);
-        db.AuditEntries.Add(new Access.AuditEntry
-        {
-            OrganizationId = pool.OrganizationId, At = now, ActorName = "system", Action = Access.AuditActions.Update,
-            EntityType = "PoolSweep", EntityId = pool.Id.ToString(),
-            Changes = System.Text.Json.JsonSerializer.Serialize(new { reclaimed = taken.Count, pool = pool.Name }),
-        });
-        await db.SaveChangesAsync(ct);
         return taken;
     }
 
@@ -312,11 +309,23 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
         }
     }
 
-    /// <summary>One message per owner for the customers this sweep took from them, one for those it warned about.</summary>
+    /// <summary>
+    /// One message per owner for the customers this sweep took from them, one for those it warned about, and one audit
+    /// entry for the pool's round (each customer's own record is its history row).
+    /// </summary>
     private async Task NotifyAsync(CustomerPool pool, OwnerNews news, DateTimeOffset now)
     {
         // Whatever a failed slice left unsaved is not news.
         db.ChangeTracker.Clear();
+        if (news.Reclaimed.Count > 0)
+        {
+            db.AuditEntries.Add(new Access.AuditEntry
+            {
+                OrganizationId = pool.OrganizationId, At = now, ActorName = "system", Action = Access.AuditActions.Update,
+                EntityType = "PoolSweep", EntityId = pool.Id.ToString(),
+                Changes = System.Text.Json.JsonSerializer.Serialize(new { reclaimed = news.Reclaimed.Count, pool = pool.Name }),
+            });
+        }
         foreach (var theirs in news.Reclaimed.GroupBy(d => d.Candidate.OwnerId).Select(g => g.ToList()))
         {
             var (first, decision) = (theirs[0].Candidate, theirs[0].Decision);
