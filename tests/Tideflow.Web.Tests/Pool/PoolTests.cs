@@ -338,10 +338,10 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
-    public async Task A_sweep_in_slices_of_two_takes_every_due_customer_once_per_pool_and_each_owner_hears_once()
+    public async Task A_sweep_in_slices_and_batches_of_two_takes_every_due_customer_once_per_pool_and_each_owner_hears_once()
     {
         app.SkipIfUnavailable();
-        await using var node = app.SecondNode(new Dictionary<string, string> { ["Scheduler:Enabled"] = "false", ["Pool:SweepSlice"] = "2" });
+        await using var node = app.SecondNode(new Dictionary<string, string> { ["Scheduler:Enabled"] = "false", ["Pool:SweepSlice"] = "2", ["Pool:SweepBatch"] = "2" });
         var org = await TestOrg.CreateAsync(node.Services);
         var south = await (await node.As(org.Admin).PostJson("/api/pools", new
         {

@@ -34,11 +34,12 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
     /// <summary>
     /// At most this many picked customers per write transaction. The transaction holds SQLite's one write lock, or its
     /// rows' locks on PostgreSQL, so a rep saving a customer meanwhile may wait that long; fewer, larger transactions
-    /// finish the round sooner. Measured at 1M customers with 95k due on 2 busy cores: PostgreSQL 150 → 39 s, longest
-    /// writer wait 0.26 s (500: 59 s, 2.5 s); SQLite, where every transaction is also a turn of the one write lock with
-    /// a gap after it, 500 → 59–66 s (150: 195 s).
+    /// finish the round sooner. Measured at 1M customers, 95k due, on 2 cores shared with the list load and other work:
+    /// PostgreSQL 150 → 39 s, longest writer wait 0.26 s (a slice's ~500 at once: 59 s, 2.5 s). SQLite pays a fixed
+    /// ~0.2 s per transaction under that load (a turn of the one write lock, its gap, the awaits queued behind the
+    /// requests), so it writes a slice's picks at once: 59–66 s (at most 500: 120 s; 150: 195 s).
     /// </summary>
-    private int BatchSize => Math.Max(1, config.GetValue<int?>("Pool:SweepBatch") ?? (db.Database.IsSqlite() ? 500 : 150));
+    private int BatchSize => Math.Max(1, config.GetValue<int?>("Pool:SweepBatch") ?? (db.Database.IsSqlite() ? 1000 : 150));
 
     /// <summary>
     /// SQLite only: between two write transactions the write lock stays free at least this long (reading the next slice
