@@ -318,26 +318,6 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
-    public async Task The_walk_in_slices_covers_every_customer_of_the_organisation_exactly_once()
-    {
-        app.SkipIfUnavailable();
-        var org = await app.NewOrgAsync();
-        await OwnedAsync(app, org, org.RepA.Id, 1, 2, 3, 4, 5);
-        await PooledAsync(app, org, 2);
-        var (expected, seen) = await app.InDbAsync(async db =>
-        {
-            var seen = new List<Guid>();
-            await foreach (var slice in SweepWalk.SlicesAsync(db, org.Id, 2, default))
-            {
-                seen.AddRange(await slice.Where(c => c.OrganizationId == org.Id).Select(c => c.Id).ToListAsync());
-            }
-            return (await db.Customers.Where(c => c.OrganizationId == org.Id).Select(c => c.Id).ToListAsync(), seen);
-        });
-        Assert.Equal(expected.Count, seen.Count);
-        Assert.Equal(expected.Order(), seen.Order());
-    }
-
-    [Fact]
     public async Task A_sweep_in_slices_and_batches_of_two_takes_every_due_customer_once_per_pool_and_each_owner_hears_once()
     {
         app.SkipIfUnavailable();

@@ -18,7 +18,7 @@ public sealed record PoolCandidate(Guid Id, Guid OrganizationId, string Name, st
 
 /// <summary>
 /// The reclaim sweep (R4.2–R4.4), run by the scheduler on whichever node holds its lease. Per pool it walks the
-/// organisation's customers in slices of the table's physical order (<see cref="SweepWalk"/>); per slice one read picks
+/// organisation's customers in slices of the table's physical order (<see cref="TableWalk"/>); per slice one read picks
 /// the governed customers due now or within the longest warning, <see cref="PoolRules.Evaluate"/> decides each, and one
 /// short transaction takes the due ones back, its UPDATE repeating the rule's WHERE, so a follow-up that lands first
 /// keeps the customer and one that lands after fails on the owner it no longer has (never both). Warnings are unique per
@@ -141,13 +141,15 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
 
         try
         {
-            await foreach (var slice in SweepWalk.SlicesAsync(db, pool.OrganizationId, SliceSize, ct))
+            await foreach (var slice in TableWalk.SlicesAsync(db, db.Customers, pool.OrganizationId, SliceSize, ct))
             {
                 await SliceAsync(slice);
             }
-            if (SweepWalk.LastLook(db) is { } all)
+            if (TableWalk.RowsMove(db))
             {
-                await SliceAsync(all);
+                // One statement, one snapshot: every row once, also those an update moved behind the walk. Whatever the
+                // slices handled no longer matches the WHERE, or is skipped as already warned.
+                await SliceAsync(db.Customers);
             }
             logger.LogInformation("Pool sweep of {Pool}: {Slices} slices read in {Reading:F0} ms, {Writes} written in {Writing:F0} ms (longest {Longest:F0} ms); reclaimed {Reclaimed}, warned {Warned}",
                 pool.Id, slices, reading.Elapsed.TotalMilliseconds, writes, writing.Elapsed.TotalMilliseconds, longestWrite.TotalMilliseconds, reclaimed, warned);
