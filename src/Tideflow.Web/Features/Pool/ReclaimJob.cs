@@ -93,7 +93,9 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
         {
             return (0, 0);
         }
-        var governed = db.Customers.Where(c => c.OrganizationId == pool.OrganizationId && c.OwnerId != null && owners.Contains(c.OwnerId.Value));
+        System.Linq.Expressions.Expression<Func<Customer, bool>> isGoverned =
+            c => c.OrganizationId == pool.OrganizationId && c.OwnerId != null && owners.Contains(c.OwnerId.Value);
+        var governed = db.Customers.Where(isGoverned);
         var due = ReclaimRulesSql.Due(s, pipeline, db, now);
         // One pick serves both: the rules only ever add customers as time passes, so whoever is due now or owed a
         // warning is due by now + the longest warning.
@@ -105,13 +107,15 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
         var (reading, writing) = (new System.Diagnostics.Stopwatch(), new System.Diagnostics.Stopwatch());
         int reclaimed = 0, warned = 0, slices = 0, writes = 0;
         var longestWrite = TimeSpan.Zero;
+        var warnedNow = new HashSet<Guid>();
         async Task SliceAsync(IQueryable<Customer> slice)
         {
             slices++;
             reading.Start();
-            var candidates = await Candidates(db, slice.Where(c => c.OrganizationId == pool.OrganizationId && c.OwnerId != null
-                && owners.Contains(c.OwnerId.Value)).Where(picked), s).ToListAsync(ct);
+            var candidates = await Candidates(db, slice.Where(isGoverned).Where(picked), s).ToListAsync(ct);
             reading.Stop();
+            // PostgreSQL's last look sees again the customers this round warned: they need no second look.
+            candidates = candidates.Where(c => !warnedNow.Contains(c.Id)).ToList();
             foreach (var batch in candidates.Chunk(BatchSize))
             {
                 var decided = batch.Select(c => new Decided(c, PoolRules.Evaluate(c.Facts, s, pipeline, now))).ToList();
@@ -134,6 +138,7 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
                 longestWrite = TimeSpan.FromTicks(Math.Max(longestWrite.Ticks, (writing.Elapsed - started).Ticks));
                 news.Reclaimed.AddRange(taken);
                 news.Warned.AddRange(sent);
+                warnedNow.UnionWith(sent.Select(d => d.Candidate.Id));
                 reclaimed += taken.Count;
                 warned += sent.Count;
             }
