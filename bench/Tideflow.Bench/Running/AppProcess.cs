@@ -48,6 +48,8 @@ public sealed class AppProcess : IAsyncDisposable
         info.Environment["Demo__Seed"] = "false";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         info.Environment["Logging__LogLevel__Default"] = "Warning";
+        // The sweep's one line per pool (slices, time reading and writing) says where its time went.
+        info.Environment["Logging__LogLevel__Tideflow.Web.Features.Pool.ReclaimJob"] = "Information";
         // The capture door's rate limits would otherwise measure themselves (120/min per IP).
         info.Environment["Capture__PerIpPerMinute"] = "100000000";
         info.Environment["Capture__PerChannelPerSecond"] = "100000000";

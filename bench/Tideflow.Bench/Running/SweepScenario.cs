@@ -10,9 +10,10 @@ namespace Tideflow.Bench.Running;
 /// PostgreSQL, no other writer waiting more than 100 ms, customer-list p99 &lt; 200 ms meanwhile).
 /// <para>
 /// Set-up (not timed), relative to the wall clock because the app sweeps on its own clock: every owned customer was
-/// assigned 60 days ago and last followed up a day ago, except one in ten (the first by Id, so scattered through the
-/// table), last followed up 10 days ago — due under the default pool's "no follow-up for 7 days" — and one in a hundred
-/// (the last by Id) 6.5 days ago, inside the 24-hour warning.
+/// assigned 60 days ago and last followed up a day ago, except one in ten (the first by Id among those not won, whom
+/// the default pool spares, so scattered through the table), last followed up 10 days ago — due under the default
+/// pool's "no follow-up for 7 days" — and one in a hundred (the last by Id, not won) 6.5 days ago, inside the 24-hour
+/// warning.
 /// </para>
 /// <para>
 /// The app: <c>POST /api/jobs/pool-sweep/run</c> as the admin, timed by the job's own start and finish, while 8 clients
@@ -49,14 +50,14 @@ public static class SweepScenario
             """, ct, ("@assigned", now.AddDays(-60)), ("@recent", now.AddDays(-1)));
         await db.ExecAsync("""
             UPDATE "Customers" SET "LastFollowUpAt" = @stale
-            WHERE "Id" IN (SELECT "Id" FROM "Customers" WHERE "OwnerId" IS NOT NULL ORDER BY "Id" LIMIT @n)
+            WHERE "Id" IN (SELECT "Id" FROM "Customers" WHERE "OwnerId" IS NOT NULL AND "Stage" <> 'won' ORDER BY "Id" LIMIT @n)
             """, ct, ("@stale", now.AddDays(-10)), ("@n", due));
         await db.ExecAsync("""
             UPDATE "Customers" SET "LastFollowUpAt" = @soon
-            WHERE "Id" IN (SELECT "Id" FROM "Customers" WHERE "OwnerId" IS NOT NULL ORDER BY "Id" DESC LIMIT @n)
+            WHERE "Id" IN (SELECT "Id" FROM "Customers" WHERE "OwnerId" IS NOT NULL AND "Stage" <> 'won' ORDER BY "Id" DESC LIMIT @n)
             """, ct, ("@soon", now.AddDays(-6.5)), ("@n", warn));
         await db.ExecAsync(db.IsPostgres ? """VACUUM ANALYZE "Customers" """ : "ANALYZE", ct);
-        var dueIds = await db.IdsAsync("""SELECT "Id" FROM "Customers" WHERE "OwnerId" IS NOT NULL ORDER BY "Id" LIMIT @n""", ct, ("@n", due));
+        var dueIds = await db.IdsAsync("""SELECT "Id" FROM "Customers" WHERE "OwnerId" IS NOT NULL AND "Stage" <> 'won' ORDER BY "Id" LIMIT @n""", ct, ("@n", due));
         log.WriteLine($"sweep: {owned:N0} owned customers, {due:N0} made due and {warn:N0} due within the warning, set up in {setup.Elapsed.TotalSeconds:F1} s");
 
         // The app's sweep.
@@ -170,7 +171,7 @@ public static class SweepScenario
         await using (var update = db.Command(connection, tx, """
             UPDATE "Customers" SET "PreviousOwnerId" = "OwnerId", "OwnerId" = NULL, "PoolId" = @pool, "PooledAt" = @now, "PoolReason" = 'floor',
                 "ClaimedAt" = NULL, "UpdatedAt" = @now
-            WHERE "OrganizationId" = @org AND "OwnerId" IS NOT NULL AND "LastFollowUpAt" <= @cutoff AND "AssignedAt" <= @cutoff
+            WHERE "OrganizationId" = @org AND "OwnerId" IS NOT NULL AND "LastFollowUpAt" <= @cutoff AND "AssignedAt" <= @cutoff AND "Stage" <> 'won'
             """, ("@pool", pool), ("@now", now), ("@org", org), ("@cutoff", cutoff)))
         {
             count = await update.ExecuteNonQueryAsync(ct);

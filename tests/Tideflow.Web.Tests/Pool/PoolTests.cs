@@ -288,6 +288,128 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.Equal((due, due, 1, 1, due), (events, reclaimNotes, warnings, warningNotes, pooled));
     }
 
+    /// <summary>Customers of one owner with the given assignment ages, added in one go.</summary>
+    private static Task<List<Guid>> OwnedAsync(TideflowApp node, TestOrg org, Guid owner, params double[] assignedDaysAgo)
+    {
+        var now = node.Clock.GetUtcNow();
+        return node.InDbAsync(async db =>
+        {
+            var ids = new List<Guid>();
+            foreach (var days in assignedDaysAgo)
+            {
+                var c = new Customer
+                {
+                    Id = Guid.CreateVersion7(), OrganizationId = org.Id, Name = $"扫描客户 {ids.Count} {days}", OwnerId = owner, Grade = "B",
+                    AssignedAt = now.AddDays(-days), CreatedAt = now.AddDays(-days), UpdatedAt = now,
+                };
+                db.Customers.Add(c);
+                ids.Add(c.Id);
+            }
+            await db.SaveChangesAsync();
+            return ids;
+        });
+    }
+
+    private static async Task<string> SweepAsync(IServiceProvider services, DateTimeOffset now, Guid org)
+    {
+        await using var scope = services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentUser>().Set(DataScope.System);
+        return await scope.ServiceProvider.GetRequiredService<ReclaimJob>().RunAsync(now, org, default);
+    }
+
+    [Fact]
+    public async Task A_sweep_in_slices_and_batches_of_two_takes_every_due_customer_once_per_pool_and_each_owner_hears_once()
+    {
+        app.SkipIfUnavailable();
+        await using var node = app.SecondNode(new Dictionary<string, string> { ["Scheduler:Enabled"] = "false", ["Pool:SweepSlice"] = "2", ["Pool:SweepBatch"] = "2" });
+        var org = await TestOrg.CreateAsync(node.Services);
+        var south = await (await node.As(org.Admin).PostJson("/api/pools", new
+        {
+            name = "华南公海", teamIds = new[] { org.TeamB },
+            settings = PoolSettings.Default with { Rules = [new ReclaimRule(ReclaimWhen.NoFollowUp, 3)] },
+        })).ReadAsync<PoolView>();
+        // Default pool (repA): 7 days, warned a day before. 华南公海 (repB): 3 days, warned a day before.
+        var a = await OwnedAsync(node, org, org.RepA.Id, 30, 8, 20, 6.5, 1, 9, 10, 2, 40);
+        var b = await OwnedAsync(node, org, org.RepB.Id, 4, 2.5, 1, 5, 3.5);
+        var (dueA, warnA, dueB, warnB) = (new[] { a[0], a[1], a[2], a[5], a[6], a[8] }, a[3], new[] { b[0], b[3], b[4] }, b[1]);
+        var now = node.Clock.GetUtcNow();
+
+        Assert.Equal("reclaimed 9, warned 2", await SweepAsync(node.Services, now, org.Id));
+        // The same instant again (a second node, a retried run): nothing more.
+        Assert.Equal("reclaimed 0, warned 0", await SweepAsync(node.Services, now, org.Id));
+
+        var (pooled, history, warnings, notes) = await node.InDbAsync(async db => (
+            await db.Customers.Where(c => c.OrganizationId == org.Id && c.OwnerId == null && c.PooledAt != null).Select(c => new { c.Id, c.PoolId, c.PreviousOwnerId }).ToListAsync(),
+            await db.OwnershipChanges.Where(o => o.OrganizationId == org.Id && o.Event == OwnershipEvent.Reclaimed).Select(o => new { o.CustomerId, o.PoolId, o.FromId }).ToListAsync(),
+            await db.PoolWarnings.Where(w => w.OrganizationId == org.Id).Select(w => w.CustomerId).ToListAsync(),
+            await db.Notifications.Where(n => n.OrganizationId == org.Id && n.Kind != "contact-returned").Select(n => new { n.RecipientId, n.Kind, n.Parameters }).ToListAsync()));
+        Assert.Equal(dueA.Select(id => (id, org.DefaultPool, org.RepA.Id)).Concat(dueB.Select(id => (id, south.Id, org.RepB.Id))).Order(),
+            pooled.Select(p => (p.Id, p.PoolId!.Value, p.PreviousOwnerId!.Value)).Order());
+        Assert.Equal(pooled.Select(p => (p.Id, p.PoolId)).Order(), history.Select(h => (h.CustomerId!.Value, h.PoolId)).Order());
+        Assert.Equal(new[] { warnA, warnB }.Order(), warnings.Order());
+        // One digest per owner for the reclaims, one message for the warning — not one per slice.
+        Assert.Equal(4, notes.Count);
+        Assert.Contains("\"count\":\"6\"", Assert.Single(notes, n => n.RecipientId == org.RepA.Id && n.Kind == "customers-reclaimed").Parameters);
+        Assert.Contains("\"count\":\"3\"", Assert.Single(notes, n => n.RecipientId == org.RepB.Id && n.Kind == "customers-reclaimed").Parameters);
+        Assert.Single(notes, n => n.RecipientId == org.RepA.Id && n.Kind == "reclaim-warning");
+        Assert.Single(notes, n => n.RecipientId == org.RepB.Id && n.Kind == "reclaim-warning");
+    }
+
+    [Fact]
+    public async Task A_customer_followed_up_between_the_pick_and_the_reclaim_stays_with_its_rep()
+    {
+        app.SkipIfUnavailable();
+        var org = await app.NewOrgAsync();
+        var due = await OwnedAsync(app, org, org.RepA.Id, 30, 20, 10);
+        var called = (await OwnedAsync(app, org, org.RepA.Id, 1))[0];
+        var now = app.Clock.GetUtcNow();
+        await app.InDbAsync(db => db.Customers.Where(c => c.Id == called).ExecuteUpdateAsync(c => c.SetProperty(x => x.LastFollowUpAt, now.AddHours(-1))));
+        // The rep's follow-up lands after the sweep picked the customer and before its UPDATE: on the sweep's own
+        // connection, just ahead of the UPDATE, as the database would order a commit that came first.
+        var lateCall = new FollowUpBeforeReclaim(due[1], called);
+        await using var factory = app.WithWebHostBuilder(b => b.ConfigureServices(s =>
+        {
+            s.ConfigureDbContext<SqliteTideflowDbContext>(o => o.AddInterceptors(lateCall));
+            s.ConfigureDbContext<PostgresTideflowDbContext>(o => o.AddInterceptors(lateCall));
+        }));
+
+        Assert.Equal("reclaimed 2, warned 0", await SweepAsync(factory.Services, now, org.Id));
+
+        Assert.True(lateCall.Fired);
+        var (owners, history, notes) = await app.InDbAsync(async db => (
+            await db.Customers.Where(c => due.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.OwnerId),
+            await db.OwnershipChanges.Where(o => o.OrganizationId == org.Id && o.Event == OwnershipEvent.Reclaimed).Select(o => o.CustomerId).ToListAsync(),
+            await db.Notifications.Where(n => n.RecipientId == org.RepA.Id && n.Kind == "customers-reclaimed").Select(n => n.Parameters).ToListAsync()));
+        Assert.Equal((null, org.RepA.Id, null), (owners[due[0]], owners[due[1]], owners[due[2]]));
+        Assert.Equal(new[] { due[0], due[2] }.Order(), history.Select(h => h!.Value).Order());
+        Assert.Contains("\"count\":\"2\"", Assert.Single(notes));
+    }
+
+    /// <summary>Before the sweep's first reclaim UPDATE, gives one customer the last follow-up of another (a fresh one).</summary>
+    private sealed class FollowUpBeforeReclaim(Guid customer, Guid freshlyCalled) : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor
+    {
+        public bool Fired { get; private set; }
+
+        public override async ValueTask<Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<int>> NonQueryExecutingAsync(System.Data.Common.DbCommand command,
+            Microsoft.EntityFrameworkCore.Diagnostics.CommandEventData eventData, Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<int> result,
+            CancellationToken cancellationToken = default)
+        {
+            if (!Fired && command.CommandText.Contains("\"PoolReason\" = ", StringComparison.Ordinal) && command.CommandText.StartsWith("UPDATE \"Customers\"", StringComparison.Ordinal))
+            {
+                Fired = true;
+                await using var call = command.Connection!.CreateCommand();
+                call.Transaction = command.Transaction;
+                // Guids as SQLite stores them (upper-case text); PostgreSQL reads the same literal as a uuid.
+                call.CommandText = $"""
+                    UPDATE "Customers" SET "LastFollowUpAt" = (SELECT "LastFollowUpAt" FROM "Customers" WHERE "Id" = '{freshlyCalled.ToString().ToUpperInvariant()}')
+                    WHERE "Id" = '{customer.ToString().ToUpperInvariant()}'
+                    """;
+                Assert.Equal(1, await call.ExecuteNonQueryAsync(cancellationToken));
+            }
+            return result;
+        }
+    }
+
     [Fact]
     public async Task The_preview_picks_exactly_the_customers_the_pure_rules_call_due_for_every_combination_of_facts()
     {
