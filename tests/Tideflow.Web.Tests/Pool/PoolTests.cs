@@ -222,7 +222,9 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.Equal(HttpStatusCode.Created, (await node.As(org.RepA).PostJson($"/api/customers/{kept}/follow-ups",
             new { channel = "Phone", content = "电话沟通", nextPlan = "下周回访", nextContactAt = node.Clock.GetUtcNow().AddDays(7) })).StatusCode);
         node.Clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromHours(1));
-        await SweptAsync(db => db.PoolWarnings.AnyAsync(w => w.CustomerId == neglected));
+        // Owners hear of a pool's warnings and reclaims once its sweep is through: wait for the message, not the row.
+        await SweptAsync(db => db.Notifications.AnyAsync(n => n.RecipientId == org.RepA.Id && n.Kind == "reclaim-warning"));
+        Assert.True(await node.InDbAsync(db => db.PoolWarnings.AnyAsync(w => w.CustomerId == neglected)));
         var warning = await node.InDbAsync(db => db.Notifications.SingleAsync(n => n.RecipientId == org.RepA.Id && n.Kind == "reclaim-warning"));
         // The fake clock fires the scheduler's ticks as it passes them: the warning goes out once the window opens, 24 h before.
         Assert.Matches("\"left\":\"2[34]h\"", warning.Parameters);
@@ -232,7 +234,7 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.DoesNotContain(soon, d => d.CustomerId == kept);
 
         node.Clock.Advance(TimeSpan.FromDays(1));
-        await SweptAsync(db => db.Customers.AnyAsync(c => c.Id == neglected && c.OwnerId == null));
+        await SweptAsync(db => db.Notifications.AnyAsync(n => n.RecipientId == org.RepA.Id && n.Kind == "customer-reclaimed"));
         var (reclaimed, keptOwner) = await node.InDbAsync(async db => (
             await db.Customers.SingleAsync(c => c.Id == neglected), await db.Customers.Where(c => c.Id == kept).Select(c => c.OwnerId).SingleAsync()));
         Assert.Equal((org.DefaultPool, org.RepA.Id, "no follow-up for 7 days"), (reclaimed.PoolId, reclaimed.PreviousOwnerId, reclaimed.PoolReason));
