@@ -86,9 +86,9 @@ public sealed class RescoreLeads(TideflowDbContext db, CurrentUser me, TimeProvi
 }
 
 /// <summary>
-/// Walks the organisation's leads in slices of the table's physical order (<see cref="TableWalk"/>), each slice one
-/// short transaction, so the app keeps serving while it runs. Per-row audit is off (a re-score touches every lead); one
-/// entry records the job.
+/// Walks the organisation's leads in slices of the table's physical order (<see cref="TableWalk"/>), writing each in
+/// short transactions of at most <see cref="BatchSize"/> leads, so the app keeps serving while it runs. Per-row audit is
+/// off (a re-score touches every lead); one entry records the job.
 /// </summary>
 public sealed class RescoreRunner(TideflowDbContext db, CurrentUser current, TimeProvider clock) : IJobRunner
 {
