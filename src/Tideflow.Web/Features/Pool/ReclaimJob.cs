@@ -93,8 +93,7 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
         {
             return (0, 0);
         }
-        System.Linq.Expressions.Expression<Func<Customer, bool>> isGoverned =
-            c => c.OrganizationId == pool.OrganizationId && c.OwnerId != null && owners.Contains(c.OwnerId.Value);
+        var isGoverned = IsGoverned(pool, owners);
         var governed = db.Customers.Where(isGoverned);
         var due = ReclaimRulesSql.Due(s, pipeline, db, now);
         // One pick serves both: the rules only ever add customers as time passes, so whoever is due now or owed a
@@ -178,11 +177,11 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
     }
 
     /// <summary>The customers a pool's rules govern: owned by members of its teams (the default pool: of teams in no pool).</summary>
-    public static async Task<IQueryable<Customer>> GovernedAsync(TideflowDbContext db, CustomerPool pool, CancellationToken ct)
-    {
-        var ids = (await GovernedOwnersAsync(db, pool, ct)).Select(id => (Guid?)id).ToList();
-        return db.Customers.Where(c => c.OrganizationId == pool.OrganizationId && c.OwnerId != null && ids.Contains(c.OwnerId));
-    }
+    public static async Task<IQueryable<Customer>> GovernedAsync(TideflowDbContext db, CustomerPool pool, CancellationToken ct) =>
+        db.Customers.Where(IsGoverned(pool, await GovernedOwnersAsync(db, pool, ct)));
+
+    private static System.Linq.Expressions.Expression<Func<Customer, bool>> IsGoverned(CustomerPool pool, List<Guid> owners) =>
+        c => c.OrganizationId == pool.OrganizationId && c.OwnerId != null && owners.Contains(c.OwnerId.Value);
 
     /// <summary>The users whose customers a pool's rules govern: members of its teams (the default pool: of teams in no pool).</summary>
     public static Task<List<Guid>> GovernedOwnersAsync(TideflowDbContext db, CustomerPool pool, CancellationToken ct)
