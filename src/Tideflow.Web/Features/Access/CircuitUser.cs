@@ -43,7 +43,15 @@ public sealed class UserCircuitHandler(AuthenticationStateProvider auth, Current
             return;
         }
         await using var scope = scopes.CreateAsyncScope();
-        current.Set(await DataScopeLoader.LoadAsync(scope.ServiceProvider.GetRequiredService<TideflowDbContext>(), id, ct));
+        var loaded = await DataScopeLoader.LoadAsync(scope.ServiceProvider.GetRequiredService<TideflowDbContext>(), id, ct);
+        current.Set(loaded);
+        if (!loaded.IsAuthenticated && auth is IHostEnvironmentAuthenticationStateProvider circuitState)
+        {
+            // Deactivated between the page's first (prerendered) response and its circuit, or between two
+            // revalidations: sign the circuit out now, so the router sends it to the login page instead of a
+            // page asking for data as nobody.
+            circuitState.SetAuthenticationState(Task.FromResult(new AuthenticationState(new ClaimsPrincipal(new ClaimsIdentity()))));
+        }
     }
 }
 
