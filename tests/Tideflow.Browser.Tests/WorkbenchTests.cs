@@ -65,6 +65,9 @@ public sealed class ReclaimSoonTests(BrowserApp app) : BrowserTest(app)
     {
         var rep = await NewPageAsync();
         await Ui.LoginAsync(rep, "rep1");
+        // Counted on the interactive page: while the circuit takes over from the prerendered one, the card is gone until
+        // its data loads again, and a count then would read 0.
+        await Ui.WaitForInteractiveAsync(rep);
         var card = rep.Locator("[data-testid=due-soon]");
         await card.WaitForAsync();
         var shown = await card.Locator("[data-testid=due-soon-row]").CountAsync();

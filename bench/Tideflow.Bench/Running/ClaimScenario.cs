@@ -14,15 +14,19 @@ namespace Tideflow.Bench.Running;
 /// then claims <see cref="Limit"/> + 2 distinct customers one after another, all 32 at once, through
 /// <c>POST /api/customers/{id}/claim</c>: exactly <see cref="Limit"/> must succeed per rep and the last two must be
 /// refused with 409 (daily limit); afterwards the database must show each rep's counter at the limit and exactly that
-/// many customers claimed by them. <b>Floor</b>: 32 other reps do the same with one hand-written transaction per claim
-/// (counter up only below the limit, the customer taken only while still pooled, the history row, the first-contact
-/// task), same driver shape.
+/// many customers claimed by them. Before it, 32 further reps claim 10 other customers each, not measured, so the run
+/// sees a warm server (compiled code, EF Core's query cache, full connection pools) as a team would after the first
+/// minutes of a day. <b>Floor</b>: 32 other reps do the same with one hand-written transaction per claim (counter up
+/// only below the limit, the customer taken only while still pooled, the history row, the first-contact task), same
+/// driver shape, after the same warm-up.
 /// </summary>
 public static class ClaimScenario
 {
     public const int Limit = 50;
     private const int Reps = 32;
     private const int Extra = 2;
+    /// <summary>Claims per rep of the warm-up: other reps, other customers, not measured.</summary>
+    private const int WarmUp = 10;
     private const string Marker = "bench-claim";
 
     public static async Task<IReadOnlyList<ResultRow>> RunAsync(AppProcess app, Organisation org, string connectionString, bool isPostgres,
@@ -48,13 +52,15 @@ public static class ClaimScenario
         }, ct);
 
         var claimers = org.Reps.Skip(1).Take(2 * Reps).ToList();
-        var tokens = await TokensAsync(db, org, claimers, seed, ct);
+        var warmers = org.Reps.Skip(1 + 2 * Reps).Take(Reps).ToList();
+        var tokens = await TokensAsync(db, org, claimers.Concat(warmers).ToList(), seed, ct);
         var now = TimeProvider.System.GetUtcNow();
         var day = Day(now);
         var perRep = Limit + Extra;
-        var needed = 2 * Reps * perRep;
-        await db.ExecAsync($"""DELETE FROM "ClaimCounts" WHERE "UserId" IN ({string.Join(", ", claimers.Select((_, i) => "@u" + i))})""", ct,
-            claimers.Select((u, i) => ("@u" + i, (object?)u.Id)).ToArray());
+        var measured = 2 * Reps * perRep;
+        var needed = measured + 2 * Reps * WarmUp;
+        await db.ExecAsync($"""DELETE FROM "ClaimCounts" WHERE "UserId" IN ({string.Join(", ", claimers.Concat(warmers).Select((_, i) => "@u" + i))})""", ct,
+            claimers.Concat(warmers).Select((u, i) => ("@u" + i, (object?)u.Id)).ToArray());
         var pooled = await db.ScalarAsync("""SELECT COUNT(*) FROM "Customers" WHERE "PoolId" = @pool AND "OwnerId" IS NULL AND "PoolReason" = @marker""",
             ct, ("@pool", poolId), ("@marker", Marker));
         if (pooled < needed)
@@ -76,12 +82,19 @@ public static class ClaimScenario
         }
         log.WriteLine($"claims: {Reps} reps × {perRep} claims each (limit {Limit}) on the app, then the floor; pool {poolId}, day {day}");
 
-        // Warm-up without claiming (a warm-up claim would use up the limit): each token once.
-        for (var i = 0; i < Reps; i++)
+        // Warm-up, as on a server that has been up a while: 32 other reps claim 10 other customers each, so the claim path
+        // is compiled (JIT tiers, EF Core's query cache) and the connection pools are full before the measured run.
+        var warm = await RunAsync(Reps, WarmUp, async (rep, n) =>
         {
-            using var me = await Api.SendAsync(http, HttpMethod.Get, "api/pools/my-claims", tokens[i], null, ct);
-            me.EnsureSuccessStatusCode();
+            using var response = await Api.SendAsync(http, HttpMethod.Post, $"api/customers/{ids[measured + rep * WarmUp + n]}/claim",
+                tokens[2 * Reps + rep], null, ct);
+            return response.StatusCode == HttpStatusCode.OK ? Outcome.Claimed : Outcome.Error;
+        });
+        if (warm.Errors > 0)
+        {
+            throw new InvalidOperationException($"{warm.Errors} warm-up claims failed.");
         }
+        log.WriteLine($"claims: warm-up done ({warm.Claimed} claims in {warm.Wall.TotalSeconds:F2} s)");
 
         var appRun = await RunAsync(Reps, perRep, async (rep, n) =>
         {
@@ -93,7 +106,15 @@ public static class ClaimScenario
                 _ => Outcome.Error,
             };
         });
+        log.WriteLine($"claims: app run done in {appRun.Wall.TotalSeconds:F2} s");
         var floorClaim = new FloorClaim(db, org.Organization.Id, poolId, day);
+        // The floor warms up the same way (the same warm-up reps, another 10 customers each).
+        var floorWarm = await RunAsync(Reps, WarmUp, (rep, n) =>
+            floorClaim.ClaimAsync(warmers[rep].Id, ids[measured + (Reps + rep) * WarmUp + n], ct));
+        if (floorWarm.Errors > 0 || floorWarm.Claimed != Reps * WarmUp)
+        {
+            throw new InvalidOperationException($"Floor warm-up: {floorWarm.Claimed} of {Reps * WarmUp} claimed.");
+        }
         var floorRun = await RunAsync(Reps, perRep, (rep, n) =>
             floorClaim.ClaimAsync(claimers[Reps + rep].Id, ids[(Reps + rep) * perRep + n], ct));
 

@@ -152,6 +152,41 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
+    public async Task A_rep_at_the_held_cap_is_refused_with_the_cap_and_the_refusal_does_not_count_against_the_day()
+    {
+        var org = await app.NewOrgAsync();
+        var reps = await TestOrg.AddRepsAsync(app.Services, org.Id, org.TeamB, 2);
+        var customers = await PooledAsync(app, org, 5);
+        // The pool caps holdings at 2; the second rep's own capacity is 1, and the smaller cap applies.
+        await app.InDbAsync(async db =>
+        {
+            var pool = await db.Pools.IgnoreQueryFilters().SingleAsync(p => p.Id == org.DefaultPool);
+            pool.Settings = PoolSettingsJson.Write(PoolSettingsJson.Read(pool.Settings) with { MaxHeld = 2, DailyClaimLimit = 10 });
+            (await db.Users.IgnoreQueryFilters().SingleAsync(u => u.Id == reps[1].Id)).Capacity = 1;
+            return await db.SaveChangesAsync();
+        });
+
+        var first = app.As(reps[0]);
+        Assert.Equal(HttpStatusCode.OK, (await first.PostAsync($"/api/customers/{customers[0]}/claim", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await first.PostAsync($"/api/customers/{customers[1]}/claim", null)).StatusCode);
+        var refused = await first.PostAsync($"/api/customers/{customers[2]}/claim", null);
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Contains("你已持有 2 个客户，达到上限 2", (await refused.JsonAsync()).GetProperty("detail").GetString());
+        var status = await (await first.GetAsync("/api/pools/my-claims")).ReadAsync<ClaimStatus>();
+        Assert.Equal((2, 2, 2), (status.ClaimedToday, status.Held, status.HeldCap));
+
+        var second = app.As(reps[1]);
+        Assert.Equal(HttpStatusCode.OK, (await second.PostAsync($"/api/customers/{customers[3]}/claim", null)).StatusCode);
+        var capped = await second.PostAsync($"/api/customers/{customers[4]}/claim", null);
+        Assert.Equal(HttpStatusCode.Conflict, capped.StatusCode);
+        Assert.Contains("你已持有 1 个客户，达到上限 1", (await capped.JsonAsync()).GetProperty("detail").GetString());
+        Assert.Equal(1, (await (await second.GetAsync("/api/pools/my-claims")).ReadAsync<ClaimStatus>()).ClaimedToday);
+        // Both refused customers are still in the pool, unowned.
+        Assert.Equal(2, await app.InDbAsync(db => db.Customers.IgnoreQueryFilters()
+            .CountAsync(c => (c.Id == customers[2] || c.Id == customers[4]) && c.OwnerId == null && c.PoolId == org.DefaultPool)));
+    }
+
+    [Fact]
     public async Task Pools_have_member_teams_and_a_rep_cannot_claim_from_a_pool_they_are_not_in()
     {
         var org = await app.NewOrgAsync();

@@ -17,9 +17,11 @@ public sealed class ClaimCustomer(TideflowDbContext db, CurrentUser me, TimeProv
 
     protected override string TextPrefix => "Pool_";
 
-    protected override Task<PoolItem?> FindAsync(Guid id, CancellationToken ct) =>
-        Db.Customers.AsNoTracking().Where(c => c.Id == id)
-            .Select(c => new PoolItem(c.Id, c.Name, c.OwnerId, c.PoolId, c.PooledAt, c.OrganizationId, c.Grade)).SingleOrDefaultAsync(ct);
+    protected override IQueryable<PoolItem> Find(Guid id) =>
+        Db.Customers.AsNoTracking().Where(c => c.Id == id).Select(c => new PoolItem
+        {
+            Id = c.Id, Name = c.Name, OwnerId = c.OwnerId, PoolId = c.PoolId, PooledAt = c.PooledAt, OrganizationId = c.OrganizationId, Grade = c.Grade,
+        });
 
     protected override async Task<(Guid? OwnerId, Guid? PoolId)?> StateAsync(Guid id, CancellationToken ct) =>
         await Db.Customers.IgnoreQueryFilters().Where(c => c.Id == id && c.OrganizationId == Me.OrganizationId)

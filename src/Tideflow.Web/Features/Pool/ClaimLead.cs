@@ -20,10 +20,12 @@ public sealed class ClaimLead(TideflowDbContext db, CurrentUser me, TimeProvider
 
     protected override string TextPrefix => "LeadPool_";
 
-    protected override Task<PoolItem?> FindAsync(Guid id, CancellationToken ct) =>
-        Db.Leads.AsNoTracking().Where(l => l.Id == id)
-            .Select(l => new PoolItem(l.Id, l.Name ?? l.Company ?? "", l.OwnerId, l.Status == LeadStatus.New ? l.PoolId : null, l.PooledAt,
-                l.OrganizationId, l.Grade)).SingleOrDefaultAsync(ct);
+    protected override IQueryable<PoolItem> Find(Guid id) =>
+        Db.Leads.AsNoTracking().Where(l => l.Id == id).Select(l => new PoolItem
+        {
+            Id = l.Id, Name = l.Name ?? l.Company ?? "", OwnerId = l.OwnerId, PoolId = l.Status == LeadStatus.New ? l.PoolId : null,
+            PooledAt = l.PooledAt, OrganizationId = l.OrganizationId, Grade = l.Grade,
+        });
 
     protected override async Task<(Guid? OwnerId, Guid? PoolId)?> StateAsync(Guid id, CancellationToken ct) =>
         await Db.Leads.IgnoreQueryFilters().Where(l => l.Id == id && l.OrganizationId == Me.OrganizationId)

@@ -12,7 +12,17 @@ namespace Tideflow.Web.Features.Pool;
 public sealed record ClaimResult(Guid Id, string Name, int ClaimedToday, int DailyLimit, DateTimeOffset FirstContactDue);
 
 /// <summary>What a claim reads of the customer or lead it would take, through the caller's data scope.</summary>
-public sealed record PoolItem(Guid Id, string Name, Guid? OwnerId, Guid? PoolId, DateTimeOffset? PooledAt, Guid OrganizationId, string? Grade);
+/// <remarks>Set by initializer, not constructor, so EF Core can look into it when the claim's one read builds on it.</remarks>
+public sealed record PoolItem
+{
+    public required Guid Id { get; init; }
+    public required string Name { get; init; }
+    public Guid? OwnerId { get; init; }
+    public Guid? PoolId { get; init; }
+    public DateTimeOffset? PooledAt { get; init; }
+    public required Guid OrganizationId { get; init; }
+    public string? Grade { get; init; }
+}
 
 /// <summary>
 /// A rep claims from a pool they belong to (R4.6) — a customer (<see cref="ClaimCustomer"/>) or a lead
@@ -39,8 +49,8 @@ public abstract class PoolClaim(TideflowDbContext db, CurrentUser me, TimeProvid
     /// <summary>Where the messages that name the kind (该客户… / 该线索…) start in the string resources.</summary>
     protected abstract string TextPrefix { get; }
 
-    /// <summary>The record as the caller's data scope shows it; null when it does not.</summary>
-    protected abstract Task<PoolItem?> FindAsync(Guid id, CancellationToken ct);
+    /// <summary>The record as the caller's data scope shows it; empty when it does not.</summary>
+    protected abstract IQueryable<PoolItem> Find(Guid id);
 
     /// <summary>Its owner and pool past the data scope (within the caller's organisation), to explain a refusal; null if none.</summary>
     protected abstract Task<(Guid? OwnerId, Guid? PoolId)?> StateAsync(Guid id, CancellationToken ct);
@@ -61,8 +71,22 @@ public abstract class PoolClaim(TideflowDbContext db, CurrentUser me, TimeProvid
     {
         Me.Require(Permission.WorkCustomers);
         var now = clock.GetUtcNow();
-        var item = await FindAsync(id, ct);
-        if (item is null)
+        var day = DayOf(now);
+        var history = HistoryOf(id);
+        var meId = Me.Id;
+        // The record, its pool's rules and what the limits look at, in one round trip: every claim pays for this read.
+        // What the rep holds is counted only in the transaction, where the cap is enforced: a rep holds thousands, and
+        // counting them was most of a claim's time.
+        var read = await Find(id).Select(i => new
+        {
+            Item = i,
+            PoolSettings = Db.Pools.Where(p => p.Id == i.PoolId).Select(p => p.Settings).FirstOrDefault(),
+            Capacity = Db.Users.Where(u => u.Id == meId).Select(u => u.Capacity).FirstOrDefault(),
+            Today = Db.ClaimCounts.Where(c => c.UserId == meId && c.Day == day).Select(c => (int?)c.Count).FirstOrDefault(),
+            LastLost = history.Where(o => o.FromId == meId && (o.Event == OwnershipEvent.Released || o.Event == OwnershipEvent.Reclaimed))
+                .Max(o => (DateTimeOffset?)o.At),
+        }).SingleOrDefaultAsync(ct);
+        if (read is null)
         {
             // Not visible: in a pool the caller is not a member of (403, saying which), or claimed by someone a moment ago
             // (409: the caller saw it in the pool seconds before). Anything else does not exist for the caller (404).
@@ -79,35 +103,23 @@ public abstract class PoolClaim(TideflowDbContext db, CurrentUser me, TimeProvid
             }
             throw Problem.NotFound(Kind);
         }
+        var item = read.Item;
         if (item.OwnerId is { } owner)
         {
             throw Problem.Conflict(owner == Me.Id ? Text("AlreadyYours") : string.Format(Text("AlreadyOwned"), await NameOfAsync(owner, ct)));
         }
-        var pool = item.PoolId is { } pooled ? await Db.Pools.AsNoTracking().SingleOrDefaultAsync(p => p.Id == pooled, ct) : null;
-        if (pool is null)
+        if (item.PoolId is not { } poolId || read.PoolSettings is null)
         {
             throw Problem.Conflict(Text("NotInPool"));
         }
-        var settings = PoolSettingsJson.Read(pool.Settings);
-        var day = DayOf(now);
-        // Everything the limits look at, in one round trip. Holdings are counted only when a cap applies: a rep holds
-        // thousands, and counting them was most of a claim's time.
-        var poolCap = settings.MaxHeld is not null;
-        var history = HistoryOf(id);
-        var mine = await Db.Users.Where(u => u.Id == Me.Id).Select(u => new
-        {
-            u.Capacity,
-            Today = Db.ClaimCounts.Where(c => c.UserId == Me.Id && c.Day == day).Select(c => (int?)c.Count).FirstOrDefault(),
-            Held = poolCap || u.Capacity != null ? Db.Customers.Count(c => c.OwnerId == Me.Id) : 0,
-            LastLost = history.Where(o => o.FromId == Me.Id && (o.Event == OwnershipEvent.Released || o.Event == OwnershipEvent.Reclaimed))
-                .Max(o => (DateTimeOffset?)o.At),
-        }).SingleAsync(ct);
-        var facts = new ClaimFacts(mine.Today ?? 0, mine.Held, mine.Capacity, mine.LastLost, item.PooledAt ?? now);
+        var settings = PoolSettingsJson.Read(read.PoolSettings);
+        // Held 0 here: the cap is checked in the transaction below, on a count no parallel claim of the rep can slip past.
+        var facts = new ClaimFacts(read.Today ?? 0, 0, read.Capacity, read.LastLost, item.PooledAt ?? now);
         if (ClaimPolicy.Check(settings, facts, now) is { } denied)
         {
             throw Refused(denied);
         }
-        if (mine.Today is null)
+        if (read.Today is null)
         {
             await CreateCounterAsync(day, ct);
         }
@@ -134,13 +146,13 @@ public abstract class PoolClaim(TideflowDbContext db, CurrentUser me, TimeProvid
             {
                 throw Refused(new ClaimDenied(ClaimRefusal.HeldLimit, held, cap, null));
             }
-            if (await TakeAsync(id, pool.Id, now, ct) == 0)
+            if (await TakeAsync(id, poolId, now, ct) == 0)
             {
                 await tx.RollbackAsync(ct);
                 var winner = (await StateAsync(id, ct))?.OwnerId;
                 throw Problem.Conflict(winner is { } w ? string.Format(Text("JustTaken"), await NameOfAsync(w, ct)) : Text("NotInPool"));
             }
-            firstContact = await TakenAsync(item, pool.Id, settings, now, ct);
+            firstContact = await TakenAsync(item, poolId, settings, now, ct);
             await Db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
             today = counted[0];
