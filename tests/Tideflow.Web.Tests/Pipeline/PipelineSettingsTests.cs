@@ -49,6 +49,56 @@ public abstract class PipelineSettingsTests<TApp>(TApp app) where TApp : Tideflo
         Assert.Equal(("试用中", 1), board.Where(c => c.Key == "trial").Select(c => (c.Name, c.Count)).Single());
     }
 
+    private static HttpRequestMessage Put(string etag, IEnumerable<Stage> stages) =>
+        new(HttpMethod.Put, "/api/pipeline")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { stages }),
+            Headers = { IfMatch = { System.Net.Http.Headers.EntityTagHeaderValue.Parse(etag) } },
+        };
+
+    [Fact]
+    public async Task A_save_over_a_pipeline_someone_saved_since_it_was_opened_is_refused_and_changes_nothing()
+    {
+        var org = await app.NewOrgAsync();
+        var admin = app.As(org.Admin);
+        // Two admins open the editor; neither has saved anything yet.
+        var opened = await admin.GetAsync("/api/pipeline");
+        var etag = opened.Headers.ETag!.Tag;
+        var stages = (await opened.ReadAsync<SalesPipeline>()).Stages.ToList();
+
+        var first = await admin.SendAsync(Put(etag, stages.Select((s, i) => i == 1 ? s with { Name = "甲改的名字" } : s)));
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var second = await admin.SendAsync(Put(etag, stages.Select((s, i) => i == 2 ? s with { Name = "乙改的名字" } : s)));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, second.StatusCode);
+        Assert.Contains("Someone else saved the pipeline", (await second.JsonAsync()).GetProperty("detail").GetString());
+        var now = await (await admin.GetAsync("/api/pipeline")).ReadAsync<SalesPipeline>();
+        Assert.Equal(("甲改的名字", SalesPipeline.Default.Stages[2].Name), (now.Stages[1].Name, now.Stages[2].Name));
+
+        // Based on the version the first save answered, the next save goes through; so does one without If-Match.
+        var third = await admin.SendAsync(Put(first.Headers.ETag!.Tag, now.Stages.Select((s, i) => i == 2 ? s with { Name = "乙改的名字" } : s)));
+        Assert.Equal(HttpStatusCode.OK, third.StatusCode);
+        Assert.Equal(third.Headers.ETag!.Tag, (await admin.GetAsync("/api/pipeline")).Headers.ETag!.Tag);
+        Assert.Equal(HttpStatusCode.OK, (await SaveAsync(org, now.Stages)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Of_two_first_saves_at_the_same_instant_one_lands_and_the_other_is_refused()
+    {
+        var org = await app.NewOrgAsync();
+        var admin = app.As(org.Admin);
+        var stages = SalesPipeline.Default.Stages;
+        using var start = new SemaphoreSlim(0);
+        var saves = Enumerable.Range(0, 4).Select(async i =>
+        {
+            await start.WaitAsync();
+            return (await admin.SendAsync(Put("\"default\"", stages.Select((s, j) => j == 1 ? s with { Name = $"名字{i}" } : s)))).StatusCode;
+        }).ToList();
+        start.Release(saves.Count);
+        var codes = await Task.WhenAll(saves);
+        Assert.Equal(1, codes.Count(c => c == HttpStatusCode.OK));
+        Assert.All(codes.Where(c => c != HttpStatusCode.OK), c => Assert.Equal(HttpStatusCode.PreconditionFailed, c));
+    }
+
     [Fact]
     public async Task A_won_customer_moves_into_a_second_pipeline_whose_board_shows_it_and_whose_stages_end_it_again()
     {

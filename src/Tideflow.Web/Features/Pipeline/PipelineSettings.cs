@@ -25,16 +25,33 @@ public sealed class PipelineSettings(TideflowDbContext db, CurrentUser me, TimeP
     // The app's JSON for stored rules: enums by name, Chinese as written.
     private static JsonSerializerOptions Json => Scoring.LeadScoring.Json;
 
-    public async Task<SalesPipeline> GetAsync(CancellationToken ct = default)
+    public async Task<SalesPipeline> GetAsync(CancellationToken ct = default) => (await GetVersionedAsync(ct)).Pipeline;
+
+    /// <summary>The pipeline and its version: the editor sends the version back with its save (HTTP: ETag, If-Match).</summary>
+    public async Task<(SalesPipeline Pipeline, string Version)> GetVersionedAsync(CancellationToken ct = default)
     {
         if (!me.IsAuthenticated)
         {
             throw Problem.Unauthorized();
         }
-        return await LoadAsync(db, me.OrganizationId, ct);
+        var stored = await db.Set<StoredPipeline>().AsNoTracking().Where(p => p.OrganizationId == me.OrganizationId)
+            .Select(p => new { p.Definition, p.UpdatedAt }).FirstOrDefaultAsync(ct);
+        return stored is null ? (SalesPipeline.Default, VersionOf(null))
+            : (JsonSerializer.Deserialize<SalesPipeline>(stored.Definition, Json)!, VersionOf(stored.UpdatedAt));
     }
 
-    public async Task<SalesPipeline> SaveAsync(SalesPipeline? pipeline, CancellationToken ct = default)
+    /// <summary>Which saved pipeline an editor started from: the instant it was saved, or "default" while none is.</summary>
+    public static string VersionOf(DateTimeOffset? savedAt) =>
+        savedAt is { } at ? at.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture) : "default";
+
+    public async Task<SalesPipeline> SaveAsync(SalesPipeline? pipeline, CancellationToken ct = default) =>
+        (await SaveAsync(pipeline, null, ct)).Pipeline;
+
+    /// <summary>
+    /// Saves the whole pipeline. With <paramref name="basedOn"/> (the version the editor loaded) a save over someone
+    /// else's newer one is refused instead of silently undoing it; without it (an API script) the last save wins.
+    /// </summary>
+    public async Task<(SalesPipeline Pipeline, string Version)> SaveAsync(SalesPipeline? pipeline, string? basedOn, CancellationToken ct = default)
     {
         me.Require(Permission.ManageRules);
         if (pipeline is null)
@@ -46,23 +63,43 @@ public sealed class PipelineSettings(TideflowDbContext db, CurrentUser me, TimeP
             throw Problem.Invalid(problems.ToDictionary(p => p.Key, p => new[] { p.Value }));
         }
         var next = PipelineRules.Tidy(pipeline);
-        var before = await LoadAsync(db, me.OrganizationId, ct);
+        var stored = await db.Set<StoredPipeline>().SingleOrDefaultAsync(p => p.OrganizationId == me.OrganizationId, ct);
+        if (basedOn is not null && basedOn != VersionOf(stored?.UpdatedAt))
+        {
+            throw SavedMeanwhile;
+        }
+        var before = stored is null ? SalesPipeline.Default : JsonSerializer.Deserialize<SalesPipeline>(stored.Definition, Json)!;
         await RefuseStrandingAsync(before, next, ct);
 
-        var stored = await db.Set<StoredPipeline>().SingleOrDefaultAsync(p => p.OrganizationId == me.OrganizationId, ct);
         var json = JsonSerializer.Serialize(next, Json);
+        // Whole microseconds: PostgreSQL keeps no more, and the version read back must equal the one answered now.
+        var now = clock.GetUtcNow();
+        var savedAt = new DateTimeOffset(now.UtcTicks - now.UtcTicks % 10, TimeSpan.Zero);
         if (stored is null)
         {
-            db.Add(new StoredPipeline { OrganizationId = me.OrganizationId, Definition = json, UpdatedAt = clock.GetUtcNow() });
+            db.Add(new StoredPipeline { OrganizationId = me.OrganizationId, Definition = json, UpdatedAt = savedAt });
         }
         else
         {
             stored.Definition = json;
-            stored.UpdatedAt = clock.GetUtcNow();
+            stored.UpdatedAt = savedAt;
         }
-        await db.SaveChangesAsync(ct);
-        return next;
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (Exception e) when (e is DbUpdateConcurrencyException || (e is DbUpdateException u && Leads.CaptureLead.IsUniqueViolation(u)))
+        {
+            // Another admin's save landed between this one's read and write (UpdatedAt is the row's concurrency token),
+            // or both were the organisation's first.
+            throw SavedMeanwhile;
+        }
+        return (next, VersionOf(savedAt));
     }
+
+    /// <summary>412: the pipeline was saved by someone else after the editor loaded it.</summary>
+    public static Problem SavedMeanwhile => new(412, "Precondition failed",
+        "Someone else saved the pipeline after you opened it; nothing was saved. Reload to see their version, then make your change again.");
 
     /// <summary>By organisation, not by the query filter alone: jobs read it in the system scope, which sees every organisation.</summary>
     public static async Task<SalesPipeline> LoadAsync(TideflowDbContext db, Guid organizationId, CancellationToken ct)
@@ -105,7 +142,20 @@ public static class PipelineEndpoints
     public static void MapPipelineSettings(this RouteGroupBuilder api)
     {
         var g = api.MapGroup("/pipeline").WithTags("Pipeline");
-        g.MapGet("/", (PipelineSettings h, CancellationToken ct) => h.GetAsync(ct));
-        g.MapPut("/", (SalesPipeline? pipeline, PipelineSettings h, CancellationToken ct) => h.SaveAsync(pipeline, ct));
+        g.MapGet("/", async (PipelineSettings h, HttpResponse response, CancellationToken ct) =>
+        {
+            var (pipeline, version) = await h.GetVersionedAsync(ct);
+            response.Headers.ETag = $"\"{version}\"";
+            return pipeline;
+        });
+        // If-Match with the ETag of the GET refuses a save over a newer one (412); without it the last save wins.
+        g.MapPut("/", async (SalesPipeline? pipeline, PipelineSettings h, HttpRequest request, HttpResponse response, CancellationToken ct) =>
+        {
+            var ifMatch = request.Headers.IfMatch.ToString().Trim();
+            var basedOn = ifMatch is "" or "*" ? null : ifMatch.Replace("W/", "", StringComparison.Ordinal).Trim('"');
+            var (saved, version) = await h.SaveAsync(pipeline, basedOn, ct);
+            response.Headers.ETag = $"\"{version}\"";
+            return saved;
+        });
     }
 }

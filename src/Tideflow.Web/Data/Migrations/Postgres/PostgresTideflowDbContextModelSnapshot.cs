@@ -1752,6 +1752,7 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .HasColumnType("character varying(1000000)");
 
                     b.Property<DateTimeOffset>("UpdatedAt")
+                        .IsConcurrencyToken()
                         .HasColumnType("timestamp with time zone");
 
                     b.HasKey("OrganizationId");
