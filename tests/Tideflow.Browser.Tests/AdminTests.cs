@@ -56,9 +56,12 @@ public sealed class AdminTests(BrowserApp app) : BrowserTest(app)
         var held = new List<IWebSocketFrame>();
         var released = false;
         IWebSocketRoute? server = null;
-        // Forwarded as bytes: the frames of this connection are binary (blazorpack), and SignalR reads text and
-        // binary frames alike into one stream.
+        // Forwarded as bytes: after the text handshake the frames are binary (blazorpack), Playwright hands a text frame's
+        // UTF-8 bytes as Binary too, and SignalR's server reads text and binary frames alike into one stream.
         void Forward(IWebSocketFrame frame) => server!.Send(frame.Binary!);
+        // The click waits until the connection is open and its first message held: then the server has signed the
+        // connection in, and only the circuit's start waits.
+        var firstHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await rep.RouteWebSocketAsync(new Regex("/_blazor"), ws =>
         {
             server = ws.ConnectToServer();
@@ -69,6 +72,7 @@ public sealed class AdminTests(BrowserApp app) : BrowserTest(app)
                     if (!released)
                     {
                         held.Add(frame);
+                        firstHeld.TrySetResult();
                         return;
                     }
                 }
@@ -76,6 +80,7 @@ public sealed class AdminTests(BrowserApp app) : BrowserTest(app)
             });
         });
         await rep.GotoAsync("/customers");
+        await firstHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await row.Locator("[data-testid=deactivate-user]").ClickAsync();
         await Expect(row.Locator("[data-testid=user-inactive]")).ToBeVisibleAsync();
 

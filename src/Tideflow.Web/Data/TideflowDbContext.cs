@@ -299,8 +299,8 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
             e.HasKey(p => p.OrganizationId);
             // Room for the largest pipelines validation allows (10 × 20 stages × 5 actions), with margin.
             e.Property(p => p.Definition).HasMaxLength(1_000_000);
-            // Two admins saving at once: the later save's UPDATE finds the row changed and is refused, not applied over it.
-            e.Property(p => p.UpdatedAt).IsConcurrencyToken();
+            // Two admins saving at once: the later save's UPDATE finds the version moved on and is refused, not applied over it.
+            e.Property(p => p.Version).IsConcurrencyToken();
             e.HasOne<Organization>().WithOne().HasForeignKey<StoredPipeline>(p => p.OrganizationId).OnDelete(DeleteBehavior.Cascade);
             e.HasQueryFilter(p => EF.Constant(ScopeIsSystem) || p.OrganizationId == ScopeOrganizationId);
         });

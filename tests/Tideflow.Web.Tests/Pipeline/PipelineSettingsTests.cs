@@ -74,11 +74,36 @@ public abstract class PipelineSettingsTests<TApp>(TApp app) where TApp : Tideflo
         var now = await (await admin.GetAsync("/api/pipeline")).ReadAsync<SalesPipeline>();
         Assert.Equal(("甲改的名字", SalesPipeline.Default.Stages[2].Name), (now.Stages[1].Name, now.Stages[2].Name));
 
-        // Based on the version the first save answered, the next save goes through; so does one without If-Match.
+        // Based on the version the first save answered, the next save goes through; one based on that same version again
+        // is now stale, in the same instant of the test's clock too.
         var third = await admin.SendAsync(Put(first.Headers.ETag!.Tag, now.Stages.Select((s, i) => i == 2 ? s with { Name = "乙改的名字" } : s)));
         Assert.Equal(HttpStatusCode.OK, third.StatusCode);
         Assert.Equal(third.Headers.ETag!.Tag, (await admin.GetAsync("/api/pipeline")).Headers.ETag!.Tag);
-        Assert.Equal(HttpStatusCode.OK, (await SaveAsync(org, now.Stages)).StatusCode);
+        Assert.Equal(HttpStatusCode.PreconditionFailed, (await admin.SendAsync(Put(first.Headers.ETag!.Tag, now.Stages))).StatusCode);
+        // Compared strongly: the current version as a weak tag does not match; in a list it does.
+        Assert.Equal(HttpStatusCode.PreconditionFailed, (await admin.SendAsync(Put("W/" + third.Headers.ETag!.Tag, now.Stages))).StatusCode);
+        var listed = new HttpRequestMessage(HttpMethod.Put, "/api/pipeline") { Content = System.Net.Http.Json.JsonContent.Create(new { stages = now.Stages }) };
+        listed.Headers.TryAddWithoutValidation("If-Match", $"\"12345\", {third.Headers.ETag!.Tag}");
+        Assert.Equal(HttpStatusCode.OK, (await admin.SendAsync(listed)).StatusCode);
+        // Without If-Match the last save wins.
+        Assert.Equal(HttpStatusCode.OK, (await SaveAsync(org, now.Stages.Select((s, i) => i == 3 ? s with { Name = "脚本改的" } : s))).StatusCode);
+        Assert.Equal("脚本改的", (await PipelineAsync(org)).Stages[3].Name);
+    }
+
+    [Fact]
+    public async Task Saves_without_a_precondition_at_the_same_instant_all_land_one_after_another()
+    {
+        var org = await app.NewOrgAsync();
+        var admin = app.As(org.Admin);
+        using var start = new SemaphoreSlim(0);
+        var saves = Enumerable.Range(0, 4).Select(async i =>
+        {
+            await start.WaitAsync();
+            return (await SaveAsync(org, SalesPipeline.Default.Stages.Select((s, j) => j == 1 ? s with { Name = $"名字{i}" } : s))).StatusCode;
+        }).ToList();
+        start.Release(saves.Count);
+        Assert.All(await Task.WhenAll(saves), c => Assert.Equal(HttpStatusCode.OK, c));
+        Assert.Equal("\"4\"", (await admin.GetAsync("/api/pipeline")).Headers.ETag!.Tag);
     }
 
     [Fact]

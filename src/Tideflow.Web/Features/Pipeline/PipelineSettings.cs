@@ -17,6 +17,8 @@ public sealed class StoredPipeline : IOrganizationOwned
     /// <summary>JSON of the <see cref="SalesPipeline"/>: the pipelines and all their stages.</summary>
     public required string Definition { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+    /// <summary>Goes up by one with every save: what an editor started from (HTTP: the ETag).</summary>
+    public int Version { get; set; }
 }
 
 /// <summary>Read by everyone signed in (the board, the record, the pool rules); saved by admins, effective at once.</summary>
@@ -35,66 +37,75 @@ public sealed class PipelineSettings(TideflowDbContext db, CurrentUser me, TimeP
             throw Problem.Unauthorized();
         }
         var stored = await db.Set<StoredPipeline>().AsNoTracking().Where(p => p.OrganizationId == me.OrganizationId)
-            .Select(p => new { p.Definition, p.UpdatedAt }).FirstOrDefaultAsync(ct);
+            .Select(p => new { p.Definition, p.Version }).FirstOrDefaultAsync(ct);
         return stored is null ? (SalesPipeline.Default, VersionOf(null))
-            : (JsonSerializer.Deserialize<SalesPipeline>(stored.Definition, Json)!, VersionOf(stored.UpdatedAt));
+            : (JsonSerializer.Deserialize<SalesPipeline>(stored.Definition, Json)!, VersionOf(stored.Version));
     }
 
-    /// <summary>Which saved pipeline an editor started from: the instant it was saved, or "default" while none is.</summary>
-    public static string VersionOf(DateTimeOffset? savedAt) =>
-        savedAt is { } at ? at.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture) : "default";
+    /// <summary>Which saved pipeline an editor started from: its save count, or "default" while none is saved.</summary>
+    public static string VersionOf(int? saved) => saved is { } v ? v.ToString(System.Globalization.CultureInfo.InvariantCulture) : "default";
 
     public async Task<SalesPipeline> SaveAsync(SalesPipeline? pipeline, CancellationToken ct = default) =>
         (await SaveAsync(pipeline, null, ct)).Pipeline;
 
     /// <summary>
-    /// Saves the whole pipeline. With <paramref name="basedOn"/> (the version the editor loaded) a save over someone
-    /// else's newer one is refused instead of silently undoing it; without it (an API script) the last save wins.
+    /// Saves the whole pipeline. With <paramref name="basedOn"/> (the version the editor loaded; HTTP's If-Match may
+    /// name several) a save over someone else's newer one is refused (412) instead of silently undoing it; without it
+    /// (an API script) the last save wins.
     /// </summary>
-    public async Task<(SalesPipeline Pipeline, string Version)> SaveAsync(SalesPipeline? pipeline, string? basedOn, CancellationToken ct = default)
+    public async Task<(SalesPipeline Pipeline, string Version)> SaveAsync(SalesPipeline? pipeline, IReadOnlyCollection<string>? basedOn,
+        CancellationToken ct = default)
     {
         me.Require(Permission.ManageRules);
-        if (pipeline is null)
+        for (var attempt = 1; ; attempt++)
         {
-            throw Problem.Invalid("stages", "Send the pipelines: { pipelines: [{ key, name }], stages: [...] }.");
-        }
-        if (PipelineRules.Problems(pipeline) is { Count: > 0 } problems)
-        {
-            throw Problem.Invalid(problems.ToDictionary(p => p.Key, p => new[] { p.Value }));
-        }
-        var next = PipelineRules.Tidy(pipeline);
-        var stored = await db.Set<StoredPipeline>().SingleOrDefaultAsync(p => p.OrganizationId == me.OrganizationId, ct);
-        if (basedOn is not null && basedOn != VersionOf(stored?.UpdatedAt))
-        {
-            throw SavedMeanwhile;
-        }
-        var before = stored is null ? SalesPipeline.Default : JsonSerializer.Deserialize<SalesPipeline>(stored.Definition, Json)!;
-        await RefuseStrandingAsync(before, next, ct);
+            var stored = await db.Set<StoredPipeline>().SingleOrDefaultAsync(p => p.OrganizationId == me.OrganizationId, ct);
+            // The precondition first: a stale editor hears that before anything about its content.
+            if (basedOn is not null && !basedOn.Contains(VersionOf(stored?.Version)))
+            {
+                throw SavedMeanwhile;
+            }
+            if (pipeline is null)
+            {
+                throw Problem.Invalid("stages", "Send the pipelines: { pipelines: [{ key, name }], stages: [...] }.");
+            }
+            if (PipelineRules.Problems(pipeline) is { Count: > 0 } problems)
+            {
+                throw Problem.Invalid(problems.ToDictionary(p => p.Key, p => new[] { p.Value }));
+            }
+            var next = PipelineRules.Tidy(pipeline);
+            var before = stored is null ? SalesPipeline.Default : JsonSerializer.Deserialize<SalesPipeline>(stored.Definition, Json)!;
+            await RefuseStrandingAsync(before, next, ct);
 
-        var json = JsonSerializer.Serialize(next, Json);
-        // Whole microseconds: PostgreSQL keeps no more, and the version read back must equal the one answered now.
-        var now = clock.GetUtcNow();
-        var savedAt = new DateTimeOffset(now.UtcTicks - now.UtcTicks % 10, TimeSpan.Zero);
-        if (stored is null)
-        {
-            db.Add(new StoredPipeline { OrganizationId = me.OrganizationId, Definition = json, UpdatedAt = savedAt });
+            var json = JsonSerializer.Serialize(next, Json);
+            if (stored is null)
+            {
+                stored = new StoredPipeline { OrganizationId = me.OrganizationId, Definition = json, UpdatedAt = clock.GetUtcNow(), Version = 1 };
+                db.Add(stored);
+            }
+            else
+            {
+                stored.Definition = json;
+                stored.UpdatedAt = clock.GetUtcNow();
+                stored.Version++;
+            }
+            try
+            {
+                await db.SaveChangesAsync(ct);
+                return (next, VersionOf(stored.Version));
+            }
+            catch (Exception e) when (e is DbUpdateConcurrencyException || (e is DbUpdateException u && Leads.CaptureLead.IsUniqueViolation(u)))
+            {
+                // Another admin's save landed between this one's read and its write (the version is the row's concurrency
+                // token), or both were the organisation's first. An editor's save is refused; a script's, which asked
+                // for no precondition, is applied over the newer one, as its last save.
+                db.ChangeTracker.Clear();
+                if (basedOn is not null || attempt == 5)
+                {
+                    throw SavedMeanwhile;
+                }
+            }
         }
-        else
-        {
-            stored.Definition = json;
-            stored.UpdatedAt = savedAt;
-        }
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (Exception e) when (e is DbUpdateConcurrencyException || (e is DbUpdateException u && Leads.CaptureLead.IsUniqueViolation(u)))
-        {
-            // Another admin's save landed between this one's read and write (UpdatedAt is the row's concurrency token),
-            // or both were the organisation's first.
-            throw SavedMeanwhile;
-        }
-        return (next, VersionOf(savedAt));
     }
 
     /// <summary>412: the pipeline was saved by someone else after the editor loaded it.</summary>
@@ -151,11 +162,17 @@ public static class PipelineEndpoints
         // If-Match with the ETag of the GET refuses a save over a newer one (412); without it the last save wins.
         g.MapPut("/", async (SalesPipeline? pipeline, PipelineSettings h, HttpRequest request, HttpResponse response, CancellationToken ct) =>
         {
-            var ifMatch = request.Headers.IfMatch.ToString().Trim();
-            var basedOn = ifMatch is "" or "*" ? null : ifMatch.Replace("W/", "", StringComparison.Ordinal).Trim('"');
-            var (saved, version) = await h.SaveAsync(pipeline, basedOn, ct);
+            var (saved, version) = await h.SaveAsync(pipeline, BasedOn(request), ct);
             response.Headers.ETag = $"\"{version}\"";
             return saved;
         });
+    }
+
+    /// <summary>The versions an If-Match names, compared strongly (a weak tag names none); null without one or with "*".</summary>
+    private static List<string>? BasedOn(HttpRequest request)
+    {
+        var tags = request.Headers.IfMatch.SelectMany(v => (v ?? "").Split(',')).Select(t => t.Trim()).Where(t => t != "").ToList();
+        return tags.Count == 0 || tags.Contains("*") ? null
+            : tags.Where(t => t.Length >= 2 && t.StartsWith('"') && t.EndsWith('"')).Select(t => t[1..^1]).ToList();
     }
 }

@@ -75,8 +75,8 @@ public abstract class PoolClaim(TideflowDbContext db, CurrentUser me, TimeProvid
         var history = HistoryOf(id);
         var meId = Me.Id;
         // The record, its pool's rules and what the limits look at, in one round trip: every claim pays for this read.
-        // What the rep holds is counted only in the transaction, where the cap is enforced: a rep holds thousands, and
-        // counting them was most of a claim's time.
+        // What the rep holds is not read here: when a cap applies it is counted once, in the transaction that enforces
+        // it (a rep holds thousands, and counting them twice was most of a capped claim's time).
         var read = await Find(id).Select(i => new
         {
             Item = i,

@@ -1752,8 +1752,11 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .HasColumnType("character varying(1000000)");
 
                     b.Property<DateTimeOffset>("UpdatedAt")
-                        .IsConcurrencyToken()
                         .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("integer");
 
                     b.HasKey("OrganizationId");
 

@@ -5,18 +5,25 @@
 namespace Tideflow.Web.Data.Migrations.Sqlite
 {
     /// <inheritdoc />
-    public partial class PipelineSaveVersion : Migration
+    public partial class PipelineVersion : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
-
+            migrationBuilder.AddColumn<int>(
+                name: "Version",
+                table: "Pipelines",
+                type: "INTEGER",
+                nullable: false,
+                defaultValue: 0);
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
-
+            migrationBuilder.DropColumn(
+                name: "Version",
+                table: "Pipelines");
         }
     }
 }

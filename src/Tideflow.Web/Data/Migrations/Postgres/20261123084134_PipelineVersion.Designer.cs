@@ -12,8 +12,8 @@ using Tideflow.Web.Data;
 namespace Tideflow.Web.Data.Migrations.Postgres
 {
     [DbContext(typeof(PostgresTideflowDbContext))]
-    [Migration("20261123083227_PipelineSaveVersion")]
-    partial class PipelineSaveVersion
+    [Migration("20261123084134_PipelineVersion")]
+    partial class PipelineVersion
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -1755,8 +1755,11 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .HasColumnType("character varying(1000000)");
 
                     b.Property<DateTimeOffset>("UpdatedAt")
-                        .IsConcurrencyToken()
                         .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("integer");
 
                     b.HasKey("OrganizationId");
 

@@ -11,8 +11,8 @@ using Tideflow.Web.Data;
 namespace Tideflow.Web.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteTideflowDbContext))]
-    [Migration("20261123083207_PipelineSaveVersion")]
-    partial class PipelineSaveVersion
+    [Migration("20261123084113_PipelineVersion")]
+    partial class PipelineVersion
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -1736,6 +1736,9 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Version")
                         .IsConcurrencyToken()
                         .HasColumnType("INTEGER");
 
