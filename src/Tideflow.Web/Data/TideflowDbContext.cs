@@ -472,6 +472,8 @@ public abstract class TideflowDbContext(DbContextOptions options, CurrentUser cu
         {
             e.Property(p => p.Name).HasMaxLength(100);
             e.Property(p => p.Settings).HasMaxLength(20000);
+            // Two admins saving one pool at once: the later UPDATE finds the version moved on and is refused.
+            e.Property(p => p.Version).IsConcurrencyToken();
             e.HasIndex(p => new { p.OrganizationId, p.Name }).IsUnique();
             e.HasOne<Organization>().WithMany().HasForeignKey(p => p.OrganizationId);
             e.HasQueryFilter(p => EF.Constant(ScopeIsSystem) || p.OrganizationId == ScopeOrganizationId);

@@ -187,6 +187,44 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
+    public async Task A_pool_saved_by_another_admin_since_the_editor_opened_it_is_not_overwritten()
+    {
+        var org = await app.NewOrgAsync();
+        var admin = app.As(org.Admin);
+        var opened = (await (await admin.GetAsync("/api/pools")).ReadAsync<List<PoolView>>()).Single(p => p.Id == org.DefaultPool);
+
+        var first = await admin.PutJson($"/api/pools/{org.DefaultPool}", new
+        {
+            name = opened.Name, teamIds = opened.TeamIds, settings = opened.Settings with { DailyClaimLimit = 5 }, version = opened.Version,
+        });
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var saved = await first.ReadAsync<PoolView>();
+        Assert.Equal(opened.Version + 1, saved.Version);
+
+        // The second editor still holds the version it opened: refused, and the first save stands.
+        var stale = await admin.PutJson($"/api/pools/{org.DefaultPool}", new
+        {
+            name = opened.Name, teamIds = opened.TeamIds, settings = opened.Settings with { CooldownHours = 1 }, version = opened.Version,
+        });
+        Assert.Equal(HttpStatusCode.PreconditionFailed, stale.StatusCode);
+        Assert.Contains("Someone else saved this pool", (await stale.JsonAsync()).GetProperty("detail").GetString());
+        var now = (await (await admin.GetAsync("/api/pools")).ReadAsync<List<PoolView>>()).Single(p => p.Id == org.DefaultPool);
+        Assert.Equal((5, opened.Settings.CooldownHours, saved.Version), (now.Settings.DailyClaimLimit, now.Settings.CooldownHours, now.Version));
+
+        // From the newer version it goes through; without a version the save applies to what is stored.
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutJson($"/api/pools/{org.DefaultPool}", new
+        {
+            name = now.Name, teamIds = now.TeamIds, settings = now.Settings with { CooldownHours = 1 }, version = now.Version,
+        })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutJson($"/api/pools/{org.DefaultPool}", new
+        {
+            name = now.Name, teamIds = now.TeamIds, settings = now.Settings with { CooldownHours = 2 },
+        })).StatusCode);
+        var last = (await (await admin.GetAsync("/api/pools")).ReadAsync<List<PoolView>>()).Single(p => p.Id == org.DefaultPool);
+        Assert.Equal((2, now.Version + 2), (last.Settings.CooldownHours, last.Version));
+    }
+
+    [Fact]
     public async Task Pools_have_member_teams_and_a_rep_cannot_claim_from_a_pool_they_are_not_in()
     {
         var org = await app.NewOrgAsync();

@@ -22,6 +22,8 @@ public sealed class CustomerPool : IOrganizationOwned
     public required string Settings { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+    /// <summary>Goes up by one with every save of the pool: what an editor started from.</summary>
+    public int Version { get; set; }
 }
 
 /// <summary>

@@ -10,12 +10,16 @@ using Tideflow.Web.Shared;
 
 namespace Tideflow.Web.Features.Pool;
 
-public sealed record PoolView(Guid Id, string Name, bool IsDefault, IReadOnlyList<Guid> TeamIds, PoolSettings Settings, int Customers, int Leads = 0);
+public sealed record PoolView(Guid Id, string Name, bool IsDefault, IReadOnlyList<Guid> TeamIds, PoolSettings Settings, int Customers, int Leads = 0,
+    int Version = 0);
 
+/// <param name="Version">The pool's version the editor loaded (<see cref="PoolView.Version"/>): a save over a newer one is
+/// refused with 412 instead of undoing it. Without it the save applies to whatever is stored.</param>
 public sealed record SavePoolRequest(
     [property: Required, StringLength(100, MinimumLength = 1)] string Name,
     List<Guid>? TeamIds,
-    PoolSettings? Settings);
+    PoolSettings? Settings,
+    int? Version = null);
 
 public sealed record PoolCustomerQuery(string? Search = null, string? Grade = null, string? Industry = null, string? Region = null,
     Guid? PreviousOwnerId = null, string? Sort = null, bool Descending = false, int Page = 1, int PageSize = 25);
@@ -53,7 +57,8 @@ public sealed class PoolCustomers(TideflowDbContext db, CurrentUser me, TimeProv
         var leads = await db.Leads.Where(l => l.OwnerId == null && l.Status == Leads.LeadStatus.New && l.PoolId != null && ids.Contains(l.PoolId.Value))
             .GroupBy(l => l.PoolId!.Value).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
         return pools.Select(p => new PoolView(p.Id, p.Name, p.IsDefault, teams.Where(t => t.PoolId == p.Id).Select(t => t.TeamId).ToList(),
-            PoolSettingsJson.Read(p.Settings), counts.FirstOrDefault(c => c.Key == p.Id)?.Count ?? 0, leads.FirstOrDefault(c => c.Key == p.Id)?.Count ?? 0)).ToList();
+            PoolSettingsJson.Read(p.Settings), counts.FirstOrDefault(c => c.Key == p.Id)?.Count ?? 0, leads.FirstOrDefault(c => c.Key == p.Id)?.Count ?? 0,
+            p.Version)).ToList();
     }
 
     public async Task<Page<PoolCustomerRow>> CustomersAsync(Guid poolId, PoolCustomerQuery q, CancellationToken ct = default)
@@ -134,9 +139,22 @@ public sealed class PoolCustomers(TideflowDbContext db, CurrentUser me, TimeProv
     {
         me.Require(Permission.ManageRules);
         var pool = await db.Pools.SingleOrDefaultAsync(p => p.Id == id, ct) ?? throw Problem.NotFound("Pool");
+        if (request.Version is { } basedOn && basedOn != pool.Version)
+        {
+            throw SavedMeanwhile;
+        }
         await ApplyAsync(pool, request, isNew: false, ct);
         pool.UpdatedAt = clock.GetUtcNow();
-        await SaveAsync(ct);
+        pool.Version++;
+        try
+        {
+            await SaveAsync(ct);
+        }
+        catch (DbUpdateConcurrencyException) when (request.Version is not null)
+        {
+            // Another admin's save landed between this one's read and its write (the version is the concurrency token).
+            throw SavedMeanwhile;
+        }
         return (await ListAsync(ct)).Single(p => p.Id == pool.Id);
     }
 
@@ -229,6 +247,10 @@ public sealed class PoolCustomers(TideflowDbContext db, CurrentUser me, TimeProv
         }
         return pool;
     }
+
+    /// <summary>412: the pool was saved by someone else after the editor loaded it.</summary>
+    public static Problem SavedMeanwhile => new(412, "Precondition failed",
+        "Someone else saved this pool after you opened it; nothing was saved. Reload to see their version, then make your change again.");
 
     private async Task SaveAsync(CancellationToken ct)
     {
