@@ -1,4 +1,5 @@
 using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
 
 namespace Tideflow.Browser.Tests;
 
@@ -23,6 +24,37 @@ public abstract class BrowserTest(BrowserApp app) : IAsyncLifetime
         var context = await app.NewContextAsync(width, height);
         contexts.Add(context);
         return await context.NewPageAsync();
+    }
+
+    /// <summary>
+    /// Two admins open the same settings page; the second saves, and the first's save is refused with
+    /// <paramref name="refusal"/> until it reloads. Both save the settings as they are, so what other tests use stays.
+    /// </summary>
+    protected async Task AssertStaleSaveRefusedAsync(string path, string saveButton, string refusal)
+    {
+        var saved = "已保存";
+        var first = await NewPageAsync();
+        await Ui.LoginAsync(first, "admin");
+        await Ui.OpenAsync(first, path);
+        await Expect(first.Locator($"[data-testid={saveButton}]")).ToBeVisibleAsync();
+        var second = await NewPageAsync();
+        await Ui.LoginAsync(second, "admin");
+        await Ui.OpenAsync(second, path);
+        await Expect(second.Locator($"[data-testid={saveButton}]")).ToBeVisibleAsync();
+
+        await second.ClickAsync($"[data-testid={saveButton}]");
+        await Expect(second.Locator(".mud-snackbar", new() { HasTextString = saved })).ToHaveCountAsync(1);
+        await first.ClickAsync($"[data-testid={saveButton}]");
+        await Expect(first.Locator("[data-testid=form-error]")).ToContainTextAsync(refusal);
+        await Expect(first.Locator(".mud-snackbar", new() { HasTextString = saved })).ToHaveCountAsync(0);
+
+        // After a reload the page holds the newer version, and its save goes through.
+        await Ui.OpenAsync(first, path);
+        await Expect(first.Locator($"[data-testid={saveButton}]")).ToBeVisibleAsync();
+        await first.ClickAsync($"[data-testid={saveButton}]");
+        await Expect(first.Locator(".mud-snackbar", new() { HasTextString = saved })).ToHaveCountAsync(1);
+        await Expect(first.Locator("[data-testid=form-error]")).ToHaveCountAsync(0);
+        AssertNoErrors();
     }
 
     protected void AssertNoErrors()

@@ -6,31 +6,8 @@ namespace Tideflow.Browser.Tests;
 public sealed class PipelineSettingsTests(BrowserApp app) : BrowserTest(app)
 {
     [Fact]
-    public async Task A_save_over_a_pipeline_another_admin_saved_since_the_page_opened_is_refused_until_reloaded()
-    {
-        // Both save the pipeline as it is, so the shared demo pipeline other tests use stays the same.
-        var first = await NewPageAsync();
-        await Ui.LoginAsync(first, "admin");
-        await Ui.OpenAsync(first, "/admin/pipeline");
-        await Expect(first.Locator("[data-testid=pipeline-stage]").First).ToBeVisibleAsync();
-        var second = await NewPageAsync();
-        await Ui.LoginAsync(second, "admin");
-        await Ui.OpenAsync(second, "/admin/pipeline");
-        await Expect(second.Locator("[data-testid=pipeline-stage]").First).ToBeVisibleAsync();
-
-        await second.ClickAsync("[data-testid=save-pipeline]");
-        await Expect(second.Locator(".mud-snackbar", new() { HasTextString = "已保存" })).ToHaveCountAsync(1);
-        await first.ClickAsync("[data-testid=save-pipeline]");
-        await Expect(first.Locator("[data-testid=form-error]")).ToContainTextAsync("其他人已保存了销售流程");
-        await Expect(first.Locator(".mud-snackbar", new() { HasTextString = "已保存" })).ToHaveCountAsync(0);
-
-        // After a reload the page holds the newer version, and its save goes through.
-        await Ui.OpenAsync(first, "/admin/pipeline");
-        await Expect(first.Locator("[data-testid=pipeline-stage]").First).ToBeVisibleAsync();
-        await first.ClickAsync("[data-testid=save-pipeline]");
-        await Expect(first.Locator(".mud-snackbar", new() { HasTextString = "已保存" })).ToHaveCountAsync(1);
-        AssertNoErrors();
-    }
+    public Task A_save_over_a_pipeline_another_admin_saved_since_the_page_opened_is_refused_until_reloaded() =>
+        AssertStaleSaveRefusedAsync("/admin/pipeline", "save-pipeline", "其他人已保存了销售流程");
 
     [Fact]
     public async Task An_admin_adds_a_stage_and_a_pipeline_that_the_board_shows_at_once_and_entering_quoted_asks_for_the_quote()

@@ -6,30 +6,8 @@ namespace Tideflow.Browser.Tests;
 public sealed class PoolTests(BrowserApp app) : BrowserTest(app)
 {
     [Fact]
-    public async Task An_admin_saving_pool_rules_another_admin_saved_since_the_page_opened_is_told_to_reload()
-    {
-        // Both save the default pool's rules as they are, so the pool other tests claim from stays the same.
-        var first = await NewPageAsync();
-        await Ui.LoginAsync(first, "admin");
-        await Ui.OpenAsync(first, "/admin/pools");
-        await Expect(first.Locator("[data-testid=save-pool]")).ToBeVisibleAsync();
-        var second = await NewPageAsync();
-        await Ui.LoginAsync(second, "admin");
-        await Ui.OpenAsync(second, "/admin/pools");
-        await Expect(second.Locator("[data-testid=save-pool]")).ToBeVisibleAsync();
-
-        await second.ClickAsync("[data-testid=save-pool]");
-        await Expect(second.Locator(".mud-snackbar", new() { HasTextString = "已保存" })).ToHaveCountAsync(1);
-        await first.ClickAsync("[data-testid=save-pool]");
-        await Expect(first.Locator("[data-testid=form-error]")).ToContainTextAsync("其他人已保存了这个公海的规则");
-
-        await Ui.OpenAsync(first, "/admin/pools");
-        await Expect(first.Locator("[data-testid=save-pool]")).ToBeVisibleAsync();
-        await first.ClickAsync("[data-testid=save-pool]");
-        await Expect(first.Locator(".mud-snackbar", new() { HasTextString = "已保存" })).ToHaveCountAsync(1);
-        await Expect(first.Locator("[data-testid=form-error]")).ToHaveCountAsync(0);
-        AssertNoErrors();
-    }
+    public Task An_admin_saving_pool_rules_another_admin_saved_since_the_page_opened_is_told_to_reload() =>
+        AssertStaleSaveRefusedAsync("/admin/pools", "save-pool", "其他人已保存了这个公海的规则");
 
     [Fact]
     public async Task A_rep_releases_a_customer_another_claims_it_from_the_pool_view_and_the_history_shows_both()

@@ -71,4 +71,8 @@ public sealed class ScoringTests(BrowserApp app) : BrowserTest(app)
         await field.FillAsync(weight.ToString(CultureInfo.InvariantCulture));
         await field.PressAsync("Tab");
     }
+
+    [Fact]
+    public Task An_admin_saving_scoring_rules_over_a_version_another_admin_saved_since_is_told_to_reload() =>
+        AssertStaleSaveRefusedAsync("/admin/scoring", "save-card", "其他人已保存了评分规则");
 }

@@ -28,4 +28,12 @@ public static class Http
 
     public static Task<HttpResponseMessage> PutJson(this HttpClient client, string url, object body) =>
         client.PutAsJsonAsync(url, body, Json);
+
+    /// <summary>A PUT with an If-Match header as given (not validated, so weak tags and lists go as written).</summary>
+    public static Task<HttpResponseMessage> PutJson(this HttpClient client, string url, object body, string ifMatch)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Put, url) { Content = JsonContent.Create(body, options: Json) };
+        request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        return client.SendAsync(request);
+    }
 }

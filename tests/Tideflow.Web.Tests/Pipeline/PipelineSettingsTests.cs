@@ -49,13 +49,6 @@ public abstract class PipelineSettingsTests<TApp>(TApp app) where TApp : Tideflo
         Assert.Equal(("试用中", 1), board.Where(c => c.Key == "trial").Select(c => (c.Name, c.Count)).Single());
     }
 
-    private static HttpRequestMessage Put(string etag, IEnumerable<Stage> stages) =>
-        new(HttpMethod.Put, "/api/pipeline")
-        {
-            Content = System.Net.Http.Json.JsonContent.Create(new { stages }),
-            Headers = { IfMatch = { System.Net.Http.Headers.EntityTagHeaderValue.Parse(etag) } },
-        };
-
     [Fact]
     public async Task A_save_over_a_pipeline_someone_saved_since_it_was_opened_is_refused_and_changes_nothing()
     {
@@ -66,9 +59,9 @@ public abstract class PipelineSettingsTests<TApp>(TApp app) where TApp : Tideflo
         var etag = opened.Headers.ETag!.Tag;
         var stages = (await opened.ReadAsync<SalesPipeline>()).Stages.ToList();
 
-        var first = await admin.SendAsync(Put(etag, stages.Select((s, i) => i == 1 ? s with { Name = "甲改的名字" } : s)));
+        var first = await admin.PutJson("/api/pipeline", new { stages = stages.Select((s, i) => i == 1 ? s with { Name = "甲改的名字" } : s) }, etag);
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
-        var second = await admin.SendAsync(Put(etag, stages.Select((s, i) => i == 2 ? s with { Name = "乙改的名字" } : s)));
+        var second = await admin.PutJson("/api/pipeline", new { stages = stages.Select((s, i) => i == 2 ? s with { Name = "乙改的名字" } : s) }, etag);
         Assert.Equal(HttpStatusCode.PreconditionFailed, second.StatusCode);
         Assert.Contains("Someone else saved the pipeline", (await second.JsonAsync()).GetProperty("detail").GetString());
         var now = await (await admin.GetAsync("/api/pipeline")).ReadAsync<SalesPipeline>();
@@ -76,15 +69,13 @@ public abstract class PipelineSettingsTests<TApp>(TApp app) where TApp : Tideflo
 
         // Based on the version the first save answered, the next save goes through; one based on that same version again
         // is now stale, in the same instant of the test's clock too.
-        var third = await admin.SendAsync(Put(first.Headers.ETag!.Tag, now.Stages.Select((s, i) => i == 2 ? s with { Name = "乙改的名字" } : s)));
+        var third = await admin.PutJson("/api/pipeline", new { stages = now.Stages.Select((s, i) => i == 2 ? s with { Name = "乙改的名字" } : s) }, first.Headers.ETag!.Tag);
         Assert.Equal(HttpStatusCode.OK, third.StatusCode);
         Assert.Equal(third.Headers.ETag!.Tag, (await admin.GetAsync("/api/pipeline")).Headers.ETag!.Tag);
-        Assert.Equal(HttpStatusCode.PreconditionFailed, (await admin.SendAsync(Put(first.Headers.ETag!.Tag, now.Stages))).StatusCode);
+        Assert.Equal(HttpStatusCode.PreconditionFailed, (await admin.PutJson("/api/pipeline", new { stages = now.Stages }, first.Headers.ETag!.Tag)).StatusCode);
         // Compared strongly: the current version as a weak tag does not match; in a list it does.
-        Assert.Equal(HttpStatusCode.PreconditionFailed, (await admin.SendAsync(Put("W/" + third.Headers.ETag!.Tag, now.Stages))).StatusCode);
-        var listed = new HttpRequestMessage(HttpMethod.Put, "/api/pipeline") { Content = System.Net.Http.Json.JsonContent.Create(new { stages = now.Stages }) };
-        listed.Headers.TryAddWithoutValidation("If-Match", $"\"12345\", {third.Headers.ETag!.Tag}");
-        Assert.Equal(HttpStatusCode.OK, (await admin.SendAsync(listed)).StatusCode);
+        Assert.Equal(HttpStatusCode.PreconditionFailed, (await admin.PutJson("/api/pipeline", new { stages = now.Stages }, "W/" + third.Headers.ETag!.Tag)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutJson("/api/pipeline", new { stages = now.Stages }, $"\"12345\", {third.Headers.ETag!.Tag}")).StatusCode);
         // Without If-Match the last save wins.
         Assert.Equal(HttpStatusCode.OK, (await SaveAsync(org, now.Stages.Select((s, i) => i == 3 ? s with { Name = "脚本改的" } : s))).StatusCode);
         Assert.Equal("脚本改的", (await PipelineAsync(org)).Stages[3].Name);
@@ -116,7 +107,7 @@ public abstract class PipelineSettingsTests<TApp>(TApp app) where TApp : Tideflo
         var saves = Enumerable.Range(0, 4).Select(async i =>
         {
             await start.WaitAsync();
-            return (await admin.SendAsync(Put("\"default\"", stages.Select((s, j) => j == 1 ? s with { Name = $"名字{i}" } : s)))).StatusCode;
+            return (await admin.PutJson("/api/pipeline", new { stages = stages.Select((s, j) => j == 1 ? s with { Name = $"名字{i}" } : s) }, "\"default\"")).StatusCode;
         }).ToList();
         start.Release(saves.Count);
         var codes = await Task.WhenAll(saves);

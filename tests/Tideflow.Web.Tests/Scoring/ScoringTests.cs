@@ -23,6 +23,31 @@ public abstract class ScoringTests<TApp>(TApp app) where TApp : TideflowApp
     };
 
     [Fact]
+    public async Task A_card_saved_over_a_version_someone_saved_since_it_was_opened_is_refused()
+    {
+        var org = await app.NewOrgAsync();
+        var admin = app.As(org.Admin);
+        var opened = await admin.GetAsync("/api/scoring/card");
+        var etag = opened.Headers.ETag!.Tag;
+        Assert.Equal($"\"{(await opened.ReadAsync<ScoreCardView>()).Version}\"", etag);
+
+        var first = await admin.PutJson("/api/scoring/card", Weighted(30, 30, 20, 10, 10), etag);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var stale = await admin.PutJson("/api/scoring/card", Weighted(20, 20, 20, 20, 20), etag);
+        Assert.Equal(HttpStatusCode.PreconditionFailed, stale.StatusCode);
+        Assert.Contains("Someone else saved the scoring rules", (await stale.JsonAsync()).GetProperty("detail").GetString());
+        var now = await (await admin.GetAsync("/api/scoring/card")).ReadAsync<ScoreCardView>();
+        Assert.Equal((await first.ReadAsync<ScoreCardView>()).Version, now.Version);
+        Assert.Equal([30, 30, 20, 10, 10], now.Card.Criteria.Select(c => c.Weight));
+
+        // Based on the newer version it goes through; a weak tag never matches; without If-Match it is simply the next version.
+        Assert.Equal(HttpStatusCode.PreconditionFailed, (await admin.PutJson("/api/scoring/card", Weighted(20, 20, 20, 20, 20), "W/" + first.Headers.ETag!.Tag)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutJson("/api/scoring/card", Weighted(20, 20, 20, 20, 20), first.Headers.ETag!.Tag)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutJson("/api/scoring/card", Weighted(40, 20, 20, 10, 10))).StatusCode);
+        Assert.Equal(now.Version + 2, (await (await admin.GetAsync("/api/scoring/card")).ReadAsync<ScoreCardView>()).Version);
+    }
+
+    [Fact]
     public async Task A_negative_event_takes_points_off_and_the_balance_stays_between_zero_and_the_cap()
     {
         var org = await app.NewOrgAsync();

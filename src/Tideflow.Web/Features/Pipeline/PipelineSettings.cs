@@ -156,23 +156,15 @@ public static class PipelineEndpoints
         g.MapGet("/", async (PipelineSettings h, HttpResponse response, CancellationToken ct) =>
         {
             var (pipeline, version) = await h.GetVersionedAsync(ct);
-            response.Headers.ETag = $"\"{version}\"";
+            IfMatch.Answer(response, version);
             return pipeline;
         });
         // If-Match with the ETag of the GET refuses a save over a newer one (412); without it the last save wins.
         g.MapPut("/", async (SalesPipeline? pipeline, PipelineSettings h, HttpRequest request, HttpResponse response, CancellationToken ct) =>
         {
-            var (saved, version) = await h.SaveAsync(pipeline, BasedOn(request), ct);
-            response.Headers.ETag = $"\"{version}\"";
+            var (saved, version) = await h.SaveAsync(pipeline, IfMatch.Versions(request), ct);
+            IfMatch.Answer(response, version);
             return saved;
         });
-    }
-
-    /// <summary>The versions an If-Match names, compared strongly (a weak tag names none); null without one or with "*".</summary>
-    private static List<string>? BasedOn(HttpRequest request)
-    {
-        var tags = request.Headers.IfMatch.SelectMany(v => (v ?? "").Split(',')).Select(t => t.Trim()).Where(t => t != "").ToList();
-        return tags.Count == 0 || tags.Contains("*") ? null
-            : tags.Where(t => t.Length >= 2 && t.StartsWith('"') && t.EndsWith('"')).Select(t => t[1..^1]).ToList();
     }
 }

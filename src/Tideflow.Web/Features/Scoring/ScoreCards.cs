@@ -55,12 +55,20 @@ public sealed class ScoreCards(TideflowDbContext db, CurrentUser me, TimeProvide
                       select new ScoreCardVersionRow(v.Version, v.CreatedAt, u == null ? null : u.DisplayName)).Take(50).ToListAsync(ct);
     }
 
-    /// <summary>Saves the card as a new version. Leads keep their score until re-scored (one action, with progress).</summary>
-    public async Task<ScoreCardView> SaveAsync(ScoreCard card, CancellationToken ct = default)
+    /// <summary>
+    /// Saves the card as a new version. Leads keep their score until re-scored (one action, with progress). With
+    /// <paramref name="basedOn"/> (the version the editor loaded; HTTP: If-Match) a save over a newer version someone else
+    /// saved is refused (412) instead of replacing their rules unseen.
+    /// </summary>
+    public async Task<ScoreCardView> SaveAsync(ScoreCard card, IReadOnlyCollection<string>? basedOn = null, CancellationToken ct = default)
     {
         me.Require(Permission.ManageRules);
-        Validate(card, await RuleFieldsAsync(db, ct));
         var latest = await db.ScoreCardVersions.MaxAsync(v => (int?)v.Version, ct) ?? DefaultVersion;
+        if (basedOn is not null && !basedOn.Contains(VersionText(latest)))
+        {
+            throw SavedMeanwhile;
+        }
+        Validate(card, await RuleFieldsAsync(db, ct));
         var row = new ScoreCardVersion
         {
             Id = Guid.CreateVersion7(), OrganizationId = me.OrganizationId, Version = latest + 1,
@@ -73,10 +81,17 @@ public sealed class ScoreCards(TideflowDbContext db, CurrentUser me, TimeProvide
         }
         catch (DbUpdateException e) when (Leads.CaptureLead.IsUniqueViolation(e))
         {
-            throw Problem.Conflict("Someone saved the scoring rules at the same moment; reload and try again.");
+            throw basedOn is null ? Problem.Conflict("Someone saved the scoring rules at the same moment; reload and try again.") : SavedMeanwhile;
         }
         return new ScoreCardView(row.Version, Read(row.Card), row.CreatedAt, me.Scope.UserName);
     }
+
+    /// <summary>A version as an ETag names it.</summary>
+    public static string VersionText(int version) => version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>412: a newer version of the rules was saved after the editor loaded its own.</summary>
+    public static Problem SavedMeanwhile => new(412, "Precondition failed",
+        "Someone else saved the scoring rules after you opened them; nothing was saved. Reload to see their version, then make your change again.");
 
     /// <summary>
     /// The custom field keys scoring and routing rules may test: the lead fields, archived ones too — their values are
@@ -143,8 +158,19 @@ public static class ScoringEndpoints
     public static void MapScoring(this RouteGroupBuilder api)
     {
         var g = api.MapGroup("/scoring").WithTags("Scoring");
-        g.MapGet("/card", (ScoreCards h, CancellationToken ct) => h.GetAsync(ct));
-        g.MapPut("/card", (ScoreCard card, ScoreCards h, CancellationToken ct) => h.SaveAsync(card, ct));
+        g.MapGet("/card", async (ScoreCards h, HttpResponse response, CancellationToken ct) =>
+        {
+            var view = await h.GetAsync(ct);
+            IfMatch.Answer(response, ScoreCards.VersionText(view.Version));
+            return view;
+        });
+        // If-Match with the version's ETag refuses a save over a newer version (412); without it the save is the next version.
+        g.MapPut("/card", async (ScoreCard card, ScoreCards h, HttpRequest request, HttpResponse response, CancellationToken ct) =>
+        {
+            var view = await h.SaveAsync(card, IfMatch.Versions(request), ct);
+            IfMatch.Answer(response, ScoreCards.VersionText(view.Version));
+            return view;
+        });
         g.MapGet("/versions", (ScoreCards h, CancellationToken ct) => h.VersionsAsync(ct));
         g.MapPost("/simulate", (Assignment.SimulateRequest r, Assignment.Simulator h, CancellationToken ct) => h.SimulateAsync(r, ct));
         g.MapPost("/rescore", async (RescoreLeads h, CancellationToken ct) =>
