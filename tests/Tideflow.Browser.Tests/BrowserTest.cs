@@ -30,17 +30,18 @@ public abstract class BrowserTest(BrowserApp app) : IAsyncLifetime
     /// Two admins open the same settings page; the second saves, and the first's save is refused with
     /// <paramref name="refusal"/> until it reloads. Both save the settings as they are, so what other tests use stays.
     /// </summary>
-    protected async Task AssertStaleSaveRefusedAsync(string path, string saveButton, string refusal)
+    /// <param name="loaded">An element that shows only once the page's settings have loaded.</param>
+    protected async Task AssertStaleSaveRefusedAsync(string path, string saveButton, string loaded, string refusal)
     {
         var saved = "已保存";
         var first = await NewPageAsync();
         await Ui.LoginAsync(first, "admin");
         await Ui.OpenAsync(first, path);
-        await Expect(first.Locator($"[data-testid={saveButton}]")).ToBeVisibleAsync();
+        await Expect(first.Locator($"[data-testid={loaded}]").First).ToBeVisibleAsync();
         var second = await NewPageAsync();
         await Ui.LoginAsync(second, "admin");
         await Ui.OpenAsync(second, path);
-        await Expect(second.Locator($"[data-testid={saveButton}]")).ToBeVisibleAsync();
+        await Expect(second.Locator($"[data-testid={loaded}]").First).ToBeVisibleAsync();
 
         await second.ClickAsync($"[data-testid={saveButton}]");
         await Expect(second.Locator(".mud-snackbar", new() { HasTextString = saved })).ToHaveCountAsync(1);
@@ -50,7 +51,7 @@ public abstract class BrowserTest(BrowserApp app) : IAsyncLifetime
 
         // After a reload the page holds the newer version, and its save goes through.
         await Ui.OpenAsync(first, path);
-        await Expect(first.Locator($"[data-testid={saveButton}]")).ToBeVisibleAsync();
+        await Expect(first.Locator($"[data-testid={loaded}]").First).ToBeVisibleAsync();
         await first.ClickAsync($"[data-testid={saveButton}]");
         await Expect(first.Locator(".mud-snackbar", new() { HasTextString = saved })).ToHaveCountAsync(1);
         await Expect(first.Locator("[data-testid=form-error]")).ToHaveCountAsync(0);

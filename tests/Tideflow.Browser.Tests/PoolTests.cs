@@ -7,7 +7,7 @@ public sealed class PoolTests(BrowserApp app) : BrowserTest(app)
 {
     [Fact]
     public Task An_admin_saving_pool_rules_another_admin_saved_since_the_page_opened_is_told_to_reload() =>
-        AssertStaleSaveRefusedAsync("/admin/pools", "save-pool", "其他人已保存了这个公海的规则");
+        AssertStaleSaveRefusedAsync("/admin/pools", "save-pool", "pool-form", "其他人已保存了这个公海的规则");
 
     [Fact]
     public async Task A_rep_releases_a_customer_another_claims_it_from_the_pool_view_and_the_history_shows_both()

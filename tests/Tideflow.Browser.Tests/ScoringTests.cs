@@ -74,5 +74,5 @@ public sealed class ScoringTests(BrowserApp app) : BrowserTest(app)
 
     [Fact]
     public Task An_admin_saving_scoring_rules_over_a_version_another_admin_saved_since_is_told_to_reload() =>
-        AssertStaleSaveRefusedAsync("/admin/scoring", "save-card", "其他人已保存了评分规则");
+        AssertStaleSaveRefusedAsync("/admin/scoring", "save-card", "card-version", "其他人已保存了评分规则");
 }

@@ -225,6 +225,27 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
+    public async Task Pool_saves_without_a_version_at_the_same_instant_all_land_one_after_another()
+    {
+        var org = await app.NewOrgAsync();
+        var admin = app.As(org.Admin);
+        var opened = (await (await admin.GetAsync("/api/pools")).ReadAsync<List<PoolView>>()).Single(p => p.Id == org.DefaultPool);
+        using var start = new SemaphoreSlim(0);
+        var saves = Enumerable.Range(1, 4).Select(async i =>
+        {
+            await start.WaitAsync();
+            return (await admin.PutJson($"/api/pools/{org.DefaultPool}", new
+            {
+                name = opened.Name, teamIds = opened.TeamIds, settings = opened.Settings with { CooldownHours = i },
+            })).StatusCode;
+        }).ToList();
+        start.Release(saves.Count);
+        Assert.All(await Task.WhenAll(saves), c => Assert.Equal(HttpStatusCode.OK, c));
+        var last = (await (await admin.GetAsync("/api/pools")).ReadAsync<List<PoolView>>()).Single(p => p.Id == org.DefaultPool);
+        Assert.Equal(opened.Version + 4, last.Version);
+    }
+
+    [Fact]
     public async Task Pools_have_member_teams_and_a_rep_cannot_claim_from_a_pool_they_are_not_in()
     {
         var org = await app.NewOrgAsync();

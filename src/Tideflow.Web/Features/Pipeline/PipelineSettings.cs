@@ -100,9 +100,13 @@ public sealed class PipelineSettings(TideflowDbContext db, CurrentUser me, TimeP
                 // token), or both were the organisation's first. An editor's save is refused; a script's, which asked
                 // for no precondition, is applied over the newer one, as its last save.
                 db.ChangeTracker.Clear();
-                if (basedOn is not null || attempt == 5)
+                if (basedOn is not null)
                 {
                     throw SavedMeanwhile;
+                }
+                if (attempt == 5)
+                {
+                    throw Problem.ChangedMeanwhile;
                 }
             }
         }

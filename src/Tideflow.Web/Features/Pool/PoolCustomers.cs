@@ -138,24 +138,36 @@ public sealed class PoolCustomers(TideflowDbContext db, CurrentUser me, TimeProv
     public async Task<PoolView> UpdateAsync(Guid id, SavePoolRequest request, CancellationToken ct = default)
     {
         me.Require(Permission.ManageRules);
-        var pool = await db.Pools.SingleOrDefaultAsync(p => p.Id == id, ct) ?? throw Problem.NotFound("Pool");
-        if (request.Version is { } basedOn && basedOn != pool.Version)
+        for (var attempt = 1; ; attempt++)
         {
-            throw SavedMeanwhile;
+            var pool = await db.Pools.SingleOrDefaultAsync(p => p.Id == id, ct) ?? throw Problem.NotFound("Pool");
+            if (request.Version is { } basedOn && basedOn != pool.Version)
+            {
+                throw SavedMeanwhile;
+            }
+            await ApplyAsync(pool, request, isNew: false, ct);
+            pool.UpdatedAt = clock.GetUtcNow();
+            pool.Version++;
+            try
+            {
+                await SaveAsync(ct);
+                return (await ListAsync(ct)).Single(p => p.Id == pool.Id);
+            }
+            catch (DbUpdateConcurrencyException)
+            {
+                // Another admin's save landed between this one's read and its write (the version is the concurrency token).
+                // An editor's save is refused; one that named no version is applied over it, as the last save.
+                db.ChangeTracker.Clear();
+                if (request.Version is not null)
+                {
+                    throw SavedMeanwhile;
+                }
+                if (attempt == 5)
+                {
+                    throw Problem.ChangedMeanwhile;
+                }
+            }
         }
-        await ApplyAsync(pool, request, isNew: false, ct);
-        pool.UpdatedAt = clock.GetUtcNow();
-        pool.Version++;
-        try
-        {
-            await SaveAsync(ct);
-        }
-        catch (DbUpdateConcurrencyException) when (request.Version is not null)
-        {
-            // Another admin's save landed between this one's read and its write (the version is the concurrency token).
-            throw SavedMeanwhile;
-        }
-        return (await ListAsync(ct)).Single(p => p.Id == pool.Id);
     }
 
     /// <summary>"If the sweep ran now" with these (draft) settings: how many would be reclaimed, by which rule, from whom.</summary>
