@@ -15,6 +15,10 @@ public static class Database
 {
     public const string DefaultSqlite = "Data Source=data/tideflow.db";
 
+    /// <summary>An instant in whole microseconds, as PostgreSQL keeps it: what a job stamps must read back equal.</summary>
+    public static DateTimeOffset AsStored(DateTimeOffset instant) =>
+        new(instant.UtcTicks - instant.UtcTicks % 10, TimeSpan.Zero);
+
     public static DatabaseProvider ProviderFrom(IConfiguration config)
     {
         var value = config["Database:Provider"];

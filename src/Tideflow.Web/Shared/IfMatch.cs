@@ -1,3 +1,6 @@
+using Microsoft.EntityFrameworkCore;
+using Tideflow.Web.Data;
+
 namespace Tideflow.Web.Shared;
 
 /// <summary>
@@ -15,4 +18,37 @@ public static class IfMatch
     }
 
     public static void Answer(HttpResponse response, string version) => response.Headers.ETag = $"\"{version}\"";
+}
+
+/// <summary>Saving settings that carry a version (the pipeline, a pool): read, check, change, save, as one attempt.</summary>
+public static class VersionedSave
+{
+    /// <summary>
+    /// Runs <paramref name="attempt"/>, which reads the row, checks the editor's version, changes it and saves. When
+    /// another save lands between its read and its write (the version is the row's concurrency token; two first saves
+    /// meet on the key) an editor who named a version gets <paramref name="stale"/>; a save that named none (an API
+    /// script) is tried again over the newer row, as the last save, and gets 409 if it keeps losing.
+    /// </summary>
+    public static async Task<T> RunAsync<T>(TideflowDbContext db, bool namedVersion, Problem stale, Func<Task<T>> attempt)
+    {
+        for (var tries = 1; ; tries++)
+        {
+            try
+            {
+                return await attempt();
+            }
+            catch (Exception e) when (e is DbUpdateConcurrencyException || (e is DbUpdateException u && Features.Leads.CaptureLead.IsUniqueViolation(u)))
+            {
+                db.ChangeTracker.Clear();
+                if (namedVersion)
+                {
+                    throw stale;
+                }
+                if (tries == 5)
+                {
+                    throw Problem.ChangedMeanwhile;
+                }
+            }
+        }
+    }
 }

@@ -57,7 +57,7 @@ public sealed class PipelineSettings(TideflowDbContext db, CurrentUser me, TimeP
         CancellationToken ct = default)
     {
         me.Require(Permission.ManageRules);
-        for (var attempt = 1; ; attempt++)
+        return await VersionedSave.RunAsync(db, basedOn is not null, SavedMeanwhile, async () =>
         {
             var stored = await db.Set<StoredPipeline>().SingleOrDefaultAsync(p => p.OrganizationId == me.OrganizationId, ct);
             // The precondition first: a stale editor hears that before anything about its content.
@@ -89,27 +89,9 @@ public sealed class PipelineSettings(TideflowDbContext db, CurrentUser me, TimeP
                 stored.UpdatedAt = clock.GetUtcNow();
                 stored.Version++;
             }
-            try
-            {
-                await db.SaveChangesAsync(ct);
-                return (next, VersionOf(stored.Version));
-            }
-            catch (Exception e) when (e is DbUpdateConcurrencyException || (e is DbUpdateException u && Leads.CaptureLead.IsUniqueViolation(u)))
-            {
-                // Another admin's save landed between this one's read and its write (the version is the row's concurrency
-                // token), or both were the organisation's first. An editor's save is refused; a script's, which asked
-                // for no precondition, is applied over the newer one, as its last save.
-                db.ChangeTracker.Clear();
-                if (basedOn is not null)
-                {
-                    throw SavedMeanwhile;
-                }
-                if (attempt == 5)
-                {
-                    throw Problem.ChangedMeanwhile;
-                }
-            }
-        }
+            await db.SaveChangesAsync(ct);
+            return (next, VersionOf(stored.Version));
+        });
     }
 
     /// <summary>412: the pipeline was saved by someone else after the editor loaded it.</summary>

@@ -138,7 +138,7 @@ public sealed class PoolCustomers(TideflowDbContext db, CurrentUser me, TimeProv
     public async Task<PoolView> UpdateAsync(Guid id, SavePoolRequest request, CancellationToken ct = default)
     {
         me.Require(Permission.ManageRules);
-        for (var attempt = 1; ; attempt++)
+        return await VersionedSave.RunAsync(db, request.Version is not null, SavedMeanwhile, async () =>
         {
             var pool = await db.Pools.SingleOrDefaultAsync(p => p.Id == id, ct) ?? throw Problem.NotFound("Pool");
             if (request.Version is { } basedOn && basedOn != pool.Version)
@@ -148,26 +148,9 @@ public sealed class PoolCustomers(TideflowDbContext db, CurrentUser me, TimeProv
             await ApplyAsync(pool, request, isNew: false, ct);
             pool.UpdatedAt = clock.GetUtcNow();
             pool.Version++;
-            try
-            {
-                await SaveAsync(ct);
-                return (await ListAsync(ct)).Single(p => p.Id == pool.Id);
-            }
-            catch (DbUpdateConcurrencyException)
-            {
-                // Another admin's save landed between this one's read and its write (the version is the concurrency token).
-                // An editor's save is refused; one that named no version is applied over it, as the last save.
-                db.ChangeTracker.Clear();
-                if (request.Version is not null)
-                {
-                    throw SavedMeanwhile;
-                }
-                if (attempt == 5)
-                {
-                    throw Problem.ChangedMeanwhile;
-                }
-            }
-        }
+            await SaveAsync(ct);
+            return (await ListAsync(ct)).Single(p => p.Id == pool.Id);
+        });
     }
 
     /// <summary>"If the sweep ran now" with these (draft) settings: how many would be reclaimed, by which rule, from whom.</summary>

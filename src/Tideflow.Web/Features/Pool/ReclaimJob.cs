@@ -51,8 +51,8 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
 
     public async Task<string> RunAsync(DateTimeOffset now, Guid? organizationId, CancellationToken ct)
     {
-        // PostgreSQL keeps microseconds: the instant this sweep stamps must read back equal.
-        now = new DateTimeOffset(now.UtcTicks - now.UtcTicks % 10, TimeSpan.Zero);
+        // The instant this sweep stamps must read back equal.
+        now = Database.AsStored(now);
         var organizations = await db.Organizations.Where(o => organizationId == null || o.Id == organizationId).Select(o => o.Id).ToListAsync(ct);
         int reclaimed = 0, warned = 0;
         var failed = new List<string>();

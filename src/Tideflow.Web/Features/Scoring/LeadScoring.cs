@@ -91,20 +91,19 @@ public static class LeadScoring
     public static string? ToJson(IReadOnlyDictionary<string, string> values) =>
         values.Count == 0 ? null : JsonSerializer.Serialize(new SortedDictionary<string, string>(values.ToDictionary(), StringComparer.OrdinalIgnoreCase), Json);
 
-    public static Dictionary<string, string> StoredFields(string? json) =>
-        string.IsNullOrEmpty(json) ? new(StringComparer.OrdinalIgnoreCase)
-            : new Dictionary<string, string>(JsonSerializer.Deserialize<Dictionary<string, string>>(json, Json) ?? [], StringComparer.OrdinalIgnoreCase);
+    public static Dictionary<string, string> StoredFields(string? json) => new(Parsed(json), StringComparer.OrdinalIgnoreCase);
+
+    private static Dictionary<string, string> Parsed(string? json) =>
+        string.IsNullOrEmpty(json) ? [] : JsonSerializer.Deserialize<Dictionary<string, string>>(json, Json) ?? [];
 
     /// <summary>Everything a scoring or routing rule may test on this lead: stored fields, contact, channel, tags, completeness.</summary>
     public static Dictionary<string, string?> Facts(Lead lead, Channel? channel)
     {
         var facts = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        if (!string.IsNullOrEmpty(lead.Fields))
+        // Parsed straight into the facts, not copied into a lookup first: a re-score builds a million of these.
+        foreach (var (k, v) in Parsed(lead.Fields))
         {
-            foreach (var (k, v) in JsonSerializer.Deserialize<Dictionary<string, string>>(lead.Fields, Json) ?? [])
-            {
-                facts[k] = v;
-            }
+            facts[k] = v;
         }
         facts[LeadFields.Name] = lead.Name;
         facts[LeadFields.Company] = lead.Company;

@@ -105,9 +105,8 @@ public sealed class RescoreRunner(TideflowDbContext db, CurrentUser current, Tim
         db.AuditEntityChanges = false;
         var (version, card) = await ScoreCards.CurrentAsync(db, ct);
         var channels = await db.Channels.AsNoTracking().ToDictionaryAsync(c => c.Id, ct);
-        // Whole microseconds, as PostgreSQL stores them: a lead this job scored reads back as not before it began.
-        var now = clock.GetUtcNow();
-        var started = new DateTimeOffset(now.UtcTicks - now.UtcTicks % 10, TimeSpan.Zero);
+        // As stored: a lead this job scored reads back as not before it began.
+        var started = Database.AsStored(clock.GetUtcNow());
         job.Version = version;
         db.Audit("rescore-started", nameof(RescoreJob), job.Id.ToString(), new { version, job.Total });
         await db.SaveChangesAsync(ct);
