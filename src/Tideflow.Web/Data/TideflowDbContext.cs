@@ -23,7 +23,7 @@ namespace Tideflow.Web.Data;
 /// own/team/all visibility for every read of scoped rows. SaveChanges writes the audit trail.
 /// Provider-specific subclasses exist only so each provider has its own migrations (see Data/README.md).
 /// </summary>
-public abstract class TideflowDbContext(DbContextOptions options, CurrentUser currentUser, TimeProvider clock)
+public abstract partial class TideflowDbContext(DbContextOptions options, CurrentUser currentUser, TimeProvider clock)
     : IdentityUserContext<AppUser, Guid>(options), IDataProtectionKeyContext
 {
     public DbSet<Organization> Organizations => Set<Organization>();

@@ -290,6 +290,8 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
             .GroupBy(k => k.Key).ToDictionary(g => g.Key, g => g.First());
         Assignment.RoutingBook? book = null;
         Dictionary<string, Guid>? owners = null;
+        // The batch's own rows are written untracked; what routing adds (ownership, notification, task) is tracked.
+        var rows = new List<object>();
 
         foreach (var (row, cells, fields, contact) in contacts)
         {
@@ -312,7 +314,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
                 counts.Invalid++;
                 pendingReport.Add([row.ToString(System.Globalization.CultureInfo.InvariantCulture), "invalid",
                     string.Join("; ", contact.Problems.Select(Leads.Describe)), .. cells]);
-                if (!job.DryRun) db.Leads.Add(lead);
+                if (!job.DryRun) rows.Add(lead);
             }
             else if (match is not null || sameFile is not null)
             {
@@ -350,9 +352,9 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
                 foreach (var key in keys)
                 {
                     pendingSeen[key] = lead.Id;
-                    if (!job.DryRun) db.ContactKeys.Add(new ContactKey { OrganizationId = job.OrganizationId, Key = key, LeadId = lead.Id });
+                    if (!job.DryRun) rows.Add(new ContactKey { OrganizationId = job.OrganizationId, Key = key, LeadId = lead.Id });
                 }
-                if (!job.DryRun) db.Leads.Add(lead);
+                if (!job.DryRun) rows.Add(lead);
             }
             if (job.DryRun)
             {
@@ -362,16 +364,15 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
             {
                 touch.LeadId = leadId;
             }
-            db.LeadTouches.Add(touch);
+            rows.Add(touch);
             if (leadId is { } l)
             {
-                db.CaptureReceipts.Add(new CaptureReceipt { OrganizationId = job.OrganizationId, Key = receipt, LeadId = l, At = now });
+                rows.Add(new CaptureReceipt { OrganizationId = job.OrganizationId, Key = receipt, LeadId = l, At = now });
             }
         }
         if (!job.DryRun)
         {
-            await db.SaveChangesAsync(ct);
-            db.ChangeTracker.Clear();
+            await db.SaveNewRowsAsync(rows, ct);
         }
         report.AddRange(pendingReport);
         foreach (var (k, v) in pendingSeen) seen[k] = v;
