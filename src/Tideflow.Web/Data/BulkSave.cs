@@ -195,17 +195,26 @@ public abstract partial class TideflowDbContext
 
         public async Task InsertAsync(DbConnection connection, DbTransaction tx, CancellationToken ct)
         {
+            // A value every row shares (the organisation, the channel, the batch's time) is written into the statement as a
+            // literal: SQLite binds parameters by name on every execution, and binding was a third of the insert's time.
+            var shared = columns.Select(c =>
+            {
+                var first = Value(rows[0], c);
+                return rows.Count > 1 && first is not null && rows.All(r => Equals(Value(r, c), first))
+                    ? c.Mapping.GenerateProviderValueSqlLiteral(first) : null;
+            }).ToArray();
+            var bound = columns.Select((c, i) => (Column: c, Index: i)).Where(c => shared[c.Index] is null).ToArray();
             await using var command = connection.CreateCommand();
             command.Transaction = tx;
             command.CommandText = $"INSERT INTO \"{name}\" ({string.Join(", ", columns.Select(c => $"\"{c.Name}\""))}) " +
-                                  $"VALUES ({string.Join(", ", columns.Select((_, i) => $"$p{i}"))})";
-            var parameters = columns.Select((c, i) => c.Mapping.CreateParameter(command, $"$p{i}", null, nullable: true)).ToArray();
+                                  $"VALUES ({string.Join(", ", columns.Select((_, i) => shared[i] ?? $"$p{i}"))})";
+            var parameters = bound.Select(c => c.Column.Mapping.CreateParameter(command, $"$p{c.Index}", null, nullable: true)).ToArray();
             command.Parameters.AddRange(parameters);
             foreach (var row in rows)
             {
-                for (var i = 0; i < columns.Count; i++)
+                for (var i = 0; i < bound.Length; i++)
                 {
-                    parameters[i].Value = Value(row, columns[i]) ?? DBNull.Value;
+                    parameters[i].Value = Value(row, bound[i].Column) ?? DBNull.Value;
                 }
                 await command.ExecuteNonQueryAsync(ct);
             }

@@ -182,14 +182,20 @@ public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvid
 /// <summary>Jobs waiting for this node's worker.</summary>
 /// <summary>
 /// The import itself: the same normalization and duplicate rules as every channel, applied in batches of
-/// 1,000 rows, each batch one transaction. Re-importing a file finds its rows' receipts and skips them.
+/// 5,000 rows, each batch one transaction written in bulk. Re-importing a file finds its rows' receipts and skips them.
+/// On SQLite a batch holds the one write lock for about half a second, so a submission arriving meanwhile waits that
+/// long; 1,000-row batches made the import 20 % slower (each commit checkpoints the WAL).
 /// </summary>
 public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, TimeProvider clock, Assignment.LeadRouter router) : IJobRunner
 {
-    private const int BatchSize = 1000;
+    private const int BatchSize = 5000;
     private List<TagRule> rules = [];
     private List<CustomField> custom = [];
     private HashSet<string> customKeys = [];
+    // Who owns a company, as far as this import knows: looked up once per company, then kept up to date by the import's
+    // own routing. Companies recur all through a file, and asking again per batch made the lookups grow with the import.
+    private Dictionary<string, Guid> companyOwners = [];
+    private readonly HashSet<string> companiesLookedUp = [];
 
     public async Task RunAsync(Guid id, CancellationToken ct)
     {
@@ -280,16 +286,17 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         var pendingReport = new List<string[]>();
         var pendingSeen = new Dictionary<string, Guid>();
         var receiptKeys = batch.Select(r => $"import:{job.FileHash}:{r.Row}").ToList();
-        var done = (await db.CaptureReceipts.Where(r => receiptKeys.Contains(r.Key)).Select(r => r.Key).ToListAsync(ct)).ToHashSet();
+        var done = (await db.CaptureReceipts.Where(r => EF.Parameter(receiptKeys).Contains(r.Key)).Select(r => r.Key).ToListAsync(ct)).ToHashSet();
 
         var contacts = batch.Select(r => (r.Row, r.Cells, Fields: Fields(columns, r.Cells))).Select(r => (r.Row, r.Cells, r.Fields,
             Contact: ContactRules.Normalize(new ContactInput(r.Fields.GetValueOrDefault("name"), r.Fields.GetValueOrDefault("company"),
                 r.Fields.GetValueOrDefault("mobile"), r.Fields.GetValueOrDefault("email")), blocklist))).ToList();
         var allKeys = contacts.SelectMany(c => DuplicateRules.Keys(c.Contact)).Distinct().ToList();
-        var existing = (await db.ContactKeys.Where(k => allKeys.Contains(k.Key)).ToListAsync(ct))
+        var existing = (await db.ContactKeys.Where(k => EF.Parameter(allKeys).Contains(k.Key)).ToListAsync(ct))
             .GroupBy(k => k.Key).ToDictionary(g => g.Key, g => g.First());
         Assignment.RoutingBook? book = null;
         Dictionary<string, Guid>? owners = null;
+        List<string> newCompanies = [];
         // The batch's own rows are written untracked; what routing adds (ownership, notification, task) is tracked.
         var rows = new List<object>();
 
@@ -344,7 +351,16 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
                 if (!job.DryRun)
                 {
                     book ??= await router.LoadAsync(ct);
-                    owners ??= await router.StickyOwnersAsync(contacts.Select(c => c.Contact.CompanyKey), ct);
+                    if (owners is null)
+                    {
+                        owners = new Dictionary<string, Guid>(companyOwners);
+                        newCompanies = contacts.Select(c => c.Contact.CompanyKey).Where(k => !string.IsNullOrEmpty(k) && !companiesLookedUp.Contains(k))
+                            .Select(k => k!).Distinct().ToList();
+                        foreach (var (company, owner) in await router.StickyOwnersAsync(newCompanies, ct))
+                        {
+                            owners.TryAdd(company, owner);
+                        }
+                    }
                     await router.ScoreAndRouteAsync(book, lead, channel, ct, owners);
                 }
                 leadId = lead.Id;
@@ -373,6 +389,12 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         if (!job.DryRun)
         {
             await db.SaveNewRowsAsync(rows, ct);
+            // Only a saved batch's routing is known: a retried one routes again.
+            if (owners is not null)
+            {
+                companyOwners = owners;
+                companiesLookedUp.UnionWith(newCompanies);
+            }
         }
         report.AddRange(pendingReport);
         foreach (var (k, v) in pendingSeen) seen[k] = v;
