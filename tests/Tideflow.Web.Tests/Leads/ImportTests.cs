@@ -79,6 +79,37 @@ public abstract class ImportTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
+    public async Task Each_rep_hears_once_about_the_leads_an_import_routed_to_them_and_each_lead_still_gets_its_history_and_task()
+    {
+        var org = await app.NewOrgAsync();
+        await app.SaveRulesAsync(org,
+            Leadflow.ToRep("制造业给 B", org.RepB.Id, Leadflow.When("industry", Tideflow.Domain.Leads.FieldOperator.Equals, "制造业")),
+            Leadflow.ToRep("其余给 A", org.RepA.Id));
+        var csv = "姓名,公司名称,手机号码,行业\n赵一,一号公司,13700000001,零售\n钱二,二号公司,13700000002,零售\n孙三,三号公司,13700000003,零售\n李四,四号公司,13700000004,制造业\n";
+        var client = app.As(org.Admin);
+        var job = await RunAsync(client, await (await client.PostAsync("/api/imports", File("名单.csv", Encoding.UTF8.GetBytes(csv)))).ReadAsync<ImportPreview>());
+        Assert.Equal(4, job.Created);
+
+        string[] assignedKinds = [Tideflow.Web.Features.Notifications.NotificationKinds.LeadAssigned, Tideflow.Web.Features.Notifications.NotificationKinds.LeadsAssigned];
+        var told = await app.InDbAsync(db => db.Notifications.IgnoreQueryFilters()
+            .Where(n => n.OrganizationId == org.Id && assignedKinds.Contains(n.Kind)).ToListAsync());
+        var toA = Assert.Single(told, n => n.RecipientId == org.RepA.Id);
+        Assert.Equal(Tideflow.Web.Features.Notifications.NotificationKinds.LeadsAssigned, toA.Kind);
+        var digest = Tideflow.Web.Features.Notifications.NotificationText.Parse(toA.Parameters);
+        Assert.Equal(("3", "名单.csv"), (digest["count"], digest["file"]));
+        Assert.Equal("赵一、钱二、孙三", digest["names"]);
+        var toB = Assert.Single(told, n => n.RecipientId == org.RepB.Id);
+        Assert.Equal(Tideflow.Web.Features.Notifications.NotificationKinds.LeadAssigned, toB.Kind);
+        Assert.Equal("李四", Tideflow.Web.Features.Notifications.NotificationText.Parse(toB.Parameters)["name"]);
+
+        // The digest replaces only the messages: every routed lead keeps its ownership history and first-contact task.
+        var (history, tasks) = await app.InDbAsync(async db => (
+            await db.OwnershipChanges.CountAsync(o => db.Leads.Any(l => l.Id == o.LeadId && l.OrganizationId == org.Id && l.SourceTag == "导入")),
+            await db.FollowUpTasks.CountAsync(t => db.Leads.Any(l => l.Id == t.LeadId && l.OrganizationId == org.Id && l.SourceTag == "导入"))));
+        Assert.Equal((4, 4), (history, tasks));
+    }
+
+    [Fact]
     public async Task A_dry_run_reports_without_writing_and_the_report_lists_every_row_not_cleanly_imported()
     {
         var org = await app.NewOrgAsync();

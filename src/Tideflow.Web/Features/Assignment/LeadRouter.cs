@@ -147,8 +147,9 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
     /// Company key → owner, already looked up for a whole batch (import); a key missing from it means nobody owns that
     /// company yet. Null: look this lead's company up now.
     /// </param>
+    /// <param name="tellRep">False when the caller tells each rep once about a whole batch (import).</param>
     public async Task<RouteDecision?> ScoreAndRouteAsync(RoutingBook book, Lead lead, Channel? channel, CancellationToken ct,
-        Dictionary<string, Guid>? knownOwners = null)
+        Dictionary<string, Guid>? knownOwners = null, bool tellRep = true)
     {
         if (lead.Status is LeadStatus.Invalid or LeadStatus.Discarded or LeadStatus.Merged)
         {
@@ -165,7 +166,7 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
         var decision = await DecideAsync(book, lead, channel, sticky, claimTurn: true, ct);
         if (decision.RepId is { } rep)
         {
-            Assign(book, lead, rep, decision.Reason, decision.RuleName ?? (sticky is not null ? "sticky" : null), byId: null, now);
+            Assign(book, lead, rep, decision.Reason, decision.RuleName ?? (sticky is not null ? "sticky" : null), byId: null, now, tellRep);
             // The next lead of the same company in this batch goes to the same rep.
             if (knownOwners is not null && lead.CompanyKey is { } company)
             {
@@ -295,7 +296,7 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
     /// The previous owner's open tasks for it close as reassigned.
     /// </summary>
     /// <remarks>From the lead pool a manager hands it out directly, past the claim limits; the history says which pool.</remarks>
-    public void Assign(RoutingBook? book, Lead lead, Guid repId, string reason, string? rule, Guid? byId, DateTimeOffset now)
+    public void Assign(RoutingBook? book, Lead lead, Guid repId, string reason, string? rule, Guid? byId, DateTimeOffset now, bool tellRep = true)
     {
         var from = lead.OwnerId;
         var pool = from is null ? lead.PoolId : null;
@@ -308,23 +309,27 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
             OrganizationId = lead.OrganizationId, LeadId = lead.Id, FromId = from, ToId = repId, Reason = Clip(reason, 500),
             Rule = rule is null ? null : Clip(rule, 100), ById = byId, At = now,
             Event = pool is null ? null : OwnershipEvent.AssignedFromPool, PoolId = pool,
-        });
+        }, tellRep);
         book?.Placed(repId);
     }
 
     /// <summary>
     /// What follows a lead's new owner however it came to them (routing, a manager, a claim from the pool): ownership
-    /// history, the rep told unless they took it themselves, and the first-contact task from the grade's plan (R3.5).
+    /// history, the rep told unless they took it themselves (or the caller tells them of a whole batch), and the
+    /// first-contact task from the grade's plan (R3.5).
     /// </summary>
     /// <returns>When the first contact is due.</returns>
-    public DateTimeOffset Handed(ScoreCard? card, IReadOnlyList<GradePlan>? plans, Lead lead, OwnershipChange change)
+    /// <summary>What a message calls a lead: its name, else its company or contact.</summary>
+    public static string Label(Lead lead) => lead.Name ?? lead.Company ?? lead.Mobile ?? lead.Email ?? "";
+
+    public DateTimeOffset Handed(ScoreCard? card, IReadOnlyList<GradePlan>? plans, Lead lead, OwnershipChange change, bool tellRep = true)
     {
         var repId = change.ToId!.Value;
         db.OwnershipChanges.Add(change);
-        if (change.ById != repId)
+        if (tellRep && change.ById != repId)
         {
             Inboxes.Add(db, lead.OrganizationId, repId, NotificationKinds.LeadAssigned,
-                new { name = lead.Name ?? lead.Company ?? lead.Mobile ?? lead.Email ?? "", grade = lead.Grade ?? "" }, $"/leads/{lead.Id}", change.At);
+                new { name = Label(lead), grade = lead.Grade ?? "" }, $"/leads/{lead.Id}", change.At);
         }
         var plan = FollowUpPlans.For(plans ?? FollowUpPlans.Defaults(card ?? ScoreCard.Default), card ?? ScoreCard.Default, lead.Grade);
         var first = FollowUpPlans.Next(plan, -1, change.At)!;

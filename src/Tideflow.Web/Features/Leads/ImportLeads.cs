@@ -297,8 +297,9 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         Assignment.RoutingBook? book = null;
         Dictionary<string, Guid>? owners = null;
         List<string> newCompanies = [];
-        // The batch's own rows are written untracked; what routing adds (ownership, notification, task) is tracked.
+        // The batch's own rows are written untracked; what routing adds (ownership history, task) is tracked.
         var rows = new List<object>();
+        var assigned = new List<Lead>();
 
         foreach (var (row, cells, fields, contact) in contacts)
         {
@@ -361,7 +362,11 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
                             owners.TryAdd(company, owner);
                         }
                     }
-                    await router.ScoreAndRouteAsync(book, lead, channel, ct, owners);
+                    await router.ScoreAndRouteAsync(book, lead, channel, ct, owners, tellRep: false);
+                    if (lead.OwnerId is not null)
+                    {
+                        assigned.Add(lead);
+                    }
                 }
                 leadId = lead.Id;
                 counts.Created++;
@@ -388,6 +393,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         }
         if (!job.DryRun)
         {
+            TellReps(job, assigned, now);
             await db.SaveNewRowsAsync(rows, ct);
             // Only a saved batch's routing is known: a retried one routes again.
             if (owners is not null)
@@ -399,6 +405,30 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         report.AddRange(pendingReport);
         foreach (var (k, v) in pendingSeen) seen[k] = v;
         return counts;
+    }
+
+    /// <summary>
+    /// Each rep hears once per batch about the leads routing gave them, in the batch's transaction: a message per lead
+    /// would be thousands for one file, and DingTalk and WeCom robots refuse more than 20 a minute.
+    /// </summary>
+    private void TellReps(ImportJob job, List<Lead> assigned, DateTimeOffset now)
+    {
+        foreach (var theirs in assigned.GroupBy(l => l.OwnerId!.Value))
+        {
+            var first = theirs.First();
+            if (theirs.Count() == 1)
+            {
+                Notifications.Inboxes.Add(db, job.OrganizationId, theirs.Key, Notifications.NotificationKinds.LeadAssigned,
+                    new { name = Assignment.LeadRouter.Label(first), grade = first.Grade ?? "" }, $"/leads/{first.Id}", now);
+            }
+            else
+            {
+                Notifications.Inboxes.Add(db, job.OrganizationId, theirs.Key, Notifications.NotificationKinds.LeadsAssigned,
+                    new { count = theirs.Count().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        names = Notifications.Inboxes.FirstNames(theirs.Select(Assignment.LeadRouter.Label)), file = job.FileName },
+                    "/leads", now);
+            }
+        }
     }
 
     // What people type into a spreadsheet cell to say "nothing here".

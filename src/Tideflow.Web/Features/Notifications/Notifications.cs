@@ -29,6 +29,8 @@ public static class NotificationKinds
     public const string ContactReturned = "contact-returned";
     /// <summary>A lead was routed or handed to the recipient (R3.5).</summary>
     public const string LeadAssigned = "lead-assigned";
+    /// <summary>Several leads were routed to the recipient at once (an import): one message, not one each.</summary>
+    public const string LeadsAssigned = "leads-assigned";
     /// <summary>A lead the recipient owns changed grade after a behaviour event (R2.3).</summary>
     public const string LeadRegraded = "lead-regraded";
     /// <summary>A manager handed the recipient a customer (R3.4).</summary>
@@ -71,6 +73,13 @@ public sealed record Inbox(int Unread, IReadOnlyList<NotificationRow> Items);
 /// <summary>A user's own notifications; the DbContext filter shows nobody else's.</summary>
 public sealed class Inboxes(TideflowDbContext db, CurrentUser me, TimeProvider clock)
 {
+    /// <summary>"张三、李四、王五 …": the first three names of a digest.</summary>
+    public static string FirstNames(IEnumerable<string> names)
+    {
+        var all = names.ToList();
+        return string.Join("、", all.Take(3)) + (all.Count > 3 ? " …" : "");
+    }
+
     public async Task<Inbox> GetAsync(CancellationToken ct = default)
     {
         if (!me.IsAuthenticated)

@@ -380,12 +380,7 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
 
     private static string Count(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>"张三、李四、王五 …": the first three names of a digest.</summary>
-    private static string Names(IEnumerable<string> names)
-    {
-        var all = names.ToList();
-        return string.Join("、", all.Take(3)) + (all.Count > 3 ? " …" : "");
-    }
+    private static string Names(IEnumerable<string> names) => Inboxes.FirstNames(names);
 
     /// <summary>
     /// One history row per reclaimed customer, written by one INSERT … SELECT from the rows the slice's UPDATE just
