@@ -5,6 +5,10 @@ namespace Tideflow.Browser.Tests;
 public sealed class FollowUpPlanTests(BrowserApp app) : BrowserTest(app)
 {
     [Fact]
+    public Task A_save_over_plans_another_admin_saved_since_the_page_opened_is_refused_until_reloaded() =>
+        AssertStaleSaveRefusedAsync("/admin/plans", "save-plans", "plan", "其他人已保存了跟进计划");
+
+    [Fact]
     public async Task An_admin_edits_a_grades_plan_is_refused_a_step_without_a_title_and_the_change_is_kept()
     {
         var admin = await NewPageAsync();

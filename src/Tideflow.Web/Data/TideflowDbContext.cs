@@ -309,6 +309,7 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
         {
             e.HasKey(p => p.OrganizationId);
             e.Property(p => p.Plans).HasMaxLength(20_000);
+            e.Property(p => p.Version).IsConcurrencyToken();
             e.HasOne<Organization>().WithOne().HasForeignKey<StoredFollowUpPlans>(p => p.OrganizationId).OnDelete(DeleteBehavior.Cascade);
             e.HasQueryFilter(p => EF.Constant(ScopeIsSystem) || p.OrganizationId == ScopeOrganizationId);
         });

@@ -20,9 +20,35 @@ public static class IfMatch
     public static void Answer(HttpResponse response, string version) => response.Headers.ETag = $"\"{version}\"";
 }
 
+/// <summary>An organisation's settings row that counts its saves (the pipeline, the follow-up plans).</summary>
+public interface IVersionedSettings
+{
+    /// <summary>Goes up by one with every save: what an editor started from (HTTP: the ETag).</summary>
+    int Version { get; set; }
+    DateTimeOffset UpdatedAt { get; set; }
+}
+
 /// <summary>Saving settings that carry a version (the pipeline, a pool): read, check, change, save, as one attempt.</summary>
 public static class VersionedSave
 {
+    /// <summary>The first save adds the row as version 1; a later one changes it and counts it.</summary>
+    public static T Stamp<T>(TideflowDbContext db, T? stored, Func<T> create, Action<T> change, DateTimeOffset now) where T : class, IVersionedSettings
+    {
+        if (stored is null)
+        {
+            stored = create();
+            stored.Version = 1;
+            db.Add(stored);
+        }
+        else
+        {
+            change(stored);
+            stored.Version++;
+        }
+        stored.UpdatedAt = now;
+        return stored;
+    }
+
     /// <summary>
     /// Runs <paramref name="attempt"/>, which reads the row, checks the editor's version, changes it and saves. When
     /// another save lands between its read and its write (the version is the row's concurrency token; two first saves

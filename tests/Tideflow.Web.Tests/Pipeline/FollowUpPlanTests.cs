@@ -93,6 +93,32 @@ public abstract class FollowUpPlanTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.Equal(HttpStatusCode.Forbidden, (await app.As(org.RepA).PutJson("/api/follow-up-plans", Plans(null))).StatusCode);
         Assert.Equal(3, (await app.As(org.RepA).GetAsync("/api/follow-up-plans").ContinueWith(t => t.Result.ReadAsync<List<GradePlan>>()).Unwrap()).Count);
     }
+
+    [Fact]
+    public async Task A_save_over_plans_someone_saved_since_they_were_opened_is_refused_and_changes_nothing()
+    {
+        var org = await app.NewOrgAsync();
+        var admin = app.As(org.Admin);
+        // Two admins open the editor while only the defaults exist.
+        var opened = await admin.GetAsync("/api/follow-up-plans");
+        Assert.Equal("\"default\"", opened.Headers.ETag!.Tag);
+        var first = await admin.PutJson("/api/follow-up-plans", Plans(FollowUpChannel.Email), opened.Headers.ETag.Tag);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal("\"1\"", first.Headers.ETag!.Tag);
+        var second = await admin.PutJson("/api/follow-up-plans", Plans(null), opened.Headers.ETag.Tag);
+        Assert.Equal(HttpStatusCode.PreconditionFailed, second.StatusCode);
+        Assert.Contains("Someone else saved the follow-up plans", (await second.JsonAsync()).GetProperty("detail").GetString());
+        var now = await (await admin.GetAsync("/api/follow-up-plans")).ReadAsync<List<GradePlan>>();
+        Assert.Equal(FollowUpChannel.Email, now[0].Steps[1].Channel);
+
+        // Based on the version the first save answered, the next goes through; a stale tag is refused before a bad body
+        // is looked at; without If-Match the last save wins.
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutJson("/api/follow-up-plans", Plans(null), first.Headers.ETag.Tag)).StatusCode);
+        Assert.Equal(HttpStatusCode.PreconditionFailed, (await admin.PutJson("/api/follow-up-plans", new object[] { new { grade = "A" } }, first.Headers.ETag.Tag)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutJson("/api/follow-up-plans", Plans(FollowUpChannel.Visit))).StatusCode);
+        var last = await admin.GetAsync("/api/follow-up-plans");
+        Assert.Equal(("\"3\"", FollowUpChannel.Visit), (last.Headers.ETag!.Tag, (await last.ReadAsync<List<GradePlan>>())[0].Steps[1].Channel));
+    }
 }
 
 public sealed class FollowUpPlanTests_Sqlite(SqliteApp app) : FollowUpPlanTests<SqliteApp>(app);

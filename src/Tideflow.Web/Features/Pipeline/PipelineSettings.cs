@@ -11,13 +11,12 @@ using Tideflow.Web.Shared;
 namespace Tideflow.Web.Features.Pipeline;
 
 /// <summary>An organisation's pipeline as the admin saved it (R5.1); none stored: <see cref="SalesPipeline.Default"/>.</summary>
-public sealed class StoredPipeline : IOrganizationOwned
+public sealed class StoredPipeline : IOrganizationOwned, IVersionedSettings
 {
     public Guid OrganizationId { get; set; }
     /// <summary>JSON of the <see cref="SalesPipeline"/>: the pipelines and all their stages.</summary>
     public required string Definition { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
-    /// <summary>Goes up by one with every save: what an editor started from (HTTP: the ETag).</summary>
     public int Version { get; set; }
 }
 
@@ -78,17 +77,8 @@ public sealed class PipelineSettings(TideflowDbContext db, CurrentUser me, TimeP
             await RefuseStrandingAsync(before, next, ct);
 
             var json = JsonSerializer.Serialize(next, Json);
-            if (stored is null)
-            {
-                stored = new StoredPipeline { OrganizationId = me.OrganizationId, Definition = json, UpdatedAt = clock.GetUtcNow(), Version = 1 };
-                db.Add(stored);
-            }
-            else
-            {
-                stored.Definition = json;
-                stored.UpdatedAt = clock.GetUtcNow();
-                stored.Version++;
-            }
+            stored = VersionedSave.Stamp(db, stored, () => new StoredPipeline { OrganizationId = me.OrganizationId, Definition = json },
+                s => s.Definition = json, clock.GetUtcNow());
             await db.SaveChangesAsync(ct);
             return (next, VersionOf(stored.Version));
         });

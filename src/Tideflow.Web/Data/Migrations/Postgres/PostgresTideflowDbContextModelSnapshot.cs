@@ -1736,6 +1736,10 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("integer");
+
                     b.HasKey("OrganizationId");
 
                     b.ToTable("FollowUpPlans");

@@ -1717,6 +1717,10 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.Property<long>("UpdatedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("OrganizationId");
 
                     b.ToTable("FollowUpPlans");
