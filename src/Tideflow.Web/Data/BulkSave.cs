@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
 using Tideflow.Web.Features.Access;
@@ -68,26 +69,42 @@ public abstract partial class TideflowDbContext
         }
         var all = entries.Select(e => (e.Metadata, Row: (object)e))
             .Concat(untracked.Select(r => (Model.FindEntityType(r.GetType())!, Row: r)));
-        var tables = InDependencyOrder(all.GroupBy(r => r.Item1).ToDictionary(g => g.Key, g => g.Select(r => r.Row).ToList()));
+        // Every table is checked before anything is written.
+        var sql = this.GetService<ISqlGenerationHelper>();
+        var tables = InDependencyOrder(all.GroupBy(r => r.Item1).ToDictionary(g => g.Key, g => g.Select(r => r.Row).ToList()))
+            .Select(t => new BulkTable(t.Type, t.Rows, sql)).ToList();
+        if (Database.CurrentTransaction is { } ambient)
+        {
+            await WriteAsync(tables, ambient.GetDbTransaction(), ct);
+        }
+        else
+        {
+            // As SaveChanges: PostgreSQL's connection retries (EnableRetryOnFailure) run the whole transaction again.
+            await Database.CreateExecutionStrategy().ExecuteAsync(() => WriteAsync(tables, null, ct));
+        }
+        ChangeTracker.Clear();
+        DropRoutingSnapshots(stale);
+        return entries.Count + untracked.Count;
+    }
+
+    private async Task WriteAsync(List<BulkTable> tables, DbTransaction? ambient, CancellationToken ct)
+    {
         await Database.OpenConnectionAsync(ct);
         try
         {
             var connection = Database.GetDbConnection();
-            var ambient = Database.CurrentTransaction?.GetDbTransaction();
             await using var own = ambient is null ? await connection.BeginTransactionAsync(ct) : null;
-            var tx = ambient ?? own!;
             try
             {
-                foreach (var (type, rows) in tables)
+                foreach (var table in tables)
                 {
-                    var table = new BulkTable(type, rows);
                     if (connection is Npgsql.NpgsqlConnection npgsql)
                     {
                         await table.CopyAsync(npgsql, ct);
                     }
                     else
                     {
-                        await table.InsertAsync(connection, tx, ct);
+                        await table.InsertAsync(connection, ambient ?? own!, ct);
                     }
                 }
                 if (own is not null)
@@ -104,9 +121,6 @@ public abstract partial class TideflowDbContext
         {
             await Database.CloseConnectionAsync();
         }
-        ChangeTracker.Clear();
-        DropRoutingSnapshots(stale);
-        return entries.Count + untracked.Count;
     }
 
     /// <summary>Principal tables before the tables whose foreign keys point at them.</summary>
@@ -138,34 +152,45 @@ public abstract partial class TideflowDbContext
     private sealed class BulkTable
     {
         private readonly string name;
+        private readonly ISqlGenerationHelper sql;
         private readonly List<object> rows;
         private readonly List<Column> columns = [];
 
         private sealed record Column(IProperty Property, IClrPropertyGetter Getter, RelationalTypeMapping Mapping, string Name,
             bool HasDefault, object? Default, object? Unset);
 
-        public BulkTable(IEntityType type, List<object> rows)
+        public BulkTable(IEntityType type, List<object> rows, ISqlGenerationHelper sql)
         {
             this.rows = rows;
-            name = type.GetTableName() ?? throw new InvalidOperationException($"{type.ClrType.Name} has no table.");
-            var table = StoreObjectIdentifier.Table(name, type.GetSchema());
+            this.sql = sql;
+            var table = StoreObjectIdentifier.Table(type.GetTableName() ?? throw new InvalidOperationException($"{type.ClrType.Name} has no table."), type.GetSchema());
+            name = sql.DelimitIdentifier(table.Name, table.Schema);
             foreach (var property in type.GetProperties())
             {
                 if (property.GetComputedColumnSql() is not null)
                 {
                     continue;
                 }
-                // A key the database generates (identity) is left to it; then it must be so for every row.
-                var unset = property.ClrType.IsValueType ? Activator.CreateInstance(property.ClrType) : null;
-                var generated = property.ValueGenerated == ValueGenerated.Never || !property.IsKey() ? 0
-                    : rows.Count(r => r is EntityEntry e ? e.Property(property).IsTemporary : Equals(Get(r, property), unset));
-                if (generated == rows.Count && generated > 0)
+                var unset = property.Sentinel;
+                // A key the database numbers (identity) is left to it; then it must be so for every row. Other keys (Guids)
+                // are the caller's to set: SaveChanges would make one up, this does not.
+                var numbered = property.IsKey() && property.ValueGenerated != ValueGenerated.Never
+                    && (Nullable.GetUnderlyingType(property.ClrType) ?? property.ClrType) is var t && (t == typeof(long) || t == typeof(int) || t == typeof(short));
+                var generated = !property.IsKey() && !property.IsForeignKey() ? 0
+                    : rows.Count(r => r is EntityEntry e ? e.Property(property).IsTemporary : property.IsKey() && Equals(Get(r, property), unset));
+                if (numbered && generated == rows.Count && generated > 0)
                 {
                     continue;
                 }
                 if (generated > 0)
                 {
-                    throw new InvalidOperationException($"{type.ClrType.Name}.{property.Name} is set on some new rows and left to the database on others.");
+                    throw new InvalidOperationException(property.IsKey()
+                        ? $"{type.ClrType.Name}.{property.Name} is not set on every new row; set it."
+                        : $"{type.ClrType.Name}.{property.Name} refers to a row the database has not numbered yet; save that row first.");
+                }
+                if (property.GetDefaultValueSql() is not null && rows.Any(r => Equals(Get(r, property), unset)))
+                {
+                    throw new InvalidOperationException($"{type.ClrType.Name}.{property.Name} is left to a database default, which a bulk save does not write; set it.");
                 }
                 var hasDefault = property.TryGetDefaultValue(out var fallback);
                 // A column no row fills and the table has no default for is NULL anyway: left out, it costs nothing per row
@@ -179,10 +204,10 @@ public abstract partial class TideflowDbContext
             }
         }
 
-        /// <summary>What the row stores in the column: a column default stands in for an unset value, as SaveChanges does.</summary>
         private static object? Get(object row, IProperty property) =>
             row is EntityEntry e ? e.Property(property).CurrentValue : property.GetGetter().GetClrValueUsingContainingEntity(row);
 
+        /// <summary>What the row stores in the column: a column default stands in for an unset value, as SaveChanges does.</summary>
         private static object? Value(object row, Column column)
         {
             var value = row is EntityEntry e ? e.Property(column.Property).CurrentValue : column.Getter.GetClrValueUsingContainingEntity(row);
@@ -206,7 +231,7 @@ public abstract partial class TideflowDbContext
             var bound = columns.Select((c, i) => (Column: c, Index: i)).Where(c => shared[c.Index] is null).ToArray();
             await using var command = connection.CreateCommand();
             command.Transaction = tx;
-            command.CommandText = $"INSERT INTO \"{name}\" ({string.Join(", ", columns.Select(c => $"\"{c.Name}\""))}) " +
+            command.CommandText = $"INSERT INTO {name} ({string.Join(", ", columns.Select(c => sql.DelimitIdentifier(c.Name)))}) " +
                                   $"VALUES ({string.Join(", ", columns.Select((_, i) => shared[i] ?? $"$p{i}"))})";
             var parameters = bound.Select(c => c.Column.Mapping.CreateParameter(command, $"$p{c.Index}", null, nullable: true)).ToArray();
             command.Parameters.AddRange(parameters);
@@ -223,7 +248,7 @@ public abstract partial class TideflowDbContext
         public async Task CopyAsync(Npgsql.NpgsqlConnection connection, CancellationToken ct)
         {
             await using var writer = await connection.BeginBinaryImportAsync(
-                $"COPY \"{name}\" ({string.Join(", ", columns.Select(c => $"\"{c.Name}\""))}) FROM STDIN (FORMAT BINARY)", ct);
+                $"COPY {name} ({string.Join(", ", columns.Select(c => sql.DelimitIdentifier(c.Name)))}) FROM STDIN (FORMAT BINARY)", ct);
             foreach (var row in rows)
             {
                 await writer.StartRowAsync(ct);

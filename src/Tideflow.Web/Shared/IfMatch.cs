@@ -28,7 +28,7 @@ public interface IVersionedSettings
     DateTimeOffset UpdatedAt { get; set; }
 }
 
-/// <summary>Saving settings that carry a version (the pipeline, a pool): read, check, change, save, as one attempt.</summary>
+/// <summary>Saving settings that carry a version (the pipeline, the follow-up plans, a pool): read, check, change, save, as one attempt.</summary>
 public static class VersionedSave
 {
     /// <summary>The first save adds the row as version 1; a later one changes it and counts it.</summary>

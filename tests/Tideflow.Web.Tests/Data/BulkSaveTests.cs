@@ -89,12 +89,12 @@ public abstract class BulkSaveTests<TApp>(TApp app) where TApp : TideflowApp
             db.AddRange(Rows(org.Id, "+8613800000003", at));
             return await db.SaveNewRowsAsync();
         });
-        // The second lead's contact key is taken: its new lead, touch and receipt must not be stored either.
+        // The new lead's second contact key is taken: its lead, touch and receipt must not be stored either.
         var fresh = Guid.CreateVersion7();
         var refused = await Assert.ThrowsAsync<DbUpdateException>(() => app.InDbAsync(async db =>
         {
             db.AddRange(Rows(org.Id, fresh, "+8613800000004", at));
-            db.AddRange(Rows(org.Id, "+8613800000003", at).Where(r => r is ContactKey));
+            db.Add(new ContactKey { OrganizationId = org.Id, Key = "m:+8613800000003", LeadId = fresh });
             return await db.SaveNewRowsAsync();
         }));
         Assert.True(CaptureLead.IsUniqueViolation(refused));
@@ -127,8 +127,9 @@ public abstract class BulkSaveTests<TApp>(TApp app) where TApp : TideflowApp
             await db.Leads.CountAsync(l => l.OrganizationId == org.Id && l.Mobile!.StartsWith("+86138000000")),
             await db.Leads.Where(l => l.Id == lead.Id).Select(l => l.Name).SingleAsync())));
     }
+
     [Fact]
-    public async Task Untracked_rows_are_refused_with_auditing_on_and_outside_the_callers_organisation()
+    public async Task Untracked_rows_are_refused_with_auditing_on_outside_the_callers_organisation_or_without_their_key()
     {
         var org = await app.NewOrgAsync();
         var other = await app.NewOrgAsync();
@@ -142,6 +143,14 @@ public abstract class BulkSaveTests<TApp>(TApp app) where TApp : TideflowApp
             return await db.SaveNewRowsAsync(Rows(other.Id, "+8613800000009", at));
         }));
         Assert.Contains("outside the caller's organisation", foreign.Message);
+        // A Guid key is the caller's to set: a lead without one is refused, not stored under an empty id.
+        var unset = Rows(org.Id, Guid.Empty, "+8613800000019", at);
+        var keyless = await Assert.ThrowsAsync<InvalidOperationException>(() => app.InDbAsync(async db =>
+        {
+            db.AuditEntityChanges = false;
+            return await db.SaveNewRowsAsync(unset.Where(r => r is Lead).ToList());
+        }));
+        Assert.Contains("Lead.Id is not set", keyless.Message);
         Assert.Equal(0, await app.InDbAsync(db => db.Leads.CountAsync(l => l.Mobile == "+8613800000018" || l.Mobile == "+8613800000009")));
     }
 }

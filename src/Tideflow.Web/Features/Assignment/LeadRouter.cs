@@ -313,15 +313,15 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
         book?.Placed(repId);
     }
 
+    /// <summary>What a message calls a lead: its name, else its company or contact.</summary>
+    public static string Label(Lead lead) => lead.Name ?? lead.Company ?? lead.Mobile ?? lead.Email ?? "";
+
     /// <summary>
     /// What follows a lead's new owner however it came to them (routing, a manager, a claim from the pool): ownership
     /// history, the rep told unless they took it themselves (or the caller tells them of a whole batch), and the
     /// first-contact task from the grade's plan (R3.5).
     /// </summary>
     /// <returns>When the first contact is due.</returns>
-    /// <summary>What a message calls a lead: its name, else its company or contact.</summary>
-    public static string Label(Lead lead) => lead.Name ?? lead.Company ?? lead.Mobile ?? lead.Email ?? "";
-
     public DateTimeOffset Handed(ScoreCard? card, IReadOnlyList<GradePlan>? plans, Lead lead, OwnershipChange change, bool tellRep = true)
     {
         var repId = change.ToId!.Value;

@@ -244,7 +244,8 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
 
     internal static bool IsUniqueViolation(DbUpdateException e) => e.InnerException switch
     {
-        Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteErrorCode == 19,
+        // SQLITE_CONSTRAINT_UNIQUE or _PRIMARYKEY; a foreign key, NOT NULL or CHECK failure (also code 19) is no duplicate.
+        Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteExtendedErrorCode is 2067 or 1555,
         Npgsql.PostgresException pg => pg.SqlState == "23505",
         _ => false,
     };

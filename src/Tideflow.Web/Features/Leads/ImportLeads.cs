@@ -193,7 +193,9 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
     private List<CustomField> custom = [];
     private HashSet<string> customKeys = [];
     // Who owns a company, as far as this import knows: looked up once per company, then kept up to date by the import's
-    // own routing. Companies recur all through a file, and asking again per batch made the lookups grow with the import.
+    // own routing. Companies recur all through a file, and asking again per batch made the lookups grow with the import
+    // (each answer carried every lead the import had already given that company's rep). The price: an owner someone
+    // else gives a company while the import runs (seconds to a minute) is not seen by the import's later batches.
     private Dictionary<string, Guid> companyOwners = [];
     private readonly HashSet<string> companiesLookedUp = [];
 
