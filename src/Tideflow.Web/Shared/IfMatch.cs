@@ -18,6 +18,13 @@ public static class IfMatch
     }
 
     public static void Answer(HttpResponse response, string version) => response.Headers.ETag = $"\"{version}\"";
+
+    /// <summary>Sends <paramref name="versioned"/>'s version as the ETag and returns its value as the body.</summary>
+    public static T Answer<T>(HttpResponse response, (T Value, string Version) versioned)
+    {
+        Answer(response, versioned.Version);
+        return versioned.Value;
+    }
 }
 
 /// <summary>An organisation's settings row that counts its saves (the pipeline, the follow-up plans).</summary>
@@ -31,6 +38,12 @@ public interface IVersionedSettings
 /// <summary>Saving settings that carry a version (the pipeline, the follow-up plans, a pool): read, check, change, save, as one attempt.</summary>
 public static class VersionedSave
 {
+    /// <summary>Which saved settings an editor started from: the save count, or "default" while none is saved.</summary>
+    public static string Tag(int? saved) => saved is { } v ? v.ToString(System.Globalization.CultureInfo.InvariantCulture) : "default";
+
+    /// <summary>The editor named versions (If-Match) and the stored one is not among them: someone saved meanwhile.</summary>
+    public static bool IsStale(IReadOnlyCollection<string>? basedOn, string current) => basedOn is not null && !basedOn.Contains(current);
+
     /// <summary>The first save adds the row as version 1; a later one changes it and counts it.</summary>
     public static T Stamp<T>(TideflowDbContext db, T? stored, Func<T> create, Action<T> change, DateTimeOffset now) where T : class, IVersionedSettings
     {

@@ -35,8 +35,8 @@ public sealed class FollowUpPlanSettings(TideflowDbContext db, CurrentUser me, T
         }
         var stored = await db.Set<StoredFollowUpPlans>().AsNoTracking().Where(p => p.OrganizationId == me.OrganizationId)
             .Select(p => new { p.Plans, p.Version }).FirstOrDefaultAsync(ct);
-        return stored is null ? (FollowUpPlans.Defaults((await Scoring.ScoreCards.CurrentAsync(db, ct)).Card), PipelineSettings.VersionOf(null))
-            : (JsonSerializer.Deserialize<List<GradePlan>>(stored.Plans, Json)!, PipelineSettings.VersionOf(stored.Version));
+        return stored is null ? (FollowUpPlans.Defaults((await Scoring.ScoreCards.CurrentAsync(db, ct)).Card), VersionedSave.Tag(null))
+            : (JsonSerializer.Deserialize<List<GradePlan>>(stored.Plans, Json)!, VersionedSave.Tag(stored.Version));
     }
 
     public async Task<IReadOnlyList<GradePlan>> SaveAsync(List<GradePlan>? plans, CancellationToken ct = default) =>
@@ -54,7 +54,7 @@ public sealed class FollowUpPlanSettings(TideflowDbContext db, CurrentUser me, T
         {
             var stored = await db.Set<StoredFollowUpPlans>().SingleOrDefaultAsync(p => p.OrganizationId == me.OrganizationId, ct);
             // The precondition first: a stale editor hears that before anything about its content.
-            if (basedOn is not null && !basedOn.Contains(PipelineSettings.VersionOf(stored?.Version)))
+            if (VersionedSave.IsStale(basedOn, VersionedSave.Tag(stored?.Version)))
             {
                 throw SavedMeanwhile;
             }
@@ -71,7 +71,7 @@ public sealed class FollowUpPlanSettings(TideflowDbContext db, CurrentUser me, T
             stored = VersionedSave.Stamp(db, stored, () => new StoredFollowUpPlans { OrganizationId = me.OrganizationId, Plans = json },
                 s => s.Plans = json, clock.GetUtcNow());
             await db.SaveChangesAsync(ct);
-            return ((IReadOnlyList<GradePlan>)trimmed, PipelineSettings.VersionOf(stored.Version));
+            return ((IReadOnlyList<GradePlan>)trimmed, VersionedSave.Tag(stored.Version));
         });
     }
 
@@ -93,17 +93,9 @@ public static class FollowUpPlanEndpoints
     {
         var g = api.MapGroup("/follow-up-plans").WithTags("Pipeline");
         g.MapGet("/", async (FollowUpPlanSettings h, HttpResponse response, CancellationToken ct) =>
-        {
-            var (plans, version) = await h.ListVersionedAsync(ct);
-            IfMatch.Answer(response, version);
-            return plans;
-        });
+            IfMatch.Answer(response, await h.ListVersionedAsync(ct)));
         // If-Match with the ETag of the GET refuses a save over a newer one (412); without it the last save wins.
         g.MapPut("/", async (List<GradePlan>? plans, FollowUpPlanSettings h, HttpRequest request, HttpResponse response, CancellationToken ct) =>
-        {
-            var (saved, version) = await h.SaveAsync(plans, IfMatch.Versions(request), ct);
-            IfMatch.Answer(response, version);
-            return saved;
-        });
+            IfMatch.Answer(response, await h.SaveAsync(plans, IfMatch.Versions(request), ct)));
     }
 }

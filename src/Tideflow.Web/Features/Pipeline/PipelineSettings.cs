@@ -37,12 +37,9 @@ public sealed class PipelineSettings(TideflowDbContext db, CurrentUser me, TimeP
         }
         var stored = await db.Set<StoredPipeline>().AsNoTracking().Where(p => p.OrganizationId == me.OrganizationId)
             .Select(p => new { p.Definition, p.Version }).FirstOrDefaultAsync(ct);
-        return stored is null ? (SalesPipeline.Default, VersionOf(null))
-            : (JsonSerializer.Deserialize<SalesPipeline>(stored.Definition, Json)!, VersionOf(stored.Version));
+        return stored is null ? (SalesPipeline.Default, VersionedSave.Tag(null))
+            : (JsonSerializer.Deserialize<SalesPipeline>(stored.Definition, Json)!, VersionedSave.Tag(stored.Version));
     }
-
-    /// <summary>Which saved pipeline an editor started from: its save count, or "default" while none is saved.</summary>
-    public static string VersionOf(int? saved) => saved is { } v ? v.ToString(System.Globalization.CultureInfo.InvariantCulture) : "default";
 
     public async Task<SalesPipeline> SaveAsync(SalesPipeline? pipeline, CancellationToken ct = default) =>
         (await SaveAsync(pipeline, null, ct)).Pipeline;
@@ -60,7 +57,7 @@ public sealed class PipelineSettings(TideflowDbContext db, CurrentUser me, TimeP
         {
             var stored = await db.Set<StoredPipeline>().SingleOrDefaultAsync(p => p.OrganizationId == me.OrganizationId, ct);
             // The precondition first: a stale editor hears that before anything about its content.
-            if (basedOn is not null && !basedOn.Contains(VersionOf(stored?.Version)))
+            if (VersionedSave.IsStale(basedOn, VersionedSave.Tag(stored?.Version)))
             {
                 throw SavedMeanwhile;
             }
@@ -80,7 +77,7 @@ public sealed class PipelineSettings(TideflowDbContext db, CurrentUser me, TimeP
             stored = VersionedSave.Stamp(db, stored, () => new StoredPipeline { OrganizationId = me.OrganizationId, Definition = json },
                 s => s.Definition = json, clock.GetUtcNow());
             await db.SaveChangesAsync(ct);
-            return (next, VersionOf(stored.Version));
+            return (next, VersionedSave.Tag(stored.Version));
         });
     }
 
@@ -130,17 +127,9 @@ public static class PipelineEndpoints
     {
         var g = api.MapGroup("/pipeline").WithTags("Pipeline");
         g.MapGet("/", async (PipelineSettings h, HttpResponse response, CancellationToken ct) =>
-        {
-            var (pipeline, version) = await h.GetVersionedAsync(ct);
-            IfMatch.Answer(response, version);
-            return pipeline;
-        });
+            IfMatch.Answer(response, await h.GetVersionedAsync(ct)));
         // If-Match with the ETag of the GET refuses a save over a newer one (412); without it the last save wins.
         g.MapPut("/", async (SalesPipeline? pipeline, PipelineSettings h, HttpRequest request, HttpResponse response, CancellationToken ct) =>
-        {
-            var (saved, version) = await h.SaveAsync(pipeline, IfMatch.Versions(request), ct);
-            IfMatch.Answer(response, version);
-            return saved;
-        });
+            IfMatch.Answer(response, await h.SaveAsync(pipeline, IfMatch.Versions(request), ct)));
     }
 }

@@ -64,7 +64,7 @@ public sealed class ScoreCards(TideflowDbContext db, CurrentUser me, TimeProvide
     {
         me.Require(Permission.ManageRules);
         var latest = await db.ScoreCardVersions.MaxAsync(v => (int?)v.Version, ct) ?? DefaultVersion;
-        if (basedOn is not null && !basedOn.Contains(VersionText(latest)))
+        if (VersionedSave.IsStale(basedOn, VersionedSave.Tag(latest)))
         {
             throw SavedMeanwhile;
         }
@@ -85,9 +85,6 @@ public sealed class ScoreCards(TideflowDbContext db, CurrentUser me, TimeProvide
         }
         return new ScoreCardView(row.Version, Read(row.Card), row.CreatedAt, me.Scope.UserName);
     }
-
-    /// <summary>A version as an ETag names it.</summary>
-    public static string VersionText(int version) => version.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>412: a newer version of the rules was saved after the editor loaded its own.</summary>
     public static Problem SavedMeanwhile => new(412, "Precondition failed",
@@ -161,14 +158,14 @@ public static class ScoringEndpoints
         g.MapGet("/card", async (ScoreCards h, HttpResponse response, CancellationToken ct) =>
         {
             var view = await h.GetAsync(ct);
-            IfMatch.Answer(response, ScoreCards.VersionText(view.Version));
+            IfMatch.Answer(response, VersionedSave.Tag(view.Version));
             return view;
         });
         // If-Match with the version's ETag refuses a save over a newer version (412); without it the save is the next version.
         g.MapPut("/card", async (ScoreCard card, ScoreCards h, HttpRequest request, HttpResponse response, CancellationToken ct) =>
         {
             var view = await h.SaveAsync(card, IfMatch.Versions(request), ct);
-            IfMatch.Answer(response, ScoreCards.VersionText(view.Version));
+            IfMatch.Answer(response, VersionedSave.Tag(view.Version));
             return view;
         });
         g.MapGet("/versions", (ScoreCards h, CancellationToken ct) => h.VersionsAsync(ct));
