@@ -112,6 +112,8 @@ public static class Startup
         services.AddScoped<AuditLog>();
         services.AddScoped<Customers>();
         services.AddScoped<CaptureLead>();
+        services.AddSingleton<CaptureWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<CaptureWriter>());
         services.AddScoped<Leads>();
         services.AddScoped<Channels>();
         services.AddScoped<ImportLeads>();

@@ -669,7 +669,7 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
 
     /// <summary>Writes an audit entry that is not an entity change (login, export, role change reason).</summary>
     public void Audit(string action, string? entityType = null, string? entityId = null, object? details = null,
-        Guid? organizationId = null, Guid? actorId = null, string? actorName = null)
+        Guid? organizationId = null, Guid? actorId = null, string? actorName = null, string? ip = null)
     {
         AuditEntries.Add(new AuditEntry
         {
@@ -677,7 +677,7 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
             At = clock.GetUtcNow(),
             ActorId = actorId ?? NullIfEmpty(currentUser.Id),
             ActorName = actorName ?? ActorNameNow,
-            Ip = currentUser.Ip,
+            Ip = ip ?? currentUser.Ip,
             Action = action,
             EntityType = entityType,
             EntityId = entityId,

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Tideflow.Web.Features.Access;
 using Tideflow.Web.Features.Leads;
 using Tideflow.Web.Tests.Infrastructure;
@@ -132,6 +133,54 @@ public abstract class CaptureTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
         var lead = Assert.Single(await LeadsOf(org));
         Assert.Equal(10, (await TouchesOf(lead.Id)).Count);
+    }
+
+    [Fact]
+    public async Task Submissions_written_together_are_judged_in_arrival_order_as_if_each_came_alone()
+    {
+        app.SkipIfUnavailable();
+        // Its own node: this test moves the clock.
+        await using var node = app.SecondNode();
+        var org = await TestOrg.CreateAsync(node.Services);
+        var known = UniqueMobile();
+        await node.Anonymous().PostAsync($"/capture/{org.Channel.Key}", Form(("name", "老线索"), ("mobile", known)));
+        var existing = Assert.Single(await LeadsOf(org));
+        var (first, second) = (UniqueMobile(), UniqueMobile());
+        static Submission Sent(string name, string mobile, string? key = null, string ip = "203.0.113.9") =>
+            new(new Dictionary<string, string> { ["name"] = name, ["mobile"] = mobile }, null, ip, null, key, false, $$"""{"name":"{{name}}"}""");
+
+        node.Clock.Advance(TimeSpan.FromMinutes(1));
+        IReadOnlyList<CaptureResult> results;
+        await using (var scope = node.Services.CreateAsyncScope())
+        {
+            // What the group commit hands over when these arrive within one write.
+            results = await scope.ServiceProvider.GetRequiredService<CaptureLead>().CaptureAsync(org.Channel,
+            [
+                Sent("新客", first, key: "order-1", ip: "203.0.113.1"),
+                Sent("新客", "+86 " + first, ip: "203.0.113.2"),
+                Sent("别人", second, key: "order-1"),
+                Sent("老线索", "0086" + known),
+                Sent("新客", first),
+                Sent("号码不对", "12345"),
+            ]);
+        }
+
+        Assert.Equal([CaptureOutcome.Created, CaptureOutcome.Touched, CaptureOutcome.Repeated, CaptureOutcome.Touched, CaptureOutcome.Repeated,
+            CaptureOutcome.Created], results.Select(r => r.Outcome));
+        var created = results[0].LeadId!.Value;
+        Assert.Equal([created, created, created, existing.Id, created], results.Take(5).Select(r => r.LeadId!.Value));
+        Assert.Equal(["arrival", "duplicate"], (await TouchesOf(created)).Select(t => t.Kind));
+        Assert.Equal(["arrival", "duplicate"], (await TouchesOf(existing.Id)).Select(t => t.Kind));
+        var leads = await LeadsOf(org);
+        Assert.Equal(3, leads.Count);
+        Assert.Equal(LeadStatus.Invalid, leads.Single(l => l.Id == results[5].LeadId).Status);
+        Assert.Equal(existing.UpdatedAt + TimeSpan.FromMinutes(1), leads.Single(l => l.Id == existing.Id).UpdatedAt);
+        // One audit entry per submission that wrote something (the first lead's included), with its sender's address.
+        var audit = await app.InDbAsync(db => db.AuditEntries.Where(a => a.OrganizationId == org.Id && a.Action == "capture")
+            .Select(a => new { a.EntityId, a.Ip }).ToListAsync());
+        Assert.Equal(5, audit.Count);
+        Assert.Contains(audit, a => a.EntityId == created.ToString() && a.Ip == "203.0.113.1");
+        Assert.Contains(audit, a => a.EntityId == created.ToString() && a.Ip == "203.0.113.2");
     }
 
     [Fact]

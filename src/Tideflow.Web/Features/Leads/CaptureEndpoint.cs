@@ -68,7 +68,7 @@ public static class CaptureEndpoint
         return key.Length == 32 && key.All(Uri.IsHexDigit) ? "channel:" + key : "channel:malformed";
     }
 
-    private static async Task<IResult> HandleAsync(string channelKey, HttpContext http, CaptureLead capture,
+    private static async Task<IResult> HandleAsync(string channelKey, HttpContext http, CaptureLead capture, CaptureWriter writer,
         TideflowDbContext db, CancellationToken ct)
     {
         var channel = await capture.FindChannelAsync(channelKey, ct);
@@ -102,7 +102,11 @@ public static class CaptureEndpoint
             return Results.Problem(statusCode: 400, title: "Malformed submission", detail: e.Message);
         }
 
-        await capture.CaptureAsync(channel, submission, ct);
+        if (writer.SubmitAsync(channel, submission) is not { } written)
+        {
+            return Results.Problem(statusCode: 503, title: "Restarting", detail: "The server is restarting; send the submission again in a moment.");
+        }
+        await written;
 
         if (!isForm)
         {

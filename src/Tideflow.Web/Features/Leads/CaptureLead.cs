@@ -51,174 +51,254 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
     public Task<Channel?> FindChannelAsync(string key, CancellationToken ct) =>
         db.Channels.IgnoreQueryFilters().AsNoTracking().SingleOrDefaultAsync(c => c.Key == key, ct);
 
-    public async Task<CaptureResult> CaptureAsync(Channel channel, Submission submission, CancellationToken ct = default)
+    public async Task<CaptureResult> CaptureAsync(Channel channel, Submission submission, CancellationToken ct = default) =>
+        (await CaptureAsync(channel, [submission], ct))[0];
+
+    /// <summary>
+    /// Submissions to one channel, in the order they arrived, saved in one transaction: a later one that repeats or
+    /// matches an earlier one becomes its repeat or touch, exactly as if it had come a moment later on its own.
+    /// </summary>
+    public async Task<IReadOnlyList<CaptureResult>> CaptureAsync(Channel channel, IReadOnlyList<Submission> submissions, CancellationToken ct = default)
     {
         current.Set(DataScope.ForChannel(channel.OrganizationId, channel.Name));
-        current.Ip ??= submission.Ip;
+        // Each submission is audited once, with its sender's address, instead of once per row it adds (a lead, its
+        // touch, keys, receipts, routing's history and task): the rows themselves hold the payload and the decision.
+        db.AuditEntityChanges = false;
         // A concurrent twin can win the unique key between our read and our write; then we are its touch.
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await CaptureOnceAsync(channel, submission, ct);
+                return await db.Database.CreateExecutionStrategy().ExecuteAsync(async token =>
+                {
+                    db.ChangeTracker.Clear();
+                    return await CaptureOnceAsync(channel, submissions, token);
+                }, ct);
             }
-            // Or a behaviour event / status change saved the touched lead between our read and our write.
-            catch (DbUpdateException e) when (attempt < 4 && (IsUniqueViolation(e) || e is DbUpdateConcurrencyException))
+            catch (DbUpdateException e) when (attempt < 4 && IsUniqueViolation(e))
             {
                 db.ChangeTracker.Clear();
             }
         }
     }
 
-    private async Task<CaptureResult> CaptureOnceAsync(Channel channel, Submission s, CancellationToken ct)
+    private sealed record Arrival(Submission Submission, SortedDictionary<string, string> Fields, string? IdemKey, string PayloadKey,
+        NormalizedContact Contact, List<string> Keys);
+
+    private async Task<IReadOnlyList<CaptureResult>> CaptureOnceAsync(Channel channel, IReadOnlyList<Submission> submissions, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        var fields = Canonical(s.Fields);
-        var idemKey = string.IsNullOrWhiteSpace(s.IdempotencyKey) ? null : $"idem:{channel.Id}:{Clip(s.IdempotencyKey.Trim(), 200)}";
-        var payloadKey = $"payload:{channel.Id}:{Fingerprint(fields)}";
-
-        var receipts = await db.CaptureReceipts.Where(r => r.Key == idemKey || r.Key == payloadKey).ToListAsync(ct);
-        var repeat = receipts.FirstOrDefault(r => r.Key == idemKey)
-                     ?? receipts.FirstOrDefault(r => r.Key == payloadKey && now - r.At < RepeatWindow);
-        if (repeat is not null)
-        {
-            return new CaptureResult(CaptureOutcome.Repeated, repeat.LeadId, null);
-        }
-
         var blocklist = (await db.BlockedValues.Select(b => b.Value).ToListAsync(ct)).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        var contact = ContactRules.Normalize(
-            new ContactInput(Get(fields, "name"), Get(fields, "company"), Get(fields, "mobile"), Get(fields, "email")), blocklist);
-        var keys = DuplicateRules.Keys(contact).ToList();
-        var match = keys.Count == 0 || s.HoneypotFilled ? null
-            : await db.ContactKeys.Where(k => keys.Contains(k.Key)).OrderBy(k => k.Id).FirstOrDefaultAsync(ct);
+        var arrivals = submissions.Select(s =>
+        {
+            var fields = Canonical(s.Fields);
+            var contact = ContactRules.Normalize(
+                new ContactInput(Get(fields, "name"), Get(fields, "company"), Get(fields, "mobile"), Get(fields, "email")), blocklist);
+            return new Arrival(s, fields,
+                string.IsNullOrWhiteSpace(s.IdempotencyKey) ? null : $"idem:{channel.Id}:{Clip(s.IdempotencyKey.Trim(), 200)}",
+                $"payload:{channel.Id}:{Fingerprint(fields)}", contact, DuplicateRules.Keys(contact).ToList());
+        }).ToList();
 
-        var touch = new LeadTouch
+        // What the database already knows, read once for the whole batch; what the batch adds is kept beside it.
+        var receiptKeys = arrivals.SelectMany(a => a.IdemKey is null ? [a.PayloadKey] : new[] { a.IdemKey, a.PayloadKey }).Distinct().ToList();
+        var receipts = (await db.CaptureReceipts.AsNoTracking().Where(r => EF.Parameter(receiptKeys).Contains(r.Key)).ToListAsync(ct))
+            .ToDictionary(r => r.Key, r => (r.LeadId, r.At, Stored: true));
+        var contactKeys = arrivals.Where(a => !a.Submission.HoneypotFilled).SelectMany(a => a.Keys).Distinct().ToList();
+        var known = contactKeys.Count == 0 ? [] : (await db.ContactKeys.AsNoTracking().Where(k => EF.Parameter(contactKeys).Contains(k.Key)).ToListAsync(ct))
+            .GroupBy(k => k.Key).ToDictionary(g => g.Key, g => g.MinBy(k => k.Id)!);
+        var created = new Dictionary<string, Lead>();
+        var batch = new NewLeads(db, router, channel, now, arrivals.Select(a => a.Contact.CompanyKey), ct);
+
+        var rows = new List<object>();
+        var results = new List<CaptureResult>();
+        var touched = new List<(LeadTouch Touch, Lead? Twin)>();
+        var staleReceipts = new List<string>();
+        foreach (var a in arrivals)
         {
-            Id = Guid.CreateVersion7(), OrganizationId = channel.OrganizationId, ChannelId = channel.Id, At = now,
-            PageUrl = Clip(s.PageUrl, 2000), Ip = s.Ip, RawPayload = s.RawPayload, Kind = "arrival",
-        };
-        Guid leadId;
-        CaptureResult result;
-        if (match is not null)
-        {
-            touch.Kind = "duplicate";
-            touch.LeadId = match.LeadId;
-            touch.CustomerId = match.CustomerId;
-            db.LeadTouches.Add(touch);
-            // In the same save as the touch: both happen, or neither.
-            if (match.LeadId is { } existing && await db.Leads.SingleOrDefaultAsync(l => l.Id == existing, ct) is { } touched)
+            var s = a.Submission;
+            var repeat = a.IdemKey is not null && receipts.TryGetValue(a.IdemKey, out var r1) ? r1
+                : receipts.TryGetValue(a.PayloadKey, out var r2) && now - r2.At < RepeatWindow ? r2 : ((Guid LeadId, DateTimeOffset At, bool Stored)?)null;
+            if (repeat is { } seen)
             {
-                touched.UpdatedAt = now;
+                results.Add(new CaptureResult(CaptureOutcome.Repeated, seen.LeadId, null));
+                continue;
             }
-            await NotifyOwnerAsync(match, channel, now, ct);
-            leadId = match.LeadId ?? Guid.Empty;
-            result = new CaptureResult(CaptureOutcome.Touched, match.LeadId, match.CustomerId);
-        }
-        else
-        {
-            var book = await router.LoadAsync(ct);
-            var lead = await NewLeadAsync(channel, s, contact, fields, now, book.CustomFields, ct);
-            db.Leads.Add(lead);
-            // Scored and routed in the same save as its arrival: a lead is never stored unassigned by accident (R3).
-            await router.ScoreAndRouteAsync(book, lead, channel, ct);
-            touch.LeadId = lead.Id;
-            db.LeadTouches.Add(touch);
-            if (lead.Status != LeadStatus.Invalid)
+
+            var touch = new LeadTouch
             {
-                foreach (var key in keys)
+                Id = Guid.CreateVersion7(), OrganizationId = channel.OrganizationId, ChannelId = channel.Id, At = now,
+                PageUrl = Clip(s.PageUrl, 2000), Ip = s.Ip, RawPayload = s.RawPayload, Kind = "arrival",
+            };
+            var match = s.HoneypotFilled ? null : a.Keys.Select(k => known.GetValueOrDefault(k)).Where(k => k is not null).MinBy(k => k!.Id);
+            var twin = s.HoneypotFilled || match is not null ? null : a.Keys.Select(k => created.GetValueOrDefault(k)).FirstOrDefault(l => l is not null);
+            Guid leadId;
+            if (match is not null || twin is not null)
+            {
+                touch.Kind = "duplicate";
+                touch.LeadId = match is not null ? match.LeadId : twin!.Id;
+                touch.CustomerId = match?.CustomerId;
+                touched.Add((touch, twin));
+                leadId = touch.LeadId ?? Guid.Empty;
+                results.Add(new CaptureResult(CaptureOutcome.Touched, touch.LeadId, touch.CustomerId));
+                db.Audit("capture", touch.LeadId is null ? nameof(Customers.Customer) : nameof(Lead), (touch.LeadId ?? touch.CustomerId)?.ToString(),
+                    new { channel = channel.Name, outcome = "touched" }, ip: s.Ip);
+            }
+            else
+            {
+                var lead = await batch.NewLeadAsync(s, a.Contact, a.Fields);
+                rows.Add(lead);
+                touch.LeadId = lead.Id;
+                if (lead.Status != LeadStatus.Invalid)
                 {
-                    db.ContactKeys.Add(new ContactKey { OrganizationId = channel.OrganizationId, Key = key, LeadId = lead.Id });
+                    foreach (var key in a.Keys)
+                    {
+                        rows.Add(new ContactKey { OrganizationId = channel.OrganizationId, Key = key, LeadId = lead.Id });
+                        created[key] = lead;
+                    }
+                }
+                leadId = lead.Id;
+                results.Add(new CaptureResult(CaptureOutcome.Created, lead.Id, null));
+                db.Audit("capture", nameof(Lead), lead.Id.ToString(),
+                    new { channel = channel.Name, outcome = "created", status = lead.Status.ToString(), lead.Problems, lead.Grade, lead.OwnerId, lead.PoolId }, ip: s.Ip);
+            }
+            rows.Add(touch);
+
+            if (leadId != Guid.Empty)
+            {
+                foreach (var key in a.IdemKey is null ? [a.PayloadKey] : new[] { a.PayloadKey, a.IdemKey })
+                {
+                    // Only a payload receipt older than the window can be here: a fresh one, or any idempotency key, was a repeat.
+                    if (receipts.TryGetValue(key, out var old) && old.Stored)
+                    {
+                        staleReceipts.Add(key);
+                    }
+                    else
+                    {
+                        rows.Add(new CaptureReceipt { OrganizationId = channel.OrganizationId, Key = key, LeadId = leadId, At = now });
+                    }
+                    receipts[key] = (leadId, now, old.Stored);
                 }
             }
-            leadId = lead.Id;
-            result = new CaptureResult(CaptureOutcome.Created, lead.Id, null);
         }
+        await NotifyOwnersAsync(touched, channel, now, ct);
 
-        if (leadId != Guid.Empty)
+        // The touches, the leads they touch and the receipts they refresh: all of them, or none.
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var touchedLeads = touched.Where(t => t.Twin is null && t.Touch.LeadId is not null).Select(t => t.Touch.LeadId!.Value).Distinct().ToList();
+        if (touchedLeads.Count > 0)
         {
-            Remember(receipts, payloadKey, leadId, now, channel.OrganizationId);
-            if (idemKey is not null)
+            await db.Leads.Where(l => EF.Parameter(touchedLeads).Contains(l.Id)).ExecuteUpdateAsync(u => u.SetProperty(l => l.UpdatedAt, now), ct);
+        }
+        foreach (var key in staleReceipts)
+        {
+            var leadId = receipts[key].LeadId;
+            await db.CaptureReceipts.Where(r => r.Key == key).ExecuteUpdateAsync(u => u.SetProperty(r => r.LeadId, leadId).SetProperty(r => r.At, now), ct);
+        }
+        await db.SaveNewRowsAsync(rows, ct);
+        await tx.CommitAsync(ct);
+        return results;
+    }
+
+    /// <summary>What a batch reads once for all its new leads: the daily cap's count, tagging rules, the routing book, companies' owners.</summary>
+    private sealed class NewLeads(TideflowDbContext db, Assignment.LeadRouter router, Channel channel, DateTimeOffset now, IEnumerable<string?> companies, CancellationToken ct)
+    {
+        private int? today;
+        private List<TagRule>? rules;
+        private Assignment.RoutingBook? book;
+        private Dictionary<string, Guid>? owners;
+
+        public async Task<Lead> NewLeadAsync(Submission s, NormalizedContact contact, SortedDictionary<string, string> fields)
+        {
+            var problems = contact.Problems.Select(p => p.ToString()).ToList();
+            if (s.HoneypotFilled)
             {
-                Remember(receipts, idemKey, leadId, now, channel.OrganizationId);
+                problems.Add("Honeypot");
             }
-        }
-        await db.SaveChangesAsync(ct);
-        return result;
-    }
-
-    private async Task<Lead> NewLeadAsync(Channel channel, Submission s, NormalizedContact contact,
-        SortedDictionary<string, string> fields, DateTimeOffset now, IReadOnlyList<CustomField> custom, CancellationToken ct)
-    {
-        var problems = contact.Problems.Select(p => p.ToString()).ToList();
-        if (s.HoneypotFilled)
-        {
-            problems.Add("Honeypot");
-        }
-        var status = problems.Count > 0 ? LeadStatus.Invalid : LeadStatus.New;
-        if (status == LeadStatus.New && channel.DailyCap is { } cap)
-        {
-            var dayStart = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
-            var today = await db.Leads.CountAsync(l => l.ChannelId == channel.Id && l.ArrivedAt >= dayStart, ct);
-            if (today >= cap)
+            var status = problems.Count > 0 ? LeadStatus.Invalid : LeadStatus.New;
+            if (channel.DailyCap is { } cap)
             {
-                status = LeadStatus.Queued;
-                problems.Add("OverDailyCap");
+                var dayStart = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
+                today ??= await db.Leads.CountAsync(l => l.ChannelId == channel.Id && l.ArrivedAt >= dayStart, ct);
+                if (status == LeadStatus.New && today >= cap)
+                {
+                    status = LeadStatus.Queued;
+                    problems.Add("OverDailyCap");
+                }
+                today++;
             }
-        }
-        var ruleFields = Scoring.LeadScoring.FieldsJson(s.Fields, custom);
-        // Tagging rules name custom fields by key, whatever label the form used.
-        var tagFields = TagRules.FieldsFor(channel, s.Fields.Concat(fields).Concat(Scoring.LeadScoring.StoredFields(ruleFields)));
-        return new Lead
-        {
-            Id = Guid.CreateVersion7(),
-            OrganizationId = channel.OrganizationId,
-            Tags = status == LeadStatus.Invalid ? null : TagRules.Stamp(await TagRules.LoadAsync(db, ct), tagFields),
-            // Public input: kept, but never longer than its column (PostgreSQL would refuse the whole row).
-            Name = Clip(contact.Name, 100),
-            Company = Clip(contact.Company, 200),
-            CompanyKey = Clip(contact.CompanyKey, 200),
-            // An invalid value is kept as typed, so a reviewer can see and fix it.
-            Mobile = contact.Mobile ?? Clip(Get(fields, "mobile"), 32),
-            Email = contact.Email ?? Clip(Get(fields, "email"), 254),
-            ChannelId = channel.Id,
-            SourceTag = channel.SourceTag,
-            Campaign = Clip(Get(fields, "utm_campaign"), 200),
-            UtmSource = Clip(Get(fields, "utm_source"), 200),
-            UtmMedium = Clip(Get(fields, "utm_medium"), 200),
-            Status = status,
-            Problems = problems.Count == 0 ? null : string.Join(",", problems),
-            ConsentText = Clip(s.ConsentText, 4000),
-            PageUrl = Clip(s.PageUrl, 2000),
-            RawPayload = s.RawPayload,
-            Fields = ruleFields,
-            ArrivedAt = now,
-            UpdatedAt = now,
-        };
-    }
-
-    /// <summary>The owner hears at once that someone they work came back, and through which channel (R1.3).</summary>
-    private async Task NotifyOwnerAsync(ContactKey match, Channel channel, DateTimeOffset now, CancellationToken ct)
-    {
-        var owner = match.LeadId is { } leadId
-            ? await db.Leads.Where(l => l.Id == leadId).Select(l => new { l.OwnerId, l.Name }).SingleOrDefaultAsync(ct)
-            : await db.Customers.Where(c => c.Id == match.CustomerId).Select(c => new { c.OwnerId, Name = (string?)c.Name }).SingleOrDefaultAsync(ct);
-        if (owner?.OwnerId is { } recipient)
-        {
-            Notifications.Inboxes.Add(db, channel.OrganizationId, recipient, Notifications.NotificationKinds.ContactReturned,
-                new { name = owner.Name ?? "", channel = channel.Name },
-                match.LeadId is { } l ? $"/leads/{l}" : "/customers", now);
+            book ??= await router.LoadAsync(ct);
+            var ruleFields = Scoring.LeadScoring.FieldsJson(s.Fields, book.CustomFields);
+            // Tagging rules name custom fields by key, whatever label the form used.
+            var tagFields = TagRules.FieldsFor(channel, s.Fields.Concat(fields).Concat(Scoring.LeadScoring.StoredFields(ruleFields)));
+            var lead = new Lead
+            {
+                Id = Guid.CreateVersion7(),
+                OrganizationId = channel.OrganizationId,
+                Tags = status == LeadStatus.Invalid ? null : TagRules.Stamp(rules ??= await TagRules.LoadAsync(db, ct), tagFields),
+                // Public input: kept, but never longer than its column (PostgreSQL would refuse the whole row).
+                Name = Clip(contact.Name, 100),
+                Company = Clip(contact.Company, 200),
+                CompanyKey = Clip(contact.CompanyKey, 200),
+                // An invalid value is kept as typed, so a reviewer can see and fix it.
+                Mobile = contact.Mobile ?? Clip(Get(fields, "mobile"), 32),
+                Email = contact.Email ?? Clip(Get(fields, "email"), 254),
+                ChannelId = channel.Id,
+                SourceTag = channel.SourceTag,
+                Campaign = Clip(Get(fields, "utm_campaign"), 200),
+                UtmSource = Clip(Get(fields, "utm_source"), 200),
+                UtmMedium = Clip(Get(fields, "utm_medium"), 200),
+                Status = status,
+                Problems = problems.Count == 0 ? null : string.Join(",", problems),
+                ConsentText = Clip(s.ConsentText, 4000),
+                PageUrl = Clip(s.PageUrl, 2000),
+                RawPayload = s.RawPayload,
+                Fields = ruleFields,
+                ArrivedAt = now,
+                UpdatedAt = now,
+            };
+            // Every company of the batch at once; routing adds the owners it gives, so a second lead of a company
+            // new to us follows the first to its rep.
+            owners ??= await router.StickyOwnersAsync(companies, ct);
+            // Scored and routed in the same save as its arrival: a lead is never stored unassigned by accident (R3).
+            await router.ScoreAndRouteAsync(book, lead, channel, ct, owners);
+            return lead;
         }
     }
 
-    private void Remember(List<CaptureReceipt> existing, string key, Guid leadId, DateTimeOffset now, Guid organizationId)
+    /// <summary>An owner hears at once that someone they work came back, and through which channel (R1.3).</summary>
+    private async Task NotifyOwnersAsync(List<(LeadTouch Touch, Lead? Twin)> touched, Channel channel, DateTimeOffset now, CancellationToken ct)
     {
-        if (existing.FirstOrDefault(r => r.Key == key) is { } old)
+        if (touched.Count == 0)
         {
-            old.LeadId = leadId;
-            old.At = now;
             return;
         }
-        db.CaptureReceipts.Add(new CaptureReceipt { OrganizationId = organizationId, Key = key, LeadId = leadId, At = now });
+        var leadIds = touched.Where(t => t.Twin is null && t.Touch.LeadId is not null).Select(t => t.Touch.LeadId!.Value).Distinct().ToList();
+        var customerIds = touched.Where(t => t.Touch.LeadId is null && t.Touch.CustomerId is not null).Select(t => t.Touch.CustomerId!.Value).Distinct().ToList();
+        var owners = new Dictionary<Guid, (Guid? OwnerId, string? Name)>();
+        if (leadIds.Count > 0)
+        {
+            foreach (var l in await db.Leads.Where(l => EF.Parameter(leadIds).Contains(l.Id)).Select(l => new { l.Id, l.OwnerId, l.Name }).ToListAsync(ct))
+            {
+                owners[l.Id] = (l.OwnerId, l.Name);
+            }
+        }
+        if (customerIds.Count > 0)
+        {
+            foreach (var c in await db.Customers.Where(c => EF.Parameter(customerIds).Contains(c.Id)).Select(c => new { c.Id, c.OwnerId, c.Name }).ToListAsync(ct))
+            {
+                owners[c.Id] = (c.OwnerId, c.Name);
+            }
+        }
+        foreach (var (touch, twin) in touched)
+        {
+            var owner = twin is not null ? (twin.OwnerId, twin.Name) : owners.GetValueOrDefault(touch.LeadId ?? touch.CustomerId ?? Guid.Empty);
+            if (owner.OwnerId is { } recipient)
+            {
+                Notifications.Inboxes.Add(db, channel.OrganizationId, recipient, Notifications.NotificationKinds.ContactReturned,
+                    new { name = owner.Name ?? "", channel = channel.Name },
+                    touch.LeadId is { } l ? $"/leads/{l}" : "/customers", now);
+            }
+        }
     }
 
     /// <summary>Known fields under their canonical names; unknown ones stay only in the raw payload.</summary>
