@@ -24,7 +24,7 @@ public static class CaptureScenario
         var channel = generator.Channel(org);
         var requests = o.CaptureRequests ?? o.Scale.CaptureRequests;
         var concurrency = o.CaptureConcurrency;
-        var warm = Math.Min(500, requests);
+        var warm = Math.Min(5000, requests);
         var start = (int)await ScalarAsync(isPostgres, connectionString, """SELECT COUNT(*) FROM "LeadTouches" """, ct);
         var submissions = generator.Submissions(start, 2 * (warm + requests) + 1).ToArray();
         var next = -1;

@@ -68,18 +68,8 @@ public static class CaptureEndpoint
         return key.Length == 32 && key.All(Uri.IsHexDigit) ? "channel:" + key : "channel:malformed";
     }
 
-    private static async Task<IResult> HandleAsync(string channelKey, HttpContext http, CaptureLead capture, CaptureWriter writer,
-        TideflowDbContext db, CancellationToken ct)
+    private static async Task<IResult> HandleAsync(string channelKey, HttpContext http, CaptureWriter writer, CancellationToken ct)
     {
-        var channel = await capture.FindChannelAsync(channelKey, ct);
-        if (channel is null || !channel.IsActive)
-        {
-            db.Audit("capture-rejected", nameof(Channel), null, new { reason = channel is null ? "unknown-key" : "inactive-channel" },
-                organizationId: channel?.OrganizationId ?? Guid.Empty);
-            await db.SaveChangesAsync(ct);
-            return Results.Problem(statusCode: 401, title: "Unknown channel", detail: "The channel key is wrong or the channel is switched off.");
-        }
-
         var body = await ReadBodyAsync(http.Request, ct);
         if (body is null)
         {
@@ -102,12 +92,19 @@ public static class CaptureEndpoint
             return Results.Problem(statusCode: 400, title: "Malformed submission", detail: e.Message);
         }
 
-        if (writer.SubmitAsync(channel, submission) is not { } written)
+        if (writer.SubmitAsync(channelKey, submission) is not { } written)
         {
             return Results.Problem(statusCode: 503, title: "Restarting", detail: "The server is restarting; send the submission again in a moment.");
         }
-        await written;
-
+        var (channel, result) = await written;
+        if (channel is null || result is null)
+        {
+            var db = http.RequestServices.GetRequiredService<TideflowDbContext>();
+            db.Audit("capture-rejected", nameof(Channel), null, new { reason = channel is null ? "unknown-key" : "inactive-channel" },
+                organizationId: channel?.OrganizationId ?? Guid.Empty);
+            await db.SaveChangesAsync(ct);
+            return Results.Problem(statusCode: 401, title: "Unknown channel", detail: "The channel key is wrong or the channel is switched off.");
+        }
         if (!isForm)
         {
             return Results.Json(new { accepted = true }, statusCode: StatusCodes.Status202Accepted);

@@ -47,13 +47,6 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
         ["utm_source"] = "utm_source", ["utm_medium"] = "utm_medium", ["utm_campaign"] = "utm_campaign", ["campaign"] = "utm_campaign",
     };
 
-    /// <summary>The channel behind a key, active or not; the caller decides what an inactive one means.</summary>
-    public Task<Channel?> FindChannelAsync(string key, CancellationToken ct) =>
-        db.Channels.IgnoreQueryFilters().AsNoTracking().SingleOrDefaultAsync(c => c.Key == key, ct);
-
-    public async Task<CaptureResult> CaptureAsync(Channel channel, Submission submission, CancellationToken ct = default) =>
-        (await CaptureAsync(channel, [submission], ct))[0];
-
     /// <summary>
     /// Submissions to one channel, in the order they arrived, saved in one transaction: a later one that repeats or
     /// matches an earlier one becomes its repeat or touch, exactly as if it had come a moment later on its own.

@@ -1,4 +1,6 @@
 using System.Threading.Channels;
+using Microsoft.EntityFrameworkCore;
+using Tideflow.Web.Data;
 
 namespace Tideflow.Web.Features.Leads;
 
@@ -8,20 +10,27 @@ namespace Tideflow.Web.Features.Leads;
 /// submission that arrived while it wrote the previous batch and saves them together, one transaction per channel;
 /// each request is answered only once its own submission is committed, so accepted still means durable.
 /// </summary>
-public sealed class CaptureWriter(IServiceScopeFactory scopes, ILogger<CaptureWriter> log) : BackgroundService
+public sealed class CaptureWriter(IServiceScopeFactory scopes, IConfiguration config, ILogger<CaptureWriter> log) : BackgroundService
 {
     /// <summary>A batch's upper bound: enough to carry a burst, small enough that its transaction stays short.</summary>
     public const int MaxBatch = 200;
 
     private readonly Channel<Pending> queue = System.Threading.Channels.Channel.CreateUnbounded<Pending>(
-        new UnboundedChannelOptions { SingleReader = true });
+        new UnboundedChannelOptions { SingleReader = false });
 
-    private sealed record Pending(Channel Channel, Submission Submission, TaskCompletionSource<CaptureResult> Done);
+    private sealed record Pending(string ChannelKey, Submission Submission, TaskCompletionSource<Captured> Done);
+
+    /// <summary>The channel behind the key (null: no such key) and, when it is active, what became of the submission.</summary>
+    public sealed record Captured(Channel? Channel, CaptureResult? Result);
 
     /// <returns>The outcome once committed; null when this node is shutting down and takes nothing new.</returns>
-    public Task<CaptureResult>? SubmitAsync(Channel channel, Submission submission)
+    /// <remarks>
+    /// The channel is looked up here, once per batch, not by each request: a request of the public door then needs no
+    /// database context at all, and creating one and querying with it was the largest part of a request's own work.
+    /// </remarks>
+    public Task<Captured>? SubmitAsync(string channelKey, Submission submission)
     {
-        var pending = new Pending(channel, submission, new TaskCompletionSource<CaptureResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(channelKey, submission, new TaskCompletionSource<Captured>(TaskCreationOptions.RunContinuationsAsynchronously));
         return queue.Writer.TryWrite(pending) ? pending.Done.Task : null;
     }
 
@@ -32,7 +41,10 @@ public sealed class CaptureWriter(IServiceScopeFactory scopes, ILogger<CaptureWr
         return base.StopAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, Math.Max(1, config.GetValue("Capture:Writers", 2))).Select(_ => Task.Run(WriteLoopAsync, CancellationToken.None)));
+
+    private async Task WriteLoopAsync()
     {
         var batch = new List<Pending>(MaxBatch);
         while (await queue.Reader.WaitToReadAsync(CancellationToken.None))
@@ -42,42 +54,72 @@ public sealed class CaptureWriter(IServiceScopeFactory scopes, ILogger<CaptureWr
             {
                 batch.Add(pending);
             }
-            foreach (var perChannel in batch.GroupBy(p => p.Channel.Id))
-            {
-                await WriteAsync(perChannel.ToList());
-            }
+            await WriteAsync(batch);
         }
     }
 
+    /// <summary>One scope and one open connection for the whole batch: at a few submissions per batch, opening them was a cost per submission.</summary>
     private async Task WriteAsync(List<Pending> batch)
     {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<TideflowDbContext>();
+        Dictionary<string, Channel> channels;
         try
         {
-            var results = await CaptureAsync(batch[0].Channel, batch.Select(p => p.Submission).ToList());
-            for (var i = 0; i < batch.Count; i++)
-            {
-                batch[i].Done.TrySetResult(results[i]);
-            }
-        }
-        catch (Exception e) when (batch.Count > 1)
-        {
-            // One bad submission must not fail the others that happened to arrive with it.
-            log.LogWarning(e, "A batch of {Count} submissions to channel {Channel} failed; writing them one at a time.", batch.Count, batch[0].Channel.Id);
-            foreach (var pending in batch)
-            {
-                await WriteAsync([pending]);
-            }
+            await db.Database.OpenConnectionAsync();
+            var keys = batch.Select(p => p.ChannelKey).Distinct().ToList();
+            channels = await db.Channels.IgnoreQueryFilters().AsNoTracking().Where(c => EF.Parameter(keys).Contains(c.Key)).ToDictionaryAsync(c => c.Key);
         }
         catch (Exception e)
         {
-            batch[0].Done.TrySetException(e);
+            batch.ForEach(p => p.Done.TrySetException(e));
+            return;
+        }
+        foreach (var pending in batch.Where(p => channels.GetValueOrDefault(p.ChannelKey) is not { IsActive: true }))
+        {
+            pending.Done.TrySetResult(new Captured(channels.GetValueOrDefault(pending.ChannelKey), null));
+        }
+        var capture = scope.ServiceProvider.GetRequiredService<CaptureLead>();
+        foreach (var perChannel in batch.Where(p => channels.GetValueOrDefault(p.ChannelKey) is { IsActive: true }).GroupBy(p => p.ChannelKey))
+        {
+            var channel = channels[perChannel.Key];
+            var pending = perChannel.ToList();
+            try
+            {
+                // Not a request's token: a visitor who closes the tab does not take the others' submissions with them.
+                var results = await capture.CaptureAsync(channel, pending.Select(p => p.Submission).ToList(), CancellationToken.None);
+                for (var i = 0; i < pending.Count; i++)
+                {
+                    pending[i].Done.TrySetResult(new Captured(channel, results[i]));
+                }
+            }
+            catch (Exception e) when (pending.Count > 1)
+            {
+                // One bad submission must not fail the others that happened to arrive with it.
+                log.LogWarning(e, "A batch of {Count} submissions to channel {Channel} failed; writing them one at a time.", pending.Count, channel.Id);
+                foreach (var one in pending)
+                {
+                    await WriteOneAsync(channel, one);
+                }
+            }
+            catch (Exception e)
+            {
+                pending[0].Done.TrySetException(e);
+            }
         }
     }
 
-    private async Task<IReadOnlyList<CaptureResult>> CaptureAsync(Channel channel, List<Submission> submissions)
+    private async Task WriteOneAsync(Channel channel, Pending pending)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        // Not the request's token: a visitor who closes the tab does not take the others' submissions with them.
-        return await scope.ServiceProvider.GetRequiredService<CaptureLead>().CaptureAsync(channel, submissions, CancellationToken.None);
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var results = await scope.ServiceProvider.GetRequiredService<CaptureLead>().CaptureAsync(channel, [pending.Submission], CancellationToken.None);
+            pending.Done.TrySetResult(new Captured(channel, results[0]));
+        }
+        catch (Exception e)
+        {
+            pending.Done.TrySetException(e);
+        }
     }
 }
