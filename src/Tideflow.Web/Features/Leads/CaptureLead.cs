@@ -99,7 +99,7 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
         var contactKeys = arrivals.Where(a => !a.Submission.HoneypotFilled).SelectMany(a => a.Keys).Distinct().ToList();
         var known = contactKeys.Count == 0 ? [] : (await db.ContactKeys.AsNoTracking().Where(k => EF.Parameter(contactKeys).Contains(k.Key)).ToListAsync(ct))
             .GroupBy(k => k.Key).ToDictionary(g => g.Key, g => g.MinBy(k => k.Id)!);
-        var created = new Dictionary<string, Lead>();
+        var created = new Dictionary<string, (Lead Lead, int Order)>();
         var batch = new NewLeads(db, router, channel, now, arrivals.Select(a => a.Contact.CompanyKey), ct);
 
         var rows = new List<object>();
@@ -123,7 +123,9 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
                 PageUrl = Clip(s.PageUrl, 2000), Ip = s.Ip, RawPayload = s.RawPayload, Kind = "arrival",
             };
             var match = s.HoneypotFilled ? null : a.Keys.Select(k => known.GetValueOrDefault(k)).Where(k => k is not null).MinBy(k => k!.Id);
-            var twin = s.HoneypotFilled || match is not null ? null : a.Keys.Select(k => created.GetValueOrDefault(k)).FirstOrDefault(l => l is not null);
+            // As the database would: the earliest of the leads this batch created that share a key with it.
+            var twins = s.HoneypotFilled || match is not null ? [] : a.Keys.Where(created.ContainsKey).Select(k => created[k]).ToList();
+            var twin = twins.Count == 0 ? null : twins.MinBy(c => c.Order).Lead;
             Guid leadId;
             if (match is not null || twin is not null)
             {
@@ -146,7 +148,7 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
                     foreach (var key in a.Keys)
                     {
                         rows.Add(new ContactKey { OrganizationId = channel.OrganizationId, Key = key, LeadId = lead.Id });
-                        created[key] = lead;
+                        created[key] = (lead, created.Count);
                     }
                 }
                 leadId = lead.Id;

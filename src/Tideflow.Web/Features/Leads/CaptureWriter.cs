@@ -54,7 +54,16 @@ public sealed class CaptureWriter(IServiceScopeFactory scopes, IConfiguration co
             {
                 batch.Add(pending);
             }
-            await WriteAsync(batch);
+            try
+            {
+                await WriteAsync(batch);
+            }
+            catch (Exception e)
+            {
+                // Whatever went wrong, this loop keeps serving: a dead writer would leave every later request waiting.
+                log.LogError(e, "Writing a batch of {Count} submissions failed.", batch.Count);
+                batch.ForEach(p => p.Done.TrySetException(e));
+            }
         }
     }
 
