@@ -6,9 +6,10 @@ namespace Tideflow.Web.Features.Leads;
 
 /// <summary>
 /// Group commit for the public door. SQLite has one writer, so submissions that each took their own transaction
-/// queued behind one another (a few hundred a second, with a long tail). Here one loop per node takes every
-/// submission that arrived while it wrote the previous batch and saves them together, one transaction per channel;
-/// each request is answered only once its own submission is committed, so accepted still means durable.
+/// queued behind one another (a few hundred a second, with a long tail). Here a writer loop takes every submission
+/// that arrived while it wrote its previous batch and saves them together, one transaction per channel; each request
+/// is answered only once its own submission is committed, so accepted still means durable. A node runs two loops
+/// (Capture:Writers), so one batch is read and judged while the other is written.
 /// </summary>
 public sealed class CaptureWriter(IServiceScopeFactory scopes, IConfiguration config, ILogger<CaptureWriter> log) : BackgroundService
 {
