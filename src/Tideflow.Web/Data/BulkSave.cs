@@ -204,21 +204,13 @@ public abstract partial class TideflowDbContext
             }
         }
 
-        // A tracked row's own properties are read straight from its entity: a PropertyEntry per value read (several per
-        // column and row) was most of what writing the tracked rows cost. Only shadow properties need the entry.
-        private static object? Get(object row, IProperty property) => row switch
-        {
-            EntityEntry e when property.IsShadowProperty() => e.Property(property).CurrentValue,
-            EntityEntry e => property.GetGetter().GetClrValueUsingContainingEntity(e.Entity),
-            _ => property.GetGetter().GetClrValueUsingContainingEntity(row),
-        };
+        private static object? Get(object row, IProperty property) =>
+            row is EntityEntry e ? e.Property(property).CurrentValue : property.GetGetter().GetClrValueUsingContainingEntity(row);
 
         /// <summary>What the row stores in the column: a column default stands in for an unset value, as SaveChanges does.</summary>
         private static object? Value(object row, Column column)
         {
-            var value = row is EntityEntry e
-                ? column.Property.IsShadowProperty() ? e.Property(column.Property).CurrentValue : column.Getter.GetClrValueUsingContainingEntity(e.Entity)
-                : column.Getter.GetClrValueUsingContainingEntity(row);
+            var value = row is EntityEntry e ? e.Property(column.Property).CurrentValue : column.Getter.GetClrValueUsingContainingEntity(row);
             if (column.HasDefault && Equals(value, column.Unset))
             {
                 value = column.Default;
