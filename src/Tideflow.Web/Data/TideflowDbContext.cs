@@ -668,6 +668,7 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
     }
 
     /// <summary>Writes an audit entry that is not an entity change (login, export, role change reason).</summary>
+    /// <param name="ip">The sender's address, where it is not the current request's (a batch of captured submissions).</param>
     public void Audit(string action, string? entityType = null, string? entityId = null, object? details = null,
         Guid? organizationId = null, Guid? actorId = null, string? actorName = null, string? ip = null)
     {

@@ -30,8 +30,9 @@ public enum CaptureOutcome
 public sealed record CaptureResult(CaptureOutcome Outcome, Guid? LeadId, Guid? CustomerId);
 
 /// <summary>
-/// Turns one submission into exactly one lead, or a touch on the lead or customer it already is.
-/// Races are settled by unique keys in the database (ContactKey, CaptureReceipt), not by locks.
+/// Turns each submission into exactly one lead, or a touch on the lead or customer it already is, a batch at a time
+/// (<see cref="CaptureWriter"/> hands over what arrived together). Races with other batches and nodes are settled by
+/// unique keys in the database (ContactKey, CaptureReceipt), not by locks.
 /// </summary>
 public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeProvider clock, Assignment.LeadRouter router)
 {
