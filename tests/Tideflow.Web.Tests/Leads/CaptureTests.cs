@@ -169,7 +169,8 @@ public abstract class CaptureTests<TApp>(TApp app) where TApp : TideflowApp
             CaptureOutcome.Created], results.Select(r => r.Outcome));
         var created = results[0].LeadId!.Value;
         Assert.Equal([created, created, created, existing.Id, created], results.Take(5).Select(r => r.LeadId!.Value));
-        Assert.Equal(["arrival", "duplicate"], (await TouchesOf(created)).Select(t => t.Kind));
+        // A batch's touches share its instant, so only which touches there are is defined, not their order.
+        Assert.Equal(["arrival", "duplicate"], (await TouchesOf(created)).Select(t => t.Kind).Order());
         Assert.Equal(["arrival", "duplicate"], (await TouchesOf(existing.Id)).Select(t => t.Kind));
         var leads = await LeadsOf(org);
         Assert.Equal(3, leads.Count);

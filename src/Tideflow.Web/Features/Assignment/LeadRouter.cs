@@ -59,18 +59,7 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
     /// <param name="withTurns">Read the teams' current turns (the simulator); arrivals claim theirs atomically instead.</param>
     public async Task<RoutingBook> LoadAsync(CancellationToken ct, IReadOnlyList<AssignmentRule>? draftRules = null, bool withTurns = false)
     {
-        var now = clock.GetUtcNow();
-        var organizationId = db.CurrentUser.OrganizationId;
-        var snapshot = draftRules is null ? RoutingCache.Get(organizationId, now) : null;
-        if (snapshot is null)
-        {
-            var generation = RoutingCache.Generation(organizationId);
-            snapshot = await SnapshotAsync(draftRules, now, ct);
-            if (draftRules is null)
-            {
-                RoutingCache.Put(organizationId, snapshot, generation);
-            }
-        }
+        var snapshot = draftRules is null ? await CurrentAsync(ct) : await SnapshotAsync(draftRules, clock.GetUtcNow(), ct);
         var rules = snapshot.Rules;
 
         // Open counts only matter for capacity and least-loaded; at a million customers they are the costly part.
@@ -94,6 +83,21 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
             TeamMembers = new Dictionary<Guid, IReadOnlyList<Guid>>(snapshot.TeamMembers), Turns = turns, CustomFields = snapshot.CustomFields,
             Plans = snapshot.Plans,
         };
+    }
+
+    /// <summary>The organisation's snapshot: this node's copy while it is fresh, else read again.</summary>
+    public async Task<RoutingSnapshot> CurrentAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var organizationId = db.CurrentUser.OrganizationId;
+        if (RoutingCache.Get(organizationId, now) is { } cached)
+        {
+            return cached;
+        }
+        var generation = RoutingCache.Generation(organizationId);
+        var snapshot = await SnapshotAsync(null, now, ct);
+        RoutingCache.Put(organizationId, snapshot, generation);
+        return snapshot;
     }
 
     private async Task<RoutingSnapshot> SnapshotAsync(IReadOnlyList<AssignmentRule>? draftRules, DateTimeOffset now, CancellationToken ct)
@@ -120,7 +124,9 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
             }
         }
         return new RoutingSnapshot(version, card, rules, users.Select(u => new RoutingSnapshot.Person(u.Id, u.DisplayName, u.IsActive, u.Capacity)).ToList(),
-            members, absences, await Leads.ManageCustomFields.ActiveAsync(db, ct), await Pipeline.FollowUpPlanSettings.LoadAsync(db, db.CurrentUser.OrganizationId, card, ct), now);
+            members, absences, await Leads.ManageCustomFields.ActiveAsync(db, ct), await Pipeline.FollowUpPlanSettings.LoadAsync(db, db.CurrentUser.OrganizationId, card, ct),
+            await Leads.TagRules.LoadAsync(db, ct),
+            (await db.BlockedValues.AsNoTracking().Select(b => b.Value).ToListAsync(ct)).ToHashSet(StringComparer.OrdinalIgnoreCase), now);
     }
 
     // Routing decides for the organisation, whoever's request brought the lead in (a rep's manual entry, a manager

@@ -5,8 +5,9 @@ using Tideflow.Domain.Scoring;
 namespace Tideflow.Web.Features.Assignment;
 
 /// <summary>
-/// What routing reads that changes rarely — score card, rules, reps, teams, absences, custom fields, follow-up plans — for one organisation.
-/// Every arrival needs it; reading it from the database each time was most of what scoring and assignment cost.
+/// What arrivals are judged and routed by that changes rarely — score card, rules, reps, teams, absences, custom fields,
+/// follow-up plans, tagging rules, blocked values — for one organisation. Every arrival needs it; reading it from the
+/// database each time was most of what scoring and assignment cost.
 /// </summary>
 public sealed record RoutingSnapshot(
     int Version,
@@ -17,6 +18,8 @@ public sealed record RoutingSnapshot(
     IReadOnlyList<(Guid UserId, Absence Absence)> Absences,
     IReadOnlyList<Domain.Leads.CustomField> CustomFields,
     IReadOnlyList<Domain.Pipeline.GradePlan> Plans,
+    IReadOnlyList<Domain.Leads.TagRule> TagRules,
+    IReadOnlySet<string> Blocklist,
     DateTimeOffset LoadedAt)
 {
     public sealed record Person(Guid Id, string Name, bool IsActive, int? Capacity);
@@ -30,7 +33,7 @@ public sealed record RoutingSnapshot(
 
 /// <summary>
 /// The per-organisation snapshots of this process. The DbContext drops an organisation's snapshot after any save that
-/// touches users, teams, absences, rules or score cards, so on one node a change counts for the very next arrival.
+/// touches what it holds, so on one node a change counts for the very next arrival.
 /// </summary>
 public static class RoutingCache
 {
@@ -68,5 +71,5 @@ public static class RoutingCache
     public static bool Affects(Type entity) =>
         entity == typeof(Access.AppUser) || entity == typeof(Access.Team) || entity == typeof(RepAbsence)
         || entity == typeof(StoredAssignmentRule) || entity == typeof(Scoring.ScoreCardVersion) || entity == typeof(Leads.StoredCustomField)
-        || entity == typeof(Pipeline.StoredFollowUpPlans);
+        || entity == typeof(Pipeline.StoredFollowUpPlans) || entity == typeof(Leads.StoredTagRule) || entity == typeof(Leads.BlockedValue);
 }

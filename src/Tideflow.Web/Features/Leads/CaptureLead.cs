@@ -82,7 +82,9 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
     private async Task<IReadOnlyList<CaptureResult>> CaptureOnceAsync(Channel channel, IReadOnlyList<Submission> submissions, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        var blocklist = (await db.BlockedValues.Select(b => b.Value).ToListAsync(ct)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        // The blocklist and tagging rules come with the routing snapshot: on another node's change, within its few seconds.
+        var snapshot = await router.CurrentAsync(ct);
+        var blocklist = snapshot.Blocklist;
         var arrivals = submissions.Select(s =>
         {
             var fields = Canonical(s.Fields);
@@ -101,7 +103,7 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
         var known = contactKeys.Count == 0 ? [] : (await db.ContactKeys.AsNoTracking().Where(k => EF.Parameter(contactKeys).Contains(k.Key)).ToListAsync(ct))
             .GroupBy(k => k.Key).ToDictionary(g => g.Key, g => g.MinBy(k => k.Id)!);
         var created = new Dictionary<string, (Lead Lead, int Order)>();
-        var batch = new NewLeads(db, router, channel, now, arrivals.Select(a => a.Contact.CompanyKey), ct);
+        var batch = new NewLeads(db, router, snapshot.TagRules, channel, now, arrivals.Select(a => a.Contact.CompanyKey), ct);
 
         var rows = new List<object>();
         var results = new List<CaptureResult>();
@@ -195,11 +197,11 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
         return results;
     }
 
-    /// <summary>What a batch reads once for all its new leads: the daily cap's count, tagging rules, the routing book, companies' owners.</summary>
-    private sealed class NewLeads(TideflowDbContext db, Assignment.LeadRouter router, Channel channel, DateTimeOffset now, IEnumerable<string?> companies, CancellationToken ct)
+    /// <summary>What a batch reads once for all its new leads: the daily cap's count, the routing book, companies' owners.</summary>
+    private sealed class NewLeads(TideflowDbContext db, Assignment.LeadRouter router, IReadOnlyList<TagRule> rules, Channel channel,
+        DateTimeOffset now, IEnumerable<string?> companies, CancellationToken ct)
     {
         private int? today;
-        private List<TagRule>? rules;
         private Assignment.RoutingBook? book;
         private Dictionary<string, Guid>? owners;
 
@@ -230,7 +232,7 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
             {
                 Id = Guid.CreateVersion7(),
                 OrganizationId = channel.OrganizationId,
-                Tags = status == LeadStatus.Invalid ? null : TagRules.Stamp(rules ??= await TagRules.LoadAsync(db, ct), tagFields),
+                Tags = status == LeadStatus.Invalid ? null : TagRules.Stamp(rules, tagFields),
                 // Public input: kept, but never longer than its column (PostgreSQL would refuse the whole row).
                 Name = Clip(contact.Name, 100),
                 Company = Clip(contact.Company, 200),
