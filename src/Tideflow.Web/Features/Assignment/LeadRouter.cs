@@ -33,8 +33,11 @@ public sealed class RoutingBook
     /// <summary>The follow-up plans per grade: an assigned lead's first task is the first step of its grade's plan.</summary>
     public required IReadOnlyList<GradePlan> Plans { get; init; }
 
-    /// <summary>Pools already looked up for this book's leads, by the team a rule meant them for (Guid.Empty: none).</summary>
-    public Dictionary<Guid, Guid?> PoolOfTeam { get; } = [];
+    /// <summary>
+    /// Pools already looked up, by the team a rule meant a lead for (Guid.Empty: none): the snapshot's, so they are
+    /// looked up again only after a pool changes (or after the snapshot's few seconds, for a change on another node).
+    /// </summary>
+    public IDictionary<Guid, Guid?> PoolOfTeam { get; init; } = new Dictionary<Guid, Guid?>();
 
     public RoutingState StateAt(DateTimeOffset now) => new(Reps, TeamMembers, Turns, now);
 
@@ -81,7 +84,7 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
         {
             Version = snapshot.Version, Card = snapshot.Card, Rules = rules, Reps = reps,
             TeamMembers = new Dictionary<Guid, IReadOnlyList<Guid>>(snapshot.TeamMembers), Turns = turns, CustomFields = snapshot.CustomFields,
-            Plans = snapshot.Plans,
+            Plans = snapshot.Plans, PoolOfTeam = snapshot.PoolOfTeam,
         };
     }
 

@@ -6,7 +6,7 @@ namespace Tideflow.Web.Features.Assignment;
 
 /// <summary>
 /// What arrivals are judged and routed by that changes rarely — score card, rules, reps, teams, absences, custom fields,
-/// follow-up plans, tagging rules, blocked values — for one organisation. Every arrival needs it; reading it from the
+/// follow-up plans, tagging rules, blocked values, the pools of teams — for one organisation. Every arrival needs it; reading it from the
 /// database each time was most of what scoring and assignment cost.
 /// </summary>
 public sealed record RoutingSnapshot(
@@ -23,6 +23,9 @@ public sealed record RoutingSnapshot(
     DateTimeOffset LoadedAt)
 {
     public sealed record Person(Guid Id, string Name, bool IsActive, int? Capacity);
+
+    /// <summary>The pool (线索池) a lead no rep could take goes to, by the team a rule meant it for (Guid.Empty: none), as looked up.</summary>
+    public ConcurrentDictionary<Guid, Guid?> PoolOfTeam { get; } = new();
 
     /// <summary>
     /// How long a node trusts its snapshot. A save on this node drops it at once (see <see cref="RoutingCache"/>);
@@ -71,5 +74,6 @@ public static class RoutingCache
     public static bool Affects(Type entity) =>
         entity == typeof(Access.AppUser) || entity == typeof(Access.Team) || entity == typeof(RepAbsence)
         || entity == typeof(StoredAssignmentRule) || entity == typeof(Scoring.ScoreCardVersion) || entity == typeof(Leads.StoredCustomField)
-        || entity == typeof(Pipeline.StoredFollowUpPlans) || entity == typeof(Leads.StoredTagRule) || entity == typeof(Leads.BlockedValue);
+        || entity == typeof(Pipeline.StoredFollowUpPlans) || entity == typeof(Leads.StoredTagRule) || entity == typeof(Leads.BlockedValue)
+        || entity == typeof(Pool.CustomerPool) || entity == typeof(Pool.PoolTeam);
 }
