@@ -169,8 +169,10 @@ public abstract class CaptureTests<TApp>(TApp app) where TApp : TideflowApp
             CaptureOutcome.Created], results.Select(r => r.Outcome));
         var created = results[0].LeadId!.Value;
         Assert.Equal([created, created, created, existing.Id, created], results.Take(5).Select(r => r.LeadId!.Value));
-        // A batch's touches share its instant, so only which touches there are is defined, not their order.
+        // A batch's touches share its instant; the lead's timeline still shows its arrival as the oldest.
         Assert.Equal(["arrival", "duplicate"], (await TouchesOf(created)).Select(t => t.Kind).Order());
+        var shown = await (await node.As(org.ManagerA).GetAsync($"/api/leads/{created}")).ReadAsync<LeadView>();
+        Assert.Equal(["duplicate", "arrival"], shown.Timeline.Select(t => t.Kind));
         Assert.Equal(["arrival", "duplicate"], (await TouchesOf(existing.Id)).Select(t => t.Kind));
         var leads = await LeadsOf(org);
         Assert.Equal(3, leads.Count);

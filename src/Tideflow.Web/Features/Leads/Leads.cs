@@ -95,6 +95,9 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         }
         var lead = await db.Leads.AsNoTracking().SingleOrDefaultAsync(l => l.Id == id, ct) ?? throw Problem.NotFound("Lead");
         var row = await Rows(db.Leads.AsNoTracking().Where(l => l.Id == id)).SingleAsync(ct);
+        // Newest first. Touches written in one batch share their instant; the arrival is the oldest of them.
+        static IEnumerable<TouchRow> Newest(List<TouchRow> touches) =>
+            touches.OrderByDescending(t => t.At).ThenBy(t => t.Kind == "arrival").ThenByDescending(t => t.Id);
         // The lead was found through the scope filter above; its touches are read only for it.
         var timeline = await (from t in db.LeadTouches.AsNoTracking()
                               where t.LeadId == id
@@ -113,11 +116,11 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
         {
             return new LeadView(row with { Mobile = Pool.ContactMask.Phone(row.Mobile), Email = Pool.ContactMask.Email(row.Email) },
                 lead.ConsentText, null, null, null, null,
-                timeline.OrderByDescending(t => t.At).ThenByDescending(t => t.Id).Select(t => t with { PageUrl = null, Ip = null, RawPayload = null }).ToList(),
+                Newest(timeline).Select(t => t with { PageUrl = null, Ip = null, RawPayload = null }).ToList(),
                 qualification);
         }
         return new LeadView(row, lead.ConsentText, lead.PageUrl, lead.UtmSource, lead.UtmMedium, lead.RawPayload,
-            timeline.OrderByDescending(t => t.At).ThenByDescending(t => t.Id).ToList(), qualification);
+            Newest(timeline).ToList(), qualification);
     }
 
     /// <summary>Managers hand unassigned leads out and review them, so they see them whole; those who see all, too.</summary>
