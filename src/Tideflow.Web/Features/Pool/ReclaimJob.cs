@@ -345,7 +345,7 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
             else
             {
                 Inboxes.Add(db, first.OrganizationId, first.OwnerId, NotificationKinds.CustomersReclaimed,
-                    new { count = Count(theirs.Count), names = Names(theirs.Select(d => d.Candidate.Name)), pool = pool.Name }, "/pool", now);
+                    new { count = Count(theirs.Count), names = Inboxes.FirstNames(theirs.Select(d => d.Candidate.Name)), pool = pool.Name }, "/pool", now);
             }
         }
         foreach (var theirs in news.Warned.GroupBy(d => d.Candidate.OwnerId).Select(g => g.OrderBy(d => d.Decision.DueAt).ToList()))
@@ -360,7 +360,7 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
             else
             {
                 Inboxes.Add(db, c.OrganizationId, c.OwnerId, NotificationKinds.ReclaimWarnings,
-                    new { count = Count(theirs.Count), names = Names(theirs.Select(d => d.Candidate.Name)), left }, "/", now);
+                    new { count = Count(theirs.Count), names = Inboxes.FirstNames(theirs.Select(d => d.Candidate.Name)), left }, "/", now);
             }
         }
         if (db.ChangeTracker.HasChanges())
@@ -379,8 +379,6 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
     }
 
     private static string Count(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    private static string Names(IEnumerable<string> names) => Inboxes.FirstNames(names);
 
     /// <summary>
     /// One history row per reclaimed customer, written by one INSERT … SELECT from the rows the slice's UPDATE just
