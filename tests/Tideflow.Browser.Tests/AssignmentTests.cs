@@ -5,6 +5,10 @@ namespace Tideflow.Browser.Tests;
 public sealed class AssignmentTests(BrowserApp app) : BrowserTest(app)
 {
     [Fact]
+    public Task A_save_over_routing_rules_another_admin_saved_since_the_page_opened_is_refused_until_reloaded() =>
+        AssertStaleSaveRefusedAsync("/assignment", "save-rules", "routing-rule", "其他人已保存了分配规则");
+
+    [Fact]
     public async Task A_manager_assigns_a_lead_from_the_pool_to_a_rep_with_a_reason_and_the_history_records_it()
     {
         // A lead from a province no demo routing rule covers waits in the lead pool.

@@ -10,6 +10,10 @@ public sealed class PipelineSettingsTests(BrowserApp app) : BrowserTest(app)
         AssertStaleSaveRefusedAsync("/admin/pipeline", "save-pipeline", "pipeline-stage", "其他人已保存了销售流程");
 
     [Fact]
+    public Task A_save_over_feedback_rules_another_admin_saved_since_the_page_opened_is_refused_until_reloaded() =>
+        AssertStaleSaveRefusedAsync("/admin/feedback", "save-feedback-rules", "feedback-rule", "其他人已保存了反馈标签规则");
+
+    [Fact]
     public async Task An_admin_adds_a_stage_and_a_pipeline_that_the_board_shows_at_once_and_entering_quoted_asks_for_the_quote()
     {
         var admin = await NewPageAsync();

@@ -54,6 +54,7 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
     public DbSet<FollowUpRecord> FollowUpRecords => Set<FollowUpRecord>();
     public DbSet<StageMove> StageMoves => Set<StageMove>();
     public DbSet<StoredFeedbackRule> FeedbackRules => Set<StoredFeedbackRule>();
+    public DbSet<Shared.RuleListVersion> RuleListVersions => Set<Shared.RuleListVersion>();
     public DbSet<Features.Pool.CustomerPool> Pools => Set<Features.Pool.CustomerPool>();
     public DbSet<Features.Pool.PoolTeam> PoolTeams => Set<Features.Pool.PoolTeam>();
     public DbSet<Features.Pool.ClaimCount> ClaimCounts => Set<Features.Pool.ClaimCount>();
@@ -510,6 +511,16 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
             e.Property(j => j.Name).HasMaxLength(50);
             e.Property(j => j.LastResult).HasMaxLength(1000);
             e.Property(j => j.LeaseHolder).HasMaxLength(100);
+        });
+
+        builder.Entity<Shared.RuleListVersion>(e =>
+        {
+            e.HasKey(v => new { v.OrganizationId, v.List });
+            e.Property(v => v.List).HasMaxLength(30);
+            // Two admins saving the same list at once: the later save's UPDATE finds the version moved on.
+            e.Property(v => v.Version).IsConcurrencyToken();
+            e.HasOne<Organization>().WithMany().HasForeignKey(v => v.OrganizationId).OnDelete(DeleteBehavior.Cascade);
+            e.HasQueryFilter(v => EF.Constant(ScopeIsSystem) || v.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<StoredFeedbackRule>(e =>

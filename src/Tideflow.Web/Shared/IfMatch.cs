@@ -91,3 +91,42 @@ public static class VersionedSave
         }
     }
 }
+
+/// <summary>
+/// The save count of a list of rules an admin saves as a whole (routing rules, feedback rules): the rules are rows that
+/// each save replaces, so the version they were opened at lives here, one row per organisation and list.
+/// </summary>
+public sealed class RuleListVersion : Features.Access.IOrganizationOwned, IVersionedSettings
+{
+    public const string Routing = "routing";
+    public const string Feedback = "feedback";
+
+    public Guid OrganizationId { get; set; }
+    public required string List { get; set; }
+    public int Version { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>The list's version as an editor sees it: "default" until its first save.</summary>
+    public static async Task<string> TagAsync(TideflowDbContext db, string list, CancellationToken ct) =>
+        VersionedSave.Tag(await db.RuleListVersions.AsNoTracking().Where(v => v.List == list).Select(v => (int?)v.Version).FirstOrDefaultAsync(ct));
+
+    /// <summary>
+    /// One attempt of a whole-list save: refuses a stale editor before anything else, lets <paramref name="replace"/>
+    /// change the rows, and counts the save on the version row, which makes two saves at once collide instead of both
+    /// replacing the same old rows.
+    /// </summary>
+    public static Task<T> SaveAsync<T>(TideflowDbContext db, string list, IReadOnlyCollection<string>? basedOn, Problem stale, DateTimeOffset now,
+        Func<Task<T>> replace, CancellationToken ct) =>
+        VersionedSave.RunAsync(db, basedOn is not null, stale, async () =>
+        {
+            var stored = await db.RuleListVersions.SingleOrDefaultAsync(v => v.List == list, ct);
+            if (VersionedSave.IsStale(basedOn, VersionedSave.Tag(stored?.Version)))
+            {
+                throw stale;
+            }
+            var result = await replace();
+            VersionedSave.Stamp(db, stored, () => new RuleListVersion { OrganizationId = db.CurrentUser.OrganizationId, List = list }, _ => { }, now);
+            await db.SaveChangesAsync(ct);
+            return result;
+        });
+}

@@ -1997,6 +1997,27 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.ToTable("ScoreCardVersions");
                 });
 
+            modelBuilder.Entity("Tideflow.Web.Shared.RuleListVersion", b =>
+                {
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("List")
+                        .HasMaxLength(30)
+                        .HasColumnType("character varying(30)");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("integer");
+
+                    b.HasKey("OrganizationId", "List");
+
+                    b.ToTable("RuleListVersions");
+                });
+
             modelBuilder.Entity("Tideflow.Web.Shared.ScheduledJob", b =>
                 {
                     b.Property<string>("Name")
@@ -2369,6 +2390,15 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.HasOne("Tideflow.Web.Features.Leads.Lead", null)
                         .WithMany()
                         .HasForeignKey("LeadId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Shared.RuleListVersion", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Access.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

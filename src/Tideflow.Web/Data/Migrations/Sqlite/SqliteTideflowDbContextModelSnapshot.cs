@@ -1974,6 +1974,27 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.ToTable("ScoreCardVersions");
                 });
 
+            modelBuilder.Entity("Tideflow.Web.Shared.RuleListVersion", b =>
+                {
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("List")
+                        .HasMaxLength(30)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("OrganizationId", "List");
+
+                    b.ToTable("RuleListVersions");
+                });
+
             modelBuilder.Entity("Tideflow.Web.Shared.ScheduledJob", b =>
                 {
                     b.Property<string>("Name")
@@ -2346,6 +2367,15 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.HasOne("Tideflow.Web.Features.Leads.Lead", null)
                         .WithMany()
                         .HasForeignKey("LeadId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Shared.RuleListVersion", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Access.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
