@@ -38,6 +38,7 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
     public DbSet<ContactKey> ContactKeys => Set<ContactKey>();
     public DbSet<CaptureReceipt> CaptureReceipts => Set<CaptureReceipt>();
     public DbSet<BlockedValue> BlockedValues => Set<BlockedValue>();
+    public DbSet<ChannelDay> ChannelDays => Set<ChannelDay>();
 
     public DbSet<ImportJob> ImportJobs => Set<ImportJob>();
     public DbSet<Notification> Notifications => Set<Notification>();
@@ -147,6 +148,14 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
                 (c.OrganizationId == ScopeOrganizationId &&
                  (EF.Constant(ScopeSeesAllOwners) || (c.OwnerId != null && ScopeOwnerIds.Contains(c.OwnerId.Value)) ||
                   (c.OwnerId == null && c.PoolId != null && ScopePoolIds.Contains(c.PoolId.Value)))));
+        });
+
+        builder.Entity<ChannelDay>(e =>
+        {
+            e.HasKey(d => new { d.ChannelId, d.Day });
+            e.Property(d => d.Day).HasMaxLength(10);
+            e.HasOne<Channel>().WithMany().HasForeignKey(d => d.ChannelId).OnDelete(DeleteBehavior.Cascade);
+            e.HasQueryFilter(d => EF.Constant(ScopeIsSystem) || d.OrganizationId == ScopeOrganizationId);
         });
 
         builder.Entity<Channel>(e =>

@@ -227,6 +227,34 @@ public abstract class CaptureTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
+    public async Task Batches_written_at_the_same_moment_on_a_capped_channel_take_exactly_the_places_left()
+    {
+        var org = await app.NewOrgAsync();
+        // The organisation's 3 leads of today leave 5 places under a cap of 8.
+        var channel = await (await app.As(org.Admin).PutJson($"/api/channels/{org.Channel.Id}", new { name = "官网表单", kind = "WebForm", sourceTag = "官网", allowedDomains = "example.cn", dailyCap = 8 })).ReadAsync<ChannelRow>();
+        var stored = await app.InDbAsync(db => db.Channels.IgnoreQueryFilters().AsNoTracking().SingleAsync(c => c.Id == channel.Id));
+        static Submission Sent(string name) =>
+            new(new Dictionary<string, string> { ["name"] = name, ["mobile"] = UniqueMobile() }, null, "203.0.113.7", null, null, false, $$"""{"name":"{{name}}"}""");
+
+        // Six batches of three at once, as two writers on each of three nodes would hand them over.
+        using var start = new SemaphoreSlim(0);
+        var batches = Enumerable.Range(0, 6).Select(async b =>
+        {
+            await start.WaitAsync();
+            await using var scope = app.Services.CreateAsyncScope();
+            return await scope.ServiceProvider.GetRequiredService<CaptureLead>().CaptureAsync(stored, [Sent($"批{b}-1"), Sent($"批{b}-2"), Sent($"批{b}-3")]);
+        }).ToList();
+        start.Release(batches.Count);
+        Assert.All((await Task.WhenAll(batches)).SelectMany(r => r), r => Assert.Equal(CaptureOutcome.Created, r.Outcome));
+
+        var statuses = (await LeadsOf(org)).Select(l => l.Status).ToList();
+        Assert.Equal(18, statuses.Count);
+        Assert.Equal(5, statuses.Count(s => s == LeadStatus.New));
+        Assert.Equal(13, statuses.Count(s => s == LeadStatus.Queued));
+        Assert.Equal(21, await app.InDbAsync(db => db.ChannelDays.IgnoreQueryFilters().Where(d => d.ChannelId == channel.Id).SumAsync(d => d.Count)));
+    }
+
+    [Fact]
     public async Task A_wrong_key_is_401_and_audited_a_huge_body_413_and_broken_json_400_with_the_position()
     {
         var org = await app.NewOrgAsync();

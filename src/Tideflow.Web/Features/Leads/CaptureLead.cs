@@ -82,6 +82,10 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
     private async Task<IReadOnlyList<CaptureResult>> CaptureOnceAsync(Channel channel, IReadOnlyList<Submission> submissions, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
+        // A capped channel's count for the day is locked before its submissions are judged and counted on in the same
+        // transaction: a batch on another writer or node waits, then sees the places this one took.
+        await using var capped = channel.DailyCap is null ? null : await db.Database.BeginTransactionAsync(ct);
+        var today = capped is null ? (int?)null : await LockTodayAsync(channel, now, ct);
         // The blocklist and tagging rules come with the routing snapshot: on another node's change, within its few seconds.
         var snapshot = await router.CurrentAsync(ct);
         var blocklist = snapshot.Blocklist;
@@ -103,7 +107,7 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
         var known = contactKeys.Count == 0 ? [] : (await db.ContactKeys.AsNoTracking().Where(k => EF.Parameter(contactKeys).Contains(k.Key)).ToListAsync(ct))
             .GroupBy(k => k.Key).ToDictionary(g => g.Key, g => g.MinBy(k => k.Id)!);
         var created = new Dictionary<string, (Lead Lead, int Order)>();
-        var batch = new NewLeads(db, router, snapshot.TagRules, channel, now, arrivals.Select(a => a.Contact.CompanyKey), ct);
+        var batch = new NewLeads(router, snapshot.TagRules, channel, now, today, arrivals.Select(a => a.Contact.CompanyKey), ct);
 
         var rows = new List<object>();
         var results = new List<CaptureResult>();
@@ -181,7 +185,7 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
         await NotifyOwnersAsync(touched, channel, now, ct);
 
         // The touches, the leads they touch and the receipts they refresh: all of them, or none.
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await using var tx = capped ?? await db.Database.BeginTransactionAsync(ct);
         var touchedLeads = touched.Where(t => t.Twin is null && t.Touch.LeadId is not null).Select(t => t.Touch.LeadId!.Value).Distinct().ToList();
         if (touchedLeads.Count > 0)
         {
@@ -193,15 +197,50 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
             await db.CaptureReceipts.Where(r => r.Key == key).ExecuteUpdateAsync(u => u.SetProperty(r => r.LeadId, leadId).SetProperty(r => r.At, now), ct);
         }
         await db.SaveNewRowsAsync(rows, ct);
+        if (today is { } before && batch.Today > before)
+        {
+            await db.ChannelDays.Where(d => d.ChannelId == channel.Id && d.Day == DayOf(now))
+                .ExecuteUpdateAsync(u => u.SetProperty(d => d.Count, batch.Today), ct);
+        }
         await tx.CommitAsync(ct);
         return results;
     }
 
-    /// <summary>What a batch reads once for all its new leads: the daily cap's count, the routing book, companies' owners.</summary>
-    private sealed class NewLeads(TideflowDbContext db, Assignment.LeadRouter router, IReadOnlyList<TagRule> rules, Channel channel,
-        DateTimeOffset now, IEnumerable<string?> companies, CancellationToken ct)
+    private static string DayOf(DateTimeOffset now) => now.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The leads the channel took today, its row locked until the batch commits (an update of the row to itself; on
+    /// SQLite the transaction's write lock). The day's first batch starts the count from the leads the channel already
+    /// has today, so a cap set during the day counts what came before it.
+    /// </summary>
+    private async Task<int> LockTodayAsync(Channel channel, DateTimeOffset now, CancellationToken ct)
     {
-        private int? today;
+        var day = DayOf(now);
+        for (var attempt = 0; ; attempt++)
+        {
+            var locked = await db.Database.SqlQuery<int>($"""
+                UPDATE "ChannelDays" SET "Count" = "Count" WHERE "ChannelId" = {channel.Id} AND "Day" = {day} RETURNING "Count" AS "Value"
+                """).ToListAsync(ct);
+            if (locked.Count == 1 || attempt == 1)
+            {
+                return locked.Single();
+            }
+            var dayStart = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
+            var before = await db.Leads.CountAsync(l => l.ChannelId == channel.Id && l.ArrivedAt >= dayStart, ct);
+            // Two first batches at once: the second waits for the first's row, then leaves it as it is.
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO "ChannelDays" ("ChannelId", "Day", "OrganizationId", "Count") VALUES ({channel.Id}, {day}, {channel.OrganizationId}, {before})
+                ON CONFLICT ("ChannelId", "Day") DO NOTHING
+                """, ct);
+        }
+    }
+
+    /// <summary>What a batch reads once for all its new leads: the daily cap's count, the routing book, companies' owners.</summary>
+    private sealed class NewLeads(Assignment.LeadRouter router, IReadOnlyList<TagRule> rules, Channel channel,
+        DateTimeOffset now, int? today, IEnumerable<string?> companies, CancellationToken ct)
+    {
+        /// <summary>The channel's leads today with this batch's: what the day's count becomes (capped channels only).</summary>
+        public int? Today => today;
         private Assignment.RoutingBook? book;
         private Dictionary<string, Guid>? owners;
 
@@ -213,10 +252,8 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
                 problems.Add("Honeypot");
             }
             var status = problems.Count > 0 ? LeadStatus.Invalid : LeadStatus.New;
-            if (channel.DailyCap is { } cap)
+            if (channel.DailyCap is { } cap && today is not null)
             {
-                var dayStart = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
-                today ??= await db.Leads.CountAsync(l => l.ChannelId == channel.Id && l.ArrivedAt >= dayStart, ct);
                 if (status == LeadStatus.New && today >= cap)
                 {
                     status = LeadStatus.Queued;

@@ -112,6 +112,11 @@ public sealed class Channels(TideflowDbContext db, CurrentUser me, TimeProvider 
         channel.Kind = r.Kind;
         channel.SourceTag = r.SourceTag.Trim();
         channel.AllowedDomains = domains.Count == 0 ? null : string.Join(",", domains);
+        if (channel.DailyCap is null && r.DailyCap is not null)
+        {
+            // Uncapped, the endpoint kept no count: the next capture starts it afresh from the leads of the day.
+            db.ChannelDays.RemoveRange(await db.ChannelDays.Where(d => d.ChannelId == channel.Id).ToListAsync(ct));
+        }
         channel.DailyCap = r.DailyCap;
         channel.IsActive = r.IsActive;
     }

@@ -49,6 +49,19 @@ public sealed class Channel : IOrganizationOwned
     public DateTimeOffset CreatedAt { get; set; }
 }
 
+/// <summary>
+/// How many leads a channel's endpoint created on one day (UTC): what its daily cap is held against. A capture batch
+/// locks its channel's row while it judges, so two batches, on one node or two, never both take the last places.
+/// </summary>
+public sealed class ChannelDay : IOrganizationOwned
+{
+    public Guid ChannelId { get; set; }
+    /// <summary>yyyy-MM-dd, UTC.</summary>
+    public required string Day { get; set; }
+    public Guid OrganizationId { get; set; }
+    public int Count { get; set; }
+}
+
 public sealed class Lead : IOrganizationOwned, IHasCustomFields, Pool.IPooled
 {
     public Guid Id { get; set; }

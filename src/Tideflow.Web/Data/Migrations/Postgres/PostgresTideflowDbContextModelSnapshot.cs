@@ -823,6 +823,26 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.ToTable("Channels");
                 });
 
+            modelBuilder.Entity("Tideflow.Web.Features.Leads.ChannelDay", b =>
+                {
+                    b.Property<Guid>("ChannelId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Day")
+                        .HasMaxLength(10)
+                        .HasColumnType("character varying(10)");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("integer");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.HasKey("ChannelId", "Day");
+
+                    b.ToTable("ChannelDays");
+                });
+
             modelBuilder.Entity("Tideflow.Web.Features.Leads.ContactKey", b =>
                 {
                     b.Property<long>("Id")
@@ -2201,6 +2221,15 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.HasOne("Tideflow.Web.Features.Access.Organization", null)
                         .WithMany()
                         .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Leads.ChannelDay", b =>
+                {
+                    b.HasOne("Tideflow.Web.Features.Leads.Channel", null)
+                        .WithMany()
+                        .HasForeignKey("ChannelId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
