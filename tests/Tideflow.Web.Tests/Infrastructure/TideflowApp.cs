@@ -81,9 +81,9 @@ public abstract class TideflowApp : WebApplicationFactory<Program>, IAsyncLifeti
     }
 
     /// <summary>Another app instance on the same database, like a second node behind a load balancer.</summary>
-    public TideflowApp SecondNode(IReadOnlyDictionary<string, string>? settings = null)
+    public TideflowApp SecondNode(IReadOnlyDictionary<string, string>? settings = null, Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor? interceptor = null)
     {
-        var node = new NodeApp(Provider, ConnectionString, settings ?? new Dictionary<string, string>());
+        var node = new NodeApp(Provider, ConnectionString, settings ?? new Dictionary<string, string>(), interceptor);
         _ = node.Server;
         return node;
     }
@@ -103,11 +103,31 @@ public abstract class TideflowApp : WebApplicationFactory<Program>, IAsyncLifeti
     }
 }
 
-public sealed class NodeApp(string provider, string connectionString, IReadOnlyDictionary<string, string> settings) : TideflowApp
+public sealed class NodeApp(string provider, string connectionString, IReadOnlyDictionary<string, string> settings,
+    Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor? interceptor) : TideflowApp
 {
     public override string Provider => provider;
     public override string ConnectionString => connectionString;
     protected override IReadOnlyDictionary<string, string> Settings => settings;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        if (interceptor is not null)
+        {
+            builder.ConfigureTestServices(s =>
+            {
+                if (provider == "Sqlite")
+                {
+                    s.ConfigureDbContext<SqliteTideflowDbContext>(o => o.AddInterceptors(interceptor));
+                }
+                else
+                {
+                    s.ConfigureDbContext<PostgresTideflowDbContext>(o => o.AddInterceptors(interceptor));
+                }
+            });
+        }
+    }
 }
 
 public sealed class SqliteApp : TideflowApp

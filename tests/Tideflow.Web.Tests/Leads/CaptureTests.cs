@@ -227,6 +227,42 @@ public abstract class CaptureTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
+    public async Task A_twin_written_by_another_writer_between_a_batch_reading_and_writing_makes_the_batch_start_again_and_touch_it()
+    {
+        var org = await app.NewOrgAsync();
+        var (twinMobile, otherMobile) = (UniqueMobile(), UniqueMobile());
+        static Submission Sent(string name, string mobile) =>
+            new(new Dictionary<string, string> { ["name"] = name, ["mobile"] = mobile }, null, "203.0.113.8", null, null, false, $$"""{"name":"{{name}}","m":"{{mobile}}"}""");
+        // The batch has looked for its contacts and found none; before it writes, the same mobile arrives on the other
+        // writer and is written first, so the batch's contact key meets a unique violation.
+        TideflowApp? node = null;
+        var twin = new AfterContactKeyRead(async () =>
+        {
+            await using var scope = node!.Services.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<CaptureLead>().CaptureAsync(org.Channel, [Sent("另一个写入者收到的", twinMobile)]);
+        });
+        await using var started = node = app.SecondNode(interceptor: twin);
+
+        IReadOnlyList<CaptureResult> results;
+        await using (var scope = node.Services.CreateAsyncScope())
+        {
+            twin.Arm();
+            results = await scope.ServiceProvider.GetRequiredService<CaptureLead>().CaptureAsync(org.Channel,
+                [Sent("本批收到的", twinMobile), Sent("别的客户", otherMobile)]);
+        }
+
+        Assert.True(twin.Fired);
+        Assert.Equal([CaptureOutcome.Touched, CaptureOutcome.Created], results.Select(r => r.Outcome));
+        var leads = await LeadsOf(org);
+        var written = Assert.Single(leads, l => l.Mobile == "+86" + twinMobile);
+        Assert.Equal("另一个写入者收到的", written.Name);
+        Assert.Equal(written.Id, results[0].LeadId);
+        Assert.Equal(["arrival", "duplicate"], (await TouchesOf(written.Id)).Select(t => t.Kind));
+        Assert.Single(leads, l => l.Mobile == "+86" + otherMobile);
+        Assert.Equal(2, leads.Count);
+    }
+
+    [Fact]
     public async Task Batches_written_at_the_same_moment_on_a_capped_channel_take_exactly_the_places_left()
     {
         var org = await app.NewOrgAsync();

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Tideflow.Web.Features.Leads;
 using Tideflow.Web.Tests.Infrastructure;
 
@@ -51,6 +52,35 @@ public abstract class ImportTests<TApp>(TApp app) where TApp : TideflowApp
         var lead = await app.InDbAsync(db => db.Leads.SingleAsync(l => l.OrganizationId == org.Id && l.Mobile == "+8613900001111"));
         Assert.Equal("深圳恒信商贸有限公司", lead.Company);
         Assert.Equal("导入", lead.SourceTag);
+    }
+
+    [Fact]
+    public async Task A_contact_written_by_another_node_while_a_batch_is_judged_makes_the_batch_start_again_and_touch_it()
+    {
+        var org = await app.NewOrgAsync();
+        // The batch has looked for its contacts and found none; before it writes, a web form on another node brings
+        // the first row's mobile, so the batch's contact key meets a unique violation.
+        TideflowApp? node = null;
+        var twin = new AfterContactKeyRead(async () =>
+        {
+            await using var scope = node!.Services.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<CaptureLead>().CaptureAsync(org.Channel,
+                [new(new Dictionary<string, string> { ["name"] = "表单来的", ["mobile"] = Mobile(1) }, null, null, null, null, false, "{}")]);
+        });
+        await using var started = node = app.SecondNode(interceptor: twin);
+        var client = node.As(org.Admin);
+        var csv = $"name,mobile\n导入的甲,{Mobile(1)}\n导入的乙,{Mobile(2)}\n导入的丙,{Mobile(3)}\n";
+        var preview = await (await client.PostAsync("/api/imports", File("名单.csv", Encoding.UTF8.GetBytes(csv)))).ReadAsync<ImportPreview>();
+
+        twin.Arm();
+        var job = await RunAsync(client, preview);
+
+        Assert.True(twin.Fired);
+        Assert.Equal((3, 2, 1, 0), (job.Processed, job.Created, job.Duplicates, job.Invalid));
+        var first = await app.InDbAsync(db => db.Leads.SingleAsync(l => l.OrganizationId == org.Id && l.Mobile == Mobile(1)));
+        Assert.Equal("表单来的", first.Name);
+        Assert.Equal(["arrival", "import"], await app.InDbAsync(db => db.LeadTouches.Where(t => t.LeadId == first.Id).OrderBy(t => t.At).ThenBy(t => t.Id).Select(t => t.Kind).ToListAsync()));
+        Assert.Equal(2, await app.InDbAsync(db => db.Leads.CountAsync(l => l.OrganizationId == org.Id && l.SourceTag == "导入")));
     }
 
     [Fact]
