@@ -47,6 +47,7 @@ public static class Startup
             .AddSignInManager()
             .AddClaimsPrincipalFactory<RoleClaims>()
             .AddDefaultTokenProviders()
+            .AddTokenProvider<OnceAuthenticatorTokenProvider>(TokenOptions.DefaultAuthenticatorProvider)
             .AddEntityFrameworkStores<TideflowDbContext>();
 
         // Every request re-reads the security stamp, so a deactivated user's cookie dies on the next call.

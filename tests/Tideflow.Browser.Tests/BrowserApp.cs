@@ -129,6 +129,9 @@ public sealed class BrowserApp : IAsyncLifetime
             builder.UseSetting("Database:Provider", "Sqlite");
             builder.UseSetting("ConnectionStrings:Tideflow", $"Data Source={dbFile}");
             builder.UseSetting("Demo:Seed", "true");
+            // The merge test signs in, merges and undoes within seconds with one authenticator code; the API tests
+            // check that a code is accepted once.
+            builder.UseSetting("Security:AuthenticatorCodesOnce", "false");
             builder.UseSetting("Urls", "http://127.0.0.1:0");
             builder.UseSetting("Reminders:WebhookOrigins:0", robots);
             builder.ConfigureLogging(l => l.AddProvider(errorLog));

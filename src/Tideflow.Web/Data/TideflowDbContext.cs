@@ -114,6 +114,7 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
             e.Property(u => u.Role).HasConversion<string>().HasMaxLength(20);
             e.Property(u => u.Culture).HasMaxLength(10);
             e.Property(u => u.TimeZone).HasMaxLength(64);
+            e.Property(u => u.UsedAuthenticatorCodes).HasMaxLength(200);
             e.HasIndex(u => u.OrganizationId);
             e.HasOne<Organization>().WithMany().HasForeignKey(u => u.OrganizationId);
             e.HasOne<Team>().WithMany().HasForeignKey(u => u.TeamId).OnDelete(DeleteBehavior.Restrict);
@@ -708,7 +709,7 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
 
     private static readonly HashSet<string> Secret =
     [
-        nameof(AppUser.PasswordHash), nameof(AppUser.SecurityStamp), nameof(AppUser.ConcurrencyStamp),
+        nameof(AppUser.PasswordHash), nameof(AppUser.SecurityStamp), nameof(AppUser.ConcurrencyStamp), nameof(AppUser.UsedAuthenticatorCodes),
         nameof(ApiToken.Hash), nameof(IdentityUserToken<Guid>.Value),
         nameof(ReminderPreference.DingTalkWebhook), nameof(ReminderPreference.DingTalkSecret), nameof(ReminderPreference.WeComWebhook),
         nameof(Features.Notifications.ReminderSettings.SmtpPassword),

@@ -41,6 +41,30 @@ public abstract class SessionTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
+    public async Task An_authenticator_code_is_accepted_once_at_sign_in_and_for_a_sensitive_action_and_a_used_one_is_refused()
+    {
+        var org = await app.NewOrgAsync();
+        await using var node = app.SecondNode(new Dictionary<string, string> { ["Security:AuthenticatorCodesOnce"] = "true" });
+        var code = org.AdminTotpCode();
+        var browser = node.CookieClient();
+        await browser.LoginAsync(org.Admin.UserName, TestOrg.Password);
+        Assert.Equal("/customers", (await browser.SecondStepAsync(code)).Headers.Location?.OriginalString);
+
+        // Whoever saw the code as it was typed cannot use it again, for a second sign-in or to change a role.
+        var replayed = node.CookieClient();
+        await replayed.LoginAsync(org.Admin.UserName, TestOrg.Password);
+        Assert.Contains("error=invalid", (await replayed.SecondStepAsync(code)).Headers.Location?.OriginalString, StringComparison.Ordinal);
+        var (_, errors) = await (await node.As(org.Admin).PutJson($"/api/users/{org.RepA.Id}/role", new { role = "Manager", totpCode = code }))
+            .ProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("The code is not valid.", errors["totpCode"]);
+
+        // The authenticator's next code works once.
+        var next = new OtpNet.Totp(OtpNet.Base32Encoding.ToBytes(org.AdminTotpKey)).ComputeTotp(TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(30));
+        Assert.Equal(HttpStatusCode.OK, (await node.As(org.Admin).PutJson($"/api/users/{org.RepA.Id}/role", new { role = "Manager", totpCode = next })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await node.As(org.Admin).PutJson($"/api/users/{org.RepA.Id}/role", new { role = "Admin", totpCode = next })).StatusCode);
+    }
+
+    [Fact]
     public async Task A_wrong_password_gets_a_generic_message_is_audited_and_five_lock_the_account()
     {
         var org = await app.NewOrgAsync();

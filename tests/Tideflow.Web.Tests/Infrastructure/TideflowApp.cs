@@ -38,6 +38,8 @@ public abstract class TideflowApp : WebApplicationFactory<Program>, IAsyncLifeti
         builder.UseSetting("Scheduler:Enabled", "false");
         // Tests deliver reminders by calling DeliverNotifications, on the node and at the time they choose.
         builder.UseSetting("Reminders:Dispatch", "false");
+        // Tests use one authenticator code for several calls within seconds; the replay test turns the check on for its node.
+        builder.UseSetting("Security:AuthenticatorCodesOnce", "false");
         foreach (var (key, value) in Settings)
         {
             builder.UseSetting(key, value);

@@ -106,3 +106,42 @@ public sealed class SecondFactor(TideflowDbContext db, UserManager<AppUser> user
         return await db.Users.SingleAsync(u => u.Id == me.Id, ct);
     }
 }
+
+/// <summary>
+/// Identity's authenticator codes, each accepted once (RFC 6238 §5.2): a code already used is refused for as long as it
+/// could still be valid, so one read over a shoulder, from a screen share or a log cannot be used again — at sign-in
+/// or for a sensitive action. Two requests with the same code at the same instant: the user row's concurrency stamp
+/// lets one through.
+/// </summary>
+public sealed class OnceAuthenticatorTokenProvider(TimeProvider clock, IConfiguration config) : AuthenticatorTokenProvider<AppUser>
+{
+    /// <summary>Identity accepts the code of the step before and after the current 30 s one: at most 90 s, with margin.</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(2);
+
+    public override async Task<bool> ValidateAsync(string purpose, string token, UserManager<AppUser> manager, AppUser user)
+    {
+        if (!await base.ValidateAsync(purpose, token, manager, user))
+        {
+            return false;
+        }
+        if (!config.GetValue("Security:AuthenticatorCodesOnce", true))
+        {
+            return true;
+        }
+        var now = clock.GetUtcNow();
+        var used = Used(user.UsedAuthenticatorCodes).Where(u => now - u.At < Lifetime).ToList();
+        if (used.Any(u => u.Code == token))
+        {
+            return false;
+        }
+        used.Add((token, now));
+        user.UsedAuthenticatorCodes = string.Join(",", used.Select(u => $"{u.Code}@{u.At.ToUnixTimeSeconds()}"));
+        return (await manager.UpdateAsync(user)).Succeeded;
+    }
+
+    private static IEnumerable<(string Code, DateTimeOffset At)> Used(string? stored) =>
+        (stored ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(e => e.Split('@'))
+            .Where(p => p.Length == 2 && long.TryParse(p[1], out _))
+            .Select(p => (p[0], DateTimeOffset.FromUnixTimeSeconds(long.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture))));
+}
+

@@ -1,0 +1,29 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace Tideflow.Web.Data.Migrations.Sqlite
+{
+    /// <inheritdoc />
+    public partial class AuthenticatorCodesOnce : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddColumn<string>(
+                name: "UsedAuthenticatorCodes",
+                table: "AspNetUsers",
+                type: "TEXT",
+                maxLength: 200,
+                nullable: true);
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropColumn(
+                name: "UsedAuthenticatorCodes",
+                table: "AspNetUsers");
+        }
+    }
+}
