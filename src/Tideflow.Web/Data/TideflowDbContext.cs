@@ -114,7 +114,7 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
             e.Property(u => u.Role).HasConversion<string>().HasMaxLength(20);
             e.Property(u => u.Culture).HasMaxLength(10);
             e.Property(u => u.TimeZone).HasMaxLength(64);
-            e.Property(u => u.UsedAuthenticatorCodes).HasMaxLength(200);
+            e.Property(u => u.UsedAuthenticatorCodes).HasMaxLength(400);
             e.HasIndex(u => u.OrganizationId);
             e.HasOne<Organization>().WithMany().HasForeignKey(u => u.OrganizationId);
             e.HasOne<Team>().WithMany().HasForeignKey(u => u.TeamId).OnDelete(DeleteBehavior.Restrict);

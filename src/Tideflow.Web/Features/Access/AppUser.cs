@@ -16,6 +16,6 @@ public sealed class AppUser : IdentityUser<Guid>, IOrganizationOwned
     public string Culture { get; set; } = "zh-CN";
     public string TimeZone { get; set; } = "Asia/Shanghai";
     public DateTimeOffset CreatedAt { get; set; }
-    /// <summary>Authenticator codes accepted in the last minutes, "code@unixtime,…": each is accepted once.</summary>
+    /// <summary>Authenticator codes accepted in the last minutes, "code@unixtime,…": each is accepted once (at most 6).</summary>
     public string? UsedAuthenticatorCodes { get; set; }
 }

@@ -86,13 +86,12 @@ public sealed class SecondFactor(TideflowDbContext db, UserManager<AppUser> user
         }
         var ok = await users.VerifyTwoFactorTokenAsync(user, users.Options.Tokens.AuthenticatorTokenProvider,
             code.Replace(" ", "", StringComparison.Ordinal).Trim());
-        if (ok)
+        var counted = ok ? await users.ResetAccessFailedCountAsync(user) : await users.AccessFailedAsync(user);
+        if (!counted.Succeeded)
         {
-            await users.ResetAccessFailedCountAsync(user);
-        }
-        else
-        {
-            await users.AccessFailedAsync(user);
+            // Another request changed the user meanwhile (e.g. the same code at the same instant): Identity leaves our copy
+            // marked changed, and the action's own save would then fail on it.
+            await db.Entry(user).ReloadAsync();
         }
         return ok;
     }
@@ -110,17 +109,20 @@ public sealed class SecondFactor(TideflowDbContext db, UserManager<AppUser> user
 /// <summary>
 /// Identity's authenticator codes, each accepted once (RFC 6238 §5.2): a code already used is refused for as long as it
 /// could still be valid, so one read over a shoulder, from a screen share or a log cannot be used again — at sign-in
-/// or for a sensitive action. Two requests with the same code at the same instant: the user row's concurrency stamp
-/// lets one through.
+/// or for a sensitive action.
 /// </summary>
-public sealed class OnceAuthenticatorTokenProvider(TimeProvider clock, IConfiguration config) : AuthenticatorTokenProvider<AppUser>
+public sealed class OnceAuthenticatorTokenProvider(TideflowDbContext db, TimeProvider clock, IConfiguration config) : AuthenticatorTokenProvider<AppUser>
 {
-    /// <summary>Identity accepts the code of the step before and after the current 30 s one: at most 90 s, with margin.</summary>
-    public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(2);
+    /// <summary>
+    /// Identity accepts the codes of two 30 s steps either side of the current one, so a code is good for 150 s of the
+    /// server's time: it is remembered a little longer.
+    /// </summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(3);
 
     public override async Task<bool> ValidateAsync(string purpose, string token, UserManager<AppUser> manager, AppUser user)
     {
-        if (!await base.ValidateAsync(purpose, token, manager, user))
+        // Identity reads the code as a number: "0123456" or "+123456" would pass as 123456 and slip past the list.
+        if (token.Length != 6 || !token.All(char.IsAsciiDigit) || !await base.ValidateAsync(purpose, token, manager, user))
         {
             return false;
         }
@@ -129,14 +131,32 @@ public sealed class OnceAuthenticatorTokenProvider(TimeProvider clock, IConfigur
             return true;
         }
         var now = clock.GetUtcNow();
-        var used = Used(user.UsedAuthenticatorCodes).Where(u => now - u.At < Lifetime).ToList();
+        var stored = await db.Users.AsNoTracking().Where(u => u.Id == user.Id).Select(u => u.UsedAuthenticatorCodes).SingleAsync();
+        var used = Used(stored).Where(u => now - u.At < Lifetime).ToList();
         if (used.Any(u => u.Code == token))
         {
             return false;
         }
-        used.Add((token, now));
-        user.UsedAuthenticatorCodes = string.Join(",", used.Select(u => $"{u.Code}@{u.At.ToUnixTimeSeconds()}"));
-        return (await manager.UpdateAsync(user)).Succeeded;
+        var next = string.Join(",", used.Append((Code: token, At: now)).Select(u => $"{u.Code}@{u.At.ToUnixTimeSeconds()}"));
+        // Written only over the list just read: of two requests with one code at the same instant, one changes it and
+        // the other finds it changed. The new concurrency stamp makes any other save of this user meanwhile a conflict.
+        var stamp = Guid.NewGuid().ToString();
+        if (await db.Users.Where(u => u.Id == user.Id && u.UsedAuthenticatorCodes == stored)
+            .ExecuteUpdateAsync(u => u.SetProperty(x => x.UsedAuthenticatorCodes, next).SetProperty(x => x.ConcurrencyStamp, stamp)) != 1)
+        {
+            return false;
+        }
+        // Identity writes the whole user row when it saves it later in this request (the failed-attempt count): it must
+        // write the list as it is now, and check its concurrency against the stamp just written.
+        var entry = db.Entry(user);
+        foreach (var (name, value) in new[] { (nameof(AppUser.UsedAuthenticatorCodes), next), (nameof(AppUser.ConcurrencyStamp), stamp) })
+        {
+            var property = entry.Property(name);
+            property.CurrentValue = value;
+            property.OriginalValue = value;
+            property.IsModified = false;
+        }
+        return true;
     }
 
     private static IEnumerable<(string Code, DateTimeOffset At)> Used(string? stored) =>
@@ -144,4 +164,3 @@ public sealed class OnceAuthenticatorTokenProvider(TimeProvider clock, IConfigur
             .Where(p => p.Length == 2 && long.TryParse(p[1], out _))
             .Select(p => (p[0], DateTimeOffset.FromUnixTimeSeconds(long.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture))));
 }
-

@@ -32,7 +32,7 @@ public sealed record CaptureResult(CaptureOutcome Outcome, Guid? LeadId, Guid? C
 /// <summary>
 /// Turns each submission into exactly one lead, or a touch on the lead or customer it already is, a batch at a time
 /// (<see cref="CaptureWriter"/> hands over what arrived together). Races with other batches and nodes are settled by
-/// unique keys in the database (ContactKey, CaptureReceipt), not by locks.
+/// unique keys in the database (ContactKey, CaptureReceipt); only a capped channel's count for the day is locked.
 /// </summary>
 public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeProvider clock, Assignment.LeadRouter router)
 {
@@ -216,14 +216,19 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
     private async Task<int> LockTodayAsync(Channel channel, DateTimeOffset now, CancellationToken ct)
     {
         var day = DayOf(now);
-        for (var attempt = 0; ; attempt++)
+        for (var attempt = 1; ; attempt++)
         {
             var locked = await db.Database.SqlQuery<int>($"""
                 UPDATE "ChannelDays" SET "Count" = "Count" WHERE "ChannelId" = {channel.Id} AND "Day" = {day} RETURNING "Count" AS "Value"
                 """).ToListAsync(ct);
-            if (locked.Count == 1 || attempt == 1)
+            if (locked.Count == 1)
             {
-                return locked.Single();
+                return locked[0];
+            }
+            if (attempt == 3)
+            {
+                // Only an admin capping the channel again, deleting the count each time, could keep it from staying.
+                throw new InvalidOperationException($"The day's count of channel {channel.Id} could not be kept.");
             }
             var dayStart = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
             var before = await db.Leads.CountAsync(l => l.ChannelId == channel.Id && l.ArrivedAt >= dayStart, ct);

@@ -256,8 +256,8 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .HasColumnType("boolean");
 
                     b.Property<string>("UsedAuthenticatorCodes")
-                        .HasMaxLength(200)
-                        .HasColumnType("character varying(200)");
+                        .HasMaxLength(400)
+                        .HasColumnType("character varying(400)");
 
                     b.Property<string>("UserName")
                         .HasMaxLength(256)

@@ -11,7 +11,7 @@ using Tideflow.Web.Data;
 namespace Tideflow.Web.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteTideflowDbContext))]
-    [Migration("20261123170256_AuthenticatorCodesOnce")]
+    [Migration("20261123171426_AuthenticatorCodesOnce")]
     partial class AuthenticatorCodesOnce
     {
         /// <inheritdoc />
@@ -250,7 +250,7 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("UsedAuthenticatorCodes")
-                        .HasMaxLength(200)
+                        .HasMaxLength(400)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("UserName")

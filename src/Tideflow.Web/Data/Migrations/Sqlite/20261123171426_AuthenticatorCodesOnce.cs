@@ -2,7 +2,7 @@
 
 #nullable disable
 
-namespace Tideflow.Web.Data.Migrations.Postgres
+namespace Tideflow.Web.Data.Migrations.Sqlite
 {
     /// <inheritdoc />
     public partial class AuthenticatorCodesOnce : Migration
@@ -13,8 +13,8 @@ namespace Tideflow.Web.Data.Migrations.Postgres
             migrationBuilder.AddColumn<string>(
                 name: "UsedAuthenticatorCodes",
                 table: "AspNetUsers",
-                type: "character varying(200)",
-                maxLength: 200,
+                type: "TEXT",
+                maxLength: 400,
                 nullable: true);
         }
 

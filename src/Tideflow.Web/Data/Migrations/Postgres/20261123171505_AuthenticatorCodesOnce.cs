@@ -2,7 +2,7 @@
 
 #nullable disable
 
-namespace Tideflow.Web.Data.Migrations.Sqlite
+namespace Tideflow.Web.Data.Migrations.Postgres
 {
     /// <inheritdoc />
     public partial class AuthenticatorCodesOnce : Migration
@@ -13,8 +13,8 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
             migrationBuilder.AddColumn<string>(
                 name: "UsedAuthenticatorCodes",
                 table: "AspNetUsers",
-                type: "TEXT",
-                maxLength: 200,
+                type: "character varying(400)",
+                maxLength: 400,
                 nullable: true);
         }
 

@@ -12,7 +12,7 @@ using Tideflow.Web.Data;
 namespace Tideflow.Web.Data.Migrations.Postgres
 {
     [DbContext(typeof(PostgresTideflowDbContext))]
-    [Migration("20261123170340_AuthenticatorCodesOnce")]
+    [Migration("20261123171505_AuthenticatorCodesOnce")]
     partial class AuthenticatorCodesOnce
     {
         /// <inheritdoc />
@@ -259,8 +259,8 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .HasColumnType("boolean");
 
                     b.Property<string>("UsedAuthenticatorCodes")
-                        .HasMaxLength(200)
-                        .HasColumnType("character varying(200)");
+                        .HasMaxLength(400)
+                        .HasColumnType("character varying(400)");
 
                     b.Property<string>("UserName")
                         .HasMaxLength(256)
