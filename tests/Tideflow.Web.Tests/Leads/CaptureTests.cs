@@ -291,6 +291,35 @@ public abstract class CaptureTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
+    public async Task The_last_place_taken_on_another_node_while_a_capped_batch_is_judged_makes_the_batch_judge_again_and_queue()
+    {
+        var org = await app.NewOrgAsync();
+        // The organisation's 3 leads of today leave one place under a cap of 4.
+        var channel = await (await app.As(org.Admin).PutJson($"/api/channels/{org.Channel.Id}", new { name = "官网表单", kind = "WebForm", sourceTag = "官网", allowedDomains = "example.cn", dailyCap = 4 })).ReadAsync<ChannelRow>();
+        var stored = await app.InDbAsync(db => db.Channels.IgnoreQueryFilters().AsNoTracking().SingleAsync(c => c.Id == channel.Id));
+        static Submission Sent(string name) =>
+            new(new Dictionary<string, string> { ["name"] = name, ["mobile"] = UniqueMobile() }, null, "203.0.113.6", null, null, false, $$"""{"name":"{{name}}"}""");
+        TideflowApp? node = null;
+        var other = new AfterContactKeyRead(async () =>
+        {
+            await using var scope = node!.Services.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<CaptureLead>().CaptureAsync(stored, [Sent("另一台先到的")]);
+        });
+        await using var started = node = app.SecondNode(interceptor: other);
+
+        await using (var scope = node.Services.CreateAsyncScope())
+        {
+            other.Arm();
+            await scope.ServiceProvider.GetRequiredService<CaptureLead>().CaptureAsync(stored, [Sent("本批的")]);
+        }
+
+        Assert.True(other.Fired);
+        var leads = (await LeadsOf(org)).ToDictionary(l => l.Name!, l => l.Status);
+        Assert.Equal(LeadStatus.New, leads["另一台先到的"]);
+        Assert.Equal(LeadStatus.Queued, leads["本批的"]);
+    }
+
+    [Fact]
     public async Task A_wrong_key_is_401_and_audited_a_huge_body_413_and_broken_json_400_with_the_position()
     {
         var org = await app.NewOrgAsync();

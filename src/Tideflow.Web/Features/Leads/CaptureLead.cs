@@ -32,7 +32,7 @@ public sealed record CaptureResult(CaptureOutcome Outcome, Guid? LeadId, Guid? C
 /// <summary>
 /// Turns each submission into exactly one lead, or a touch on the lead or customer it already is, a batch at a time
 /// (<see cref="CaptureWriter"/> hands over what arrived together). Races with other batches and nodes are settled by
-/// unique keys in the database (ContactKey, CaptureReceipt); only a capped channel's count for the day is locked.
+/// unique keys in the database (ContactKey, CaptureReceipt); a capped channel's count for the day is checked when written.
 /// </summary>
 public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeProvider clock, Assignment.LeadRouter router)
 {
@@ -59,6 +59,7 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
         // touch, keys, receipts, routing's history and task): the rows themselves hold the payload and the decision.
         db.AuditEntityChanges = false;
         // A concurrent twin can win the unique key between our read and our write; then we are its touch.
+        var lockFirst = false;
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -66,26 +67,39 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
                 return await db.Database.CreateExecutionStrategy().ExecuteAsync(async token =>
                 {
                     db.ChangeTracker.Clear();
-                    return await CaptureOnceAsync(channel, submissions, token);
+                    return await CaptureOnceAsync(channel, submissions, lockFirst, token);
                 }, ct);
             }
             catch (DbUpdateException e) when (attempt < 4 && IsUniqueViolation(e))
             {
                 db.ChangeTracker.Clear();
             }
+            catch (DayCountMoved) when (!lockFirst)
+            {
+                // Another batch took places on the capped channel while this one was judged: judged again, holding the count.
+                db.ChangeTracker.Clear();
+                lockFirst = true;
+            }
         }
     }
+
+    private sealed class DayCountMoved : Exception;
 
     private sealed record Arrival(Submission Submission, SortedDictionary<string, string> Fields, string? IdemKey, string PayloadKey,
         NormalizedContact Contact, List<string> Keys);
 
-    private async Task<IReadOnlyList<CaptureResult>> CaptureOnceAsync(Channel channel, IReadOnlyList<Submission> submissions, CancellationToken ct)
+    /// <param name="lockFirst">
+    /// A capped channel's batch is judged against the day's count as read, and the write locks the count and checks it
+    /// is unchanged; when another batch moved it, the batch is judged again holding the lock from the start, so the
+    /// second try cannot lose (it waits instead). Uncapped batches never touch the count.
+    /// </param>
+    private async Task<IReadOnlyList<CaptureResult>> CaptureOnceAsync(Channel channel, IReadOnlyList<Submission> submissions, bool lockFirst,
+        CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        // A capped channel's count for the day is locked before its submissions are judged and counted on in the same
-        // transaction: a batch on another writer or node waits, then sees the places this one took.
-        await using var capped = channel.DailyCap is null ? null : await db.Database.BeginTransactionAsync(ct);
-        var today = capped is null ? (int?)null : await LockTodayAsync(channel, now, ct);
+        var isCapped = channel.DailyCap is not null;
+        await using var held = isCapped && lockFirst ? await db.Database.BeginTransactionAsync(ct) : null;
+        var today = !isCapped ? (int?)null : held is not null ? await LockTodayAsync(channel, now, ct) : await ReadTodayAsync(channel, now, ct);
         // The blocklist and tagging rules come with the routing snapshot: on another node's change, within its few seconds.
         var snapshot = await router.CurrentAsync(ct);
         var blocklist = snapshot.Blocklist;
@@ -185,7 +199,11 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
         await NotifyOwnersAsync(touched, channel, now, ct);
 
         // The touches, the leads they touch and the receipts they refresh: all of them, or none.
-        await using var tx = capped ?? await db.Database.BeginTransactionAsync(ct);
+        await using var tx = held ?? await db.Database.BeginTransactionAsync(ct);
+        if (isCapped && held is null && await LockTodayAsync(channel, now, ct) != today)
+        {
+            throw new DayCountMoved();
+        }
         var touchedLeads = touched.Where(t => t.Twin is null && t.Touch.LeadId is not null).Select(t => t.Touch.LeadId!.Value).Distinct().ToList();
         if (touchedLeads.Count > 0)
         {
@@ -207,6 +225,20 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
     }
 
     private static string DayOf(DateTimeOffset now) => now.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The leads the channel took today, as <see cref="LockTodayAsync"/> would find them, without a lock.</summary>
+    private async Task<int> ReadTodayAsync(Channel channel, DateTimeOffset now, CancellationToken ct)
+    {
+        var day = DayOf(now);
+        return await db.ChannelDays.AsNoTracking().Where(d => d.ChannelId == channel.Id && d.Day == day).Select(d => (int?)d.Count).SingleOrDefaultAsync(ct)
+            ?? await LeadsTodayAsync(channel, now, ct);
+    }
+
+    private Task<int> LeadsTodayAsync(Channel channel, DateTimeOffset now, CancellationToken ct)
+    {
+        var dayStart = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
+        return db.Leads.CountAsync(l => l.ChannelId == channel.Id && l.ArrivedAt >= dayStart, ct);
+    }
 
     /// <summary>
     /// The leads the channel took today, its row locked until the batch commits (an update of the row to itself; on
@@ -230,8 +262,7 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
                 // Only an admin capping the channel again, deleting the count each time, could keep it from staying.
                 throw new InvalidOperationException($"The day's count of channel {channel.Id} could not be kept.");
             }
-            var dayStart = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
-            var before = await db.Leads.CountAsync(l => l.ChannelId == channel.Id && l.ArrivedAt >= dayStart, ct);
+            var before = await LeadsTodayAsync(channel, now, ct);
             // Two first batches at once: the second waits for the first's row, then leaves it as it is.
             await db.Database.ExecuteSqlAsync($"""
                 INSERT INTO "ChannelDays" ("ChannelId", "Day", "OrganizationId", "Count") VALUES ({channel.Id}, {day}, {channel.OrganizationId}, {before})

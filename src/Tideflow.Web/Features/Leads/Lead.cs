@@ -50,8 +50,9 @@ public sealed class Channel : IOrganizationOwned
 }
 
 /// <summary>
-/// How many leads a channel's endpoint created on one day (UTC): what its daily cap is held against. A capture batch
-/// locks its channel's row while it judges, so two batches, on one node or two, never both take the last places.
+/// How many leads a channel's endpoint created on one day (UTC): what its daily cap is held against. A capture batch's
+/// write locks its channel's row and checks it against the count the batch was judged with, so two batches, on one node
+/// or two, never both take the last places.
 /// </summary>
 public sealed class ChannelDay : IOrganizationOwned
 {
