@@ -56,9 +56,11 @@ public sealed class Scheduler(IServiceScopeFactory scopes, IEnumerable<JobSchedu
             return;
         }
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(config.GetValue("Scheduler:TickSeconds", 30)), clock);
+        // Jobs this node leaves to the others (e.g. reminders sent from one node only).
+        var skip = config.GetSection("Scheduler:Skip").Get<string[]>() ?? [];
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            foreach (var job in Jobs)
+            foreach (var job in Jobs.Where(j => !skip.Contains(j.Name, StringComparer.OrdinalIgnoreCase)))
             {
                 try
                 {

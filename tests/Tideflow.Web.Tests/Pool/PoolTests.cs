@@ -8,6 +8,7 @@ using Tideflow.Web.Data;
 using Tideflow.Web.Features.Access;
 using Tideflow.Web.Features.Assignment;
 using Tideflow.Web.Features.Customers;
+using Tideflow.Web.Features.Notifications;
 using Tideflow.Web.Features.Pool;
 using Tideflow.Web.Tests.Infrastructure;
 
@@ -296,7 +297,11 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
     {
         app.SkipIfUnavailable();
         await using var node = app.SecondNode(new Dictionary<string, string>
-            { ["Scheduler:Enabled"] = "true", ["Scheduler:TickSeconds"] = "60", ["Pool:SweepMinutes"] = "60" });
+            {
+                ["Scheduler:Enabled"] = "true", ["Scheduler:TickSeconds"] = "60", ["Pool:SweepMinutes"] = "60",
+                // Days ahead, its reminder job would remind the tasks of every other test's organisation under their feet.
+                ["Scheduler:Skip:0"] = TaskReminderJob.Name,
+            });
         var org = await TestOrg.CreateAsync(node.Services);
         // The job's row is shared by every node of this database; one left scheduled far ahead by an earlier test must not hold this one back.
         await node.InDbAsync(db => db.ScheduledJobs.ExecuteDeleteAsync());
@@ -319,6 +324,7 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         // Owners hear of a pool's warnings and reclaims once its sweep is through: wait for the message, not the row.
         await SweptAsync(db => db.Notifications.AnyAsync(n => n.RecipientId == org.RepA.Id && n.Kind == "reclaim-warning"));
         Assert.True(await node.InDbAsync(db => db.PoolWarnings.AnyAsync(w => w.CustomerId == neglected)));
+        Assert.False(await node.InDbAsync(db => db.ScheduledJobs.AnyAsync(j => j.Name == TaskReminderJob.Name && j.LastStartedAt != null)), "the node skips reminders");
         var warning = await node.InDbAsync(db => db.Notifications.SingleAsync(n => n.RecipientId == org.RepA.Id && n.Kind == "reclaim-warning"));
         // The fake clock fires the scheduler's ticks as it passes them: the warning goes out once the window opens, 24 h before.
         Assert.Matches("\"left\":\"2[34]h\"", warning.Parameters);
