@@ -115,8 +115,8 @@ public sealed class RuleListVersion : Features.Access.IOrganizationOwned, IVersi
     /// change the rows, and counts the save on the version row, which makes two saves at once collide instead of both
     /// replacing the same old rows.
     /// </summary>
-    public static Task<T> SaveAsync<T>(TideflowDbContext db, string list, IReadOnlyCollection<string>? basedOn, Problem stale, DateTimeOffset now,
-        Func<Task<T>> replace, CancellationToken ct) =>
+    public static Task SaveAsync(TideflowDbContext db, string list, IReadOnlyCollection<string>? basedOn, Problem stale, DateTimeOffset now,
+        Func<Task> replace, CancellationToken ct) =>
         VersionedSave.RunAsync(db, basedOn is not null, stale, async () =>
         {
             var stored = await db.RuleListVersions.SingleOrDefaultAsync(v => v.List == list, ct);
@@ -124,9 +124,8 @@ public sealed class RuleListVersion : Features.Access.IOrganizationOwned, IVersi
             {
                 throw stale;
             }
-            var result = await replace();
+            await replace();
             VersionedSave.Stamp(db, stored, () => new RuleListVersion { OrganizationId = db.CurrentUser.OrganizationId, List = list }, _ => { }, now);
-            await db.SaveChangesAsync(ct);
-            return result;
+            return await db.SaveChangesAsync(ct);
         });
 }

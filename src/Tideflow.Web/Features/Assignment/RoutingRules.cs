@@ -71,7 +71,6 @@ public sealed class RoutingRules(TideflowDbContext db, CurrentUser me, TimeProvi
                     Method = r.Method, RerouteOnRegrade = r.RerouteOnRegrade,
                 });
             }
-            return rules.Count;
         }, ct);
         return await GetVersionedAsync(ct);
     }

@@ -271,7 +271,7 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
         }
     }
 
-    /// <summary>What a batch reads once for all its new leads: the daily cap's count, the routing book, companies' owners.</summary>
+    /// <summary>What a batch reads once for all its new leads (the routing book, companies' owners) and the day's count it adds to.</summary>
     private sealed class NewLeads(Assignment.LeadRouter router, IReadOnlyList<TagRule> rules, Channel channel,
         DateTimeOffset now, int? today, IEnumerable<string?> companies, CancellationToken ct)
     {

@@ -189,8 +189,8 @@ public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvid
 public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, TimeProvider clock, Assignment.LeadRouter router) : IJobRunner
 {
     private const int BatchSize = 5000;
-    private List<TagRule> rules = [];
-    private List<CustomField> custom = [];
+    private IReadOnlyList<TagRule> rules = [];
+    private IReadOnlyList<CustomField> custom = [];
     private HashSet<string> customKeys = [];
     // Who owns a company, as far as this import knows: looked up once per company, then kept up to date by the import's
     // own routing. Companies recur all through a file, and asking again per batch made the lookups grow with the import
@@ -213,9 +213,11 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         var columns = headers.Select(h => mapping.GetValueOrDefault(h, "")).ToArray();
         var data = rows.Skip(1).Select((r, i) => (Row: i + 2, Cells: r)).Where(r => !r.Cells.All(string.IsNullOrWhiteSpace)).ToList();
         var channel = job.ChannelId is { } cid ? await db.Channels.SingleAsync(c => c.Id == cid, ct) : await ImportChannelAsync(job.OrganizationId, ct);
-        var blocklist = (await db.BlockedValues.Select(b => b.Value).ToListAsync(ct)).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        rules = await TagRules.LoadAsync(db, ct);
-        custom = await ManageCustomFields.ActiveAsync(db, ct);
+        // The blocklist, tagging rules and custom fields as capture sees them: the organisation's routing snapshot.
+        var snapshot = await router.CurrentAsync(ct);
+        var blocklist = snapshot.Blocklist;
+        rules = snapshot.TagRules;
+        custom = snapshot.CustomFields;
         customKeys = custom.Select(f => f.Key).ToHashSet();
         var report = new List<string[]>();
         report.Add(["row", "result", "reason", .. headers]);
@@ -281,7 +283,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
     }
 
     private async Task<Counts> ImportBatchAsync(ImportJob job, Channel channel, string[] columns, (int Row, string[] Cells)[] batch,
-        HashSet<string> blocklist, Dictionary<string, Guid> seen, List<string[]> report, CancellationToken ct)
+        IReadOnlySet<string> blocklist, Dictionary<string, Guid> seen, List<string[]> report, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var counts = new Counts { Processed = batch.Length };

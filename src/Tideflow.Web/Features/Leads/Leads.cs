@@ -275,8 +275,7 @@ public sealed class Leads(TideflowDbContext db, CurrentUser me, TimeProvider clo
 
     private async Task<NormalizedContact> NormalizeOrRefuseAsync(SaveLeadRequest r, Guid? self, CancellationToken ct)
     {
-        var blocklist = (await db.BlockedValues.Select(b => b.Value).ToListAsync(ct)).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        var contact = ContactRules.Normalize(new ContactInput(r.Name, r.Company, r.Mobile, r.Email), blocklist);
+        var contact = ContactRules.Normalize(new ContactInput(r.Name, r.Company, r.Mobile, r.Email), (await router.CurrentAsync(ct)).Blocklist);
         if (!contact.IsValid)
         {
             throw Problem.Invalid(contact.Problems.ToDictionary(

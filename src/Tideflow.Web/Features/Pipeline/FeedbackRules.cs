@@ -64,7 +64,6 @@ public sealed class FeedbackRules(TideflowDbContext db, CurrentUser me, TimeProv
                     Keywords = JsonSerializer.Serialize(rule.Keywords.Select(k => k.Trim()).Where(k => k.Length > 0).ToList()),
                 });
             }
-            return rules.Count;
         }, ct);
         return await ListVersionedAsync(ct);
     }
