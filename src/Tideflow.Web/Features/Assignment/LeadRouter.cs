@@ -158,7 +158,7 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
     /// </param>
     /// <param name="tellRep">False when the caller tells each rep once about a whole batch (import).</param>
     public async Task<RouteDecision?> ScoreAndRouteAsync(RoutingBook book, Lead lead, Channel? channel, CancellationToken ct,
-        Dictionary<string, Guid>? knownOwners = null, bool tellRep = true)
+        Dictionary<string, Guid>? knownOwners = null, bool tellRep = true, ICollection<object>? newRows = null)
     {
         if (lead.Status is LeadStatus.Invalid or LeadStatus.Discarded or LeadStatus.Merged)
         {
@@ -175,7 +175,7 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
         var decision = await DecideAsync(book, lead, channel, sticky, claimTurn: true, ct);
         if (decision.RepId is { } rep)
         {
-            Assign(book, lead, rep, decision.Reason, decision.RuleName ?? (sticky is not null ? "sticky" : null), byId: null, now, tellRep);
+            Assign(book, lead, rep, decision.Reason, decision.RuleName ?? (sticky is not null ? "sticky" : null), byId: null, now, tellRep, newRows);
             // The next lead of the same company in this batch goes to the same rep.
             if (knownOwners is not null && lead.CompanyKey is { } company)
             {
@@ -305,7 +305,8 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
     /// The previous owner's open tasks for it close as reassigned.
     /// </summary>
     /// <remarks>From the lead pool a manager hands it out directly, past the claim limits; the history says which pool.</remarks>
-    public void Assign(RoutingBook? book, Lead lead, Guid repId, string reason, string? rule, Guid? byId, DateTimeOffset now, bool tellRep = true)
+    public void Assign(RoutingBook? book, Lead lead, Guid repId, string reason, string? rule, Guid? byId, DateTimeOffset now, bool tellRep = true,
+        ICollection<object>? newRows = null)
     {
         var from = lead.OwnerId;
         var pool = from is null ? lead.PoolId : null;
@@ -318,7 +319,7 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
             OrganizationId = lead.OrganizationId, LeadId = lead.Id, FromId = from, ToId = repId, Reason = Clip(reason, 500),
             Rule = rule is null ? null : Clip(rule, 100), ById = byId, At = now,
             Event = pool is null ? null : OwnershipEvent.AssignedFromPool, PoolId = pool,
-        }, tellRep);
+        }, tellRep, newRows);
         book?.Placed(repId);
     }
 
@@ -330,11 +331,16 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
     /// history, the rep told unless they took it themselves (or the caller tells them of a whole batch), and the
     /// first-contact task from the grade's plan (R3.5).
     /// </summary>
+    /// <param name="newRows">
+    /// Where the history row and the task go when the caller saves its new rows in bulk, untracked (an import): tracking
+    /// them cost an import more than writing them. Without it they are added to the context.
+    /// </param>
     /// <returns>When the first contact is due.</returns>
-    public DateTimeOffset Handed(ScoreCard? card, IReadOnlyList<GradePlan>? plans, Lead lead, OwnershipChange change, bool tellRep = true)
+    public DateTimeOffset Handed(ScoreCard? card, IReadOnlyList<GradePlan>? plans, Lead lead, OwnershipChange change, bool tellRep = true,
+        ICollection<object>? newRows = null)
     {
         var repId = change.ToId!.Value;
-        db.OwnershipChanges.Add(change);
+        Add(change);
         if (tellRep && change.ById != repId)
         {
             Inboxes.Add(db, lead.OrganizationId, repId, NotificationKinds.LeadAssigned,
@@ -343,12 +349,24 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
         var plan = FollowUpPlans.For(plans ?? FollowUpPlans.Defaults(card ?? ScoreCard.Default), card ?? ScoreCard.Default, lead.Grade);
         var first = FollowUpPlans.Next(plan, -1, change.At)!;
         var due = first.DueAt;
-        db.FollowUpTasks.Add(new FollowUpTask
+        Add(new FollowUpTask
         {
             Id = Guid.CreateVersion7(), OrganizationId = lead.OrganizationId, OwnerId = repId, LeadId = lead.Id,
             Kind = TaskKinds.FirstContact, Title = first.Title, DueAt = due, PlanStep = first.Step, CreatedAt = change.At,
         });
         return due;
+
+        void Add(object row)
+        {
+            if (newRows is null)
+            {
+                db.Add(row);
+            }
+            else
+            {
+                newRows.Add(row);
+            }
+        }
     }
 
     /// <summary>

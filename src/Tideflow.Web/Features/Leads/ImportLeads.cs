@@ -145,17 +145,22 @@ public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvid
     public async Task<ImportJobView> GetAsync(Guid id, CancellationToken ct = default)
     {
         me.Require(Permission.ReviewLeads);
-        return View(await db.ImportJobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == id, ct) ?? throw Problem.NotFound("Import"));
+        // Projected: a poll every few hundred milliseconds must not read the uploaded file (megabytes) and the report each time.
+        return await Views(db.ImportJobs.Where(j => j.Id == id)).SingleOrDefaultAsync(ct) ?? throw Problem.NotFound("Import");
     }
 
     public async Task<List<ImportJobView>> ListAsync(CancellationToken ct = default)
     {
         me.Require(Permission.ReviewLeads);
-        var jobs = await db.ImportJobs.AsNoTracking().OrderByDescending(j => j.CreatedAt).Take(20)
-            .Select(j => new ImportJobView(j.Id, j.FileName, j.Status, j.DryRun, j.Total, j.Processed, j.Created, j.Duplicates,
-                j.Invalid, j.Repeated, j.Error, j.CreatedAt, j.FinishedAt, j.Rejected)).ToListAsync(ct);
-        return jobs;
+        return await Views(db.ImportJobs.OrderByDescending(j => j.CreatedAt).Take(20)).ToListAsync(ct);
     }
+
+    private static readonly System.Linq.Expressions.Expression<Func<ImportJob, ImportJobView>> AsView = j => new ImportJobView(j.Id,
+        j.FileName, j.Status, j.DryRun, j.Total, j.Processed, j.Created, j.Duplicates, j.Invalid, j.Repeated, j.Error, j.CreatedAt,
+        j.FinishedAt, j.Rejected);
+    private static readonly Func<ImportJob, ImportJobView> View = AsView.Compile();
+
+    private static IQueryable<ImportJobView> Views(IQueryable<ImportJob> jobs) => jobs.AsNoTracking().Select(AsView);
 
     /// <summary>The row-by-row report, a CSV download; downloading it is an export and is audited.</summary>
     public async Task<(string FileName, string Csv)> ReportAsync(Guid id, CancellationToken ct = default)
@@ -174,12 +179,8 @@ public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvid
 
     private static string HeaderKey(IEnumerable<string> headers) =>
         Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join("\u001f", headers.Select(h => h.Trim().ToLowerInvariant())))));
-
-    private static ImportJobView View(ImportJob j) => new(j.Id, j.FileName, j.Status, j.DryRun, j.Total, j.Processed, j.Created,
-        j.Duplicates, j.Invalid, j.Repeated, j.Error, j.CreatedAt, j.FinishedAt, j.Rejected);
 }
 
-/// <summary>Jobs waiting for this node's worker.</summary>
 /// <summary>
 /// The import itself: the same normalization and duplicate rules as every channel, applied in batches of
 /// 5,000 rows, each batch one transaction written in bulk. Re-importing a file finds its rows' receipts and skips them.
@@ -301,7 +302,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         Assignment.RoutingBook? book = null;
         Dictionary<string, Guid>? owners = null;
         List<string> newCompanies = [];
-        // The batch's own rows are written untracked; what routing adds (ownership history, task) is tracked.
+        // The batch's rows, routing's history rows and tasks included, are written untracked; only the reps' messages are tracked.
         var rows = new List<object>();
         var assigned = new List<Lead>();
 
@@ -366,7 +367,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
                             owners.TryAdd(company, owner);
                         }
                     }
-                    await router.ScoreAndRouteAsync(book, lead, channel, ct, owners, tellRep: false);
+                    await router.ScoreAndRouteAsync(book, lead, channel, ct, owners, tellRep: false, newRows: rows);
                     if (lead.OwnerId is not null)
                     {
                         assigned.Add(lead);
