@@ -72,7 +72,7 @@ if (args[0] == "generate")
         result = SqliteLoader.Load(Get("out", Path.Combine(Path.GetTempPath(), $"tideflow-bench-{scale.Name}.db")), generator, Console.Out);
     }
     Console.WriteLine($"{result.Customers:N0} customers in {result.InsertTime.TotalSeconds:F1} s, {result.TotalTime.TotalSeconds:F1} s with migrations and ANALYZE" +
-                      (result.Pursuits is { } p ? $" ({p.FollowUps:N0} follow-ups, {p.StageMoves:N0} stage moves, {p.OpenTasks:N0} open tasks)" : "") +
+                      (result.Pursuits is { } p ? $" ({p.FollowUps:N0} follow-ups, {p.StageMoves:N0} stage moves, {p.OpenTasks:N0} open tasks, {p.PoolHistory:N0} pool history rows)" : "") +
                       $", anchored at {generator.Now:yyyy-MM-dd HH:mm:ss} UTC");
     foreach (var t in result.Organisation.Tokens)
     {

@@ -59,9 +59,17 @@ public sealed record StageChangeRow(Guid Id, Guid OrganizationId, Guid CustomerI
 public sealed record FollowUpTaskRow(Guid Id, Guid OrganizationId, Guid OwnerId, Guid CustomerId, string Kind, string? Title,
     DateTimeOffset DueAt, DateTimeOffset CreatedAt, DateTimeOffset? RemindedAt, DateTimeOffset? EscalatedAt);
 
-/// <summary>A customer with everything its pursuit left behind: follow-ups in time order, stage moves, open tasks.</summary>
+/// <summary>
+/// One line of a customer's ownership history from its stays in the pool, as the app writes it: released by a rep or
+/// reclaimed by the pool's rule (<see cref="FromId"/> the owner it left), claimed by a rep (<see cref="ToId"/>).
+/// <see cref="Event"/> is the enum's name ("Reclaimed"); the database numbers the row.
+/// </summary>
+public sealed record OwnershipChangeRow(Guid OrganizationId, Guid CustomerId, Guid? FromId, Guid? ToId, string Reason, string? Rule,
+    Guid? ById, DateTimeOffset At, string Event, Guid PoolId);
+
+/// <summary>A customer with everything its pursuit left behind: follow-ups in time order, stage moves, open tasks, pool history.</summary>
 public sealed record CustomerHistory(CustomerRow Customer, IReadOnlyList<FollowUpRecordRow> Records, IReadOnlyList<StageChangeRow> Moves,
-    IReadOnlyList<FollowUpTaskRow> Tasks);
+    IReadOnlyList<FollowUpTaskRow> Tasks, IReadOnlyList<OwnershipChangeRow> Ownership);
 
 /// <summary>A personal API token; the secret is known to the runner, only its hash is stored.</summary>
 public sealed record ApiTokenRow(Guid Id, Guid OrganizationId, Guid UserId, string Name, string Prefix, string Hash,

@@ -208,7 +208,43 @@ public sealed partial class Generator
             PooledAt = released,
             PoolReason = pooled ? PoolReasons[index % PoolReasons.Length] : null,
         };
-        return new CustomerHistory(customer, records ?? [], moves ?? [], tasks ?? []);
+        return new CustomerHistory(customer, records ?? [], moves ?? [], tasks ?? [],
+            rows ? PoolHistory(index, c, previous, owner, assigned, handover, handoverDraw, released, pool) : []);
+    }
+
+    /// <summary>
+    /// A claim is generated only this long before <see cref="Now"/>: "claimed today" counts toward a rep's daily claim
+    /// limit, which the claim scenario checks to the unit.
+    /// </summary>
+    public static readonly TimeSpan QuietBeforeNow = TimeSpan.FromDays(2);
+
+    /// <summary>The reason the pool's "no follow-up for N days" rule gives (<see cref="PoolReasons"/>' last).</summary>
+    private const string ByRule = "no follow-up for 7 days";
+
+    /// <summary>
+    /// The pool stays behind a customer's owners. A pooled customer went there from the rep before (released with the
+    /// reason it keeps, or reclaimed by the no-follow-up rule). A customer handed from one rep to another went through the
+    /// pool: reclaimed from the first owner up to three days before the second claimed it. Draws none of its own, so the
+    /// rest of the data set is what it was without it.
+    /// </summary>
+    private List<OwnershipChangeRow> PoolHistory(int index, CustomerRow c, Guid previous, Guid owner, DateTimeOffset assigned,
+        DateTimeOffset? handover, double handoverDraw, DateTimeOffset? released, Guid pool)
+    {
+        var history = new List<OwnershipChangeRow>();
+        if (handover is { } claimed && claimed < Now - QuietBeforeNow)
+        {
+            var reclaimed = Max(assigned, claimed - TimeSpan.FromMinutes(30 + (int)(handoverDraw * 1e6) % (72 * 60)));
+            history.Add(new OwnershipChangeRow(c.OrganizationId, c.Id, previous, null, ByRule, "NoFollowUp", null, reclaimed, "Reclaimed", pool));
+            history.Add(new OwnershipChangeRow(c.OrganizationId, c.Id, null, owner, "claimed from the pool", null, owner, claimed, "Claimed", pool));
+        }
+        if (released is { } pooledAt)
+        {
+            var reason = PoolReasons[index % PoolReasons.Length];
+            history.Add(reason == ByRule
+                ? new OwnershipChangeRow(c.OrganizationId, c.Id, previous, null, reason, "NoFollowUp", null, pooledAt, "Reclaimed", pool)
+                : new OwnershipChangeRow(c.OrganizationId, c.Id, previous, null, reason, null, previous, pooledAt, "Released", pool));
+        }
+        return history;
     }
 
     /// <summary>An open task; the reminder job has told the owner once it was due, and the manager a day later.</summary>
@@ -392,7 +428,7 @@ public sealed partial class Generator
     ];
 
     /// <summary>The default pool's release reasons, and its rule's own (as ReclaimJob words it).</summary>
-    private static readonly string[] PoolReasons = ["客户暂无需求", "多次联系不上", "预算不足", "已选择竞品", "no follow-up for 7 days"];
+    private static readonly string[] PoolReasons = ["客户暂无需求", "多次联系不上", "预算不足", "已选择竞品", ByRule];
 
     private static readonly string[] LostReasons = ["已选择竞品", "预算不足", "项目取消", "多次联系不上", "需求变更，暂不采购"];
 }

@@ -188,14 +188,19 @@ public static class SqliteLoader
                 "RemindedAt", "EscalatedAt")
             VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10)
             """);
-        long records = 0, moves = 0, tasks = 0, inBatch = 0;
+        using var change = Command(connection, null,
+            """
+            INSERT INTO "OwnershipChanges" ("OrganizationId", "CustomerId", "FromId", "ToId", "Reason", "Rule", "ById", "At", "Event", "PoolId")
+            VALUES (@p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10)
+            """);
+        long records = 0, moves = 0, tasks = 0, changes = 0, inBatch = 0;
         SqliteTransaction? batch = null;
         foreach (var h in histories)
         {
             if (batch is null)
             {
                 batch = connection.BeginTransaction();
-                (record.Transaction, move.Transaction, task.Transaction) = (batch, batch, batch);
+                (record.Transaction, move.Transaction, task.Transaction, change.Transaction) = (batch, batch, batch, batch);
             }
             foreach (var f in h.Records)
             {
@@ -215,9 +220,15 @@ public static class SqliteLoader
                 Set(task, Id(t.Id), Id(t.OrganizationId), Id(t.OwnerId), Id(t.CustomerId), t.Kind, t.Title, Ticks(t.DueAt), Ticks(t.CreatedAt),
                     Ticks(t.RemindedAt), Ticks(t.EscalatedAt));
             }
+            foreach (var o in h.Ownership)
+            {
+                Set(change, Id(o.OrganizationId), Id(o.CustomerId), Id(o.FromId), Id(o.ToId), o.Reason, o.Rule, Id(o.ById), Ticks(o.At), o.Event,
+                    Id(o.PoolId));
+            }
             moves += h.Moves.Count;
             tasks += h.Tasks.Count;
-            inBatch += h.Records.Count + h.Moves.Count + h.Tasks.Count;
+            changes += h.Ownership.Count;
+            inBatch += h.Records.Count + h.Moves.Count + h.Tasks.Count + h.Ownership.Count;
             if (inBatch >= Batch)
             {
                 batch.Commit();
@@ -227,14 +238,15 @@ public static class SqliteLoader
         }
         batch?.Commit();
         batch?.Dispose();
-        log.WriteLine($"  {records:N0} follow-ups, {moves:N0} stage moves, {tasks:N0} open tasks inserted, {total.Elapsed.TotalSeconds:F0} s");
+        log.WriteLine($"  {records:N0} follow-ups, {moves:N0} stage moves, {tasks:N0} open tasks, {changes:N0} pool history rows inserted, " +
+                      $"{total.Elapsed.TotalSeconds:F0} s");
         var building = Stopwatch.StartNew();
         foreach (var (_, sql) in indexes)
         {
             Exec(connection, sql);
         }
         log.WriteLine($"  {indexes.Count} indexes created again in {building.Elapsed.TotalSeconds:F1} s, {total.Elapsed.TotalSeconds:F0} s");
-        return new PursuitCounts(records, moves, tasks);
+        return new PursuitCounts(records, moves, tasks, changes);
     }
 
     // The BANT and behaviour columns are named although they only hold their zero: SQLite rebuilt "Leads" for the
@@ -319,8 +331,8 @@ public static class SqliteLoader
     private static long? Ticks(DateTimeOffset? at) => at?.UtcTicks;
 }
 
-/// <summary>Rows of the customers' pursuits a load wrote: follow-up records, stage moves, open tasks.</summary>
-public sealed record PursuitCounts(long FollowUps, long StageMoves, long OpenTasks);
+/// <summary>Rows of the customers' pursuits a load wrote: follow-up records, stage moves, open tasks, pool history.</summary>
+public sealed record PursuitCounts(long FollowUps, long StageMoves, long OpenTasks, long PoolHistory);
 
 public sealed record LoadResult(Organisation Organisation, long Customers, TimeSpan InsertTime, TimeSpan TotalTime, long Leads = 0,
     PursuitCounts? Pursuits = null);

@@ -212,7 +212,7 @@ public static class Runner
         $"{r.Customers:N0} customers, {r.Organisation.Users.Count} users, {r.Organisation.Teams.Count} teams loaded in " +
         $"{r.InsertTime.TotalSeconds:F1} s, {r.TotalTime.TotalSeconds:F1} s with migrations and ANALYZE (incl. {r.Leads:N0} leads with their " +
         $"contact keys and the capture channel" + (r.Pursuits is { } p
-            ? $"; {p.FollowUps:N0} follow-ups, {p.StageMoves:N0} stage moves, {p.OpenTasks:N0} open tasks" : "") +
+            ? $"; {p.FollowUps:N0} follow-ups, {p.StageMoves:N0} stage moves, {p.OpenTasks:N0} open tasks, {p.PoolHistory:N0} pool history rows" : "") +
         $"), anchored at {g.Now:yyyy-MM-dd HH:mm:ss} UTC";
 
     /// <summary>The wall clock to the second: the "now" a fresh data set is generated at.</summary>

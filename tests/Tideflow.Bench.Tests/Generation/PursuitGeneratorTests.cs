@@ -23,6 +23,7 @@ public sealed class PursuitGeneratorTests
         Assert.Equal(first.SelectMany(h => h.Records), again.SelectMany(h => h.Records));
         Assert.Equal(first.SelectMany(h => h.Moves), again.SelectMany(h => h.Moves));
         Assert.Equal(first.SelectMany(h => h.Tasks), again.SelectMany(h => h.Tasks));
+        Assert.Equal(first.SelectMany(h => h.Ownership), again.SelectMany(h => h.Ownership));
 
         var c = new Generator(Tiny, 43);
         Assert.NotEqual(first.SelectMany(h => h.Records).Select(r => r.At).Take(200),
@@ -83,6 +84,49 @@ public sealed class PursuitGeneratorTests
             Assert.Equal(h.Records.OrderBy(f => f.At).Select(f => f.At), h.Records.Select(f => f.At));
         }
         Assert.Equal(5, channels.Count);
+    }
+
+    [Fact]
+    public void Pool_history_says_how_every_pooled_customer_got_there_and_how_handed_over_ones_were_claimed()
+    {
+        var g = new Generator(Tiny, 5);
+        var org = g.Organisation();
+        var pool = g.DefaultPool(org).Id;
+        var reps = org.Reps.Select(r => r.Id).ToHashSet();
+        var histories = g.Histories(org).ToList();
+        foreach (var h in histories)
+        {
+            var c = h.Customer;
+            Assert.All(h.Ownership, o => Assert.Equal((c.OrganizationId, c.Id, pool), (o.OrganizationId, o.CustomerId, o.PoolId)));
+            Assert.Equal(h.Ownership.OrderBy(o => o.At).ThenBy(o => o.Event == "Claimed"), h.Ownership);
+            if (c.OwnerId is null)
+            {
+                // It went to the pool from the rep before, when and why the customer row says, and nothing happened since.
+                var into = h.Ownership[^1];
+                Assert.Contains(into.Event, (string[])["Released", "Reclaimed"]);
+                Assert.Equal((c.PooledAt!.Value, c.PoolReason!, (Guid?)null), (into.At, into.Reason, into.ToId));
+                Assert.Contains(into.FromId!.Value, reps);
+                // A rep releases by hand and names no rule; the sweep has no actor and names its rule.
+                Assert.Equal(into.Event == "Released" ? (into.FromId, (string?)null) : (null, "NoFollowUp"), (into.ById, into.Rule));
+            }
+            foreach (var claim in h.Ownership.Where(o => o.Event == "Claimed"))
+            {
+                // Claimed by the rep who holds it now, from the pool the rule had put it in; never in the days a rep's
+                // daily claim count could still see.
+                Assert.Equal((c.OwnerId, c.OwnerId, (Guid?)null, c.AssignedAt), (claim.ToId, claim.ById, claim.FromId, (DateTimeOffset?)claim.At));
+                Assert.True(claim.At < g.Now - Generator.QuietBeforeNow);
+                var before = h.Ownership[h.Ownership.ToList().IndexOf(claim) - 1];
+                Assert.Equal(("Reclaimed", (Guid?)null), (before.Event, before.ToId));
+                Assert.NotEqual(c.OwnerId, before.FromId);
+                Assert.True(c.CreatedAt <= before.At && before.At <= claim.At);
+            }
+        }
+        Assert.All(histories.Where(h => h.Customer.OwnerId is null), h => Assert.NotEmpty(h.Ownership));
+        // About 5 % of customers are in the pool and a few per cent of the others were claimed from it once.
+        var claimed = histories.Count(h => h.Ownership.Any(o => o.Event == "Claimed"));
+        Assert.InRange(claimed, histories.Count / 50, histories.Count / 10);
+        Assert.Contains(histories, h => h.Ownership.Any(o => o.Event == "Released"));
+        Assert.Contains(histories, h => h.Customer.OwnerId is null && h.Ownership[^1].Event == "Reclaimed");
     }
 
     [Fact]

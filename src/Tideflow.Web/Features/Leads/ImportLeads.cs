@@ -317,12 +317,13 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
             var keys = DuplicateRules.Keys(contact);
             var match = keys.Select(k => existing.GetValueOrDefault(k)).FirstOrDefault(k => k is not null);
             var sameFile = keys.Select(k => seen.TryGetValue(k, out var l) || pendingSeen.TryGetValue(k, out l) ? l : (Guid?)null).FirstOrDefault(l => l is not null);
+            var raw = JsonSerializer.Serialize(fields);
             var touch = new LeadTouch { Id = Guid.CreateVersion7(), OrganizationId = job.OrganizationId, ChannelId = channel.Id, Kind = "import", At = now,
-                RawPayload = JsonSerializer.Serialize(fields) };
+                RawPayload = raw };
             Guid? leadId;
             if (!contact.IsValid)
             {
-                var lead = NewLead(job, channel, contact, fields, now, LeadStatus.Invalid, string.Join(",", contact.Problems));
+                var lead = NewLead(job, channel, contact, fields, raw, now, LeadStatus.Invalid, string.Join(",", contact.Problems));
                 leadId = lead.Id;
                 counts.Invalid++;
                 pendingReport.Add([row.ToString(System.Globalization.CultureInfo.InvariantCulture), "invalid",
@@ -351,7 +352,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
                         string.Join("; ", refused.Values), .. cells]);
                     continue;
                 }
-                var lead = NewLead(job, channel, contact, fields, now, LeadStatus.New, null);
+                var lead = NewLead(job, channel, contact, fields, raw, now, LeadStatus.New, null);
                 lead.Tags = TagRules.Stamp(rules, TagRules.FieldsFor(channel, fields.Concat(Scoring.LeadScoring.StoredFields(ruleFields))));
                 lead.Fields = ruleFields;
                 if (!job.DryRun)
@@ -454,7 +455,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         return fields;
     }
 
-    private static Lead NewLead(ImportJob job, Channel channel, NormalizedContact c, Dictionary<string, string> fields,
+    private static Lead NewLead(ImportJob job, Channel channel, NormalizedContact c, Dictionary<string, string> fields, string raw,
         DateTimeOffset now, LeadStatus status, string? problems) => new()
     {
         Id = Guid.CreateVersion7(), OrganizationId = job.OrganizationId, Name = Clip(c.Name, 100), Company = Clip(c.Company, 200), CompanyKey = Clip(c.CompanyKey, 200),
@@ -462,7 +463,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         ChannelId = channel.Id, SourceTag = channel.SourceTag,
         Campaign = Clip(fields.GetValueOrDefault("utm_campaign"), 200), UtmSource = Clip(fields.GetValueOrDefault("utm_source"), 200),
         UtmMedium = Clip(fields.GetValueOrDefault("utm_medium"), 200), Status = status, Problems = problems,
-        RawPayload = JsonSerializer.Serialize(fields), ArrivedAt = now, UpdatedAt = now,
+        RawPayload = raw, ArrivedAt = now, UpdatedAt = now,
     };
 
     private static string? Clip(string? s, int max) => s is null ? null : s.Length <= max ? s : s[..max];
