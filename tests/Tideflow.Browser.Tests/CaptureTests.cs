@@ -43,4 +43,27 @@ public sealed class CaptureTests(BrowserApp app) : BrowserTest(app)
         await Expect(admin.Locator("[data-testid=lead-tags]")).ToHaveTextAsync("官网线索");
         AssertNoErrors();
     }
+
+    [Fact]
+    public async Task An_admin_caps_a_channel_per_day_in_the_time_zone_they_pick()
+    {
+        var admin = await NewPageAsync();
+        await Ui.LoginAsync(admin, "admin");
+        await Ui.OpenAsync(admin, "/admin/channels");
+        await admin.ClickAsync("[data-testid=new-channel]");
+        await admin.FillAsync(Ui.Field("channel-name"), "东京展会");
+        await admin.FillAsync(Ui.Field("channel-tag"), "东京");
+        await admin.FillAsync(Ui.Field("channel-cap"), "200");
+        // A new channel counts the day in Beijing time until the admin says otherwise.
+        await Expect(admin.Locator("[data-testid=channel-cap-zone]")).ToContainTextAsync("Asia/Shanghai");
+        await Ui.SelectAsync(admin.Locator("[data-testid=channel-cap-zone]"), "Asia/Tokyo");
+        await admin.ClickAsync("[data-testid=save-channel]");
+        var row = admin.Locator("tr", new() { Has = admin.Locator("[data-testid=channel-row-name]", new() { HasTextString = "东京展会" }) });
+        await Expect(row).ToContainTextAsync("200 (Asia/Tokyo)");
+
+        // Opened again, the form shows what was saved.
+        await row.GetByRole(Microsoft.Playwright.AriaRole.Button, new() { Name = "编辑" }).ClickAsync();
+        await Expect(admin.Locator("[data-testid=channel-cap-zone]")).ToContainTextAsync("Asia/Tokyo");
+        AssertNoErrors();
+    }
 }

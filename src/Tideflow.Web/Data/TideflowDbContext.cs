@@ -166,6 +166,7 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
             e.Property(c => c.SourceTag).HasMaxLength(50);
             e.Property(c => c.Key).HasMaxLength(64);
             e.Property(c => c.AllowedDomains).HasMaxLength(1000);
+            e.Property(c => c.CapTimeZone).HasMaxLength(64);
             e.HasIndex(c => c.Key).IsUnique();
             e.HasIndex(c => new { c.OrganizationId, c.Name }).IsUnique();
             e.HasOne<Organization>().WithMany().HasForeignKey(c => c.OrganizationId);

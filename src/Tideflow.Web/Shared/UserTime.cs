@@ -3,6 +3,10 @@ namespace Tideflow.Web.Shared;
 /// <summary>Instants are stored in UTC and shown in the viewer's time zone.</summary>
 public static class UserTime
 {
+    /// <summary>The time zones the pages offer; the API takes any IANA name.</summary>
+    public static readonly string[] Common = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo", "Europe/London",
+        "Europe/Berlin", "America/New_York", "America/Los_Angeles", "UTC"];
+
     public static string Format(DateTimeOffset? instant, string timeZone)
     {
         if (instant is null)

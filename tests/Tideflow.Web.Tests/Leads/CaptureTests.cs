@@ -227,6 +227,49 @@ public abstract class CaptureTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
+    public async Task The_daily_cap_starts_again_at_midnight_in_the_channels_time_zone_not_in_UTC()
+    {
+        var org = await app.NewOrgAsync();
+        await using var node = app.SecondNode();
+        // 15:50 UTC is 23:50 in Shanghai: ten minutes before the cap's day ends there, eight hours before UTC's does. A day
+        // later than the next such evening, so the leads a new organisation starts with arrived on an earlier day in both.
+        var now = node.Clock.GetUtcNow();
+        var evening = new DateTimeOffset(now.UtcDateTime.Date.AddHours(15).AddMinutes(50), TimeSpan.Zero);
+        node.Clock.SetUtcNow((evening > now ? evening : evening.AddDays(1)).AddDays(1));
+        var channel = await (await node.As(org.Admin).PutJson($"/api/channels/{org.Channel.Id}",
+            new { name = "官网表单", kind = "WebForm", sourceTag = "官网", allowedDomains = "example.cn", dailyCap = 2 })).ReadAsync<ChannelRow>();
+        Assert.Equal("Asia/Shanghai", channel.CapTimeZone);
+        async Task<List<LeadStatus>> SendAsync(string day)
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                (await node.Anonymous().PostAsync($"/capture/{org.Channel.Key}", Form(("name", $"{day}{i}"), ("mobile", UniqueMobile())))).EnsureSuccessStatusCode();
+            }
+            return (await LeadsOf(org)).Where(l => l.Name!.StartsWith(day, StringComparison.Ordinal)).OrderBy(l => l.Name).Select(l => l.Status).ToList();
+        }
+        Assert.Equal([LeadStatus.New, LeadStatus.New, LeadStatus.Queued], await SendAsync("昨天"));
+
+        // 00:10 in Shanghai: a new day there, still the same day in UTC.
+        node.Clock.Advance(TimeSpan.FromMinutes(20));
+        Assert.Equal([LeadStatus.New, LeadStatus.New, LeadStatus.Queued], await SendAsync("今天"));
+        var shanghaiToday = Tideflow.Web.Shared.UserTime.Local(node.Clock.GetUtcNow(), "Asia/Shanghai").ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        // One count per capped channel: the day's first batch dropped the day before's.
+        Assert.Equal([(shanghaiToday, 3)], await app.InDbAsync(async db =>
+            (await db.ChannelDays.Where(d => d.ChannelId == org.Channel.Id).ToListAsync()).Select(d => (d.Day, d.Count)).ToList()));
+
+        // Counted in UTC instead, the same channel has taken six leads today: the next one waits for review.
+        channel = await (await node.As(org.Admin).PutJson($"/api/channels/{org.Channel.Id}",
+            new { name = "官网表单", kind = "WebForm", sourceTag = "官网", allowedDomains = "example.cn", dailyCap = 6, capTimeZone = "UTC" })).ReadAsync<ChannelRow>();
+        Assert.Equal("UTC", channel.CapTimeZone);
+        Assert.Equal([LeadStatus.Queued, LeadStatus.Queued, LeadStatus.Queued], await SendAsync("协调世界时"));
+
+        var refused = await node.As(org.Admin).PutJson($"/api/channels/{org.Channel.Id}",
+            new { name = "官网表单", kind = "WebForm", sourceTag = "官网", dailyCap = 6, capTimeZone = "Mars/Olympus" });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("capTimeZone", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_twin_written_by_another_writer_between_a_batch_reading_and_writing_makes_the_batch_start_again_and_touch_it()
     {
         var org = await app.NewOrgAsync();

@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Tideflow.Domain.Leads;
 using Tideflow.Web.Data;
 using Tideflow.Web.Features.Access;
+using Tideflow.Web.Shared;
 
 namespace Tideflow.Web.Features.Leads;
 
@@ -217,26 +218,29 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
         await db.SaveNewRowsAsync(rows, ct);
         if (today is { } before && batch.Today > before)
         {
-            await db.ChannelDays.Where(d => d.ChannelId == channel.Id && d.Day == DayOf(now))
+            var day = DayOf(channel, now);
+            await db.ChannelDays.Where(d => d.ChannelId == channel.Id && d.Day == day)
                 .ExecuteUpdateAsync(u => u.SetProperty(d => d.Count, batch.Today), ct);
         }
         await tx.CommitAsync(ct);
         return results;
     }
 
-    private static string DayOf(DateTimeOffset now) => now.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>The calendar day the channel's cap counts <paramref name="now"/> in.</summary>
+    private static string DayOf(Channel channel, DateTimeOffset now) =>
+        UserTime.Local(now, channel.CapTimeZone).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The leads the channel took today, as <see cref="LockTodayAsync"/> would find them, without a lock.</summary>
     private async Task<int> ReadTodayAsync(Channel channel, DateTimeOffset now, CancellationToken ct)
     {
-        var day = DayOf(now);
+        var day = DayOf(channel, now);
         return await db.ChannelDays.AsNoTracking().Where(d => d.ChannelId == channel.Id && d.Day == day).Select(d => (int?)d.Count).SingleOrDefaultAsync(ct)
             ?? await LeadsTodayAsync(channel, now, ct);
     }
 
     private Task<int> LeadsTodayAsync(Channel channel, DateTimeOffset now, CancellationToken ct)
     {
-        var dayStart = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
+        var dayStart = UserTime.StartOfDay(UserTime.Local(now, channel.CapTimeZone).Date, channel.CapTimeZone);
         return db.Leads.CountAsync(l => l.ChannelId == channel.Id && l.ArrivedAt >= dayStart, ct);
     }
 
@@ -247,7 +251,7 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
     /// </summary>
     private async Task<int> LockTodayAsync(Channel channel, DateTimeOffset now, CancellationToken ct)
     {
-        var day = DayOf(now);
+        var day = DayOf(channel, now);
         for (var attempt = 1; ; attempt++)
         {
             var locked = await db.Database.SqlQuery<int>($"""
@@ -263,11 +267,13 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
                 throw new InvalidOperationException($"The day's count of channel {channel.Id} could not be kept.");
             }
             var before = await LeadsTodayAsync(channel, now, ct);
-            // Two first batches at once: the second waits for the first's row, then leaves it as it is.
+            // Two first batches at once: the second waits for the first's row, then leaves it as it is. The day's first batch
+            // also drops the channel's earlier days, so the table holds one row per capped channel, not one per day forever.
             await db.Database.ExecuteSqlAsync($"""
                 INSERT INTO "ChannelDays" ("ChannelId", "Day", "OrganizationId", "Count") VALUES ({channel.Id}, {day}, {channel.OrganizationId}, {before})
                 ON CONFLICT ("ChannelId", "Day") DO NOTHING
                 """, ct);
+            await db.ChannelDays.Where(d => d.ChannelId == channel.Id && d.Day != day).ExecuteDeleteAsync(ct);
         }
     }
 

@@ -10,7 +10,7 @@ using Tideflow.Web.Shared;
 namespace Tideflow.Web.Features.Leads;
 
 public sealed record ChannelRow(Guid Id, string Name, ChannelKind Kind, string SourceTag, string Key, string? AllowedDomains,
-    int? DailyCap, bool IsActive, DateTimeOffset CreatedAt);
+    int? DailyCap, bool IsActive, DateTimeOffset CreatedAt, string CapTimeZone);
 
 public sealed record SaveChannelRequest(
     [property: Required, StringLength(100, MinimumLength = 1)] string Name,
@@ -18,7 +18,9 @@ public sealed record SaveChannelRequest(
     [property: Required, StringLength(50, MinimumLength = 1)] string SourceTag,
     [property: StringLength(1000)] string? AllowedDomains,
     [property: Range(1, 1_000_000)] int? DailyCap,
-    bool IsActive = true);
+    bool IsActive = true,
+    /// <summary>An IANA time zone such as Asia/Shanghai; left out, a new channel takes Asia/Shanghai and a saved one keeps its own.</summary>
+    [property: StringLength(64)] string? CapTimeZone = null);
 
 public sealed record BlockRequest([property: Required, StringLength(254, MinimumLength = 3)] string Value);
 
@@ -29,7 +31,7 @@ public sealed class Channels(TideflowDbContext db, CurrentUser me, TimeProvider 
     {
         me.Require(Permission.ManageChannels);
         var rows = await db.Channels.AsNoTracking()
-            .Select(c => new ChannelRow(c.Id, c.Name, c.Kind, c.SourceTag, c.Key, c.AllowedDomains, c.DailyCap, c.IsActive, c.CreatedAt))
+            .Select(c => new ChannelRow(c.Id, c.Name, c.Kind, c.SourceTag, c.Key, c.AllowedDomains, c.DailyCap, c.IsActive, c.CreatedAt, c.CapTimeZone))
             .ToListAsync(ct);
         return rows.OrderBy(c => c.Name, StringComparer.CurrentCulture).ToList();
     }
@@ -108,21 +110,28 @@ public sealed class Channels(TideflowDbContext db, CurrentUser me, TimeProvider 
         {
             throw Problem.Invalid("allowedDomains", $"'{bad}' is not a host name such as example.cn.");
         }
+        var zone = string.IsNullOrWhiteSpace(r.CapTimeZone) ? channel.CapTimeZone : r.CapTimeZone.Trim();
+        if (!TimeZoneInfo.TryFindSystemTimeZoneById(zone, out _))
+        {
+            throw Problem.Invalid("capTimeZone", $"'{zone}' is not a time zone; use an IANA name such as Asia/Shanghai.");
+        }
         channel.Name = name;
         channel.Kind = r.Kind;
         channel.SourceTag = r.SourceTag.Trim();
         channel.AllowedDomains = domains.Count == 0 ? null : string.Join(",", domains);
-        if (channel.DailyCap is null && r.DailyCap is not null)
+        // Uncapped, the endpoint kept no count; in another time zone, "today" is another day. Either way the next capture
+        // starts the count afresh from the leads of its day.
+        if ((channel.DailyCap is null && r.DailyCap is not null) || zone != channel.CapTimeZone)
         {
-            // Uncapped, the endpoint kept no count: the next capture starts it afresh from the leads of the day.
             db.ChannelDays.RemoveRange(await db.ChannelDays.Where(d => d.ChannelId == channel.Id).ToListAsync(ct));
         }
+        channel.CapTimeZone = zone;
         channel.DailyCap = r.DailyCap;
         channel.IsActive = r.IsActive;
     }
 
     private static ChannelRow Row(Channel c) =>
-        new(c.Id, c.Name, c.Kind, c.SourceTag, c.Key, c.AllowedDomains, c.DailyCap, c.IsActive, c.CreatedAt);
+        new(c.Id, c.Name, c.Kind, c.SourceTag, c.Key, c.AllowedDomains, c.DailyCap, c.IsActive, c.CreatedAt, c.CapTimeZone);
 }
 
 public static class ChannelEndpoints

@@ -45,12 +45,18 @@ public sealed class Channel : IOrganizationOwned
     /// <summary>Hosts a form may send the visitor back to after submitting (comma-separated).</summary>
     public string? AllowedDomains { get; set; }
     public int? DailyCap { get; set; }
+    /// <summary>The time zone whose calendar day the daily cap counts: a team in Beijing expects it to start again at
+    /// midnight there, not at 08:00 (midnight UTC).</summary>
+    public string CapTimeZone { get; set; } = DefaultCapTimeZone;
     public bool IsActive { get; set; } = true;
+
+    public const string DefaultCapTimeZone = "Asia/Shanghai";
     public DateTimeOffset CreatedAt { get; set; }
 }
 
 /// <summary>
-/// How many leads a channel's endpoint created on one day (UTC): what its daily cap is held against. A capture batch's
+/// How many leads a channel's endpoint created on one day (in its <see cref="Channel.CapTimeZone"/>): what its daily cap
+/// is held against. A capture batch's
 /// write locks its channel's row and checks it against the count the batch was judged with, so two batches, on one node
 /// or two, never both take the last places.
 /// </summary>

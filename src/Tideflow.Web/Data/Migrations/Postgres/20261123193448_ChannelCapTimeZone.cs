@@ -1,0 +1,33 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace Tideflow.Web.Data.Migrations.Postgres
+{
+    /// <inheritdoc />
+    public partial class ChannelCapTimeZone : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddColumn<string>(
+                name: "CapTimeZone",
+                table: "Channels",
+                type: "character varying(64)",
+                maxLength: 64,
+                nullable: false,
+                defaultValue: "Asia/Shanghai");
+
+            // The counts were of UTC days; the next capture of each capped channel counts its day again from its leads.
+            migrationBuilder.Sql("DELETE FROM \"ChannelDays\";");
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropColumn(
+                name: "CapTimeZone",
+                table: "Channels");
+        }
+    }
+}
