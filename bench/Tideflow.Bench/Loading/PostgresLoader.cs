@@ -122,7 +122,7 @@ public static partial class PostgresLoader
 
         var channel = generator.Channel(org);
         using (var w = connection.BeginBinaryImport(
-                   """COPY "Channels" ("Id", "OrganizationId", "Name", "Kind", "SourceTag", "Key", "IsActive", "CreatedAt") FROM STDIN (FORMAT BINARY)"""))
+                   """COPY "Channels" ("Id", "OrganizationId", "Name", "Kind", "SourceTag", "Key", "IsActive", "CreatedAt", "CapTimeZone") FROM STDIN (FORMAT BINARY)"""))
         {
             w.StartRow();
             w.Write(channel.Id, NpgsqlDbType.Uuid);
@@ -133,6 +133,7 @@ public static partial class PostgresLoader
             w.Write(channel.Key, NpgsqlDbType.Varchar);
             w.Write(true, NpgsqlDbType.Boolean);
             w.Write(channel.CreatedAt, NpgsqlDbType.TimestampTz);
+            w.Write(Tideflow.Web.Features.Leads.Channel.DefaultCapTimeZone, NpgsqlDbType.Varchar);
             w.Complete();
         }
 

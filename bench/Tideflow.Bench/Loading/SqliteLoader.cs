@@ -80,11 +80,11 @@ public static class SqliteLoader
 
             using var channels = Command(connection, tx,
                 """
-                INSERT INTO "Channels" ("Id", "OrganizationId", "Name", "Kind", "SourceTag", "Key", "IsActive", "CreatedAt")
-                VALUES (@p1, @p2, @p3, @p4, @p5, @p6, 1, @p7)
+                INSERT INTO "Channels" ("Id", "OrganizationId", "Name", "Kind", "SourceTag", "Key", "IsActive", "CreatedAt", "CapTimeZone")
+                VALUES (@p1, @p2, @p3, @p4, @p5, @p6, 1, @p7, @p8)
                 """);
             Set(channels, Id(channel.Id), Id(channel.OrganizationId), channel.Name, channel.Kind, channel.SourceTag, channel.Key,
-                Ticks(channel.CreatedAt));
+                Ticks(channel.CreatedAt), Tideflow.Web.Features.Leads.Channel.DefaultCapTimeZone);
 
             using var pools = Command(connection, tx,
                 """

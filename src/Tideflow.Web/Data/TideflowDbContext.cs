@@ -154,7 +154,7 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
         builder.Entity<ChannelDay>(e =>
         {
             e.HasKey(d => new { d.ChannelId, d.Day });
-            e.Property(d => d.Day).HasMaxLength(10);
+            e.Property(d => d.Day).HasMaxLength(80);
             e.HasOne<Channel>().WithMany().HasForeignKey(d => d.ChannelId).OnDelete(DeleteBehavior.Cascade);
             e.HasQueryFilter(d => EF.Constant(ScopeIsSystem) || d.OrganizationId == ScopeOrganizationId);
         });

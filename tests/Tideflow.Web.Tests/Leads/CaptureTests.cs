@@ -252,10 +252,10 @@ public abstract class CaptureTests<TApp>(TApp app) where TApp : TideflowApp
         // 00:10 in Shanghai: a new day there, still the same day in UTC.
         node.Clock.Advance(TimeSpan.FromMinutes(20));
         Assert.Equal([LeadStatus.New, LeadStatus.New, LeadStatus.Queued], await SendAsync("今天"));
-        var shanghaiToday = Tideflow.Web.Shared.UserTime.Local(node.Clock.GetUtcNow(), "Asia/Shanghai").ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-        // One count per capped channel: the day's first batch dropped the day before's.
-        Assert.Equal([(shanghaiToday, 3)], await app.InDbAsync(async db =>
-            (await db.ChannelDays.Where(d => d.ChannelId == org.Channel.Id).ToListAsync()).Select(d => (d.Day, d.Count)).ToList()));
+        string Day(DateTimeOffset at) =>
+            Tideflow.Web.Shared.UserTime.Local(at, "Asia/Shanghai").ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) + "@Asia/Shanghai";
+        // Each day its own count (a queued lead counts too: it came in that day).
+        Assert.Equal([(Day(node.Clock.GetUtcNow().AddDays(-1)), 3), (Day(node.Clock.GetUtcNow()), 3)], await ChannelDaysAsync());
 
         // Counted in UTC instead, the same channel has taken six leads today: the next one waits for review.
         channel = await (await node.As(org.Admin).PutJson($"/api/channels/{org.Channel.Id}",
@@ -263,10 +263,28 @@ public abstract class CaptureTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.Equal("UTC", channel.CapTimeZone);
         Assert.Equal([LeadStatus.Queued, LeadStatus.Queued, LeadStatus.Queued], await SendAsync("协调世界时"));
 
+        // The UTC day's first batch dropped the Shanghai days' counts; a day's first batch keeps the day before's (a node
+        // whose clock is a moment behind at midnight still counts it) and drops older ones.
+        var utcDay = node.Clock.GetUtcNow().UtcDateTime.Date;
+        Assert.Equal([($"{utcDay:yyyy-MM-dd}@UTC", 9)], await ChannelDaysAsync());
+        node.Clock.Advance(TimeSpan.FromDays(1));
+        Assert.Equal([LeadStatus.New, LeadStatus.New, LeadStatus.New], await SendAsync("明天"));
+        Assert.Equal([($"{utcDay:yyyy-MM-dd}@UTC", 9), ($"{utcDay.AddDays(1):yyyy-MM-dd}@UTC", 3)], await ChannelDaysAsync());
+        node.Clock.Advance(TimeSpan.FromDays(1));
+        await SendAsync("后天");
+        Assert.Equal([($"{utcDay.AddDays(1):yyyy-MM-dd}@UTC", 3), ($"{utcDay.AddDays(2):yyyy-MM-dd}@UTC", 3)], await ChannelDaysAsync());
+
+        // A Windows name is taken and kept as the IANA name every node knows.
+        channel = await (await node.As(org.Admin).PutJson($"/api/channels/{org.Channel.Id}",
+            new { name = "官网表单", kind = "WebForm", sourceTag = "官网", dailyCap = 6, capTimeZone = "China Standard Time" })).ReadAsync<ChannelRow>();
+        Assert.Equal("Asia/Shanghai", channel.CapTimeZone);
         var refused = await node.As(org.Admin).PutJson($"/api/channels/{org.Channel.Id}",
             new { name = "官网表单", kind = "WebForm", sourceTag = "官网", dailyCap = 6, capTimeZone = "Mars/Olympus" });
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Contains("capTimeZone", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        Task<List<(string, int)>> ChannelDaysAsync() => app.InDbAsync(async db =>
+            (await db.ChannelDays.Where(d => d.ChannelId == org.Channel.Id).ToListAsync()).Select(d => (d.Day, d.Count)).OrderBy(d => d.Day).ToList());
     }
 
     [Fact]

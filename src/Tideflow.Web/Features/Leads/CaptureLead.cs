@@ -226,9 +226,9 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
         return results;
     }
 
-    /// <summary>The calendar day the channel's cap counts <paramref name="now"/> in.</summary>
+    /// <summary>The calendar day the channel's cap counts <paramref name="now"/> in, with the zone it is a day of.</summary>
     private static string DayOf(Channel channel, DateTimeOffset now) =>
-        UserTime.Local(now, channel.CapTimeZone).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        UserTime.Local(now, channel.CapTimeZone).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) + "@" + channel.CapTimeZone;
 
     /// <summary>The leads the channel took today, as <see cref="LockTodayAsync"/> would find them, without a lock.</summary>
     private async Task<int> ReadTodayAsync(Channel channel, DateTimeOffset now, CancellationToken ct)
@@ -240,8 +240,9 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
 
     private Task<int> LeadsTodayAsync(Channel channel, DateTimeOffset now, CancellationToken ct)
     {
-        var dayStart = UserTime.StartOfDay(UserTime.Local(now, channel.CapTimeZone).Date, channel.CapTimeZone);
-        return db.Leads.CountAsync(l => l.ChannelId == channel.Id && l.ArrivedAt >= dayStart, ct);
+        var date = UserTime.Local(now, channel.CapTimeZone).Date;
+        var (dayStart, dayEnd) = (UserTime.StartOfDay(date, channel.CapTimeZone), UserTime.StartOfDay(date.AddDays(1), channel.CapTimeZone));
+        return db.Leads.CountAsync(l => l.ChannelId == channel.Id && l.ArrivedAt >= dayStart && l.ArrivedAt < dayEnd, ct);
     }
 
     /// <summary>
@@ -268,12 +269,14 @@ public sealed class CaptureLead(TideflowDbContext db, CurrentUser current, TimeP
             }
             var before = await LeadsTodayAsync(channel, now, ct);
             // Two first batches at once: the second waits for the first's row, then leaves it as it is. The day's first batch
-            // also drops the channel's earlier days, so the table holds one row per capped channel, not one per day forever.
+            // also drops the channel's rows of other days, so the table holds a few rows per capped channel, not one per day
+            // forever; the day before and after stay, for a node whose clock is a moment behind or ahead at midnight.
             await db.Database.ExecuteSqlAsync($"""
                 INSERT INTO "ChannelDays" ("ChannelId", "Day", "OrganizationId", "Count") VALUES ({channel.Id}, {day}, {channel.OrganizationId}, {before})
                 ON CONFLICT ("ChannelId", "Day") DO NOTHING
                 """, ct);
-            await db.ChannelDays.Where(d => d.ChannelId == channel.Id && d.Day != day).ExecuteDeleteAsync(ct);
+            var (yesterday, tomorrow) = (DayOf(channel, now.AddDays(-1)), DayOf(channel, now.AddDays(1)));
+            await db.ChannelDays.Where(d => d.ChannelId == channel.Id && d.Day != day && d.Day != yesterday && d.Day != tomorrow).ExecuteDeleteAsync(ct);
         }
     }
 

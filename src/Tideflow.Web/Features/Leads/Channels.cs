@@ -111,19 +111,24 @@ public sealed class Channels(TideflowDbContext db, CurrentUser me, TimeProvider 
             throw Problem.Invalid("allowedDomains", $"'{bad}' is not a host name such as example.cn.");
         }
         var zone = string.IsNullOrWhiteSpace(r.CapTimeZone) ? channel.CapTimeZone : r.CapTimeZone.Trim();
-        if (!TimeZoneInfo.TryFindSystemTimeZoneById(zone, out _))
+        if (!TimeZoneInfo.TryFindSystemTimeZoneById(zone, out var found))
         {
             throw Problem.Invalid("capTimeZone", $"'{zone}' is not a time zone; use an IANA name such as Asia/Shanghai.");
+        }
+        // Stored as an IANA name every node knows: "China Standard Time" is found here too, but names a zone on Windows only.
+        if (!found.HasIanaId && TimeZoneInfo.TryConvertWindowsIdToIanaId(zone, out var iana))
+        {
+            zone = iana;
         }
         channel.Name = name;
         channel.Kind = r.Kind;
         channel.SourceTag = r.SourceTag.Trim();
         channel.AllowedDomains = domains.Count == 0 ? null : string.Join(",", domains);
-        // Uncapped, the endpoint kept no count; in another time zone, "today" is another day. Either way the next capture
-        // starts the count afresh from the leads of its day.
-        if ((channel.DailyCap is null && r.DailyCap is not null) || zone != channel.CapTimeZone)
+        // Uncapped, the endpoint kept no count: the next capture starts it afresh from the leads of the day. (A count is of
+        // one zone's day, so a new zone starts its own.)
+        if (channel.DailyCap is null && r.DailyCap is not null)
         {
-            db.ChannelDays.RemoveRange(await db.ChannelDays.Where(d => d.ChannelId == channel.Id).ToListAsync(ct));
+            await db.ChannelDays.Where(d => d.ChannelId == channel.Id).ExecuteDeleteAsync(ct);
         }
         channel.CapTimeZone = zone;
         channel.DailyCap = r.DailyCap;

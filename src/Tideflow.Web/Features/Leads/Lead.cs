@@ -56,14 +56,16 @@ public sealed class Channel : IOrganizationOwned
 
 /// <summary>
 /// How many leads a channel's endpoint created on one day (in its <see cref="Channel.CapTimeZone"/>): what its daily cap
-/// is held against. A capture batch's
-/// write locks its channel's row and checks it against the count the batch was judged with, so two batches, on one node
-/// or two, never both take the last places.
+/// is held against. A capture batch's write locks its channel's row and checks it against the count the batch was judged
+/// with, so two batches, on one node or two, never both take the last places.
 /// </summary>
 public sealed class ChannelDay : IOrganizationOwned
 {
     public Guid ChannelId { get; set; }
-    /// <summary>yyyy-MM-dd, UTC.</summary>
+    /// <summary>
+    /// yyyy-MM-dd@time zone: the zone is part of the key, so a node that still counts in a channel's previous zone (it read
+    /// the channel before an admin changed it) keeps a row of its own instead of misreading another zone's count.
+    /// </summary>
     public required string Day { get; set; }
     public Guid OrganizationId { get; set; }
     public int Count { get; set; }

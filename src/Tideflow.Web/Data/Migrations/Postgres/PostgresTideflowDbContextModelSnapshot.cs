@@ -838,8 +838,8 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .HasColumnType("uuid");
 
                     b.Property<string>("Day")
-                        .HasMaxLength(10)
-                        .HasColumnType("character varying(10)");
+                        .HasMaxLength(80)
+                        .HasColumnType("character varying(80)");
 
                     b.Property<int>("Count")
                         .HasColumnType("integer");

@@ -823,7 +823,7 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Day")
-                        .HasMaxLength(10)
+                        .HasMaxLength(80)
                         .HasColumnType("TEXT");
 
                     b.Property<int>("Count")

@@ -12,7 +12,7 @@ using Tideflow.Web.Data;
 namespace Tideflow.Web.Data.Migrations.Postgres
 {
     [DbContext(typeof(PostgresTideflowDbContext))]
-    [Migration("20261123193448_ChannelCapTimeZone")]
+    [Migration("20261123195031_ChannelCapTimeZone")]
     partial class ChannelCapTimeZone
     {
         /// <inheritdoc />
@@ -841,8 +841,8 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                         .HasColumnType("uuid");
 
                     b.Property<string>("Day")
-                        .HasMaxLength(10)
-                        .HasColumnType("character varying(10)");
+                        .HasMaxLength(80)
+                        .HasColumnType("character varying(80)");
 
                     b.Property<int>("Count")
                         .HasColumnType("integer");

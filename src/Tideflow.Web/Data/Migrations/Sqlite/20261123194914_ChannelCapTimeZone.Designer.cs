@@ -11,7 +11,7 @@ using Tideflow.Web.Data;
 namespace Tideflow.Web.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteTideflowDbContext))]
-    [Migration("20261123193411_ChannelCapTimeZone")]
+    [Migration("20261123194914_ChannelCapTimeZone")]
     partial class ChannelCapTimeZone
     {
         /// <inheritdoc />
@@ -826,7 +826,7 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Day")
-                        .HasMaxLength(10)
+                        .HasMaxLength(80)
                         .HasColumnType("TEXT");
 
                     b.Property<int>("Count")
