@@ -71,4 +71,27 @@ public sealed class PipelineSettingsTests(BrowserApp app) : BrowserTest(app)
         await Expect(stages).ToHaveCountAsync(7);
         AssertNoErrors();
     }
+
+    [Fact]
+    public async Task An_admin_sets_the_days_after_which_the_workbench_calls_a_high_intent_customer_stalled()
+    {
+        var admin = await NewPageAsync();
+        await Ui.LoginAsync(admin, "admin");
+        await Ui.OpenAsync(admin, "/admin/pipeline");
+        await Expect(admin.Locator(Ui.Field("workbench-stalled-days"))).ToHaveValueAsync("7");
+        await admin.FillAsync(Ui.Field("workbench-stalled-days"), "10");
+        await admin.ClickAsync("[data-testid=save-pipeline]");
+        await Expect(admin.Locator(".mud-snackbar", new() { HasTextString = "已保存" })).ToHaveCountAsync(1);
+
+        await Ui.OpenAsync(admin, "/");
+        await Expect(admin.Locator("[data-testid=list-stalled]")).ToContainTextAsync("10 天未推进阶段");
+
+        // Back to the default for the tests after this one; the page shows what was saved.
+        await Ui.OpenAsync(admin, "/admin/pipeline");
+        await Expect(admin.Locator(Ui.Field("workbench-stalled-days"))).ToHaveValueAsync("10");
+        await admin.FillAsync(Ui.Field("workbench-stalled-days"), "7");
+        await admin.ClickAsync("[data-testid=save-pipeline]");
+        await Expect(admin.Locator(".mud-snackbar", new() { HasTextString = "已保存" })).ToHaveCountAsync(1);
+        AssertNoErrors();
+    }
 }

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Tideflow.Domain.Workbench;
 
 namespace Tideflow.Domain.Pipeline;
 
@@ -69,8 +70,15 @@ public sealed record MoveFacts(int FollowUpsWithNextPlan, string? LostReason, st
 /// runs <see cref="Default"/>.
 /// </summary>
 /// <param name="Pipelines">The pipelines in order; null: the one main pipeline.</param>
-public sealed record SalesPipeline(IReadOnlyList<Stage> Stages, IReadOnlyList<PipelineName>? Pipelines = null)
+/// <param name="Workbench">
+/// How far back the workbench looks for a high-intent customer not advanced and for new assignments (R5.7: "N days",
+/// set by the admin with the stages they are about); null: <see cref="WorkbenchSettings.Default"/>.
+/// </param>
+public sealed record SalesPipeline(IReadOnlyList<Stage> Stages, IReadOnlyList<PipelineName>? Pipelines = null, WorkbenchSettings? Workbench = null)
 {
+    /// <summary>The workbench's periods in force.</summary>
+    public WorkbenchSettings Periods => Workbench ?? WorkbenchSettings.Default;
+
     /// <summary>Every customer starts here, so the first stage's key never changes (its name may).</summary>
     public const string First = "new";
 
@@ -178,6 +186,8 @@ public static partial class PipelineRules
     private static partial Regex KeyPattern();
 
     public const int MaxPipelines = 10;
+    public const int MaxStalledDays = 365;
+    public const int MaxNewAssignmentDays = 90;
 
     /// <summary>Why the pipelines cannot be saved, by field (<c>stages[2].name</c>, <c>pipelines[1].key</c>), or empty.</summary>
     public static IReadOnlyDictionary<string, string> Problems(SalesPipeline pipeline)
@@ -189,6 +199,17 @@ public static partial class PipelineRules
         {
             problems["stages"] = "Send the stages as a list, each with its checks to enter and to leave and its actions (empty lists for none).";
             return problems;
+        }
+        if (pipeline.Workbench is { } periods)
+        {
+            if (periods.StalledDays is < 1 or > MaxStalledDays)
+            {
+                problems["workbench.stalledDays"] = $"Between 1 and {MaxStalledDays} days.";
+            }
+            if (periods.NewAssignmentDays is < 1 or > MaxNewAssignmentDays)
+            {
+                problems["workbench.newAssignmentDays"] = $"Between 1 and {MaxNewAssignmentDays} days.";
+            }
         }
         var named = pipeline.Named;
         if (named.Count > MaxPipelines)
@@ -321,7 +342,7 @@ public static partial class PipelineRules
     {
         Name = s.Name.Trim(),
         OnEnter = s.OnEnter.Select(a => a.Kind == StageActionKind.Task ? a with { Title = a.Title?.Trim() } : a with { Title = null, DueInHours = 0 }).ToList(),
-    }).ToList(), pipeline.Named.Select(p => p with { Name = p.Name.Trim() }).ToList());
+    }).ToList(), pipeline.Named.Select(p => p with { Name = p.Name.Trim() }).ToList(), pipeline.Workbench);
 
     private static string? ActionProblem(StageAction action, Stage stage)
     {

@@ -10,6 +10,26 @@ public class PipelineRulesTests
 
     private static Stage Open(string key, string name, params StageAction[] actions) => new(key, name, StageOutcome.Open, [], [], actions);
 
+    [Theory]
+    [InlineData(0, 3, "workbench.stalledDays")]
+    [InlineData(366, 3, "workbench.stalledDays")]
+    [InlineData(7, 0, "workbench.newAssignmentDays")]
+    [InlineData(7, 91, "workbench.newAssignmentDays")]
+    public void The_workbench_periods_are_refused_outside_their_range_by_field(int stalled, int fresh, string field)
+    {
+        var pipeline = SalesPipeline.Default with { Workbench = new Tideflow.Domain.Workbench.WorkbenchSettings(stalled, fresh) };
+        Assert.Equal([field], PipelineRules.Problems(pipeline).Keys);
+    }
+
+    [Fact]
+    public void Workbench_periods_are_kept_by_tidying_and_the_defaults_apply_without_them()
+    {
+        var periods = new Tideflow.Domain.Workbench.WorkbenchSettings(1, 90);
+        Assert.Empty(PipelineRules.Problems(SalesPipeline.Default with { Workbench = periods }));
+        Assert.Equal(periods, PipelineRules.Tidy(SalesPipeline.Default with { Workbench = periods }).Periods);
+        Assert.Equal(Tideflow.Domain.Workbench.WorkbenchSettings.Default, SalesPipeline.Default.Periods);
+    }
+
     [Fact]
     public void An_admin_may_rename_insert_and_reorder_open_stages_and_the_moves_follow()
     {

@@ -119,6 +119,36 @@ public abstract class WorkbenchTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
+    public async Task The_admin_sets_how_many_days_make_a_high_intent_customer_stalled_and_an_assignment_new()
+    {
+        var org = await app.NewOrgAsync();
+        var now = app.Clock.GetUtcNow();
+        var rep = org.RepA;
+        var tenDays = await CustomerAsync(org, rep, "A级十天未推进", c => (c.Grade, c.Stage, c.StageChangedAt) = ("A", "needs", now.AddDays(-10)));
+        var fiveDaysAgo = await CustomerAsync(org, rep, "五天前交接", c => (c.Grade, c.AssignedAt) = ("C", now.AddDays(-5)));
+        var before = await WorkbenchAsync(app, rep);
+        Assert.Contains(tenDays, List(before, "stalled").Top.Select(r => r.CustomerId));
+        Assert.DoesNotContain(fiveDaysAgo, List(before, "new-assignments").Top.Select(r => r.CustomerId));
+
+        var pipeline = await (await app.As(org.Admin).GetAsync("/api/pipeline")).ReadAsync<Domain.Pipeline.SalesPipeline>();
+        var saved = await (await app.As(org.Admin).PutJson("/api/pipeline", pipeline with { Workbench = new WorkbenchSettings(14, 7) }))
+            .ReadAsync<Domain.Pipeline.SalesPipeline>();
+        Assert.Equal(new WorkbenchSettings(14, 7), saved.Workbench);
+
+        var after = await WorkbenchAsync(app, rep);
+        Assert.Equal((14, 7), (after.Settings.StalledDays, after.Settings.NewAssignmentDays));
+        Assert.DoesNotContain(tenDays, List(after, "stalled").Top.Select(r => r.CustomerId));
+        Assert.Contains(fiveDaysAgo, List(after, "new-assignments").Top.Select(r => r.CustomerId));
+        // The full list behind the card agrees with it.
+        Assert.DoesNotContain(tenDays, await ViewAsync(app, rep, "stalled"));
+        Assert.Contains(fiveDaysAgo, await ViewAsync(app, rep, "new-assignments"));
+
+        var refused = await app.As(org.Admin).PutJson("/api/pipeline", pipeline with { Workbench = new WorkbenchSettings(0, 7) });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("workbench.stalledDays", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_list_too_long_to_read_with_the_others_shows_the_same_first_rows_as_its_full_list()
     {
         var org = await app.NewOrgAsync();

@@ -80,19 +80,19 @@ public sealed class WorkbenchLists(TideflowDbContext db, CurrentUser me, TimePro
             listed.TryGetValue(k.Key, out var rows) ? Top(rows, k.Key) : [])).ToList();
         var dueSoon = RolePermissions.Has(me.Role, Permission.WorkCustomers) ? await pool.DueSoonAsync(3, ct) : null;
         var inbox = await inboxes.GetAsync(ct);
-        return new WorkbenchSummary(lists, context.HighIntentGrade, WorkbenchSettings.Default, dueSoon, inbox.Unread, inbox.Items.Take(TopRows).ToList());
+        return new WorkbenchSummary(lists, context.HighIntentGrade, context.Pipeline.Periods, dueSoon, inbox.Unread, inbox.Items.Take(TopRows).ToList());
     }
 
     /// <summary>A list's key from a URL; anything else is a 400 that names the keys there are.</summary>
     public static WorkbenchView Parse(string key) => WorkbenchRules.TryParse(key, out var view) ? view
         : throw Problem.Invalid("view", $"'{key.Trim()}' is not a workbench list; use one of {string.Join(", ", WorkbenchRules.Keys.Values)}.");
 
-    /// <summary>The caller's local day (their profile's time zone), the default periods, and the best grade of the score card in force.</summary>
+    /// <summary>The caller's local day (their profile's time zone), the periods the admin set, and the best grade of the score card in force.</summary>
     public static async Task<ListContext> ContextAsync(TideflowDbContext db, CurrentUser me, TimeProvider clock, CancellationToken ct)
     {
         var (_, card) = await Scoring.ScoreCards.CurrentAsync(db, ct);
-        var window = WorkbenchWindow.At(clock.GetUtcNow(), UserTime.Zone(me.Scope.TimeZone), WorkbenchSettings.Default);
         var pipeline = await PipelineSettings.LoadAsync(db, me.OrganizationId, ct);
+        var window = WorkbenchWindow.At(clock.GetUtcNow(), UserTime.Zone(me.Scope.TimeZone), pipeline.Periods);
         return new ListContext(window, WorkbenchRules.HighIntentGrade(card), pipeline);
     }
 
