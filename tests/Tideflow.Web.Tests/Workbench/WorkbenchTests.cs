@@ -143,6 +143,16 @@ public abstract class WorkbenchTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.DoesNotContain(tenDays, await ViewAsync(app, rep, "stalled"));
         Assert.Contains(fiveDaysAgo, await ViewAsync(app, rep, "new-assignments"));
 
+        // A save of the stages alone (a script that knows nothing of the periods) keeps them.
+        var stagesOnly = await (await app.As(org.Admin).PutJson("/api/pipeline", new { stages = pipeline.Stages, pipelines = pipeline.Pipelines }))
+            .ReadAsync<Domain.Pipeline.SalesPipeline>();
+        Assert.Equal(new WorkbenchSettings(14, 7), stagesOnly.Workbench);
+        // Narrowed again, the lists follow.
+        await app.As(org.Admin).PutJson("/api/pipeline", pipeline with { Workbench = new WorkbenchSettings(9, 3) });
+        var narrowed = await WorkbenchAsync(app, rep);
+        Assert.Contains(tenDays, List(narrowed, "stalled").Top.Select(r => r.CustomerId));
+        Assert.DoesNotContain(fiveDaysAgo, List(narrowed, "new-assignments").Top.Select(r => r.CustomerId));
+
         var refused = await app.As(org.Admin).PutJson("/api/pipeline", pipeline with { Workbench = new WorkbenchSettings(0, 7) });
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Contains("workbench.stalledDays", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);

@@ -69,8 +69,9 @@ public sealed class PipelineSettings(TideflowDbContext db, CurrentUser me, TimeP
             {
                 throw Problem.Invalid(problems.ToDictionary(p => p.Key, p => new[] { p.Value }));
             }
-            var next = PipelineRules.Tidy(pipeline);
             var before = stored is null ? SalesPipeline.Default : JsonSerializer.Deserialize<SalesPipeline>(stored.Definition, Json)!;
+            // A save that leaves the workbench's periods out (a script written for the stages) keeps the ones set.
+            var next = PipelineRules.Tidy(pipeline with { Workbench = pipeline.Workbench ?? before.Workbench });
             await RefuseStrandingAsync(before, next, ct);
 
             var json = JsonSerializer.Serialize(next, Json);
