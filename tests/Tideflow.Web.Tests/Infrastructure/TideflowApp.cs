@@ -96,6 +96,29 @@ public abstract class TideflowApp : WebApplicationFactory<Program>, IAsyncLifeti
         return await TestOrg.CreateAsync(Services);
     }
 
+    /// <summary>
+    /// A node on a database of its own: for a test whose scheduled jobs, run days ahead on its clock, would otherwise
+    /// sweep or remind every other test's organisation in the shared database under their feet.
+    /// </summary>
+    public TideflowApp IsolatedNode(IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var name = $"tideflow_test_{Guid.NewGuid():N}";
+        var file = Path.Combine(Path.GetTempPath(), name + ".db");
+        var node = Provider == "Sqlite"
+            ? new NodeApp(Provider, $"Data Source={file}", settings ?? new Dictionary<string, string>(), null, () =>
+            {
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                foreach (var f in new[] { file, file + "-wal", file + "-shm" })
+                {
+                    File.Delete(f);
+                }
+                return Task.CompletedTask;
+            })
+            : new NodeApp(Provider, PostgresApp.ForDatabase(name), settings ?? new Dictionary<string, string>(), null, () => PostgresApp.DropAsync(name));
+        _ = node.Server;
+        return node;
+    }
+
     /// <summary>Runs work against the database as the system (no data scope), for arranging and checking.</summary>
     public async Task<T> InDbAsync<T>(Func<TideflowDbContext, Task<T>> work)
     {
@@ -106,11 +129,20 @@ public abstract class TideflowApp : WebApplicationFactory<Program>, IAsyncLifeti
 }
 
 public sealed class NodeApp(string provider, string connectionString, IReadOnlyDictionary<string, string> settings,
-    Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor? interceptor) : TideflowApp
+    Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor? interceptor, Func<Task>? dropDatabase = null) : TideflowApp
 {
     public override string Provider => provider;
     public override string ConnectionString => connectionString;
     protected override IReadOnlyDictionary<string, string> Settings => settings;
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (dropDatabase is not null)
+        {
+            await dropDatabase();
+        }
+    }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
