@@ -159,8 +159,15 @@ public sealed class OnceAuthenticatorTokenProvider(TideflowDbContext db, TimePro
         return true;
     }
 
-    private static IEnumerable<(string Code, DateTimeOffset At)> Used(string? stored) =>
-        (stored ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(e => e.Split('@'))
-            .Where(p => p.Length == 2 && long.TryParse(p[1], out _))
-            .Select(p => (p[0], DateTimeOffset.FromUnixTimeSeconds(long.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture))));
+    private static IEnumerable<(string Code, DateTimeOffset At)> Used(string? stored)
+    {
+        foreach (var entry in (stored ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = entry.Split('@');
+            if (parts.Length == 2 && long.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+            {
+                yield return (parts[0], DateTimeOffset.FromUnixTimeSeconds(seconds));
+            }
+        }
+    }
 }
