@@ -32,27 +32,45 @@ public static class Api
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
-    /// <summary>Runs <paramref name="work"/> while 8 clients keep asking for the rep's customer list; their latencies.</summary>
-    public static async Task<(List<double> Latencies, int Errors)> UnderListLoadAsync(HttpClient http, string repToken, Func<Task> work,
+    /// <summary>Clients of the background list load.</summary>
+    public const int ListClients = 8;
+
+    /// <summary>
+    /// Runs <paramref name="work"/> while <see cref="ListClients"/> clients ask for the rep's customer list; their latencies.
+    /// With <paramref name="rate"/> &gt; 0 the clients together start that many requests a second on a fixed schedule,
+    /// and a latency runs from a request's scheduled start, so time spent waiting behind a slow answer counts (no
+    /// coordinated omission). With 0 each client asks again as soon as it has its answer: a load that takes whatever
+    /// CPU the machine has left, so the job beside it gets only its share of the cores.
+    /// </summary>
+    public static async Task<(List<double> Latencies, int Errors)> UnderListLoadAsync(HttpClient http, string repToken, int rate, Func<Task> work,
         CancellationToken ct)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var latencies = new List<double>();
         var errors = 0;
-        var clients = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        var clock = Stopwatch.StartNew();
+        var period = rate > 0 ? TimeSpan.FromSeconds((double)ListClients / rate) : TimeSpan.Zero;
+        var clients = Enumerable.Range(0, ListClients).Select(client => Task.Run(async () =>
         {
+            // Clients spread over one period, so the requests do not arrive in bursts of eight.
+            var due = period * client / ListClients;
             while (!stop.IsCancellationRequested)
             {
-                var watch = Stopwatch.StartNew();
                 try
                 {
+                    if (rate > 0 && due > clock.Elapsed)
+                    {
+                        await Task.Delay(due - clock.Elapsed, stop.Token);
+                    }
+                    var from = rate > 0 ? due : clock.Elapsed;
                     using var r = await SendAsync(http, HttpMethod.Get, "api/customers?page=1&pageSize=25", repToken, null, stop.Token);
                     await r.Content.ReadAsByteArrayAsync(stop.Token);
                     lock (latencies)
                     {
-                        if (r.IsSuccessStatusCode) latencies.Add(watch.Elapsed.TotalMilliseconds);
+                        if (r.IsSuccessStatusCode) latencies.Add((clock.Elapsed - from).TotalMilliseconds);
                         else errors++;
                     }
+                    due += period;
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested)
                 {
@@ -71,6 +89,9 @@ public static class Api
         }
         return (latencies, errors);
     }
+
+    /// <summary>How a result row names the list load.</summary>
+    public static string ListLoad(int rate) => rate > 0 ? $"{ListClients} clients, {rate}/s" : $"{ListClients} clients, back to back";
 
     public static double P99(List<double> latencies)
     {

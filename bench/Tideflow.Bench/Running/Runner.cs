@@ -12,7 +12,7 @@ namespace Tideflow.Bench.Running;
 
 public sealed record RunOptions(Scale Scale, string Provider, int Seed, string? Target, string? Server, bool Reuse,
     int Requests, int Concurrency, string CommandLine, string? Only = null, int? CaptureRequests = null, int CaptureConcurrency = 32,
-    int ImportRows = 100_000, int WorkbenchLoads = 200, int? CaptureWarmUp = null)
+    int ImportRows = 100_000, int WorkbenchLoads = 200, int? CaptureWarmUp = null, int ListRate = 80)
 {
     /// <summary>Whether <paramref name="scenario"/> ("list", "workbench", "route", "rescore", "capture", "import", "sweep", "claim", "reminders") runs; all do unless --only names some.</summary>
     public bool Runs(string scenario) => Only is null || Only.Split(',').Contains(scenario, StringComparer.OrdinalIgnoreCase);
@@ -162,7 +162,7 @@ public static class Runner
             }
             if (o.Runs("sweep"))
             {
-                rows.AddRange(await SweepScenario.RunAsync(app, org, connectionString, isPostgres, log, ct));
+                rows.AddRange(await SweepScenario.RunAsync(app, o, org, connectionString, isPostgres, log, ct));
             }
             if (o.Runs("claim"))
             {

@@ -16,9 +16,10 @@ namespace Tideflow.Bench.Running;
 /// warning.
 /// </para>
 /// <para>
-/// The app: <c>POST /api/jobs/pool-sweep/run</c> as the admin, timed by the job's own start and finish, while 8 clients
-/// ask for the rep's customer list and one hand-written writer keeps updating random customers of the due set (a rep
-/// saving them), whose waits show how long the sweep holds the lock (SQLite: the database's; PostgreSQL: the rows').
+/// The app: <c>POST /api/jobs/pool-sweep/run</c> as the admin, timed by the job's own start and finish, while the list load
+/// runs (<see cref="Api.UnderListLoadAsync"/>: the rep's customer list, 80 requests/s unless --list-rate says otherwise)
+/// and one hand-written writer keeps updating random customers of the due set (a rep saving them), whose waits show
+/// how long the sweep holds the lock (SQLite: the database's; PostgreSQL: the rows').
 /// Then the reclaimed customers are given back by SQL, and the <b>floor</b> does the same reclaim by hand under the same
 /// load: one transaction of one UPDATE, one INSERT … SELECT of the history rows and one of the previous owners'
 /// notifications. The app also writes the warnings, closes open tasks and audits, which the floor does not.
@@ -26,7 +27,7 @@ namespace Tideflow.Bench.Running;
 /// </summary>
 public static class SweepScenario
 {
-    public static async Task<IReadOnlyList<ResultRow>> RunAsync(AppProcess app, Organisation org, string connectionString, bool isPostgres,
+    public static async Task<IReadOnlyList<ResultRow>> RunAsync(AppProcess app, RunOptions o, Organisation org, string connectionString, bool isPostgres,
         TextWriter log, CancellationToken ct)
     {
         var adminToken = org.Tokens.Single(t => t.UserId == org.Admin.Id).Secret;
@@ -62,7 +63,7 @@ public static class SweepScenario
 
         // The app's sweep.
         JsonElement job = default;
-        var (appWrites, appList, appListErrors) = await UnderLoadAsync(http, repToken, db, dueIds, async () =>
+        var (appWrites, appList, appListErrors) = await UnderLoadAsync(http, repToken, o.ListRate, db, dueIds, async () =>
             job = await Api.JsonAsync(http, HttpMethod.Post, "api/jobs/pool-sweep/run", adminToken, null, ct), ct);
         var appSeconds = (job.GetProperty("lastFinishedAt").GetDateTimeOffset() - job.GetProperty("lastStartedAt").GetDateTimeOffset()).TotalSeconds;
         var result = job.GetProperty("lastResult").GetString() ?? "";
@@ -75,7 +76,7 @@ public static class SweepScenario
         // The floor: the same reclaim by hand, one transaction.
         var floorWatch = new Stopwatch();
         var floorCount = 0;
-        var (floorWrites, floorList, _) = await UnderLoadAsync(http, repToken, db, dueIds, async () =>
+        var (floorWrites, floorList, _) = await UnderLoadAsync(http, repToken, o.ListRate, db, dueIds, async () =>
         {
             floorWatch.Start();
             floorCount = await FloorAsync(db, org.Organization.Id, pool, TimeProvider.System.GetUtcNow(), ct);
@@ -98,7 +99,7 @@ public static class SweepScenario
                 result == $"reclaimed {due}, warned {warn}" && reclaimed == due && floorCount == due ? "pass" : "fail"),
             new("longest wait of another writer during the sweep", $"{Max(appWrites):F0} ms ({appWrites.Count} writes)",
                 $"{Max(floorWrites):F0} ms ({floorWrites.Count} writes)", "—", "< 100 ms", appWrites.Count > 0 && Max(appWrites) < 100 ? "pass" : "fail"),
-            new("customer list p99 during the sweep (8 clients)", $"{Api.P99(appList):F0} ms", $"{Api.P99(floorList):F0} ms", "—", "< 200 ms",
+            new($"customer list p99 during the sweep ({Api.ListLoad(o.ListRate)})", $"{Api.P99(appList):F0} ms", $"{Api.P99(floorList):F0} ms", "—", "< 200 ms",
                 appListErrors == 0 && appList.Count > 0 && Api.P99(appList) < 200 ? "pass" : "fail"),
         ];
     }
@@ -109,7 +110,7 @@ public static class SweepScenario
     /// The list load plus one writer that keeps saving random customers of the due set (each save one short
     /// transaction, as a rep's edit would be), while <paramref name="work"/> runs.
     /// </summary>
-    private static async Task<(List<double> Writes, List<double> List, int ListErrors)> UnderLoadAsync(HttpClient http, string repToken, BenchDb db,
+    private static async Task<(List<double> Writes, List<double> List, int ListErrors)> UnderLoadAsync(HttpClient http, string repToken, int listRate, BenchDb db,
         List<Guid> dueIds, Func<Task> work, CancellationToken ct)
     {
         var writes = new List<double>();
@@ -138,7 +139,7 @@ public static class SweepScenario
                 await Task.Delay(20, CancellationToken.None);
             }
         }, CancellationToken.None);
-        var (list, errors) = await Api.UnderListLoadAsync(http, repToken, async () =>
+        var (list, errors) = await Api.UnderListLoadAsync(http, repToken, listRate, async () =>
         {
             try
             {
