@@ -10,6 +10,46 @@ public sealed class PoolTests(BrowserApp app) : BrowserTest(app)
         AssertStaleSaveRefusedAsync("/admin/pools", "save-pool", "pool-form", "其他人已保存了这个公海的规则");
 
     [Fact]
+    public async Task A_rep_enters_when_a_contract_ended_and_the_admins_draft_contract_rule_would_bring_the_customer_back()
+    {
+        var rep = await NewPageAsync();
+        await Ui.LoginAsync(rep, "rep4");
+        await Ui.OpenAsync(rep, "/customers");
+        var firstRow = rep.Locator("[data-testid=customer-table] tbody tr").First;
+        var first = firstRow.Locator("[data-testid=customer-row-name]");
+        var customer = (await first.TextContentAsync())!.Trim();
+        // A click on the row (not the name's link) opens the edit form.
+        await firstRow.Locator("td[data-label='行业']").ClickAsync();
+        var ended = TimeProvider.System.GetLocalNow().AddDays(-60).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        await rep.FillAsync(Ui.Field("customer-contract-ends"), ended);
+        await rep.Keyboard.PressAsync("Enter");
+        await rep.ClickAsync("[data-testid=save-customer]");
+        await Expect(rep.Locator("[data-testid=customer-form]")).ToHaveCountAsync(0);
+        await first.ClickAsync();
+        await rep.WaitForURLAsync(u => new Uri(u).AbsolutePath.StartsWith("/customers/", StringComparison.Ordinal));
+        await Expect(rep.Locator("body")).ToContainTextAsync($"合同到期日 {ended}");
+
+        var admin = await NewPageAsync();
+        await Ui.LoginAsync(admin, "admin");
+        await Ui.OpenAsync(admin, "/admin/pools");
+        // A draft of the default pool with only the new rule, previewed and not saved.
+        var rules = admin.Locator("[data-testid=reclaim-rule]");
+        while (await rules.CountAsync() > 0)
+        {
+            var count = await rules.CountAsync();
+            await rules.First.Locator("button[aria-label='删除']").ClickAsync();
+            await Expect(rules).ToHaveCountAsync(count - 1);
+        }
+        await admin.ClickAsync("button:has-text('添加规则')");
+        await Ui.SelectAsync(admin.Locator("[data-testid=rule-when]"), "合同到期 N 后未续约");
+        await admin.FillAsync(Ui.Field("rule-amount"), "2");
+        await admin.ClickAsync("[data-testid=pool-preview]");
+        var row = admin.Locator("[data-testid=preview-row]", new() { HasTextString = customer });
+        await Expect(row).ToContainTextAsync("contract ended 2 days ago, not renewed");
+        AssertNoErrors();
+    }
+
+    [Fact]
     public async Task A_rep_releases_a_customer_another_claims_it_from_the_pool_view_and_the_history_shows_both()
     {
         var releaser = await NewPageAsync();

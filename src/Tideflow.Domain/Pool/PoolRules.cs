@@ -13,6 +13,12 @@ public enum ReclaimWhen
     NotReachedStage,
     /// <summary>Claimed from the pool N ago and no follow-up logged since (首次跟进超时, default 48 h).</summary>
     FirstContactMissed,
+    /// <summary>
+    /// The customer's contract ended N ago and no later end date was entered (合同到期未续约), measured from the later of
+    /// the first instant after its last day and the assignment. It applies to won customers too: a contract's end is
+    /// when a won customer comes back.
+    /// </summary>
+    ContractEnded,
 }
 
 public enum PeriodUnit
@@ -80,9 +86,10 @@ public sealed record PoolSettings(
         Rules.FirstOrDefault(r => r.When == ReclaimWhen.FirstContactMissed)?.PeriodFor(grade) ?? TimeSpan.FromHours(48);
 }
 
-/// <summary>What the rules look at for one owned customer. <see cref="LastContactAt"/> is the last follow-up of a counted channel.</summary>
+/// <summary>What the rules look at for one owned customer. <see cref="LastContactAt"/> is the last follow-up of a counted channel;
+/// <see cref="ContractEndsAt"/> is the first instant after the last day of the customer's contract, if one was entered.</summary>
 public sealed record CustomerFacts(string? Grade, string Stage, DateTimeOffset AssignedAt, DateTimeOffset? LastContactAt,
-    DateTimeOffset? StageChangedAt, DateTimeOffset? ClaimedAt, DateTimeOffset? ProtectedUntil);
+    DateTimeOffset? StageChangedAt, DateTimeOffset? ClaimedAt, DateTimeOffset? ProtectedUntil, DateTimeOffset? ContractEndsAt = null);
 
 public enum ReclaimStatus
 {
@@ -105,17 +112,30 @@ public static class PoolRules
 {
     public static ReclaimDecision Evaluate(CustomerFacts c, PoolSettings s, SalesPipeline pipeline, DateTimeOffset now)
     {
-        if (Exemption(c, s, pipeline, now) is { } why)
+        if (Protection(c, now) is { } protectedWhy)
         {
-            return new ReclaimDecision(ReclaimStatus.Exempt, null, null, why);
+            return new ReclaimDecision(ReclaimStatus.Exempt, null, null, protectedWhy);
         }
-        var dues = s.Rules.Select(r => (Rule: r, Due: DueAt(r, c, pipeline))).ToList();
+        // A won or far-along customer is spared the rules that measure the pursuit, not the end of its contract.
+        var rules = s.Rules;
+        var spared = StageExemption(c, s, pipeline);
+        if (spared is not null)
+        {
+            rules = s.Rules.Where(r => !r.When.SparedByStage()).ToList();
+            if (rules.Count == 0 || (s.Combine == Combine.All && rules.Count < s.Rules.Count))
+            {
+                return new ReclaimDecision(ReclaimStatus.Exempt, null, null, spared);
+            }
+        }
+        var dues = rules.Select(r => (Rule: r, Due: DueAt(r, c, pipeline))).ToList();
         (ReclaimRule Rule, DateTimeOffset? Due)? decisive = s.Combine == Combine.Any
             ? dues.Where(d => d.Due is not null).OrderBy(d => d.Due).Cast<(ReclaimRule, DateTimeOffset?)?>().FirstOrDefault()
             : dues.Count > 0 && dues.All(d => d.Due is not null) ? dues.OrderByDescending(d => d.Due).First() : null;
         if (decisive is not { } d)
         {
-            return new ReclaimDecision(ReclaimStatus.Safe, null, null, "no reclaim rule applies");
+            // Won without a contract end entered: the exemption is the answer, not "no rule applies".
+            return spared is not null ? new ReclaimDecision(ReclaimStatus.Exempt, null, null, spared)
+                : new ReclaimDecision(ReclaimStatus.Safe, null, null, "no reclaim rule applies");
         }
         return new ReclaimDecision(d.Due <= now ? ReclaimStatus.Due : ReclaimStatus.Safe, d.Due, d.Rule, Describe(d.Rule, c.Grade));
     }
@@ -146,16 +166,18 @@ public static class PoolRules
         // A stage names a pursuit: customers in another pipeline (续约 …) are not measured against it.
         ReclaimWhen.NotReachedStage => !StagesOfPipeline(pipeline, r.Stage).Contains(c.Stage) || Reached(pipeline, c.Stage, r.Stage) ? null : c.AssignedAt,
         ReclaimWhen.FirstContactMissed => c.ClaimedAt is { } claimed && (c.LastContactAt is null || c.LastContactAt < claimed) ? claimed : null,
+        // From the assignment if later: a rep who claims a customer whose contract lapsed long ago gets the period to renew it.
+        ReclaimWhen.ContractEnded => c.ContractEndsAt is { } ended ? Later(c.AssignedAt, ended) : null,
         _ => null,
     };
 
-    /// <summary>Why the customer is spared, or null.</summary>
-    public static string? Exemption(CustomerFacts c, PoolSettings s, SalesPipeline pipeline, DateTimeOffset now)
+    /// <summary>Why every rule spares the customer (a manager protected it), or null.</summary>
+    public static string? Protection(CustomerFacts c, DateTimeOffset now) =>
+        c.ProtectedUntil is { } until && until > now ? $"protected until {until:yyyy-MM-dd HH:mm} UTC" : null;
+
+    /// <summary>Why the rules that measure the pursuit spare the customer (won, or far enough along), or null.</summary>
+    public static string? StageExemption(CustomerFacts c, PoolSettings s, SalesPipeline pipeline)
     {
-        if (c.ProtectedUntil is { } until && until > now)
-        {
-            return $"protected until {until:yyyy-MM-dd HH:mm} UTC";
-        }
         var stage = pipeline.Find(c.Stage);
         if (s.ExemptWon && stage?.Outcome == StageOutcome.Won)
         {
@@ -191,6 +213,7 @@ public static class PoolRules
             ReclaimWhen.NoStageProgress => $"no stage progress for {period}",
             ReclaimWhen.NotReachedStage => $"not at {r.Stage} {period} after assignment",
             ReclaimWhen.FirstContactMissed => $"no first contact within {period} of claiming",
+            ReclaimWhen.ContractEnded => $"contract ended {period} ago, not renewed",
             _ => r.When.ToString(),
         };
     }
@@ -299,6 +322,9 @@ public static class PoolRules
         }
         return problems;
     }
+
+    /// <summary>Whether the won / exempt-from-stage switches spare a customer from this condition: all but the contract's end.</summary>
+    public static bool SparedByStage(this ReclaimWhen when) => when != ReclaimWhen.ContractEnded;
 
     private static bool Reached(SalesPipeline pipeline, string stage, string? target) => StagesReached(pipeline, target).Contains(stage);
 

@@ -147,6 +147,56 @@ public class PoolRulesTests
     }
 
     [Fact]
+    public void A_won_customer_whose_contract_ended_and_was_not_renewed_comes_back_after_the_period_and_a_renewal_keeps_it()
+    {
+        // 30 days after the contract's end; the won switch and a protection still apply as set.
+        var settings = PoolSettings.Default with
+        {
+            Rules = [.. PoolSettings.Default.Rules, new ReclaimRule(ReclaimWhen.ContractEnded, 30, ByGrade: new Dictionary<string, int> { ["A"] = 60 })],
+        };
+        var ends = Start.AddDays(100);
+        var won = Assigned(Start) with { Stage = "won", ContractEndsAt = ends };
+        var clock = new FakeTimeProvider(ends.AddDays(30) - TimeSpan.FromMinutes(1));
+        var before = Evaluate(won, settings, clock);
+        // Won spares it from "no follow-up", not from the contract's end: safe, with the contract deciding when.
+        Assert.Equal(ReclaimStatus.Safe, before.Status);
+        Assert.Equal(ends.AddDays(30), before.DueAt);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        var due = Evaluate(won, settings, clock);
+        Assert.Equal(ReclaimStatus.Due, due.Status);
+        Assert.Equal(ReclaimWhen.ContractEnded, due.Rule!.When);
+        Assert.Equal("contract ended 30 days ago, not renewed", due.Reason);
+        // Grade A has 60 days; a renewal (a later end date) starts the count again from the new end.
+        Assert.Equal(ReclaimStatus.Safe, Evaluate(won with { Grade = "A" }, settings, clock).Status);
+        Assert.Equal(ReclaimStatus.Safe, Evaluate(won with { ContractEndsAt = ends.AddDays(365) }, settings, clock).Status);
+        // No contract entered: the rule cannot come due, and won keeps it exempt from the rest.
+        Assert.Equal(ReclaimStatus.Exempt, Evaluate(won with { ContractEndsAt = null }, settings, clock).Status);
+        // A protection spares it from every rule, the contract's end included.
+        Assert.Equal(ReclaimStatus.Exempt, Evaluate(won with { ProtectedUntil = clock.GetUtcNow().AddDays(1) }, settings, clock).Status);
+        // Claimed long after the contract lapsed: the new owner gets the full period from the claim to renew it.
+        var claimed = won with { AssignedAt = clock.GetUtcNow(), ClaimedAt = clock.GetUtcNow(), LastContactAt = clock.GetUtcNow() };
+        Assert.Equal(clock.GetUtcNow().AddDays(30), PoolRules.DueAt(settings.Rules[2], claimed, Pipeline));
+        clock.Advance(TimeSpan.FromDays(29));
+        Assert.Equal(ReclaimStatus.Safe, Evaluate(claimed, settings, clock).Status);
+        clock.Advance(TimeSpan.FromDays(1));
+        Assert.Equal(ReclaimWhen.ContractEnded, Evaluate(claimed, settings, clock).Rule!.When);
+    }
+
+    [Fact]
+    public void Under_AND_a_won_customer_stays_exempt_unless_every_rule_is_about_the_contract()
+    {
+        var contract = new ReclaimRule(ReclaimWhen.ContractEnded, 30);
+        var clock = new FakeTimeProvider(Start.AddDays(200));
+        var won = Assigned(Start) with { Stage = "won", ContractEndsAt = Start.AddDays(100) };
+        var both = new PoolSettings([new ReclaimRule(ReclaimWhen.NoFollowUp, 7), contract], Combine.All);
+        Assert.Equal(ReclaimStatus.Exempt, Evaluate(won, both, clock).Status);
+        Assert.Equal(ReclaimStatus.Due, Evaluate(won, both with { ExemptWon = false }, clock).Status);
+        Assert.Equal(ReclaimStatus.Due, Evaluate(won, new PoolSettings([contract], Combine.All), clock).Status);
+        // The rule takes no stage.
+        Assert.Contains("rules[0].stage", PoolRules.Problems(new PoolSettings([contract with { Stage = "won" }]), Pipeline, ["A", "B", "C"]).Keys);
+    }
+
+    [Fact]
     public void Warnings_open_before_the_due_time_and_a_late_sweep_sends_only_the_closest()
     {
         var settings = PoolSettings.Default with { WarnHoursBefore = [72, 24] };

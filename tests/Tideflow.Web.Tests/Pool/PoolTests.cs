@@ -10,6 +10,7 @@ using Tideflow.Web.Features.Assignment;
 using Tideflow.Web.Features.Customers;
 using Tideflow.Web.Features.Notifications;
 using Tideflow.Web.Features.Pool;
+using Tideflow.Web.Shared;
 using Tideflow.Web.Tests.Infrastructure;
 
 namespace Tideflow.Web.Tests.Pool;
@@ -457,6 +458,50 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
+    public async Task A_won_customer_whose_contract_ended_unrenewed_comes_back_and_a_renewed_one_stays()
+    {
+        app.SkipIfUnavailable();
+        await using var node = app.SecondNode(NoScheduler);
+        var org = await TestOrg.CreateAsync(node.Services);
+        var south = await (await node.As(org.Admin).PostJson("/api/pools", new
+        {
+            name = "续约公海", teamIds = new[] { org.TeamB },
+            settings = PoolSettings.Default with { Rules = [new ReclaimRule(ReclaimWhen.ContractEnded, 30)] },
+        })).ReadAsync<PoolView>();
+        var now = node.Clock.GetUtcNow();
+        var (lapsed, renewed, open) = await OwnedAsync(node, org, org.RepB.Id, 400, 400, 400) is var ids ? (ids[0], ids[1], ids[2]) : default;
+        await node.InDbAsync(db => db.Customers.Where(c => c.Id == lapsed || c.Id == renewed).ExecuteUpdateAsync(c => c.SetProperty(x => x.Stage, "won")));
+        // The rep enters the last day of each contract, in their own day (Asia/Shanghai).
+        var today = DateOnly.FromDateTime(UserTime.Local(now, "Asia/Shanghai"));
+        var rep = node.As(org.RepB);
+        var saved = await (await rep.PutJson($"/api/customers/{lapsed}", new { name = "合同到期客户", contractEndsOn = today.AddDays(-30) })).ReadAsync<CustomerRow>();
+        Assert.Equal(today.AddDays(-30), saved.ContractEndsOn);
+        foreach (var ends in new[] { today.AddDays(-30), today.AddDays(335) })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await rep.PutJson($"/api/customers/{renewed}", new { name = "已续约客户", contractEndsOn = ends })).StatusCode);
+        }
+        var bad = await rep.PutJson($"/api/customers/{open}", new { name = "未签约", contractEndsOn = "1899-12-31" });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("contractEndsOn", await bad.Content.ReadAsStringAsync());
+        // Over when its last day is over where the rep works: the next midnight in Shanghai, 16:00 UTC.
+        var endsAt = await node.InDbAsync(db => db.Customers.Where(c => c.Id == lapsed).Select(c => c.ContractEndsAt).SingleAsync());
+        Assert.Equal(UserTime.StartOfDay(today.AddDays(-29).ToDateTime(TimeOnly.MinValue), "Asia/Shanghai"), endsAt);
+        Assert.Equal(16, endsAt!.Value.UtcDateTime.Hour);
+
+        // Due 30 days after that midnight, warned the day before (the pool's 24 h warning).
+        var due = endsAt.Value.AddDays(30);
+        Assert.Equal("reclaimed 0, warned 0", await SweepAsync(node.Services, due.AddHours(-25), org.Id));
+        Assert.Equal("reclaimed 0, warned 1", await SweepAsync(node.Services, due.AddHours(-12), org.Id));
+        Assert.Equal("reclaimed 1, warned 0", await SweepAsync(node.Services, due, org.Id));
+        var (taken, kept) = await node.InDbAsync(async db => (
+            await db.Customers.SingleAsync(c => c.Id == lapsed), await db.Customers.Where(c => c.Id == renewed || c.Id == open).Select(c => c.OwnerId).ToListAsync()));
+        Assert.Equal((south.Id, org.RepB.Id, "contract ended 30 days ago, not renewed"), (taken.PoolId!.Value, taken.PreviousOwnerId!.Value, taken.PoolReason));
+        Assert.All(kept, owner => Assert.Equal(org.RepB.Id, owner));
+        var history = await HistoryAsync(node, org.Admin, lapsed);
+        Assert.Equal((OwnershipEvent.Reclaimed, "ContractEnded"), (history[0].Event, history[0].Rule));
+    }
+
+    [Fact]
     public async Task A_customer_followed_up_between_the_pick_and_the_reclaim_stays_with_its_rep()
     {
         app.SkipIfUnavailable();
@@ -523,7 +568,11 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
                 new ReclaimRule(ReclaimWhen.NoFollowUp, 7, ByGrade: new Dictionary<string, int> { ["A"] = 15, ["C"] = 3 }),
                 new ReclaimRule(ReclaimWhen.NotReachedStage, 20, Stage: "quoted"),
                 new ReclaimRule(ReclaimWhen.FirstContactMissed, 48, PeriodUnit.Hours),
+                new ReclaimRule(ReclaimWhen.ContractEnded, 30, ByGrade: new Dictionary<string, int> { ["B"] = 10 }),
             ], ExemptFromStage: "negotiation", ReleaseReasons: ["其他"]);
+        // Under AND a won or far-along customer is exempt unless every rule is the contract's end.
+        var allOf = settings with { Rules = [settings.Rules[0], settings.Rules[3]], Combine = Combine.All };
+        var contractOnly = settings with { Rules = [settings.Rules[3]], Combine = Combine.All };
         var facts = new List<CustomerFacts>();
         var random = new Random(7);
         string[] grades = ["A", "B", "C"];
@@ -534,8 +583,9 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
             DateTimeOffset? contact = random.Next(3) == 0 ? null : assigned.AddHours(random.Next(-200, 30 * 24));
             DateTimeOffset? claimed = random.Next(3) == 0 ? assigned : null;
             DateTimeOffset? protectedUntil = random.Next(10) == 0 ? now.AddDays(random.Next(-2, 3)) : null;
+            DateTimeOffset? contractEnds = random.Next(2) == 0 ? now.AddHours(random.Next(-80 * 24, 20 * 24)) : null;
             facts.Add(new CustomerFacts(random.Next(8) == 0 ? null : grades[random.Next(3)], stages[random.Next(stages.Length)], assigned,
-                contact > now ? now : contact, null, claimed, protectedUntil));
+                contact > now ? now : contact, null, claimed, protectedUntil, contractEnds));
         }
         var ids = await node.InDbAsync(async db =>
         {
@@ -546,7 +596,7 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
                 {
                     Id = Guid.CreateVersion7(), OrganizationId = org.Id, Name = $"组合 {list.Count}", OwnerId = org.RepA.Id, Grade = f.Grade,
                     AssignedAt = f.AssignedAt, LastFollowUpAt = f.LastContactAt, ClaimedAt = f.ClaimedAt, ProtectedUntil = f.ProtectedUntil,
-                    CreatedAt = f.AssignedAt, UpdatedAt = now,
+                    ContractEndsAt = f.ContractEndsAt, CreatedAt = f.AssignedAt, UpdatedAt = now,
                 };
                 db.Customers.Add(c);
                 list.Add(c.Id);
@@ -562,16 +612,24 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         });
         // Stored instants lose sub-microsecond ticks on PostgreSQL; evaluate what is stored.
         var stored = await node.InDbAsync(db => db.Customers.Where(c => ids.Contains(c.Id))
-            .Select(c => new { c.Id, Facts = new CustomerFacts(c.Grade, c.Stage, c.AssignedAt!.Value, c.LastFollowUpAt, c.StageChangedAt, c.ClaimedAt, c.ProtectedUntil) })
+            .Select(c => new
+            {
+                c.Id, Facts = new CustomerFacts(c.Grade, c.Stage, c.AssignedAt!.Value, c.LastFollowUpAt, c.StageChangedAt, c.ClaimedAt, c.ProtectedUntil, c.ContractEndsAt),
+            })
             .ToListAsync());
-        var expected = stored.Where(s => PoolRules.Evaluate(s.Facts, settings, SalesPipeline.Default, now).Status == ReclaimStatus.Due).Select(s => s.Id).Order().ToList();
-        Assert.InRange(expected.Count, 20, 100);
-
-        var response = await node.As(org.Admin).PostJson($"/api/pools/{org.DefaultPool}/preview", settings);
-        var preview = await response.ReadAsync<PoolPreview>();
-        Assert.Equal(expected.Count, preview.Total);
-        Assert.Equal(expected, preview.Sample.Select(r => r.CustomerId).Order().ToList());
-        Assert.All(preview.Sample, r => Assert.StartsWith("repA", r.Owner));
+        foreach (var (rules, least) in new[] { (settings, 20), (allOf, 3), (contractOnly, 10) })
+        {
+            var expected = stored.Where(s => PoolRules.Evaluate(s.Facts, rules, SalesPipeline.Default, now).Status == ReclaimStatus.Due).Select(s => s.Id).Order().ToList();
+            Assert.InRange(expected.Count, least, 100);
+            var response = await node.As(org.Admin).PostJson($"/api/pools/{org.DefaultPool}/preview", rules);
+            var preview = await response.ReadAsync<PoolPreview>();
+            Assert.Equal(expected.Count, preview.Total);
+            Assert.Equal(expected, preview.Sample.Select(r => r.CustomerId).Order().ToList());
+            Assert.All(preview.Sample, r => Assert.StartsWith("repA", r.Owner));
+        }
+        // Won customers with a lapsed contract are among those the contract's end alone brings back.
+        Assert.Contains(stored, s => s.Facts.Stage == "won"
+            && PoolRules.Evaluate(s.Facts, contractOnly, SalesPipeline.Default, now) is { Status: ReclaimStatus.Due });
     }
 }
 

@@ -40,6 +40,13 @@ public sealed class Customer : Access.IOrganizationOwned, Leads.IHasCustomFields
     public DateTimeOffset? StageChangedAt { get; set; }
     /// <summary>When the last follow-up record was logged; what "no follow-up for N days" is measured from.</summary>
     public DateTimeOffset? LastFollowUpAt { get; set; }
+    /// <summary>The last day of the customer's current contract (合同到期日), as entered; a renewal enters a later one.</summary>
+    public DateOnly? ContractEndsOn { get; set; }
+    /// <summary>
+    /// The first instant after <see cref="ContractEndsOn"/>: its next midnight in the time zone of whoever entered it.
+    /// What the "contract ended" reclaim rule measures from, so the sweep compares instants.
+    /// </summary>
+    public DateTimeOffset? ContractEndsAt { get; set; }
     /// <summary>The next contact the last follow-up record planned.</summary>
     public DateTimeOffset? NextContactAt { get; set; }
     public DateTimeOffset CreatedAt { get; set; }

@@ -14,7 +14,7 @@ namespace Tideflow.Web.Features.Customers;
 public sealed record CustomerRow(Guid Id, string Name, string? Company, string? Mobile, string? Email,
     string? Region, string? Industry, Guid? OwnerId, string? OwnerName, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
     string? Grade = null, IReadOnlyDictionary<string, string>? Fields = null, string Stage = Domain.Pipeline.SalesPipeline.First,
-    string? FeedbackTags = null);
+    string? FeedbackTags = null, DateOnly? ContractEndsOn = null);
 
 public sealed record CustomerQuery(string? Search = null, Guid? OwnerId = null, int Page = 1, int PageSize = 25,
     string? Sort = null, bool Descending = false, string? Field = null, string? FieldValue = null, string? FieldFrom = null, string? FieldTo = null,
@@ -23,6 +23,7 @@ public sealed record CustomerQuery(string? Search = null, Guid? OwnerId = null, 
 /// <summary>
 /// What a rep may type about a customer. Owner, organisation and audit fields are not here on purpose.
 /// <see cref="Fields"/> are custom field values by key; null on an update keeps the stored ones.
+/// <see cref="ContractEndsOn"/> is the last day of the current contract (合同到期日); a renewal enters the new contract's.
 /// </summary>
 public sealed record SaveCustomerRequest(
     [property: Required, StringLength(100, MinimumLength = 1)] string Name,
@@ -31,7 +32,8 @@ public sealed record SaveCustomerRequest(
     [property: StringLength(254), EmailAddress] string? Email,
     [property: StringLength(50)] string? Region,
     [property: StringLength(50)] string? Industry,
-    Dictionary<string, string?>? Fields = null);
+    Dictionary<string, string?>? Fields = null,
+    DateOnly? ContractEndsOn = null);
 
 /// <summary>
 /// Customers as the current user may see them. Visibility comes from the DbContext's data-scope filter,
@@ -141,7 +143,7 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
             CreatedAt = now,
             UpdatedAt = now,
         };
-        Apply(customer, request);
+        Apply(customer, request, me.Scope.TimeZone);
         customer.Fields = fields;
         db.Customers.Add(customer);
         await RegisterContactKeysAsync(customer, ct);
@@ -154,7 +156,7 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
         var customer = await db.Customers.SingleOrDefaultAsync(c => c.Id == id, ct) ?? throw Problem.NotFound("Customer");
         var fields = request.Fields is null ? null : await CheckFieldsAsync(request.Fields, ct, Scoring.LeadScoring.StoredFields(customer.Fields));
         request = Normalize(request);
-        Apply(customer, request);
+        Apply(customer, request, me.Scope.TimeZone);
         if (request.Fields is not null)
         {
             // Values of archived fields are kept: no form shows them any more, so none can mean to clear them.
@@ -200,6 +202,10 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
         var email = ContactRules.NormalizeEmail(r.Email, out var badEmail);
         if (badMobile) errors["mobile"] = [Leads.Leads.Describe(ContactProblem.InvalidMobile)];
         if (badEmail) errors["email"] = [Leads.Leads.Describe(ContactProblem.InvalidEmail)];
+        if (r.ContractEndsOn is { Year: < 2000 or > 2199 })
+        {
+            errors["contractEndsOn"] = ["A contract's last day lies between the years 2000 and 2199."];
+        }
         if (errors.Count > 0) throw Problem.Invalid(errors);
         return r with { Mobile = mobile, Email = email };
     }
@@ -223,8 +229,14 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
         }
     }
 
-    private static void Apply(Customer c, SaveCustomerRequest r)
+    private static void Apply(Customer c, SaveCustomerRequest r, string timeZone)
     {
+        // Kept as entered; the rule reads the instant the last day is over where the person entering it works.
+        if (c.ContractEndsOn != r.ContractEndsOn)
+        {
+            c.ContractEndsOn = r.ContractEndsOn;
+            c.ContractEndsAt = r.ContractEndsOn is { } last ? UserTime.StartOfDay(last.AddDays(1).ToDateTime(TimeOnly.MinValue), timeZone) : null;
+        }
         c.Name = r.Name.Trim();
         c.Company = Blank(r.Company);
         // Sticky ownership (R3.3) finds a company's customer by this key: a lead from the same company goes to its owner.
@@ -243,7 +255,8 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
         join u in db.Users on c.OwnerId equals u.Id into owner
         from u in owner.DefaultIfEmpty()
         select new CustomerRow(c.Id, c.Name, c.Company, c.Mobile, c.Email, c.Region, c.Industry, c.OwnerId,
-            u == null ? null : u.DisplayName, c.CreatedAt, c.UpdatedAt, c.Grade, Scoring.LeadScoring.StoredFields(c.Fields), c.Stage, c.FeedbackTags);
+            u == null ? null : u.DisplayName, c.CreatedAt, c.UpdatedAt, c.Grade, Scoring.LeadScoring.StoredFields(c.Fields), c.Stage, c.FeedbackTags,
+            c.ContractEndsOn);
 }
 
 public static class CustomerEndpoints

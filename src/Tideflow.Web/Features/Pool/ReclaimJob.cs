@@ -11,9 +11,10 @@ namespace Tideflow.Web.Features.Pool;
 
 /// <summary>A customer the rules pick, with the facts <see cref="PoolRules.Evaluate"/> needs.</summary>
 public sealed record PoolCandidate(Guid Id, Guid OrganizationId, string Name, string? Company, Guid OwnerId, string? Grade, string Stage,
-    DateTimeOffset AssignedAt, DateTimeOffset? LastContactAt, DateTimeOffset? StageChangedAt, DateTimeOffset? ClaimedAt, DateTimeOffset? ProtectedUntil)
+    DateTimeOffset AssignedAt, DateTimeOffset? LastContactAt, DateTimeOffset? StageChangedAt, DateTimeOffset? ClaimedAt, DateTimeOffset? ProtectedUntil,
+    DateTimeOffset? ContractEndsAt = null)
 {
-    public CustomerFacts Facts => new(Grade, Stage, AssignedAt, LastContactAt, StageChangedAt, ClaimedAt, ProtectedUntil);
+    public CustomerFacts Facts => new(Grade, Stage, AssignedAt, LastContactAt, StageChangedAt, ClaimedAt, ProtectedUntil, ContractEndsAt);
 }
 
 /// <summary>
@@ -201,7 +202,7 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
         return customers.Select(c => new PoolCandidate(c.Id, c.OrganizationId, c.Name, c.Company, c.OwnerId!.Value, c.Grade, c.Stage,
             c.AssignedAt ?? c.CreatedAt,
             every ? c.LastFollowUpAt : db.FollowUpRecords.Where(f => f.CustomerId == c.Id && channels.Contains(f.Channel)).Max(f => (DateTimeOffset?)f.At),
-            c.StageChangedAt, c.ClaimedAt, c.ProtectedUntil));
+            c.StageChangedAt, c.ClaimedAt, c.ProtectedUntil, c.ContractEndsAt));
     }
 
     /// <summary>

@@ -17,13 +17,15 @@ public static class ReclaimRulesSql
     /// <summary>Customers the rules make due at <paramref name="now"/> (not exempt). Pass a later now to find those due soon.</summary>
     public static Expression<Func<Customer, bool>> Due(PoolSettings s, SalesPipeline pipeline, TideflowDbContext db, DateTimeOffset now)
     {
-        var rules = s.Rules.Select(r => RuleDue(r, s, pipeline, db, now)).ToList();
+        // As PoolRules.Evaluate: protection spares from every rule, a stage exemption from all but the contract's end.
+        var notStageExempt = NotStageExempt(s, pipeline);
+        var rules = s.Rules.Select(r => r.When.SparedByStage() ? And(notStageExempt, RuleDue(r, s, pipeline, db, now)) : RuleDue(r, s, pipeline, db, now)).ToList();
         var due = rules.Count == 0 ? (c => false)
             : rules.Aggregate((a, b) => s.Combine == Domain.Pool.Combine.Any ? Or(a, b) : And(a, b));
-        return And(NotExempt(s, pipeline, now), due);
+        return And(c => c.ProtectedUntil == null || c.ProtectedUntil <= now, due);
     }
 
-    private static Expression<Func<Customer, bool>> NotExempt(PoolSettings s, SalesPipeline pipeline, DateTimeOffset now)
+    private static Expression<Func<Customer, bool>> NotStageExempt(PoolSettings s, SalesPipeline pipeline)
     {
         var exemptStages = new List<string>();
         if (s.ExemptWon)
@@ -34,7 +36,7 @@ public static class ReclaimRulesSql
         {
             exemptStages.AddRange(PoolRules.StagesReached(pipeline, from).Where(k => pipeline.Find(k)?.Outcome == StageOutcome.Open));
         }
-        return c => (c.ProtectedUntil == null || c.ProtectedUntil <= now) && !exemptStages.Contains(c.Stage);
+        return c => !exemptStages.Contains(c.Stage);
     }
 
     private static Expression<Func<Customer, bool>> RuleDue(ReclaimRule r, PoolSettings s, SalesPipeline pipeline, TideflowDbContext db, DateTimeOffset now)
@@ -66,6 +68,8 @@ public static class ReclaimRulesSql
                 return every
                     ? c => c.ClaimedAt != null && c.ClaimedAt <= cut && (c.LastFollowUpAt == null || c.LastFollowUpAt < c.ClaimedAt)
                     : c => c.ClaimedAt != null && c.ClaimedAt <= cut && !records.Any(f => f.CustomerId == c.Id && channels.Contains(f.Channel) && f.At >= c.ClaimedAt);
+            case ReclaimWhen.ContractEnded:
+                return c => (c.AssignedAt ?? c.CreatedAt) <= cut && c.ContractEndsAt != null && c.ContractEndsAt <= cut;
             default:
                 return c => false;
         }
