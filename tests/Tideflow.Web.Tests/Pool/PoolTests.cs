@@ -480,9 +480,17 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         {
             Assert.Equal(HttpStatusCode.OK, (await rep.PutJson($"/api/customers/{renewed}", new { name = "已续约客户", contractEndsOn = ends })).StatusCode);
         }
-        var bad = await rep.PutJson($"/api/customers/{open}", new { name = "未签约", contractEndsOn = "1899-12-31" });
-        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
-        Assert.Contains("contractEndsOn", await bad.Content.ReadAsStringAsync());
+        foreach (var far in new[] { "1899-12-31", today.AddYears(11).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) })
+        {
+            var bad = await rep.PutJson($"/api/customers/{open}", new { name = "未签约", contractEndsOn = far });
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.Contains("contractEndsOn", await bad.Content.ReadAsStringAsync());
+        }
+        // A save that does not send the day keeps it (clients written before it existed); clearing is explicit.
+        Assert.Equal(HttpStatusCode.OK, (await rep.PutJson($"/api/customers/{open}", new { name = "未签约", contractEndsOn = today })).StatusCode);
+        Assert.Equal(today, (await (await rep.PutJson($"/api/customers/{open}", new { name = "未签约 改名" })).ReadAsync<CustomerRow>()).ContractEndsOn);
+        Assert.Null((await (await rep.PutJson($"/api/customers/{open}", new { name = "未签约", clearContractEndsOn = true })).ReadAsync<CustomerRow>()).ContractEndsOn);
+        Assert.Null(await node.InDbAsync(db => db.Customers.Where(c => c.Id == open).Select(c => c.ContractEndsAt).SingleAsync()));
         // Over when its last day is over where the rep works: the next midnight in Shanghai, 16:00 UTC.
         var endsAt = await node.InDbAsync(db => db.Customers.Where(c => c.Id == lapsed).Select(c => c.ContractEndsAt).SingleAsync());
         Assert.Equal(UserTime.StartOfDay(today.AddDays(-29).ToDateTime(TimeOnly.MinValue), "Asia/Shanghai"), endsAt);

@@ -24,6 +24,8 @@ public sealed record CustomerQuery(string? Search = null, Guid? OwnerId = null, 
 /// What a rep may type about a customer. Owner, organisation and audit fields are not here on purpose.
 /// <see cref="Fields"/> are custom field values by key; null on an update keeps the stored ones.
 /// <see cref="ContractEndsOn"/> is the last day of the current contract (合同到期日); a renewal enters the new contract's.
+/// Null on an update keeps the stored day (a client written before the field existed must not erase it);
+/// <see cref="ClearContractEndsOn"/> removes it.
 /// </summary>
 public sealed record SaveCustomerRequest(
     [property: Required, StringLength(100, MinimumLength = 1)] string Name,
@@ -33,7 +35,8 @@ public sealed record SaveCustomerRequest(
     [property: StringLength(50)] string? Region,
     [property: StringLength(50)] string? Industry,
     Dictionary<string, string?>? Fields = null,
-    DateOnly? ContractEndsOn = null);
+    DateOnly? ContractEndsOn = null,
+    bool ClearContractEndsOn = false);
 
 /// <summary>
 /// Customers as the current user may see them. Visibility comes from the DbContext's data-scope filter,
@@ -130,7 +133,7 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
     {
         me.Require(Permission.WorkCustomers);
         var fields = await CheckFieldsAsync(request.Fields ?? [], ct);
-        request = Normalize(request);
+        request = Normalize(request, clock.GetUtcNow());
         var now = clock.GetUtcNow();
         var customer = new Customer
         {
@@ -155,7 +158,7 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
         me.Require(Permission.WorkCustomers);
         var customer = await db.Customers.SingleOrDefaultAsync(c => c.Id == id, ct) ?? throw Problem.NotFound("Customer");
         var fields = request.Fields is null ? null : await CheckFieldsAsync(request.Fields, ct, Scoring.LeadScoring.StoredFields(customer.Fields));
-        request = Normalize(request);
+        request = Normalize(request, clock.GetUtcNow());
         Apply(customer, request, me.Scope.TimeZone);
         if (request.Fields is not null)
         {
@@ -187,7 +190,7 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
     }
 
     /// <summary>Validates, then mobile to E.164 and email lower-cased; one 400 naming every bad field.</summary>
-    private static SaveCustomerRequest Normalize(SaveCustomerRequest r)
+    private static SaveCustomerRequest Normalize(SaveCustomerRequest r, DateTimeOffset now)
     {
         var errors = new Dictionary<string, string[]>();
         try
@@ -202,9 +205,14 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
         var email = ContactRules.NormalizeEmail(r.Email, out var badEmail);
         if (badMobile) errors["mobile"] = [Leads.Leads.Describe(ContactProblem.InvalidMobile)];
         if (badEmail) errors["email"] = [Leads.Leads.Describe(ContactProblem.InvalidEmail)];
-        if (r.ContractEndsOn is { Year: < 2000 or > 2199 })
+        // Ten years ahead at most, as a rule's period: a far-off day would keep a won customer from the pool for good.
+        if (r.ContractEndsOn is { } last && (last.Year < 2000 || last > DateOnly.FromDateTime(now.UtcDateTime).AddYears(10)))
         {
-            errors["contractEndsOn"] = ["A contract's last day lies between the years 2000 and 2199."];
+            errors["contractEndsOn"] = ["A contract's last day lies between the year 2000 and ten years from today."];
+        }
+        if (r.ClearContractEndsOn && r.ContractEndsOn is not null)
+        {
+            errors["clearContractEndsOn"] = ["Send a contract end date or clear it, not both."];
         }
         if (errors.Count > 0) throw Problem.Invalid(errors);
         return r with { Mobile = mobile, Email = email };
@@ -232,10 +240,14 @@ public sealed class Customers(TideflowDbContext db, CurrentUser me, TimeProvider
     private static void Apply(Customer c, SaveCustomerRequest r, string timeZone)
     {
         // Kept as entered; the rule reads the instant the last day is over where the person entering it works.
-        if (c.ContractEndsOn != r.ContractEndsOn)
+        if (r.ClearContractEndsOn)
         {
-            c.ContractEndsOn = r.ContractEndsOn;
-            c.ContractEndsAt = r.ContractEndsOn is { } last ? UserTime.StartOfDay(last.AddDays(1).ToDateTime(TimeOnly.MinValue), timeZone) : null;
+            (c.ContractEndsOn, c.ContractEndsAt) = (null, null);
+        }
+        else if (r.ContractEndsOn is { } last && c.ContractEndsOn != last)
+        {
+            c.ContractEndsOn = last;
+            c.ContractEndsAt = UserTime.StartOfDay(last.AddDays(1).ToDateTime(TimeOnly.MinValue), timeZone);
         }
         c.Name = r.Name.Trim();
         c.Company = Blank(r.Company);
