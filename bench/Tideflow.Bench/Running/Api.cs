@@ -93,13 +93,16 @@ public static class Api
     /// <summary>How a result row names the list load.</summary>
     public static string ListLoad(int rate) => rate > 0 ? $"{ListClients} clients, {rate}/s" : $"{ListClients} clients, back to back";
 
-    public static double P99(List<double> latencies)
+    public static double P99(List<double> latencies) => Percentile(latencies, 0.99);
+
+    /// <summary>The <paramref name="p"/> quantile (0.5, 0.99 …) of the latencies, nearest rank; NaN when there are none.</summary>
+    public static double Percentile(List<double> latencies, double p)
     {
         if (latencies.Count == 0)
         {
             return double.NaN;
         }
         var sorted = latencies.Order().ToList();
-        return sorted[(int)Math.Ceiling(sorted.Count * 0.99) - 1];
+        return sorted[(int)Math.Ceiling(sorted.Count * p) - 1];
     }
 }

@@ -14,7 +14,8 @@ namespace Tideflow.Bench.Running;
 /// <summary>
 /// Re-scoring every open lead after a rule change (issue 4: 1M open leads &lt; 60 s on PostgreSQL, with the app still
 /// serving). The admin saves a new score-card version and starts the job through the API; while it runs, the rep's
-/// customer list is asked for 80 times a second (<see cref="Api.UnderListLoadAsync"/>, --list-rate), and its p99 is reported. The time is the job's own (created → finished).
+/// customer list is asked for 80 times a second (<see cref="Api.UnderListLoadAsync"/>, --list-rate), and its p99 is
+/// reported. The time is the job's own (created → finished).
 /// The floor runs under the same list load.
 /// <b>Floor</b>: the same leads read with one query, scored by the same <see cref="LeadScoring.Apply"/> in-process,
 /// and the same five columns written back (SQLite: prepared UPDATEs in 10,000-row transactions; PostgreSQL: binary
@@ -67,11 +68,9 @@ public static class RescoreScenario
         var seconds = status == "Completed"
             ? (job.GetProperty("finishedAt").GetDateTimeOffset() - job.GetProperty("createdAt").GetDateTimeOffset()).TotalSeconds
             : double.NaN;
-        latencies.Sort();
-        double At(double p) => latencies.Count == 0 ? double.NaN : latencies[(int)Math.Ceiling(latencies.Count * p) - 1];
-        var p99 = At(0.99);
+        var p99 = Api.P99(latencies);
         log.WriteLine($"rescore app: {status} in {seconds:F1} s, {job.GetProperty("done").GetInt32():N0} done, " +
-                      $"{job.GetProperty("regraded").GetInt32():N0} regraded; list during it: {latencies.Count} ok, {errors} errors, p50 {At(0.5):F1}, p90 {At(0.9):F1}, p99 {p99:F1} ms");
+                      $"{job.GetProperty("regraded").GetInt32():N0} regraded; list during it: {latencies.Count} ok, {errors} errors, p50 {Api.Percentile(latencies, 0.5):F1}, p90 {Api.Percentile(latencies, 0.9):F1}, p99 {p99:F1} ms");
 
         // The floor runs under the same list load, so both share the cores with the same serving work.
         var floorWatch = Stopwatch.StartNew();

@@ -19,7 +19,8 @@ public static class ReclaimRulesSql
     {
         // As PoolRules.Evaluate: protection spares from every rule, a stage exemption from all but the contract's end.
         var notStageExempt = NotStageExempt(s, pipeline);
-        var rules = s.Rules.Select(r => r.When.SparedByStage() ? And(notStageExempt, RuleDue(r, s, pipeline, db, now)) : RuleDue(r, s, pipeline, db, now)).ToList();
+        var rules = s.Rules.Select(r => (Rule: r, Due: RuleDue(r, s, pipeline, db, now)))
+            .Select(x => x.Rule.When.SparedByStage() ? And(notStageExempt, x.Due) : x.Due).ToList();
         var due = rules.Count == 0 ? (c => false)
             : rules.Aggregate((a, b) => s.Combine == Domain.Pool.Combine.Any ? Or(a, b) : And(a, b));
         return And(c => c.ProtectedUntil == null || c.ProtectedUntil <= now, due);
