@@ -692,9 +692,13 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
     /// <summary>Writes an audit entry that is not an entity change (login, export, role change reason).</summary>
     /// <param name="ip">The sender's address, where it is not the current request's (a batch of captured submissions).</param>
     public void Audit(string action, string? entityType = null, string? entityId = null, object? details = null,
-        Guid? organizationId = null, Guid? actorId = null, string? actorName = null, string? ip = null)
-    {
-        AuditEntries.Add(new AuditEntry
+        Guid? organizationId = null, Guid? actorId = null, string? actorName = null, string? ip = null) =>
+        AuditEntries.Add(AuditEntryFor(action, entityType, entityId, details, organizationId, actorId, actorName, ip));
+
+    /// <summary>The entry <see cref="Audit"/> adds, for a write that inserts it by its own SQL.</summary>
+    public AuditEntry AuditEntryFor(string action, string? entityType = null, string? entityId = null, object? details = null,
+        Guid? organizationId = null, Guid? actorId = null, string? actorName = null, string? ip = null) =>
+        new()
         {
             OrganizationId = organizationId ?? currentUser.OrganizationId,
             At = clock.GetUtcNow(),
@@ -705,8 +709,7 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
             EntityType = entityType,
             EntityId = entityId,
             Changes = details is null ? null : JsonSerializer.Serialize(details, AuditJson),
-        });
-    }
+        };
 
     private static readonly HashSet<string> Secret =
     [

@@ -9,6 +9,7 @@ using Tideflow.Web.Features.Access;
 using Tideflow.Web.Features.Assignment;
 using Tideflow.Web.Features.Customers;
 using Tideflow.Web.Features.Notifications;
+using Tideflow.Web.Features.Pipeline;
 using Tideflow.Web.Features.Pool;
 using Tideflow.Web.Shared;
 using Tideflow.Web.Tests.Infrastructure;
@@ -85,6 +86,21 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.Equal((OwnershipEvent.Released, "多次联系不上: 打了三次没人接", Pools.DefaultName), (history[1].Event, history[1].Reason, history[1].Pool));
         Assert.StartsWith("repA", history[1].From);
         Assert.StartsWith("repA", history[1].By);
+        // The claim is one audit entry, the same on both databases (PostgreSQL writes it in the claim's one statement);
+        // the history row and the first-contact task are its parts, not entries of their own.
+        var (audit, task) = await app.InDbAsync(async db => (
+            await db.AuditEntries.IgnoreQueryFilters().Where(a => a.ActorId == org.RepB.Id).ToListAsync(),
+            await db.FollowUpTasks.IgnoreQueryFilters().SingleAsync(t => t.CustomerId == customer && t.OwnerId == org.RepB.Id)));
+        Assert.DoesNotContain(audit, a => a.EntityType is nameof(OwnershipChange) or nameof(FollowUpTask));
+        var claimEntry = Assert.Single(audit, a => a.EntityType != nameof(ClaimCount));
+        Assert.Equal((AuditActions.Claim, "Customer", customer.ToString(), org.Id), (claimEntry.Action, claimEntry.EntityType, claimEntry.EntityId, claimEntry.OrganizationId));
+        var changes = JsonDocument.Parse(claimEntry.Changes!).RootElement;
+        Assert.Equal(org.RepB.Id, changes.GetProperty("OwnerId")[1].GetGuid());
+        Assert.Equal(org.DefaultPool, changes.GetProperty("PoolId")[0].GetGuid());
+        Assert.Equal(claimed.FirstContactDue, changes.GetProperty("FirstContactDue")[1].GetDateTimeOffset());
+        Assert.Equal(TaskKinds.FirstContact, task.Kind);
+        // PostgreSQL keeps microseconds.
+        Assert.Equal(claimed.FirstContactDue, task.DueAt, TimeSpan.FromMicroseconds(1));
 
         // A manager returns repB's customer: the manager is the actor, repB the previous owner, and repB is told.
         Assert.Equal(HttpStatusCode.NoContent, (await app.As(org.ManagerB).PostJson($"/api/customers/{customer}/release", new { reason = "客户暂无需求" })).StatusCode);

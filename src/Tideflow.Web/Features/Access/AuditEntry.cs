@@ -26,4 +26,6 @@ public static class AuditActions
     public const string Logout = "logout";
     public const string RoleChange = "role-change";
     public const string ApiTokenRejected = "api-token-rejected";
+    /// <summary>A rep took a customer or lead from a pool: one entry for the take, its history row and its first-contact task.</summary>
+    public const string Claim = "claim";
 }

@@ -64,28 +64,50 @@ public sealed class CurrentUser
         Guid.TryParse(principal.FindFirstValue(ClaimTypes.NameIdentifier), out var id) ? id : null;
 }
 
+/// <summary>What a data scope is built from: the user, their team's pools and the default pool — one row.</summary>
+public sealed record ScopeUser
+{
+    public required Guid Id { get; init; }
+    public required Guid OrganizationId { get; init; }
+    public string? UserName { get; init; }
+    public required Role Role { get; init; }
+    public Guid? TeamId { get; init; }
+    public required bool IsActive { get; init; }
+    public required string TimeZone { get; init; }
+    public required List<Guid> TeamPools { get; init; }
+    public Guid? DefaultPool { get; init; }
+}
+
 public static class DataScopeLoader
 {
+    /// <summary>
+    /// The users as scope rows, with the pools of their own team and the default pool: for a rep (most requests) the
+    /// whole scope is this one round trip. The API token lookup joins it, so a token call reads token and scope at once.
+    /// </summary>
+    public static IQueryable<ScopeUser> ScopeUsers(this IQueryable<AppUser> users, TideflowDbContext db) =>
+        users.Select(u => new ScopeUser
+        {
+            Id = u.Id, OrganizationId = u.OrganizationId, UserName = u.UserName, Role = u.Role, TeamId = u.TeamId, IsActive = u.IsActive,
+            TimeZone = u.TimeZone,
+            TeamPools = db.PoolTeams.IgnoreQueryFilters().Where(t => t.OrganizationId == u.OrganizationId && t.TeamId == u.TeamId)
+                .Select(t => t.PoolId).ToList(),
+            DefaultPool = db.Pools.IgnoreQueryFilters().Where(p => p.OrganizationId == u.OrganizationId && p.IsDefault)
+                .Select(p => (Guid?)p.Id).FirstOrDefault(),
+        });
+
     /// <summary>Anonymous when the user is unknown or deactivated.</summary>
-    public static async Task<DataScope> LoadAsync(TideflowDbContext db, Guid userId, CancellationToken ct = default)
+    public static async Task<DataScope> LoadAsync(TideflowDbContext db, Guid userId, CancellationToken ct = default) =>
+        await ScopeOfAsync(db, await db.Users.IgnoreQueryFilters().AsNoTracking().Where(u => u.Id == userId).ScopeUsers(db)
+            .SingleOrDefaultAsync(ct), ct);
+
+    /// <summary>Anonymous when the user is unknown or deactivated.</summary>
+    public static async Task<DataScope> ScopeOfAsync(TideflowDbContext db, ScopeUser? user, CancellationToken ct = default)
     {
-        // With the pools of the user's own team and the default pool: for a rep (most requests) the whole scope is
-        // this one round trip.
-        var user = await db.Users.IgnoreQueryFilters().AsNoTracking()
-            .Where(u => u.Id == userId)
-            .Select(u => new
-            {
-                u.OrganizationId, u.UserName, u.Role, u.TeamId, u.IsActive, u.TimeZone,
-                TeamPools = db.PoolTeams.IgnoreQueryFilters().Where(t => t.OrganizationId == u.OrganizationId && t.TeamId == u.TeamId)
-                    .Select(t => t.PoolId).ToList(),
-                DefaultPool = db.Pools.IgnoreQueryFilters().Where(p => p.OrganizationId == u.OrganizationId && p.IsDefault)
-                    .Select(p => (Guid?)p.Id).FirstOrDefault(),
-            })
-            .SingleOrDefaultAsync(ct);
         if (user is null || !user.IsActive)
         {
             return DataScope.Anonymous;
         }
+        var userId = user.Id;
         IReadOnlySet<Guid>? owners;
         IReadOnlySet<Guid> poolTeams;
         if (DataScopeRules.LevelFor(user.Role) == ScopeLevel.Team)
@@ -120,7 +142,8 @@ public static class DataScopeLoader
         if (CurrentUser.UserIdOf(context.User) is { } id)
         {
             var db = context.RequestServices.GetRequiredService<TideflowDbContext>();
-            var scope = await LoadAsync(db, id, context.RequestAborted);
+            var scope = context.Items[typeof(DataScope)] is DataScope read && read.UserId == id ? read
+                : await LoadAsync(db, id, context.RequestAborted);
             current.Set(scope);
             if (!scope.IsAuthenticated)
             {

@@ -44,18 +44,94 @@ public sealed class ClaimCustomer(TideflowDbContext db, CurrentUser me, TimeProv
     /// <summary>The pool's first-contact deadline (首次联系时限) runs from the claim; the sweep reclaims it when missed.</summary>
     protected override Task<DateTimeOffset> TakenAsync(PoolItem item, Guid poolId, PoolSettings settings, DateTimeOffset now, CancellationToken ct)
     {
-        var due = now + settings.FirstContactWithin(item.Grade);
-        Db.OwnershipChanges.Add(new OwnershipChange
+        var (history, task) = Rows(item, poolId, settings, now);
+        Db.OwnershipChanges.Add(history);
+        Db.FollowUpTasks.Add(task);
+        return Task.FromResult(task.DueAt);
+    }
+
+    private (OwnershipChange History, FollowUpTask Task) Rows(PoolItem item, Guid poolId, PoolSettings settings, DateTimeOffset now) =>
+    (
+        new OwnershipChange
         {
             OrganizationId = item.OrganizationId, CustomerId = item.Id, FromId = null, ToId = Me.Id, Reason = "claimed from the pool",
             ById = Me.Id, At = now, Event = OwnershipEvent.Claimed, PoolId = poolId,
-        });
-        Db.FollowUpTasks.Add(new FollowUpTask
+        },
+        new FollowUpTask
         {
             Id = Guid.CreateVersion7(), OrganizationId = item.OrganizationId, OwnerId = Me.Id, CustomerId = item.Id,
             // The pool's deadline rules the first contact; after it, the grade's plan takes over (R5.4).
-            Kind = TaskKinds.FirstContact, DueAt = due, PlanStep = 0, CreatedAt = now,
+            Kind = TaskKinds.FirstContact, DueAt = now + settings.FirstContactWithin(item.Grade), PlanStep = 0, CreatedAt = now,
+        }
+    );
+
+    /// <remarks>
+    /// The customer is locked first (<c>FOR UPDATE</c>, so of two reps claiming it the second finds it gone), then the
+    /// rep's day counter goes up only while below the limit (the rep's parallel claims queue on that row and each sees the
+    /// last one's count); the take and the rows after it happen only if both did. The same values as
+    /// <see cref="TakenAsync"/> and <see cref="PoolClaim.ClaimAudit"/> write.
+    /// </remarks>
+    protected override async Task<OneStatementClaim?> TakeInOneStatementAsync(PoolItem item, Guid poolId, PoolSettings settings,
+        string day, DateTimeOffset now, CancellationToken ct)
+    {
+        var (history, task) = Rows(item, poolId, settings, now);
+        var audit = ClaimAudit(item, poolId, task.DueAt);
+        return await Db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
+        {
+            await Db.Database.OpenConnectionAsync(ct);
+            try
+            {
+                await using var command = Db.Database.GetDbConnection().CreateCommand();
+                command.CommandText = """
+                    WITH target AS (
+                        SELECT "Id" FROM "Customers" WHERE "Id" = $1 AND "OwnerId" IS NULL AND "PoolId" = $2 FOR UPDATE
+                    ), counted AS (
+                        UPDATE "ClaimCounts" SET "Count" = "Count" + 1
+                        WHERE "UserId" = $3 AND "Day" = $4 AND "Count" < $5 AND EXISTS (SELECT FROM target)
+                        RETURNING "Count"
+                    ), taken AS (
+                        UPDATE "Customers" SET "OwnerId" = $3, "PoolId" = NULL, "PooledAt" = NULL, "PoolReason" = NULL,
+                            "ProtectedUntil" = NULL, "ClaimedAt" = $6, "AssignedAt" = $6, "UpdatedAt" = $6
+                        WHERE "Id" IN (SELECT "Id" FROM target) AND EXISTS (SELECT FROM counted)
+                        RETURNING "Id"
+                    ), history AS (
+                        INSERT INTO "OwnershipChanges" ("OrganizationId", "CustomerId", "FromId", "ToId", "Reason", "ById", "At", "Event", "PoolId")
+                        SELECT $7, "Id", NULL, $3, $8, $3, $6, $9, $2 FROM taken
+                    ), task AS (
+                        INSERT INTO "FollowUpTasks" ("Id", "OrganizationId", "OwnerId", "CustomerId", "Kind", "DueAt", "PlanStep", "CreatedAt")
+                        SELECT $10, $7, $3, "Id", $11, $12, $13, $6 FROM taken
+                    ), audit AS (
+                        INSERT INTO "AuditEntries" ("OrganizationId", "At", "ActorId", "ActorName", "Ip", "Action", "EntityType", "EntityId", "Changes")
+                        SELECT $7, $6, $3, $14, $15, $16, $17, $18, $19 FROM taken
+                    )
+                    SELECT EXISTS (SELECT FROM target), (SELECT "Count" FROM counted), EXISTS (SELECT FROM taken)
+                    """;
+                // Positional ($1…, in this order): Npgsql sends the text as written instead of rewriting named parameters on every call.
+                object?[] values =
+                [
+                    item.Id, poolId, Me.Id, day, settings.DailyClaimLimit, now, item.OrganizationId, history.Reason, history.Event.ToString(),
+                    task.Id, task.Kind, task.DueAt, task.PlanStep, audit.ActorName, audit.Ip, audit.Action, audit.EntityType, audit.EntityId,
+                    audit.Changes,
+                ];
+                foreach (var value in values)
+                {
+                    command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = value ?? DBNull.Value });
+                }
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                await reader.ReadAsync(ct);
+                var found = reader.GetBoolean(0);
+                int? count = reader.IsDBNull(1) ? null : reader.GetInt32(1);
+                if (count is not null && !reader.GetBoolean(2))
+                {
+                    // Cannot happen (the row is locked for the statement); if it did, the count went up for nothing.
+                    throw new InvalidOperationException("The claim counted but did not take the customer.");
+                }
+                return new OneStatementClaim(found, count, task.DueAt);
+            }
+            finally
+            {
+                await Db.Database.CloseConnectionAsync();
+            }
         });
-        return Task.FromResult(due);
     }
 }
