@@ -205,6 +205,75 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
+    public async Task A_rep_one_below_the_held_cap_firing_ten_claims_at_once_gets_exactly_one()
+    {
+        var org = await app.NewOrgAsync();
+        var rep = (await TestOrg.AddRepsAsync(app.Services, org.Id, org.TeamB, 1))[0];
+        var customers = await PooledAsync(app, org, 11);
+        await app.InDbAsync(async db =>
+        {
+            (await db.Users.IgnoreQueryFilters().SingleAsync(u => u.Id == rep.Id)).Capacity = 2;
+            return await db.SaveChangesAsync();
+        });
+        var client = app.As(rep);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/customers/{customers[0]}/claim", null)).StatusCode);
+
+        // Each claim's count of holdings must see the others' takes: with a stale count several would pass. On
+        // PostgreSQL the rep's counter is held locked until all ten wait for it, so every one of them has begun when the
+        // first goes ahead (SQLite runs one writer at a time, so there a claim always counts after the last one's take).
+        await using var holder = app.Provider == "Sqlite" ? null : new Npgsql.NpgsqlConnection(app.ConnectionString);
+        await using var held = holder is null ? null : await LockCounterAsync(holder, rep.Id);
+        using var start = new SemaphoreSlim(0);
+        var claims = customers.Skip(1).Select(async c =>
+        {
+            await start.WaitAsync();
+            var response = await client.PostAsync($"/api/customers/{c}/claim", null);
+            return (response.StatusCode, Body: await response.JsonAsync());
+        }).ToList();
+        start.Release(claims.Count);
+        if (holder is not null)
+        {
+            await WaitForLockWaitersAsync(app.ConnectionString, claims.Count);
+            await held!.CommitAsync();
+        }
+        var results = await Task.WhenAll(claims);
+        Assert.Single(results, r => r.StatusCode == HttpStatusCode.OK);
+        Assert.All(results.Where(r => r.StatusCode != HttpStatusCode.OK), r =>
+        {
+            Assert.Equal(HttpStatusCode.Conflict, r.StatusCode);
+            Assert.Contains("你已持有 2 个客户，达到上限 2", r.Body.GetProperty("detail").GetString());
+        });
+        Assert.Equal((2, 2), await app.InDbAsync(async db => (
+            await db.Customers.IgnoreQueryFilters().CountAsync(c => c.OwnerId == rep.Id),
+            await db.ClaimCounts.IgnoreQueryFilters().Where(c => c.UserId == rep.Id).SumAsync(c => c.Count))));
+    }
+
+    private static async Task<Npgsql.NpgsqlTransaction> LockCounterAsync(Npgsql.NpgsqlConnection connection, Guid rep)
+    {
+        await connection.OpenAsync();
+        var tx = await connection.BeginTransactionAsync();
+        await using var command = new Npgsql.NpgsqlCommand("""SELECT 1 FROM "ClaimCounts" WHERE "UserId" = $1 FOR UPDATE""", connection, tx);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = rep });
+        Assert.Equal(1, await command.ExecuteScalarAsync());
+        return tx;
+    }
+
+    /// <remarks>From a connection of its own: inside a transaction PostgreSQL keeps showing the first view of pg_stat_activity.</remarks>
+    private static async Task WaitForLockWaitersAsync(string connectionString, int count)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        await using var command = new Npgsql.NpgsqlCommand(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", connection);
+        while ((long)(await command.ExecuteScalarAsync())! < count)
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), $"fewer than {count} claims came to wait for the rep's counter");
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
     public async Task A_pool_saved_by_another_admin_since_the_editor_opened_it_is_not_overwritten()
     {
         var org = await app.NewOrgAsync();

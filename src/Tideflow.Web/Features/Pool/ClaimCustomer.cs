@@ -70,63 +70,71 @@ public sealed class ClaimCustomer(TideflowDbContext db, CurrentUser me, TimeProv
     /// rep's day counter goes up only while below the limit (the rep's parallel claims queue on that row and each sees the
     /// last one's count); the take and the rows after it happen only if both did. The same values as
     /// <see cref="TakenAsync"/> and <see cref="PoolClaim.ClaimAudit"/> write.
+    /// <para>
+    /// A held cap needs the count of what the rep holds as of after their other claims: a statement sees the database as
+    /// it was when it began, before it waited for the counter. So under a cap the customer and the counter are locked
+    /// first (same order), and the claim's statement, begun after, counts the holdings: three round trips instead of one.
+    /// </para>
     /// </remarks>
     protected override async Task<OneStatementClaim?> TakeInOneStatementAsync(PoolItem item, Guid poolId, PoolSettings settings,
-        string day, DateTimeOffset now, CancellationToken ct)
+        string day, DateTimeOffset now, int? cap, CancellationToken ct)
     {
         var (history, task) = Rows(item, poolId, settings, now);
         var audit = ClaimAudit(item, poolId, task.DueAt);
+        // Positional ($1…, in this order): Npgsql sends the text as written instead of rewriting named parameters on every call.
+        object?[] values =
+        [
+            item.Id, poolId, Me.Id, day, settings.DailyClaimLimit, now, item.OrganizationId, history.Reason, history.Event.ToString(),
+            task.Id, task.Kind, task.DueAt, task.PlanStep, audit.ActorName, audit.Ip, audit.Action, audit.EntityType, audit.EntityId,
+            audit.Changes, cap,
+        ];
         return await Db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
         {
             await Db.Database.OpenConnectionAsync(ct);
             try
             {
-                await using var command = Db.Database.GetDbConnection().CreateCommand();
-                command.CommandText = """
-                    WITH target AS (
-                        SELECT "Id" FROM "Customers" WHERE "Id" = $1 AND "OwnerId" IS NULL AND "PoolId" = $2 FOR UPDATE
-                    ), counted AS (
-                        UPDATE "ClaimCounts" SET "Count" = "Count" + 1
-                        WHERE "UserId" = $3 AND "Day" = $4 AND "Count" < $5 AND EXISTS (SELECT FROM target)
-                        RETURNING "Count"
-                    ), taken AS (
-                        UPDATE "Customers" SET "OwnerId" = $3, "PoolId" = NULL, "PooledAt" = NULL, "PoolReason" = NULL,
-                            "ProtectedUntil" = NULL, "ClaimedAt" = $6, "AssignedAt" = $6, "UpdatedAt" = $6
-                        WHERE "Id" IN (SELECT "Id" FROM target) AND EXISTS (SELECT FROM counted)
-                        RETURNING "Id"
-                    ), history AS (
-                        INSERT INTO "OwnershipChanges" ("OrganizationId", "CustomerId", "FromId", "ToId", "Reason", "ById", "At", "Event", "PoolId")
-                        SELECT $7, "Id", NULL, $3, $8, $3, $6, $9, $2 FROM taken
-                    ), task AS (
-                        INSERT INTO "FollowUpTasks" ("Id", "OrganizationId", "OwnerId", "CustomerId", "Kind", "DueAt", "PlanStep", "CreatedAt")
-                        SELECT $10, $7, $3, "Id", $11, $12, $13, $6 FROM taken
-                    ), audit AS (
-                        INSERT INTO "AuditEntries" ("OrganizationId", "At", "ActorId", "ActorName", "Ip", "Action", "EntityType", "EntityId", "Changes")
-                        SELECT $7, $6, $3, $14, $15, $16, $17, $18, $19 FROM taken
-                    )
-                    SELECT EXISTS (SELECT FROM target), (SELECT "Count" FROM counted), EXISTS (SELECT FROM taken)
-                    """;
-                // Positional ($1…, in this order): Npgsql sends the text as written instead of rewriting named parameters on every call.
-                object?[] values =
-                [
-                    item.Id, poolId, Me.Id, day, settings.DailyClaimLimit, now, item.OrganizationId, history.Reason, history.Event.ToString(),
-                    task.Id, task.Kind, task.DueAt, task.PlanStep, audit.ActorName, audit.Ip, audit.Action, audit.EntityType, audit.EntityId,
-                    audit.Changes,
-                ];
-                foreach (var value in values)
+                var connection = Db.Database.GetDbConnection();
+                await using var tx = cap is null ? null : await connection.BeginTransactionAsync(ct);
+                if (tx is not null)
+                {
+                    await using var lockRows = connection.CreateCommand();
+                    lockRows.Transaction = tx;
+                    lockRows.CommandText = """
+                        WITH target AS (
+                            SELECT "Id" FROM "Customers" WHERE "Id" = $1 AND "OwnerId" IS NULL AND "PoolId" = $2 FOR UPDATE
+                        )
+                        SELECT 1 FROM "ClaimCounts" WHERE "UserId" = $3 AND "Day" = $4 AND EXISTS (SELECT FROM target) FOR UPDATE
+                        """;
+                    foreach (var value in values.Take(4))
+                    {
+                        lockRows.Parameters.Add(new Npgsql.NpgsqlParameter { Value = value });
+                    }
+                    await lockRows.ExecuteNonQueryAsync(ct);
+                }
+                await using var command = connection.CreateCommand();
+                command.Transaction = tx;
+                command.CommandText = tx is null ? Uncapped : Capped;
+                foreach (var value in tx is null ? values[..^1] : values)
                 {
                     command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = value ?? DBNull.Value });
                 }
-                await using var reader = await command.ExecuteReaderAsync(ct);
-                await reader.ReadAsync(ct);
-                var found = reader.GetBoolean(0);
-                int? count = reader.IsDBNull(1) ? null : reader.GetInt32(1);
-                if (count is not null && !reader.GetBoolean(2))
+                OneStatementClaim result;
+                await using (var reader = await command.ExecuteReaderAsync(ct))
                 {
-                    // Cannot happen (the row is locked for the statement); if it did, the count went up for nothing.
-                    throw new InvalidOperationException("The claim counted but did not take the customer.");
+                    await reader.ReadAsync(ct);
+                    int? count = reader.IsDBNull(1) ? null : reader.GetInt32(1);
+                    if (count is not null && !reader.GetBoolean(2))
+                    {
+                        // Cannot happen (the row is locked for the statement); if it did, the count went up for nothing.
+                        throw new InvalidOperationException("The claim counted but did not take the customer.");
+                    }
+                    result = new OneStatementClaim(reader.GetBoolean(0), count, reader.IsDBNull(3) ? null : reader.GetInt32(3), task.DueAt);
                 }
-                return new OneStatementClaim(found, count, task.DueAt);
+                if (tx is not null)
+                {
+                    await tx.CommitAsync(ct);
+                }
+                return result;
             }
             finally
             {
@@ -134,4 +142,36 @@ public sealed class ClaimCustomer(TideflowDbContext db, CurrentUser me, TimeProv
             }
         });
     }
+
+    private static readonly string Uncapped = Statement(held: "", condition: "", heldCount: "NULL::int");
+
+    private static readonly string Capped = Statement(
+        held: """held AS (SELECT count(*)::int AS n FROM "Customers" WHERE "OwnerId" = $3),""",
+        condition: """AND (SELECT n FROM held) < $20""",
+        heldCount: """(SELECT n FROM held)""");
+
+    private static string Statement(string held, string condition, string heldCount) => $"""
+        WITH target AS (
+            SELECT "Id" FROM "Customers" WHERE "Id" = $1 AND "OwnerId" IS NULL AND "PoolId" = $2 FOR UPDATE
+        ), {held} counted AS (
+            UPDATE "ClaimCounts" SET "Count" = "Count" + 1
+            WHERE "UserId" = $3 AND "Day" = $4 AND "Count" < $5 AND EXISTS (SELECT FROM target) {condition}
+            RETURNING "Count"
+        ), taken AS (
+            UPDATE "Customers" SET "OwnerId" = $3, "PoolId" = NULL, "PooledAt" = NULL, "PoolReason" = NULL,
+                "ProtectedUntil" = NULL, "ClaimedAt" = $6, "AssignedAt" = $6, "UpdatedAt" = $6
+            WHERE "Id" IN (SELECT "Id" FROM target) AND EXISTS (SELECT FROM counted)
+            RETURNING "Id"
+        ), history AS (
+            INSERT INTO "OwnershipChanges" ("OrganizationId", "CustomerId", "FromId", "ToId", "Reason", "ById", "At", "Event", "PoolId")
+            SELECT $7, "Id", NULL, $3, $8, $3, $6, $9, $2 FROM taken
+        ), task AS (
+            INSERT INTO "FollowUpTasks" ("Id", "OrganizationId", "OwnerId", "CustomerId", "Kind", "DueAt", "PlanStep", "CreatedAt")
+            SELECT $10, $7, $3, "Id", $11, $12, $13, $6 FROM taken
+        ), audit AS (
+            INSERT INTO "AuditEntries" ("OrganizationId", "At", "ActorId", "ActorName", "Ip", "Action", "EntityType", "EntityId", "Changes")
+            SELECT $7, $6, $3, $14, $15, $16, $17, $18, $19 FROM taken
+        )
+        SELECT EXISTS (SELECT FROM target), (SELECT "Count" FROM counted), EXISTS (SELECT FROM taken), {heldCount}
+        """;
 }

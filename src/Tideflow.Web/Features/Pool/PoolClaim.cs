@@ -123,16 +123,16 @@ public abstract class PoolClaim(TideflowDbContext db, CurrentUser me, TimeProvid
         {
             await CreateCounterAsync(day, ct);
         }
-        // Where no held cap applies, PostgreSQL takes it in one statement; a cap is counted on a fresh snapshot below,
-        // which one statement cannot give it.
-        if (Db is PostgresTideflowDbContext && ClaimPolicy.HeldCap(settings, facts.Capacity) is null
-            && await TakeInOneStatementAsync(item, poolId, settings, day, now, ct) is { } one)
+        var heldCap = ClaimPolicy.HeldCap(settings, facts.Capacity);
+        if (Db is PostgresTideflowDbContext && await TakeInOneStatementAsync(item, poolId, settings, day, now, heldCap, ct) is { } one)
         {
-            if (one.DayCount is not { } count)
+            if (one.DayCount is { } count)
             {
-                throw one.Found ? DailyLimitReached(settings) : await TakenAlreadyAsync(id, ct);
+                return new ClaimResult(id, item.Name, count, settings.DailyClaimLimit, one.FirstContactDue);
             }
-            return new ClaimResult(id, item.Name, count, settings.DailyClaimLimit, one.FirstContactDue);
+            throw !one.Found ? await TakenAlreadyAsync(id, ct)
+                : heldCap is { } c && one.Held is { } n && n >= c ? Refused(new ClaimDenied(ClaimRefusal.HeldLimit, n, c, null))
+                : DailyLimitReached(settings);
         }
 
         var firstContact = now;
@@ -153,7 +153,7 @@ public abstract class PoolClaim(TideflowDbContext db, CurrentUser me, TimeProvid
                 throw DailyLimitReached(settings);
             }
             // The cap is on customers held (R4.6); a claimed lead becomes one when qualified, so a rep at the cap takes neither.
-            if (ClaimPolicy.HeldCap(settings, facts.Capacity) is { } cap && await Db.Customers.CountAsync(c => c.OwnerId == Me.Id, ct) is var held && held >= cap)
+            if (heldCap is { } cap && await Db.Customers.CountAsync(c => c.OwnerId == Me.Id, ct) is var held && held >= cap)
             {
                 throw Refused(new ClaimDenied(ClaimRefusal.HeldLimit, held, cap, null));
             }
@@ -180,17 +180,19 @@ public abstract class PoolClaim(TideflowDbContext db, CurrentUser me, TimeProvid
     }
 
     /// <summary>
-    /// PostgreSQL only, and only where no held cap applies: the counter, the take, the history row, the first-contact
-    /// task and the audit entry as one statement — one round trip, atomic without a transaction (a claim was seven round
-    /// trips, and their sends were most of its cost). Null where the kind has no such statement.
+    /// PostgreSQL only: the counter, the take, the history row, the first-contact task and the audit entry as one
+    /// statement — one round trip, atomic without a transaction (a claim was seven round trips, and their sends were most
+    /// of its cost). Null where the kind has no such statement.
     /// </summary>
+    /// <param name="heldCap">The most customers the rep may hold, if any applies.</param>
     protected virtual Task<OneStatementClaim?> TakeInOneStatementAsync(PoolItem item, Guid poolId, PoolSettings settings, string day,
-        DateTimeOffset now, CancellationToken ct) => Task.FromResult<OneStatementClaim?>(null);
+        DateTimeOffset now, int? heldCap, CancellationToken ct) => Task.FromResult<OneStatementClaim?>(null);
 
     /// <summary>What <see cref="TakeInOneStatementAsync"/> did.</summary>
     /// <param name="Found">The record still sat unowned in the pool (and was locked for the statement).</param>
     /// <param name="DayCount">The rep's count for the day after this claim; null when nothing was taken.</param>
-    protected sealed record OneStatementClaim(bool Found, int? DayCount, DateTimeOffset FirstContactDue);
+    /// <param name="Held">Under a held cap, what the rep held before this claim.</param>
+    protected sealed record OneStatementClaim(bool Found, int? DayCount, int? Held, DateTimeOffset FirstContactDue);
 
     /// <summary>
     /// One entry for the claim — owner, pool and first contact due, before and after — whichever way it was written; the
