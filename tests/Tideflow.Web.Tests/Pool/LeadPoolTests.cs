@@ -82,6 +82,11 @@ public abstract class LeadPoolTests<TApp>(TApp app) where TApp : TideflowApp
         var task = await app.InDbAsync(db => db.FollowUpTasks.SingleAsync(t => t.LeadId == org.RepALead && t.ClosedAt == null));
         Assert.Equal((org.RepB.Id, "first-contact"), (task.OwnerId, task.Kind));
         Assert.Equal(claimed.FirstContactDue, task.DueAt, TimeSpan.FromMilliseconds(1));
+        // One audit entry for the claim, its history row and task being its parts (as for a customer's claim).
+        var audit = await app.InDbAsync(db => db.AuditEntries.IgnoreQueryFilters().Where(a => a.ActorId == org.RepB.Id && a.EntityType != "ClaimCount").ToListAsync());
+        var claimEntry = Assert.Single(audit);
+        Assert.Equal((AuditActions.Claim, "Lead", org.RepALead.ToString()), (claimEntry.Action, claimEntry.EntityType, claimEntry.EntityId));
+        Assert.Contains(org.RepB.Id.ToString(), claimEntry.Changes);
 
         var history = await app.OwnershipAsync(org, "leads", org.RepALead);
         Assert.Equal((OwnershipEvent.Claimed, null, Pools.DefaultName), (history[0].Event, history[0].From, history[0].Pool));

@@ -233,7 +233,7 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         start.Release(claims.Count);
         if (holder is not null)
         {
-            await WaitForLockWaitersAsync(app.ConnectionString, claims.Count);
+            await WaitForLockWaitersAsync(app.ConnectionString, holder.ProcessID, claims.Count);
             await held!.CommitAsync();
         }
         var results = await Task.WhenAll(claims);
@@ -258,14 +258,25 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         return tx;
     }
 
-    /// <remarks>From a connection of its own: inside a transaction PostgreSQL keeps showing the first view of pg_stat_activity.</remarks>
-    private static async Task WaitForLockWaitersAsync(string connectionString, int count)
+    /// <summary>
+    /// Until this many sessions wait, directly or queued behind each other, on the holder's lock. From a connection of its
+    /// own (inside a transaction PostgreSQL keeps showing its first view of pg_stat_activity); only the holder's waiters
+    /// count, as other test classes share the database.
+    /// </summary>
+    private static async Task WaitForLockWaitersAsync(string connectionString, int holder, int count)
     {
         await using var connection = new Npgsql.NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         var waited = System.Diagnostics.Stopwatch.StartNew();
-        await using var command = new Npgsql.NpgsqlCommand(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", connection);
+        await using var command = new Npgsql.NpgsqlCommand("""
+            WITH RECURSIVE waiting(pid) AS (
+                SELECT pid FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))
+                UNION
+                SELECT a.pid FROM pg_stat_activity a JOIN waiting w ON w.pid = ANY (pg_blocking_pids(a.pid))
+            )
+            SELECT count(*) FROM waiting
+            """, connection);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = holder });
         while ((long)(await command.ExecuteScalarAsync())! < count)
         {
             Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), $"fewer than {count} claims came to wait for the rep's counter");

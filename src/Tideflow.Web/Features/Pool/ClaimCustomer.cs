@@ -109,7 +109,12 @@ public sealed class ClaimCustomer(TideflowDbContext db, CurrentUser me, TimeProv
                     {
                         lockRows.Parameters.Add(new Npgsql.NpgsqlParameter { Value = value });
                     }
-                    await lockRows.ExecuteNonQueryAsync(ct);
+                    if (await lockRows.ExecuteScalarAsync(ct) is null)
+                    {
+                        // Not claimable: nothing is locked, so the claim's statement must not run (were the customer back
+                        // in the pool a moment later, its count of holdings would predate the rep's other claims).
+                        return new OneStatementClaim(false, null, null, task.DueAt);
+                    }
                 }
                 await using var command = connection.CreateCommand();
                 command.Transaction = tx;

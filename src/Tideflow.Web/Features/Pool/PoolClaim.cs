@@ -29,7 +29,8 @@ public sealed record PoolItem
 /// (<see cref="ClaimLead"/>), under the same limits and the same race rules. One transaction: the rep's counter for the
 /// day goes up only while below the limit (a conditional UPDATE that also queues the rep's parallel claims behind each
 /// other), the held cap is counted behind that, and the record is taken with <c>WHERE owner IS NULL</c>: of two reps
-/// claiming the same record at once exactly one changes the row; the other is told who just took it.
+/// claiming the same record at once exactly one changes the row; the other is told who just took it. On PostgreSQL a
+/// customer's claim does all of it in one statement (<see cref="TakeInOneStatementAsync"/>).
 /// </summary>
 /// <remarks>
 /// Lead and customer claims share the rep's day counter (<see cref="ClaimCount"/>): the limit is on how much new work a
@@ -130,6 +131,8 @@ public abstract class PoolClaim(TideflowDbContext db, CurrentUser me, TimeProvid
             {
                 return new ClaimResult(id, item.Name, count, settings.DailyClaimLimit, one.FirstContactDue);
             }
+            // Gone is said first (nobody can claim it now); with both the day and the cap used up, the cap is named, as
+            // it still holds tomorrow.
             throw !one.Found ? await TakenAlreadyAsync(id, ct)
                 : heldCap is { } c && one.Held is { } n && n >= c ? Refused(new ClaimDenied(ClaimRefusal.HeldLimit, n, c, null))
                 : DailyLimitReached(settings);
