@@ -8,6 +8,7 @@ using Tideflow.Bench.Running;
 //            [--requests 500] [--concurrency 8] [--server <pg>] [--only list,capture,import]
 //            [--capture-requests 5000|20000] [--capture-warmup 10000|30000] [--capture-concurrency 32] [--import-rows 100000] [--workbench-loads 200]
 //            [--list-rate 80 (list requests/s beside the re-score and the sweep; 0: back to back)]
+//            [--claim-max-held N (the pool's held cap during the claim scenario, high enough never to refuse: measures a capped claim)]
 if (args.Length == 0 || args[0] is not ("generate" or "run"))
 {
     await Console.Error.WriteLineAsync("usage: generate|run --scale small|large --provider sqlite|postgres [options]; see docs/benchmarks.md");
@@ -90,5 +91,6 @@ var run = new RunOptions(scale, provider, seed, options.GetValueOrDefault("db"),
     Int("requests", 500), Int("concurrency", 8), "dotnet run -c Release --project bench/Tideflow.Bench -- " + string.Join(' ', args),
     options.GetValueOrDefault("only"), options.ContainsKey("capture-requests") ? Int("capture-requests", 0) : null,
     Int("capture-concurrency", 32), Int("import-rows", 100_000), Int("workbench-loads", 200),
-    options.ContainsKey("capture-warmup") ? Int("capture-warmup", 0) : null, Math.Max(0, Int("list-rate", 80)));
+    options.ContainsKey("capture-warmup") ? Int("capture-warmup", 0) : null, Math.Max(0, Int("list-rate", 80)),
+    options.ContainsKey("claim-max-held") ? Int("claim-max-held", 0) : null);
 return await Runner.RunAsync(run, Console.Error, cancel.Token);

@@ -29,8 +29,10 @@ public static class ClaimScenario
     private const int WarmUp = 10;
     private const string Marker = "bench-claim";
 
+    /// <param name="maxHeld">The pool's held cap for the run (null: none). Set above what any rep holds, it refuses nothing
+    /// but makes every claim count the rep's holdings, as a team with 库容 set does.</param>
     public static async Task<IReadOnlyList<ResultRow>> RunAsync(AppProcess app, Organisation org, string connectionString, bool isPostgres,
-        int seed, TextWriter log, CancellationToken ct)
+        int seed, int? maxHeld, TextWriter log, CancellationToken ct)
     {
         var adminToken = org.Tokens.Single(t => t.UserId == org.Admin.Id).Secret;
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = Reps };
@@ -42,7 +44,7 @@ public static class ClaimScenario
         var poolId = pool.GetProperty("id").GetGuid();
         var settings = JsonNode.Parse(pool.GetProperty("settings").GetRawText())!.AsObject();
         settings["dailyClaimLimit"] = Limit;
-        settings["maxHeld"] = null;
+        settings["maxHeld"] = maxHeld;
         settings["embargoHours"] = 0;
         await Api.JsonAsync(http, HttpMethod.Put, $"api/pools/{poolId}", adminToken, new
         {
@@ -80,7 +82,7 @@ public static class ClaimScenario
         {
             throw new InvalidOperationException($"Only {ids.Count} pooled customers for {needed} claims.");
         }
-        log.WriteLine($"claims: {Reps} reps × {perRep} claims each (limit {Limit}) on the app, then the floor; pool {poolId}, day {day}");
+        log.WriteLine($"claims: {Reps} reps × {perRep} claims each (limit {Limit}{(maxHeld is { } cap ? $", held cap {cap}" : "")}) on the app, then the floor; pool {poolId}, day {day}");
 
         // Warm-up, as on a server that has been up a while: 32 other reps claim 10 other customers each, so the claim path
         // is compiled (JIT tiers, EF Core's query cache) and the connection pools are full before the measured run.
@@ -125,7 +127,7 @@ public static class ClaimScenario
         var appRate = appRun.Claimed / appRun.Wall.TotalSeconds;
         var floorRate = floorRun.Claimed / floorRun.Wall.TotalSeconds;
         var ratio = floorRate / appRate;
-        var name = $"claims, {Reps} reps at once, {perRep} each (limit {Limit})";
+        var name = $"claims, {Reps} reps at once, {perRep} each (limit {Limit}{(maxHeld is { } held ? $", held cap {held}" : "")})";
         return
         [
             new(name + ": claims/s", $"{appRate:F0}/s", $"{floorRate:F0}/s", $"{ratio:F1}×", isPostgres ? "≥ 500/s and ≥ ½ floor" : "≥ ½ floor",
