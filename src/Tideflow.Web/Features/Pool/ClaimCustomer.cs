@@ -99,16 +99,11 @@ public sealed class ClaimCustomer(TideflowDbContext db, CurrentUser me, TimeProv
                 {
                     await using var lockRows = connection.CreateCommand();
                     lockRows.Transaction = tx;
-                    lockRows.CommandText = """
-                        WITH target AS (
-                            SELECT "Id" FROM "Customers" WHERE "Id" = $1 AND "OwnerId" IS NULL AND "PoolId" = $2 FOR UPDATE
-                        )
+                    lockRows.CommandText = $"""
+                        WITH {Target}
                         SELECT 1 FROM "ClaimCounts" WHERE "UserId" = $3 AND "Day" = $4 AND EXISTS (SELECT FROM target) FOR UPDATE
                         """;
-                    foreach (var value in values.Take(4))
-                    {
-                        lockRows.Parameters.Add(new Npgsql.NpgsqlParameter { Value = value });
-                    }
+                    Bind(lockRows, values[..4]);
                     if (await lockRows.ExecuteScalarAsync(ct) is null)
                     {
                         // Not claimable: nothing is locked, so the claim's statement must not run (were the customer back
@@ -119,10 +114,7 @@ public sealed class ClaimCustomer(TideflowDbContext db, CurrentUser me, TimeProv
                 await using var command = connection.CreateCommand();
                 command.Transaction = tx;
                 command.CommandText = tx is null ? Uncapped : Capped;
-                foreach (var value in tx is null ? values[..^1] : values)
-                {
-                    command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = value ?? DBNull.Value });
-                }
+                Bind(command, tx is null ? values[..^1] : values);
                 OneStatementClaim result;
                 await using (var reader = await command.ExecuteReaderAsync(ct))
                 {
@@ -148,6 +140,21 @@ public sealed class ClaimCustomer(TideflowDbContext db, CurrentUser me, TimeProv
         });
     }
 
+    private static void Bind(System.Data.Common.DbCommand command, object?[] values)
+    {
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = value ?? DBNull.Value });
+        }
+    }
+
+    /// <summary>The customer, locked while it still sits unowned in the pool.</summary>
+    private const string Target = """
+        target AS (
+            SELECT "Id" FROM "Customers" WHERE "Id" = $1 AND "OwnerId" IS NULL AND "PoolId" = $2 FOR UPDATE
+        )
+        """;
+
     private static readonly string Uncapped = Statement(held: "", condition: "", heldCount: "NULL::int");
 
     private static readonly string Capped = Statement(
@@ -156,9 +163,7 @@ public sealed class ClaimCustomer(TideflowDbContext db, CurrentUser me, TimeProv
         heldCount: """(SELECT n FROM held)""");
 
     private static string Statement(string held, string condition, string heldCount) => $"""
-        WITH target AS (
-            SELECT "Id" FROM "Customers" WHERE "Id" = $1 AND "OwnerId" IS NULL AND "PoolId" = $2 FOR UPDATE
-        ), {held} counted AS (
+        WITH {Target}, {held} counted AS (
             UPDATE "ClaimCounts" SET "Count" = "Count" + 1
             WHERE "UserId" = $3 AND "Day" = $4 AND "Count" < $5 AND EXISTS (SELECT FROM target) {condition}
             RETURNING "Count"
