@@ -12,7 +12,8 @@ namespace Tideflow.Bench.Running;
 
 public sealed record RunOptions(Scale Scale, string Provider, int Seed, string? Target, string? Server, bool Reuse,
     int Requests, int Concurrency, string CommandLine, string? Only = null, int? CaptureRequests = null, int CaptureConcurrency = 32,
-    int ImportRows = 100_000, int WorkbenchLoads = 200, int? CaptureWarmUp = null, int ListRate = 80, int? ClaimMaxHeld = null)
+    int ImportRows = 100_000, int WorkbenchLoads = 200, int? CaptureWarmUp = null, int ListRate = 80, int? ClaimMaxHeld = null,
+    int? ClaimWarmUpRounds = null)
 {
     /// <summary>Whether <paramref name="scenario"/> ("list", "workbench", "route", "rescore", "capture", "import", "sweep", "claim", "reminders") runs; all do unless --only names some.</summary>
     public bool Runs(string scenario) => Only is null || Only.Split(',').Contains(scenario, StringComparer.OrdinalIgnoreCase);
@@ -166,7 +167,8 @@ public static class Runner
             }
             if (o.Runs("claim"))
             {
-                rows.AddRange(await ClaimScenario.RunAsync(app, org, connectionString, isPostgres, o.Seed, o.ClaimMaxHeld, log, ct));
+                rows.AddRange(await ClaimScenario.RunAsync(app, org, connectionString, isPostgres, o.Seed, o.ClaimMaxHeld,
+                    Math.Max(1, o.ClaimWarmUpRounds ?? o.Scale.ClaimWarmUpRounds), log, ct));
             }
             if (o.Runs("reminders"))
             {

@@ -37,11 +37,13 @@ public sealed class PostgresConnectionTests
     public void Statements_the_app_repeats_are_prepared_unless_the_connection_string_says_otherwise()
     {
         var prepared = new Npgsql.NpgsqlConnectionStringBuilder(Database.PreparePostgres("Host=db;Database=tideflow;Username=t;Password=p"));
-        Assert.Equal((200, 2), (prepared.MaxAutoPrepare, prepared.AutoPrepareMinUsages));
+        Assert.Equal((200, 2, true), (prepared.MaxAutoPrepare, prepared.AutoPrepareMinUsages, prepared.NoResetOnClose));
         Assert.Equal(("db", "tideflow", "p"), (prepared.Host, prepared.Database, prepared.Password));
 
         Assert.Equal(0, new Npgsql.NpgsqlConnectionStringBuilder(Database.PreparePostgres("Host=db;Max Auto Prepare=0")).MaxAutoPrepare);
         Assert.Equal(5, new Npgsql.NpgsqlConnectionStringBuilder(Database.PreparePostgres("Host=db;maxautoprepare=5")).MaxAutoPrepare);
+        Assert.False(new Npgsql.NpgsqlConnectionStringBuilder(Database.PreparePostgres("Host=db;No Reset On Close=false")).NoResetOnClose);
+        Assert.False(new Npgsql.NpgsqlConnectionStringBuilder(Database.PreparePostgres("Host=db;noresetonclose=False")).NoResetOnClose);
     }
 }
 
