@@ -9,7 +9,7 @@ using Tideflow.Bench.Running;
 //            [--capture-requests 5000|20000] [--capture-warmup 10000|30000] [--capture-concurrency 32] [--import-rows 100000] [--workbench-loads 200]
 //            [--list-rate 80 (list requests/s beside the re-score and the sweep; 0: back to back)]
 //            [--claim-max-held N (the pool's held cap during the claim scenario, high enough never to refuse: measures a capped claim)]
-//            [--claim-warmup-rounds 8|2 (rounds of 32 reps × a day's claims before the measured claims)]
+//            [--claim-warmup-rounds 8|1 (rounds of 32 reps × a day's claims before the measured claims)]
 if (args.Length == 0 || args[0] is not ("generate" or "run"))
 {
     await Console.Error.WriteLineAsync("usage: generate|run --scale small|large --provider sqlite|postgres [options]; see docs/benchmarks.md");

@@ -158,7 +158,8 @@ public static class ClaimScenario
         [
             new(name + ": claims/s", $"{appRate:F0}/s", $"{floorRate:F0}/s", $"{ratio:F1}×", isPostgres ? "≥ 500/s and ≥ ½ floor" : "≥ ½ floor",
                 (!isPostgres || appRate >= 500) && ratio <= 2 ? "pass" : "fail"),
-            new($"claims: the warm-up's first round (server just started) → its round {rounds.Count} → the measured run",
+            new(rounds.Count == 1 ? "claims: the warm-up (server just started) → the measured run"
+                    : $"claims: the warm-up's first round (server just started) → its round {rounds.Count} → the measured run",
                 string.Join(" → ", rounds.Take(1).Concat(rounds.Skip(1).TakeLast(1)).Select(r => (r.Run.Claimed / r.Run.Wall.TotalSeconds, r.CpuPerRequest))
                     .Append((appRate, appCpu)).Select(r => $"{r.Item1:F0}/s ({r.Item2:F2} ms app CPU a request)")), "—", "—", "—", "—"),
             new(name + ": p50 / p99 per claim", $"{appRun.Percentile(50):F1} / {appRun.Percentile(99):F1} ms",
