@@ -44,6 +44,11 @@ public sealed class PostgresConnectionTests
         Assert.Equal(5, new Npgsql.NpgsqlConnectionStringBuilder(Database.PreparePostgres("Host=db;maxautoprepare=5")).MaxAutoPrepare);
         Assert.False(new Npgsql.NpgsqlConnectionStringBuilder(Database.PreparePostgres("Host=db;No Reset On Close=false")).NoResetOnClose);
         Assert.False(new Npgsql.NpgsqlConnectionStringBuilder(Database.PreparePostgres("Host=db;noresetonclose=False")).NoResetOnClose);
+        // Each setting is kept or defaulted on its own.
+        var unprepared = new Npgsql.NpgsqlConnectionStringBuilder(Database.PreparePostgres("Host=db;Max Auto Prepare=0"));
+        Assert.Equal((0, true), (unprepared.MaxAutoPrepare, unprepared.NoResetOnClose));
+        var kept = new Npgsql.NpgsqlConnectionStringBuilder(Database.PreparePostgres("Host=db;No Reset On Close=true"));
+        Assert.Equal((200, true), (kept.MaxAutoPrepare, kept.NoResetOnClose));
     }
 }
 
