@@ -83,7 +83,8 @@ public static class Database
     /// No Reset On Close: the app keeps no session state on a connection (no session SET, advisory lock, cursor, LISTEN
     /// or temporary table; transactions end before the connection goes back), so the reset Npgsql otherwise sends with
     /// the next statement after every pooled open (what DISCARD ALL does, less dropping the prepared statements)
-    /// is work for nothing: a third of PostgreSQL's CPU per claim (session 17). A connection string that sets it keeps it.
+    /// is work for nothing (PostgreSQL's CPU per claim 2.1 → 1.5 ms, session 17). A connection string that sets it keeps it.
+    /// The tests' PostgreSQL app checks, after all its tests, that no session state was left behind.
     /// </para>
     /// </summary>
     public static string PreparePostgres(string connection)

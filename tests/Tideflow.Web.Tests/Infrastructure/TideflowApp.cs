@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
@@ -207,11 +208,71 @@ public sealed class PostgresApp : TideflowApp
 
     public override async ValueTask DisposeAsync()
     {
+        var left = Available ? await SessionStateLeftAsync() : null;
         await base.DisposeAsync();
         if (Available)
         {
             await DropAsync(database);
         }
+        if (left is not null)
+        {
+            throw new InvalidOperationException(left);
+        }
+    }
+
+    /// <summary>
+    /// The app's connections go back to Npgsql's pool without a reset (No Reset On Close, Data/Database.cs), which is
+    /// safe only while nothing the app does leaves session state on a connection. Checked once every PostgreSQL test has
+    /// run: no advisory lock or temporary table in any session on the database, and none of the app's pooled
+    /// connections with a session setting, an open cursor or a LISTEN.
+    /// </summary>
+    private async Task<string?> SessionStateLeftAsync()
+    {
+        var found = new List<string>();
+        await using (var admin = new NpgsqlConnection(ConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var cmd = new NpgsqlCommand("""
+                SELECT (SELECT count(*)::int FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                        WHERE l.locktype = 'advisory' AND a.datname = current_database()),
+                       (SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'pg\_temp\_%')
+                """, admin);
+            await using var reader = await cmd.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            if (reader.GetInt32(0) > 0 || reader.GetInt32(1) > 0)
+            {
+                found.Add($"{reader.GetInt32(0)} advisory locks and {reader.GetInt32(1)} temporary tables held by sessions");
+            }
+        }
+        // Several of the app's pooled connections at once, so the pool hands out more than its most recent one.
+        var scopes = Enumerable.Range(0, 8).Select(_ => Services.CreateAsyncScope()).ToList();
+        try
+        {
+            foreach (var scope in scopes)
+            {
+                var db = scope.ServiceProvider.GetRequiredService<TideflowDbContext>();
+                await db.Database.OpenConnectionAsync();
+                await using var cmd = db.Database.GetDbConnection().CreateCommand();
+                cmd.CommandText = """
+                    SELECT coalesce((SELECT 'settings: ' || string_agg(name, ', ') FROM pg_settings WHERE source = 'session'), '')
+                        || coalesce((SELECT ' cursors: ' || string_agg(name, ', ') FROM pg_cursors WHERE name <> ''), '')
+                        || coalesce((SELECT ' listening: ' || string_agg(c, ', ') FROM pg_listening_channels() c), '')
+                    """;
+                if (await cmd.ExecuteScalarAsync() is string state && state.Length > 0)
+                {
+                    found.Add($"a pooled connection has session state: {state}");
+                }
+            }
+        }
+        finally
+        {
+            foreach (var scope in scopes)
+            {
+                await scope.DisposeAsync();
+            }
+        }
+        return found.Count == 0 ? null : "The app left session state on its PostgreSQL connections, which go back to the pool unreset: "
+            + string.Join("; ", found);
     }
 
     public static async Task DropAsync(string name)
