@@ -78,7 +78,7 @@ public static class Database
     /// The app sends the same few hundred statements over and over: prepared once per physical connection, PostgreSQL
     /// skips parsing and planning them again (planning the sticky-owner lookup of every arrival took longer than
     /// running it). Npgsql keeps prepared statements across pooled opens. A connection string that sets
-    /// <c>Max Auto Prepare</c> itself (0 turns it off) is left as it is.
+    /// <c>Max Auto Prepare</c> itself (0 turns it off) keeps its value.
     /// <para>
     /// No Reset On Close: the app keeps no session state on a connection (no session SET, advisory lock, cursor, LISTEN
     /// or temporary table; transactions end before the connection goes back), so the reset Npgsql otherwise sends with
