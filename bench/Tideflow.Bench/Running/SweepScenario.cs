@@ -50,36 +50,31 @@ public static class SweepScenario
             UPDATE "Customers" SET "AssignedAt" = @assigned, "LastFollowUpAt" = @recent, "ClaimedAt" = NULL, "ProtectedUntil" = NULL
             WHERE "OwnerId" IS NOT NULL
             """, ct, ("@assigned", now.AddDays(-60)), ("@recent", now.AddDays(-1)));
+        // n customers not won (the default pool spares those), skip in from the start of the Id order or from its end.
+        static string Picked(string order) =>
+            $"""SELECT "Id" FROM "Customers" WHERE "OwnerId" IS NOT NULL AND "Stage" <> 'won' ORDER BY "Id" {order} LIMIT @n OFFSET @skip""";
+        Task<int> FollowedUpAsync(DateTimeOffset at, long n, long skip, string order = "") => db.ExecAsync(
+            $"""UPDATE "Customers" SET "LastFollowUpAt" = @at WHERE "Id" IN ({Picked(order)})""", ct, ("@at", at), ("@n", n), ("@skip", skip));
+
         // Warm-up, as on a server whose sweep has run before (it runs every few minutes): one sweep, under the same
         // load, of one in a hundred customers from the middle of the Id order (none of those measured below), which are
         // then given back and made recent again. Until session 17 the measured sweep was the app's first, with the JIT
         // busy compiling its code (42 % of the app's samples).
-        var warmUpCount = (int)Math.Max(1, owned / 100);
-        var warmUpIds = await db.IdsAsync("""
-            SELECT "Id" FROM "Customers" WHERE "OwnerId" IS NOT NULL AND "Stage" <> 'won' ORDER BY "Id" LIMIT @n OFFSET @skip
-            """, ct, ("@n", warmUpCount), ("@skip", owned / 2));
-        await db.ExecAsync($"""
-            UPDATE "Customers" SET "LastFollowUpAt" = @stale WHERE "Id" IN (SELECT "Id" FROM "Customers" WHERE "OwnerId" IS NOT NULL
-                AND "Stage" <> 'won' ORDER BY "Id" LIMIT @n OFFSET @skip)
-            """, ct, ("@stale", now.AddDays(-10)), ("@n", warmUpCount), ("@skip", owned / 2));
+        var warmUpCount = Math.Max(1, owned / 100);
+        var warmUpIds = await db.IdsAsync(Picked(""), ct, ("@n", warmUpCount), ("@skip", owned / 2));
+        await FollowedUpAsync(now.AddDays(-10), warmUpCount, owned / 2);
         var warmUp = Stopwatch.StartNew();
         JsonElement warmJob = default;
         await UnderLoadAsync(http, repToken, o.ListRate, db, warmUpIds, async () =>
             warmJob = await Api.JsonAsync(http, HttpMethod.Post, "api/jobs/pool-sweep/run", adminToken, null, ct), ct);
         log.WriteLine($"sweep: warm-up sweep {warmJob.GetProperty("lastResult").GetString()} in {warmUp.Elapsed.TotalSeconds:F1} s");
         await GiveBackAsync(db, ct);
-        await db.ExecAsync("""UPDATE "Customers" SET "LastFollowUpAt" = @recent WHERE "OwnerId" IS NOT NULL AND "LastFollowUpAt" < @recent""",
-            ct, ("@recent", now.AddDays(-1)));
-        await db.ExecAsync("""
-            UPDATE "Customers" SET "LastFollowUpAt" = @stale
-            WHERE "Id" IN (SELECT "Id" FROM "Customers" WHERE "OwnerId" IS NOT NULL AND "Stage" <> 'won' ORDER BY "Id" LIMIT @n)
-            """, ct, ("@stale", now.AddDays(-10)), ("@n", due));
-        await db.ExecAsync("""
-            UPDATE "Customers" SET "LastFollowUpAt" = @soon
-            WHERE "Id" IN (SELECT "Id" FROM "Customers" WHERE "OwnerId" IS NOT NULL AND "Stage" <> 'won' ORDER BY "Id" DESC LIMIT @n)
-            """, ct, ("@soon", now.AddDays(-6.5)), ("@n", warn));
+        await FollowedUpAsync(now.AddDays(-1), warmUpCount, owned / 2);
+
+        await FollowedUpAsync(now.AddDays(-10), due, 0);
+        await FollowedUpAsync(now.AddDays(-6.5), warn, 0, "DESC");
         await db.ExecAsync(db.IsPostgres ? """VACUUM ANALYZE "Customers" """ : "ANALYZE", ct);
-        var dueIds = await db.IdsAsync("""SELECT "Id" FROM "Customers" WHERE "OwnerId" IS NOT NULL AND "Stage" <> 'won' ORDER BY "Id" LIMIT @n""", ct, ("@n", due));
+        var dueIds = await db.IdsAsync(Picked(""), ct, ("@n", due), ("@skip", 0));
         log.WriteLine($"sweep: {owned:N0} owned customers, {due:N0} made due and {warn:N0} due within the warning, set up in {setup.Elapsed.TotalSeconds:F1} s");
 
         // The app's sweep.
