@@ -10,6 +10,7 @@ using Tideflow.Bench.Running;
 //            [--list-rate 80 (list requests/s beside the re-score and the sweep; 0: back to back)]
 //            [--claim-max-held N (the pool's held cap during the claim scenario, high enough never to refuse: measures a capped claim)]
 //            [--claim-warmup-rounds 8|1 (rounds of 32 reps × a day's claims before the measured claims)]
+//            [--import-warmup-rows 20000 (an import of this many rows before the measured one; 0: none)]
 if (args.Length == 0 || args[0] is not ("generate" or "run"))
 {
     await Console.Error.WriteLineAsync("usage: generate|run --scale small|large --provider sqlite|postgres [options]; see docs/benchmarks.md");
@@ -94,5 +95,5 @@ var run = new RunOptions(scale, provider, seed, options.GetValueOrDefault("db"),
     Int("capture-concurrency", 32), Int("import-rows", 100_000), Int("workbench-loads", 200),
     options.ContainsKey("capture-warmup") ? Int("capture-warmup", 0) : null, Math.Max(0, Int("list-rate", 80)),
     options.ContainsKey("claim-max-held") ? Int("claim-max-held", 0) : null,
-    options.ContainsKey("claim-warmup-rounds") ? Int("claim-warmup-rounds", 0) : null);
+    options.ContainsKey("claim-warmup-rounds") ? Int("claim-warmup-rounds", 0) : null, Math.Max(0, Int("import-warmup-rows", 20_000)));
 return await Runner.RunAsync(run, Console.Error, cancel.Token);

@@ -31,19 +31,63 @@ public static class ImportScenario
     {
         var rowsWanted = o.ImportRows;
         var jobsBefore = (int)await CaptureScenario.ScalarAsync(isPostgres, connectionString, """SELECT COUNT(*) FROM "ImportJobs" """, ct);
+        // Files 2k (the app's) and 2k + 1 (the floor's), k = import jobs already in the database; the warm-up, a job of its
+        // own, imports file 2k + 2, which no later run uses (its k has grown by two).
         var appRows = generator.ImportRows(2 * jobsBefore, rowsWanted).ToList();
         var floorRows = generator.ImportRows(2 * jobsBefore + 1, rowsWanted).ToList();
-        var csv = Encoding.UTF8.GetBytes(Generator.ImportCsv(appRows));
         var adminToken = org.Tokens.Single(t => t.UserId == org.Admin.Id).Secret;
 
         using var http = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(120) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
 
+        string? warmUp = null;
+        if (o.ImportWarmUpRows > 0)
+        {
+            var warmRows = generator.ImportRows(2 * jobsBefore + 2, o.ImportWarmUpRows).ToList();
+            var (time, done, _) = await ImportAsync(http, warmRows, $"bench-leads-{2 * jobsBefore + 2}.csv", log, ct);
+            warmUp = $"{time.TotalSeconds:F1} s for {warmRows.Count:N0} rows";
+            log.WriteLine($"import warm-up: {warmRows.Count:N0} rows, {(done ? "Completed" : "not completed")} in {time.TotalSeconds:F1} s");
+        }
+        var (appTime, completed, status) = await ImportAsync(http, appRows, $"bench-leads-{2 * jobsBefore}.csv", log, ct);
+        int Count(string name) => status.ValueKind == JsonValueKind.Object ? status.GetProperty(name).GetInt32() : -1;
+        var expected = (New: appRows.Count(r => r.Kind == ImportRowKind.New), Repeat: appRows.Count(r => r.Kind == ImportRowKind.Repeat),
+            Invalid: appRows.Count(r => r.Kind == ImportRowKind.Invalid));
+        var countsMatch = Count("created") == expected.New && Count("duplicates") == expected.Repeat && Count("invalid") == expected.Invalid;
+
+        var floorText = Generator.ImportCsv(floorRows);
+        var floorClock = Stopwatch.StartNew();
+        var floorCounts = isPostgres
+            ? await FloorPostgresAsync(connectionString, org.Organization.Id, floorText, ct)
+            : FloorSqlite(connectionString, org.Organization.Id, floorText);
+        var floorTime = floorClock.Elapsed;
+        log.WriteLine($"import floor: {floorTime.TotalSeconds:F1} s; created {floorCounts.Created}, duplicates {floorCounts.Duplicates}, invalid {floorCounts.Invalid}");
+
+        var absolute = isPostgres ? 4 : 8;
+        var name = $"import, {rowsWanted:N0}-row CSV, start → Completed" + (warmUp is null ? " (the app's first)" : $" (after a warm-up import: {warmUp})");
+        var rows = new List<ResultRow>
+        {
+            new(name, completed ? $"{appTime.TotalSeconds:F1} s" : $"not completed in {Limit.TotalSeconds:F0} s", $"{floorTime.TotalSeconds:F2} s",
+                $"{appTime.TotalSeconds / floorTime.TotalSeconds:F1}×", $"< {absolute} s (< 15 s) and ≤ 2× floor",
+                completed && appTime.TotalSeconds < absolute && appTime <= 2 * floorTime ? "pass" : "fail"),
+        };
+        if (!countsMatch)
+        {
+            rows.Add(new ResultRow("import counts (created / duplicates / invalid)", $"{Count("created")} / {Count("duplicates")} / {Count("invalid")}",
+                $"{floorCounts.Created} / {floorCounts.Duplicates} / {floorCounts.Invalid}", "", $"{expected.New} / {expected.Repeat} / {expected.Invalid}", "fail"));
+        }
+        return rows;
+    }
+
+    /// <summary>Uploads a file, starts it with the preview's mapping and polls until it ends; the time runs from the start request.</summary>
+    private static async Task<(TimeSpan Time, bool Completed, JsonElement Status)> ImportAsync(HttpClient http, List<ImportRow> rows, string fileName,
+        TextWriter log, CancellationToken ct)
+    {
+        var csv = Encoding.UTF8.GetBytes(Generator.ImportCsv(rows));
         var upload = Stopwatch.StartNew();
         using var form = new MultipartFormDataContent();
         var file = new ByteArrayContent(csv);
         file.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
-        form.Add(file, "file", $"bench-leads-{2 * jobsBefore}.csv");
+        form.Add(file, "file", fileName);
         using var previewResponse = await http.PostAsync(new Uri("api/imports", UriKind.Relative), form, ct);
         var previewText = await previewResponse.Content.ReadAsStringAsync(ct);
         if (!previewResponse.IsSuccessStatusCode)
@@ -55,7 +99,7 @@ public static class ImportScenario
         var mapping = preview.RootElement.GetProperty("mapping").Deserialize<Dictionary<string, string>>()!;
         var previewRows = preview.RootElement.GetProperty("rows").GetInt32();
         upload.Stop();
-        if (previewRows != rowsWanted || mapping.GetValueOrDefault("手机号码") != "mobile")
+        if (previewRows != rows.Count || mapping.GetValueOrDefault("手机号码") != "mobile")
         {
             throw new InvalidOperationException($"preview: {previewRows} rows, mapping {JsonSerializer.Serialize(mapping)}");
         }
@@ -84,36 +128,10 @@ public static class ImportScenario
             }
             await Task.Delay(100, ct);
         }
-        var appTime = clock.Elapsed;
-        log.WriteLine($"import app: upload + preview {upload.Elapsed.TotalSeconds:F1} s; start → {(completed ? "Completed" : "not completed")} " +
-                      $"{appTime.TotalSeconds:F1} s; {status}");
-        int Count(string name) => status.ValueKind == JsonValueKind.Object ? status.GetProperty(name).GetInt32() : -1;
-        var expected = (New: appRows.Count(r => r.Kind == ImportRowKind.New), Repeat: appRows.Count(r => r.Kind == ImportRowKind.Repeat),
-            Invalid: appRows.Count(r => r.Kind == ImportRowKind.Invalid));
-        var countsMatch = Count("created") == expected.New && Count("duplicates") == expected.Repeat && Count("invalid") == expected.Invalid;
-
-        var floorText = Generator.ImportCsv(floorRows);
-        var floorClock = Stopwatch.StartNew();
-        var floorCounts = isPostgres
-            ? await FloorPostgresAsync(connectionString, org.Organization.Id, floorText, ct)
-            : FloorSqlite(connectionString, org.Organization.Id, floorText);
-        var floorTime = floorClock.Elapsed;
-        log.WriteLine($"import floor: {floorTime.TotalSeconds:F1} s; created {floorCounts.Created}, duplicates {floorCounts.Duplicates}, invalid {floorCounts.Invalid}");
-
-        var absolute = isPostgres ? 4 : 8;
-        var name = $"import, {rowsWanted:N0}-row CSV, start → Completed";
-        var rows = new List<ResultRow>
-        {
-            new(name, completed ? $"{appTime.TotalSeconds:F1} s" : $"not completed in {Limit.TotalSeconds:F0} s", $"{floorTime.TotalSeconds:F2} s",
-                $"{appTime.TotalSeconds / floorTime.TotalSeconds:F1}×", $"< {absolute} s (< 15 s) and ≤ 2× floor",
-                completed && appTime.TotalSeconds < absolute && appTime <= 2 * floorTime ? "pass" : "fail"),
-        };
-        if (!countsMatch)
-        {
-            rows.Add(new ResultRow("import counts (created / duplicates / invalid)", $"{Count("created")} / {Count("duplicates")} / {Count("invalid")}",
-                $"{floorCounts.Created} / {floorCounts.Duplicates} / {floorCounts.Invalid}", "", $"{expected.New} / {expected.Repeat} / {expected.Invalid}", "fail"));
-        }
-        return rows;
+        var time = clock.Elapsed;
+        log.WriteLine($"import app ({fileName}): upload + preview {upload.Elapsed.TotalSeconds:F1} s; start → {(completed ? "Completed" : "not completed")} " +
+                      $"{time.TotalSeconds:F1} s; {status}");
+        return (time, completed, status);
     }
 
     private sealed record Parsed(Guid LeadId, string? Name, string? Company, string? CompanyKey, string? Mobile, string? Email,

@@ -228,26 +228,9 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         db.ChangeTracker.Clear();
 
         var counts = new Counts();
-        foreach (var batch in data.Chunk(BatchSize))
+        await using (await db.BulkWritingAsync(ct))
         {
-            for (var attempt = 1; ; attempt++)
-            {
-                try
-                {
-                    var batchCounts = await ImportBatchAsync(job, channel, columns, batch, blocklist, seen, report, ct);
-                    counts.Add(batchCounts);
-                    break;
-                }
-                catch (DbUpdateException e) when (attempt < 3 && CaptureLead.IsUniqueViolation(e))
-                {
-                    // A lead arrived on another channel with the same contact meanwhile: retry, it is a duplicate now.
-                    db.ChangeTracker.Clear();
-                }
-            }
-            await db.ImportJobs.Where(j => j.Id == id).ExecuteUpdateAsync(u => u
-                .SetProperty(j => j.Processed, counts.Processed).SetProperty(j => j.Created, counts.Created)
-                .SetProperty(j => j.Duplicates, counts.Duplicates).SetProperty(j => j.Invalid, counts.Invalid)
-                .SetProperty(j => j.Repeated, counts.Repeated).SetProperty(j => j.Rejected, counts.Rejected), ct);
+            await ImportBatchesAsync(job, channel, columns, data, blocklist, seen, report, counts, ct);
         }
 
         var done = await db.ImportJobs.SingleAsync(j => j.Id == id, ct);
@@ -258,6 +241,42 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
             new { file = job.FileName, counts.Processed, counts.Created, counts.Duplicates, counts.Invalid, counts.Repeated, counts.Rejected },
             organizationId: job.OrganizationId, actorId: job.CreatedById, actorName: author);
         await db.SaveChangesAsync(ct);
+    }
+
+    private async Task ImportBatchesAsync(ImportJob job, Channel channel, string[] columns, List<(int Row, string[] Cells)> data,
+        IReadOnlySet<string> blocklist, Dictionary<string, Guid> seen, List<string[]> report, Counts counts, CancellationToken ct)
+    {
+        // Reading, normalizing and checking a row needs nothing from the database: the next batch's rows are prepared on
+        // the other core while this batch is looked up, routed and written (one core was doing both, and writing is half).
+        var batches = data.Chunk(BatchSize).ToList();
+        var next = batches.Count > 0 ? Task.Run(() => Prepare(job, channel, columns, batches[0], blocklist), ct) : null;
+        for (var b = 0; b < batches.Count; b++)
+        {
+            var batch = await next!;
+            if (b + 1 < batches.Count)
+            {
+                var following = batches[b + 1];
+                next = Task.Run(() => Prepare(job, channel, columns, following, blocklist), ct);
+            }
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    var batchCounts = await ImportBatchAsync(job, channel, batch, seen, report, ct);
+                    counts.Add(batchCounts);
+                    break;
+                }
+                catch (DbUpdateException e) when (attempt < 3 && CaptureLead.IsUniqueViolation(e))
+                {
+                    // A lead arrived on another channel with the same contact meanwhile: retry, it is a duplicate now.
+                    db.ChangeTracker.Clear();
+                }
+            }
+            await db.ImportJobs.Where(j => j.Id == job.Id).ExecuteUpdateAsync(u => u
+                .SetProperty(j => j.Processed, counts.Processed).SetProperty(j => j.Created, counts.Created)
+                .SetProperty(j => j.Duplicates, counts.Duplicates).SetProperty(j => j.Invalid, counts.Invalid)
+                .SetProperty(j => j.Repeated, counts.Repeated).SetProperty(j => j.Rejected, counts.Rejected), ct);
+        }
     }
 
     public async Task FailAsync(Guid id, string error)
@@ -283,20 +302,40 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         }
     }
 
-    private async Task<Counts> ImportBatchAsync(ImportJob job, Channel channel, string[] columns, (int Row, string[] Cells)[] batch,
-        IReadOnlySet<string> blocklist, Dictionary<string, Guid> seen, List<string[]> report, CancellationToken ct)
+    /// <summary>
+    /// One row as far as it can be taken without the database: its fields, normalized contact and duplicate keys, the
+    /// payload it stores, and (for a new lead) its custom fields checked and its tags.
+    /// </summary>
+    private sealed record PreparedRow(int Row, string[] Cells, Dictionary<string, string> Fields, NormalizedContact Contact,
+        IReadOnlyList<string> Keys, string Raw, string Receipt, string? RuleFields, Dictionary<string, string> Refused, string? Tags);
+
+    /// <summary>Pure: runs beside the batch before it, so it reads only what stays fixed for the whole import.</summary>
+    private PreparedRow[] Prepare(ImportJob job, Channel channel, string[] columns, (int Row, string[] Cells)[] batch, IReadOnlySet<string> blocklist) =>
+        batch.Select(r =>
+        {
+            var fields = Fields(columns, r.Cells);
+            var contact = ContactRules.Normalize(new ContactInput(fields.GetValueOrDefault("name"), fields.GetValueOrDefault("company"),
+                fields.GetValueOrDefault("mobile"), fields.GetValueOrDefault("email")), blocklist);
+            // Only a new lead stores its custom fields and tags; a duplicate or invalid row is not held to them.
+            var (ruleFields, refused) = contact.IsValid ? Scoring.LeadScoring.CheckFields(fields, custom, requireAll: true) : (null, []);
+            var tags = contact.IsValid && refused.Count == 0
+                ? TagRules.Stamp(rules, TagRules.FieldsFor(channel, fields.Concat(Scoring.LeadScoring.StoredFields(ruleFields))))
+                : null;
+            return new PreparedRow(r.Row, r.Cells, fields, contact, DuplicateRules.Keys(contact), JsonSerializer.Serialize(fields),
+                $"import:{job.FileHash}:{r.Row}", ruleFields, refused, tags);
+        }).ToArray();
+
+    private async Task<Counts> ImportBatchAsync(ImportJob job, Channel channel, PreparedRow[] batch, Dictionary<string, Guid> seen,
+        List<string[]> report, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var counts = new Counts { Processed = batch.Length };
         var pendingReport = new List<string[]>();
         var pendingSeen = new Dictionary<string, Guid>();
-        var receiptKeys = batch.Select(r => $"import:{job.FileHash}:{r.Row}").ToList();
+        var receiptKeys = batch.Select(r => r.Receipt).ToList();
         var done = (await db.CaptureReceipts.Where(r => EF.Parameter(receiptKeys).Contains(r.Key)).Select(r => r.Key).ToListAsync(ct)).ToHashSet();
 
-        var contacts = batch.Select(r => (r.Row, r.Cells, Fields: Fields(columns, r.Cells))).Select(r => (r.Row, r.Cells, r.Fields,
-            Contact: ContactRules.Normalize(new ContactInput(r.Fields.GetValueOrDefault("name"), r.Fields.GetValueOrDefault("company"),
-                r.Fields.GetValueOrDefault("mobile"), r.Fields.GetValueOrDefault("email")), blocklist))).ToList();
-        var allKeys = contacts.SelectMany(c => DuplicateRules.Keys(c.Contact)).Distinct().ToList();
+        var allKeys = batch.SelectMany(r => r.Keys).Distinct().ToList();
         var existing = (await db.ContactKeys.Where(k => EF.Parameter(allKeys).Contains(k.Key)).ToListAsync(ct))
             .GroupBy(k => k.Key).ToDictionary(g => g.Key, g => g.First());
         Assignment.RoutingBook? book = null;
@@ -306,18 +345,15 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         var rows = new List<object>();
         var assigned = new List<Lead>();
 
-        foreach (var (row, cells, fields, contact) in contacts)
+        foreach (var (row, cells, fields, contact, keys, raw, receipt, ruleFields, refused, tags) in batch)
         {
-            var receipt = $"import:{job.FileHash}:{row}";
             if (done.Contains(receipt))
             {
                 counts.Repeated++;
                 continue;
             }
-            var keys = DuplicateRules.Keys(contact);
             var match = keys.Select(k => existing.GetValueOrDefault(k)).FirstOrDefault(k => k is not null);
             var sameFile = keys.Select(k => seen.TryGetValue(k, out var l) || pendingSeen.TryGetValue(k, out l) ? l : (Guid?)null).FirstOrDefault(l => l is not null);
-            var raw = JsonSerializer.Serialize(fields);
             var touch = new LeadTouch { Id = Guid.CreateVersion7(), OrganizationId = job.OrganizationId, ChannelId = channel.Id, Kind = "import", At = now,
                 RawPayload = raw };
             Guid? leadId;
@@ -344,7 +380,6 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
             {
                 // A new lead whose custom value is missing or does not fit is left out, so the fixed file imports it later.
                 // (A duplicate row still touches its record, and an invalid one is still kept for review: neither stores fields.)
-                var (ruleFields, refused) = Scoring.LeadScoring.CheckFields(fields, custom, requireAll: true);
                 if (refused.Count > 0)
                 {
                     counts.Rejected++;
@@ -353,7 +388,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
                     continue;
                 }
                 var lead = NewLead(job, channel, contact, fields, raw, now, LeadStatus.New, null);
-                lead.Tags = TagRules.Stamp(rules, TagRules.FieldsFor(channel, fields.Concat(Scoring.LeadScoring.StoredFields(ruleFields))));
+                lead.Tags = tags;
                 lead.Fields = ruleFields;
                 if (!job.DryRun)
                 {
@@ -361,7 +396,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
                     if (owners is null)
                     {
                         owners = new Dictionary<string, Guid>(companyOwners);
-                        newCompanies = contacts.Select(c => c.Contact.CompanyKey).Where(k => !string.IsNullOrEmpty(k) && !companiesLookedUp.Contains(k))
+                        newCompanies = batch.Select(r => r.Contact.CompanyKey).Where(k => !string.IsNullOrEmpty(k) && !companiesLookedUp.Contains(k))
                             .Select(k => k!).Distinct().ToList();
                         foreach (var (company, owner) in await router.StickyOwnersAsync(newCompanies, ct))
                         {
