@@ -233,6 +233,7 @@ public sealed partial class Generator(Scale scale, int seed, DateTimeOffset? now
     public IEnumerable<ImportRow> ImportRows(int file, int count)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(file);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(file, ImportFiles);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, ImportFileSpan);
         var random = new Random(unchecked(seed * 113 + 17 + file * 7919));
         for (var n = 0; n < count; n++)
@@ -279,6 +280,9 @@ public sealed partial class Generator(Scale scale, int seed, DateTimeOffset? now
     /// <summary>Contact indices of import files start here (above any lead or submission) and take this many per file.</summary>
     public const int ImportIndexBase = 50_000_000;
     public const int ImportFileSpan = 200_000;
+
+    /// <summary>Import files with distinct contacts: their indices stay below 10^8, where <see cref="ContactMobile"/> is one-to-one.</summary>
+    public const int ImportFiles = (100_000_000 - ImportIndexBase) / ImportFileSpan;
 
     /// <summary>
     /// The mobile of contact number <paramref name="index"/>: E.164, a prefix in use, and 8 digits from a bijection of

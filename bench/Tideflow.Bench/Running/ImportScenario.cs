@@ -30,11 +30,21 @@ public static class ImportScenario
         string connectionString, bool isPostgres, TextWriter log, CancellationToken ct)
     {
         var rowsWanted = o.ImportRows;
-        var jobsBefore = (int)await CaptureScenario.ScalarAsync(isPostgres, connectionString, """SELECT COUNT(*) FROM "ImportJobs" """, ct);
-        // Files 2k (the app's) and 2k + 1 (the floor's), k = import jobs already in the database; the warm-up, a job of its
-        // own, imports file 2k + 2, which no later run uses (its k has grown by two).
-        var appRows = generator.ImportRows(2 * jobsBefore, rowsWanted).ToList();
-        var floorRows = generator.ImportRows(2 * jobsBefore + 1, rowsWanted).ToList();
+        // Three files a run: the warm-up's 3m, the app's 3m + 1, the floor's 3m + 2, m one past the files the app has
+        // imported before (named in ImportJobs), so a run stopped half-way never makes the next one reuse a file.
+        var imported = await CaptureScenario.ScalarAsync(isPostgres, connectionString,
+            """SELECT COUNT(*) FROM "ImportJobs" WHERE "FileName" LIKE 'bench-leads-%' """, ct) > 0
+            ? (await FileNumbersAsync(isPostgres, connectionString, ct)).Max()
+            : -1;
+        var m = (imported + 1) / 3 + 1;
+        if (3 * m + 2 >= Generator.ImportFiles)
+        {
+            throw new InvalidOperationException($"This data set has had {imported + 1} bench import files; the generator makes " +
+                                                $"{Generator.ImportFiles}. Load it again (run without --reuse).");
+        }
+        var (warmFile, appFile, floorFile) = (3 * m, 3 * m + 1, 3 * m + 2);
+        var appRows = generator.ImportRows(appFile, rowsWanted).ToList();
+        var floorRows = generator.ImportRows(floorFile, rowsWanted).ToList();
         var adminToken = org.Tokens.Single(t => t.UserId == org.Admin.Id).Secret;
 
         using var http = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(120) };
@@ -43,12 +53,17 @@ public static class ImportScenario
         string? warmUp = null;
         if (o.ImportWarmUpRows > 0)
         {
-            var warmRows = generator.ImportRows(2 * jobsBefore + 2, o.ImportWarmUpRows).ToList();
-            var (time, done, _) = await ImportAsync(http, warmRows, $"bench-leads-{2 * jobsBefore + 2}.csv", log, ct);
+            var warmRows = generator.ImportRows(warmFile, o.ImportWarmUpRows).ToList();
+            var (time, done, _) = await ImportAsync(http, warmRows, $"bench-leads-{warmFile}.csv", log, ct);
+            if (!done)
+            {
+                // The measured import would queue behind it and count its rest.
+                throw new InvalidOperationException($"The warm-up import did not complete in {Limit.TotalSeconds:F0} s.");
+            }
             warmUp = $"{time.TotalSeconds:F1} s for {warmRows.Count:N0} rows";
             log.WriteLine($"import warm-up: {warmRows.Count:N0} rows, {(done ? "Completed" : "not completed")} in {time.TotalSeconds:F1} s");
         }
-        var (appTime, completed, status) = await ImportAsync(http, appRows, $"bench-leads-{2 * jobsBefore}.csv", log, ct);
+        var (appTime, completed, status) = await ImportAsync(http, appRows, $"bench-leads-{appFile}.csv", log, ct);
         int Count(string name) => status.ValueKind == JsonValueKind.Object ? status.GetProperty(name).GetInt32() : -1;
         var expected = (New: appRows.Count(r => r.Kind == ImportRowKind.New), Repeat: appRows.Count(r => r.Kind == ImportRowKind.Repeat),
             Invalid: appRows.Count(r => r.Kind == ImportRowKind.Invalid));
@@ -76,6 +91,30 @@ public static class ImportScenario
                 $"{floorCounts.Created} / {floorCounts.Duplicates} / {floorCounts.Invalid}", "", $"{expected.New} / {expected.Repeat} / {expected.Invalid}", "fail"));
         }
         return rows;
+    }
+
+    private static async Task<List<int>> FileNumbersAsync(bool isPostgres, string connectionString, CancellationToken ct)
+    {
+        const string sql = """SELECT "FileName" FROM "ImportJobs" WHERE "FileName" LIKE 'bench-leads-%' """;
+        var names = new List<string>();
+        if (isPostgres)
+        {
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync(ct);
+            await using var command = new NpgsqlCommand(sql, connection);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct)) names.Add(reader.GetString(0));
+        }
+        else
+        {
+            await using var connection = new SqliteConnection(connectionString);
+            await connection.OpenAsync(ct);
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct)) names.Add(reader.GetString(0));
+        }
+        return names.Select(n => int.TryParse(n["bench-leads-".Length..^".csv".Length], out var k) ? k : -1).ToList();
     }
 
     /// <summary>Uploads a file, starts it with the preview's mapping and polls until it ends; the time runs from the start request.</summary>

@@ -22,10 +22,11 @@ public static class Database
 
     /// <summary>
     /// For a long run of bulk writes (an import) on SQLite: one connection kept open with a 64 MB page cache instead of
-    /// 2 MB, and a WAL checkpointed after 80 MB instead of 4 MB; when the scope ends, one checkpoint and both settings
-    /// back. An import's inserts land all over the lead, key and task indexes: with the small cache it read the same
-    /// pages back from the file again and again, and every 5,000-row commit copied the pages it had just written into
-    /// the database file (a 100,000-row import: 1.3 s of its 12.9 s). A no-op on PostgreSQL.
+    /// SQLite's 2 MB, given back to the pool with the default when the scope ends. An import's inserts land all over the
+    /// lead, key and task indexes; with the small cache it read the same pages back from the file again and again
+    /// (a 100,000-row import: 12.8 → 12.1–12.4 s, docs/benchmarks.md "Session 18"). The WAL's checkpoints stay as they
+    /// are: put off on the import's connection, they would fall to the next web request that commits. A no-op on
+    /// PostgreSQL.
     /// </summary>
     public static async Task<IAsyncDisposable> BulkWritingAsync(this TideflowDbContext db, CancellationToken ct)
     {
@@ -34,8 +35,17 @@ public static class Database
             return NoScope.Instance;
         }
         await db.Database.OpenConnectionAsync(ct);
-        await db.Database.ExecuteSqlRawAsync("PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=20000;", ct);
-        return new SqliteBulkScope(db);
+        var scope = new SqliteBulkScope(db);
+        try
+        {
+            await db.Database.ExecuteSqlRawAsync(SqliteBulkScope.Larger, ct);
+        }
+        catch
+        {
+            await scope.DisposeAsync();
+            throw;
+        }
+        return scope;
     }
 
     private sealed class NoScope : IAsyncDisposable
@@ -47,12 +57,21 @@ public static class Database
 
     private sealed class SqliteBulkScope(TideflowDbContext db) : IAsyncDisposable
     {
+        public const string Larger = "PRAGMA cache_size=-65536;";
+        public const string Default = "PRAGMA cache_size=-2000;";
+
         public async ValueTask DisposeAsync()
         {
+            var connection = db.Database.GetDbConnection();
             try
             {
-                // The connection goes back to the pool: SQLite's defaults again, so no other request grows a 64 MB cache.
-                await db.Database.ExecuteSqlRawAsync("PRAGMA wal_checkpoint(PASSIVE); PRAGMA cache_size=-2000; PRAGMA wal_autocheckpoint=1000;");
+                // Back to the pool with SQLite's default, so no other request grows a 64 MB cache.
+                await db.Database.ExecuteSqlRawAsync(Default);
+            }
+            catch (SqliteException)
+            {
+                // The import's own error (a full disk, say) is the one to report; this connection is not kept either.
+                SqliteConnection.ClearPool((SqliteConnection)connection);
             }
             finally
             {

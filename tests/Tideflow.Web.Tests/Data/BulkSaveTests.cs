@@ -154,52 +154,6 @@ public abstract class BulkSaveTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.Equal(0, await app.InDbAsync(db => db.Leads.CountAsync(l => l.Mobile == "+8613800000018" || l.Mobile == "+8613800000009")));
     }
 
-    [Fact]
-    public async Task Saves_in_a_bulk_writing_scope_share_one_connection_which_leaves_with_sqlites_defaults()
-    {
-        var org = await app.NewOrgAsync();
-        var at = app.Clock.GetUtcNow();
-        var (inside, handle) = await app.InDbAsync(async db =>
-        {
-            db.AuditEntityChanges = false;
-            long Pragma(string pragma) => db.Database.SqlQueryRaw<long>(pragma).AsEnumerable().Single();
-            var seen = new List<(long Cache, long Checkpoint, bool Open)>();
-            object? native = null;
-            await using (await db.BulkWritingAsync(CancellationToken.None))
-            {
-                foreach (var mobile in new[] { "+8613800000031", "+8613800000032" })
-                {
-                    await db.SaveNewRowsAsync(Rows(org.Id, mobile, at));
-                    var open = db.Database.GetDbConnection().State == System.Data.ConnectionState.Open;
-                    seen.Add(db.Database.IsSqlite() ? (Pragma("PRAGMA cache_size"), Pragma("PRAGMA wal_autocheckpoint"), open) : (0, 0, open));
-                    native = (db.Database.GetDbConnection() as Microsoft.Data.Sqlite.SqliteConnection)?.Handle;
-                }
-            }
-            return (seen, native as SQLitePCL.sqlite3);
-        });
-        Assert.Equal(2, await app.InDbAsync(db => db.Leads.CountAsync(l => l.OrganizationId == org.Id && l.Mobile!.StartsWith("+861380000003"))));
-        if (app.Provider != "Sqlite")
-        {
-            return;
-        }
-        // Both saves on the same open connection, with the larger cache and the rarer checkpoints.
-        Assert.Equal([(-65536L, 20000L, true), (-65536L, 20000L, true)], inside);
-        // Back in the pool, that connection has SQLite's defaults again.
-        long After(string name)
-        {
-            Assert.Equal(SQLitePCL.raw.SQLITE_OK, SQLitePCL.raw.sqlite3_prepare_v2(handle!, $"PRAGMA {name}", out var statement));
-            try
-            {
-                Assert.Equal(SQLitePCL.raw.SQLITE_ROW, SQLitePCL.raw.sqlite3_step(statement));
-                return SQLitePCL.raw.sqlite3_column_int64(statement, 0);
-            }
-            finally
-            {
-                SQLitePCL.raw.sqlite3_finalize(statement);
-            }
-        }
-        Assert.Equal((-2000L, 1000L), (After("cache_size"), After("wal_autocheckpoint")));
-    }
 }
 
 public sealed class BulkSaveTests_Sqlite(SqliteApp app) : BulkSaveTests<SqliteApp>(app);

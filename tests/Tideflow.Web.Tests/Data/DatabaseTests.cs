@@ -31,6 +31,57 @@ public sealed class MigrationTests
     }
 }
 
+/// <summary>The import's SQLite connection: its own larger page cache while it writes, SQLite's default once back in the pool.</summary>
+public sealed class SqliteBulkWritingTests
+{
+    [Fact]
+    public async Task A_bulk_writing_scope_keeps_one_connection_with_a_larger_cache_and_gives_it_back_with_the_default()
+    {
+        // A database of its own, so its connection pool holds only this test's connection.
+        var path = Path.Combine(Path.GetTempPath(), $"tideflow-bulk-{Guid.NewGuid():N}.db");
+        var connectionString = $"Data Source={path}";
+        var options = new DbContextOptionsBuilder<SqliteTideflowDbContext>();
+        Database.ConfigureSqlite(options, connectionString);
+        var user = new CurrentUser();
+        user.Set(DataScope.System);
+        try
+        {
+            await using var db = new SqliteTideflowDbContext(options.Options, user, TimeProvider.System);
+            static async Task<long> CacheSize(TideflowDbContext db) => (await db.Database.SqlQueryRaw<long>("PRAGMA cache_size").ToListAsync()).Single();
+            Microsoft.Data.Sqlite.SqliteConnection connection;
+            SQLitePCL.sqlite3? handle;
+            var inside = new List<long>();
+            await using (await db.BulkWritingAsync(CancellationToken.None))
+            {
+                // Each query opens and closes the connection itself; the scope keeps it open between them.
+                inside.Add(await CacheSize(db));
+                inside.Add(await CacheSize(db));
+                connection = (Microsoft.Data.Sqlite.SqliteConnection)db.Database.GetDbConnection();
+                Assert.Equal(System.Data.ConnectionState.Open, connection.State);
+                handle = connection.Handle;
+            }
+            Assert.Equal([-65536L, -65536L], inside);
+            Assert.Equal(System.Data.ConnectionState.Closed, connection.State);
+
+            await using var again = new Microsoft.Data.Sqlite.SqliteConnection(connectionString);
+            await again.OpenAsync();
+            // The pooled connection the scope used, with SQLite's default page cache again.
+            Assert.Same(handle, again.Handle);
+            await using var command = again.CreateCommand();
+            command.CommandText = "PRAGMA cache_size";
+            Assert.Equal(-2000L, (long)(await command.ExecuteScalarAsync())!);
+            Microsoft.Data.Sqlite.SqliteConnection.ClearPool(again);
+        }
+        finally
+        {
+            foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+            {
+                File.Delete(file);
+            }
+        }
+    }
+}
+
 public sealed class PostgresConnectionTests
 {
     [Fact]
