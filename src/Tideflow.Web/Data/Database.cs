@@ -24,9 +24,7 @@ public static class Database
     /// For a long run of bulk writes (an import) on SQLite: one connection kept open with a 64 MB page cache instead of
     /// SQLite's 2 MB, given back to the pool with the default when the scope ends. An import's inserts land all over the
     /// lead, key and task indexes; with the small cache it read the same pages back from the file again and again
-    /// (a 100,000-row import: 12.8 → 12.1–12.4 s, docs/benchmarks.md "Session 18"). The WAL's checkpoints stay as they
-    /// are: put off on the import's connection, they would fall to the next web request that commits. A no-op on
-    /// PostgreSQL.
+    /// (a 100,000-row import: 12.8 → 12.1–12.4 s, docs/benchmarks.md "Session 18"). A no-op on PostgreSQL.
     /// </summary>
     public static async Task<IAsyncDisposable> BulkWritingAsync(this TideflowDbContext db, CancellationToken ct)
     {
@@ -103,6 +101,9 @@ public static class Database
         {
             connection = PrepareSqlite(string.IsNullOrWhiteSpace(connection) ? DefaultSqlite : connection);
             services.AddDbContext<TideflowDbContext, SqliteTideflowDbContext>(o => ConfigureSqlite(o, connection));
+            var prepared = connection;
+            services.AddSingleton(sp => ActivatorUtilities.CreateInstance<SqliteCheckpointer>(sp, prepared));
+            services.AddHostedService(sp => sp.GetRequiredService<SqliteCheckpointer>());
         }
         else
         {
@@ -268,7 +269,9 @@ public sealed class DatabaseUnavailableException(string message, Exception inner
 /// <summary>WAL lets readers run beside the single SQLite writer; busy_timeout makes writers queue instead of fail.</summary>
 internal sealed class SqlitePragmas : Microsoft.EntityFrameworkCore.Diagnostics.DbConnectionInterceptor
 {
-    private const string Pragmas = "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+    // wal_autocheckpoint: SqliteCheckpointer copies the log on its own thread; this is only the fallback should it fall behind.
+    private const string Pragmas = "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; " +
+                                   "PRAGMA wal_autocheckpoint=10000;";
 
     // Pooled connections keep their settings; set them once per physical connection (its native handle), not on every
     // open — EF opens and closes for each query, and four PRAGMAs each time were a measurable share of a short request.

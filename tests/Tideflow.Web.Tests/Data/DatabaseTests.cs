@@ -31,14 +31,12 @@ public sealed class MigrationTests
     }
 }
 
-/// <summary>The import's SQLite connection: its own larger page cache while it writes, SQLite's default once back in the pool.</summary>
-public sealed class SqliteBulkWritingTests
+/// <summary>A SQLite file of a test's own, with a connection pool of its own; deleted afterwards.</summary>
+internal static class OwnSqliteFile
 {
-    [Fact]
-    public async Task A_bulk_writing_scope_keeps_one_connection_with_a_larger_cache_and_gives_it_back_with_the_default()
+    public static async Task UseAsync(Func<string, Func<SqliteTideflowDbContext>, Task> test)
     {
-        // A database of its own, so its connection pool holds only this test's connection.
-        var path = Path.Combine(Path.GetTempPath(), $"tideflow-bulk-{Guid.NewGuid():N}.db");
+        var path = Path.Combine(Path.GetTempPath(), $"tideflow-test-{Guid.NewGuid():N}.db");
         var connectionString = $"Data Source={path}";
         var options = new DbContextOptionsBuilder<SqliteTideflowDbContext>();
         Database.ConfigureSqlite(options, connectionString);
@@ -46,40 +44,79 @@ public sealed class SqliteBulkWritingTests
         user.Set(DataScope.System);
         try
         {
-            await using var db = new SqliteTideflowDbContext(options.Options, user, TimeProvider.System);
-            static async Task<long> CacheSize(TideflowDbContext db) => (await db.Database.SqlQueryRaw<long>("PRAGMA cache_size").ToListAsync()).Single();
-            Microsoft.Data.Sqlite.SqliteConnection connection;
-            SQLitePCL.sqlite3? handle;
-            var inside = new List<long>();
-            await using (await db.BulkWritingAsync(CancellationToken.None))
-            {
-                // Each query opens and closes the connection itself; the scope keeps it open between them.
-                inside.Add(await CacheSize(db));
-                inside.Add(await CacheSize(db));
-                connection = (Microsoft.Data.Sqlite.SqliteConnection)db.Database.GetDbConnection();
-                Assert.Equal(System.Data.ConnectionState.Open, connection.State);
-                handle = connection.Handle;
-            }
-            Assert.Equal([-65536L, -65536L], inside);
-            Assert.Equal(System.Data.ConnectionState.Closed, connection.State);
-
-            await using var again = new Microsoft.Data.Sqlite.SqliteConnection(connectionString);
-            await again.OpenAsync();
-            // The pooled connection the scope used, with SQLite's default page cache again.
-            Assert.Same(handle, again.Handle);
-            await using var command = again.CreateCommand();
-            command.CommandText = "PRAGMA cache_size";
-            Assert.Equal(-2000L, (long)(await command.ExecuteScalarAsync())!);
-            Microsoft.Data.Sqlite.SqliteConnection.ClearPool(again);
+            await test(connectionString, () => new SqliteTideflowDbContext(options.Options, user, TimeProvider.System));
         }
         finally
         {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearPool(new Microsoft.Data.Sqlite.SqliteConnection(connectionString));
             foreach (var file in new[] { path, path + "-wal", path + "-shm" })
             {
                 File.Delete(file);
             }
         }
     }
+}
+
+/// <summary>The import's SQLite connection: its own larger page cache while it writes, SQLite's default once back in the pool.</summary>
+public sealed class SqliteBulkWritingTests
+{
+    [Fact]
+    public async Task A_bulk_writing_scope_keeps_one_connection_with_a_larger_cache_and_gives_it_back_with_the_default() =>
+        await OwnSqliteFile.UseAsync(async (_, newContext) =>
+        {
+            await using var db = newContext();
+            static async Task<long> CacheSize(TideflowDbContext db) => (await db.Database.SqlQueryRaw<long>("PRAGMA cache_size").ToListAsync()).Single();
+            var inside = new List<long>();
+            await using (await db.BulkWritingAsync(CancellationToken.None))
+            {
+                // Each query opens and closes the connection itself; the scope keeps it open between them.
+                inside.Add(await CacheSize(db));
+                inside.Add(await CacheSize(db));
+                Assert.Equal(System.Data.ConnectionState.Open, db.Database.GetDbConnection().State);
+            }
+            Assert.Equal([-65536L, -65536L], inside);
+            Assert.Equal(System.Data.ConnectionState.Closed, db.Database.GetDbConnection().State);
+
+            // What the connection goes back to the pool with, seen on a connection held open around a scope (other
+            // tests empty every pool now and then, so a pooled connection cannot be counted on to come back).
+            await db.Database.OpenConnectionAsync();
+            await using (await db.BulkWritingAsync(CancellationToken.None))
+            {
+                Assert.Equal(-65536L, await CacheSize(db));
+            }
+            Assert.Equal(-2000L, await CacheSize(db));
+            await db.Database.CloseConnectionAsync();
+        });
+}
+
+/// <summary>SQLite's log is copied into the database file by the app's own checkpointer, not by whoever commits next.</summary>
+public sealed class SqliteCheckpointerTests
+{
+    [Fact]
+    public async Task The_apps_connections_leave_the_log_to_the_checkpointer_which_copies_all_of_it() =>
+        await OwnSqliteFile.UseAsync(async (connectionString, newContext) =>
+        {
+            // Held open throughout: when a database's last connection closes, SQLite copies the log itself.
+            await using var holder = new Microsoft.Data.Sqlite.SqliteConnection(connectionString);
+            await holder.OpenAsync();
+            await using (var db = newContext())
+            {
+                await db.Database.OpenConnectionAsync();
+                Assert.Equal(10_000L, (await db.Database.SqlQueryRaw<long>("PRAGMA wal_autocheckpoint").ToListAsync()).Single());
+                await db.Database.ExecuteSqlRawAsync("CREATE TABLE t (id INTEGER PRIMARY KEY, text TEXT)");
+                // About 2,000 pages of log, more than SQLite's own threshold of 1,000: the commits did not copy them.
+                for (var i = 0; i < 20; i++)
+                {
+                    await db.Database.ExecuteSqlRawAsync("INSERT INTO t (text) SELECT printf('%.400c', 'x') FROM (WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < 1000) SELECT k FROM n)");
+                }
+                await db.Database.CloseConnectionAsync();
+            }
+            var checkpointer = new SqliteCheckpointer(connectionString, TimeProvider.System, new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(),
+                Microsoft.Extensions.Logging.Abstractions.NullLogger<SqliteCheckpointer>.Instance);
+            var (logged, copied) = await checkpointer.CheckpointAsync(CancellationToken.None);
+            Assert.True(logged > 1_000, $"{logged} frames in the log");
+            Assert.Equal(logged, copied);
+        });
 }
 
 public sealed class PostgresConnectionTests

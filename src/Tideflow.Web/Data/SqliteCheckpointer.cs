@@ -1,0 +1,51 @@
+using Microsoft.Data.Sqlite;
+
+namespace Tideflow.Web.Data;
+
+/// <summary>
+/// Copies SQLite's write-ahead log into the database file every few hundred milliseconds, on a thread of its own.
+/// Left to SQLite, the copy falls to whichever connection commits once the log passes 1,000 pages: after an import
+/// batch or a sweep slice that was the next web request to save anything, which then copied the other writer's pages
+/// inside its own request, and the import's own commits copied their pages before taking the next batch. The app's
+/// connections keep an automatic checkpoint at 10,000 pages (<see cref="SqlitePragmas"/>) in case this one falls behind.
+/// PASSIVE: it never waits for, or makes wait, a reader or a writer.
+/// </summary>
+public sealed class SqliteCheckpointer(string connectionString, TimeProvider clock, IConfiguration config, ILogger<SqliteCheckpointer> logger)
+    : BackgroundService
+{
+    private TimeSpan Interval => TimeSpan.FromMilliseconds(Math.Max(10, config.GetValue("Sqlite:CheckpointMs", 250)));
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    await CheckpointAsync(stoppingToken);
+                }
+                catch (SqliteException e)
+                {
+                    // Busy (a migration at start, another node's checkpoint) or the file not there yet: the next tick tries again.
+                    logger.LogDebug(e, "SQLite checkpoint skipped");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One passive checkpoint: the log's frames and how many of them are now in the database file.</summary>
+    public async Task<(long Logged, long Copied)> CheckpointAsync(CancellationToken ct)
+    {
+        await using var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? (reader.GetInt64(1), reader.GetInt64(2)) : (0, 0);
+    }
+}
