@@ -7,17 +7,21 @@ namespace Tideflow.Web.Data;
 /// Left to SQLite, the copy falls to whichever connection commits once the log passes 1,000 pages: after an import
 /// batch or a sweep slice that was the next web request to save anything, which then copied the other writer's pages
 /// inside its own request, and the import's own commits copied their pages before taking the next batch. The app's
-/// connections keep an automatic checkpoint at 10,000 pages (<see cref="SqlitePragmas"/>) in case this one falls behind.
+/// connections keep an automatic checkpoint at 10,000 pages (<see cref="SqlitePragmas"/>) in case this one falls behind
+/// (a reader holding an old snapshot for long): then the commit that takes the log past it copies the log, as before,
+/// only later and more of it.
 /// PASSIVE: it never waits for, or makes wait, a reader or a writer.
 /// </summary>
-public sealed class SqliteCheckpointer(string connectionString, TimeProvider clock, IConfiguration config, ILogger<SqliteCheckpointer> logger)
+public sealed class SqliteCheckpointer(string connectionString, IConfiguration config, ILogger<SqliteCheckpointer> logger)
     : BackgroundService
 {
     private TimeSpan Interval => TimeSpan.FromMilliseconds(Math.Max(10, config.GetValue("Sqlite:CheckpointMs", 250)));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Interval, clock);
+        // The wall clock on purpose, not the app's TimeProvider: this is disk upkeep, not business time, and a test
+        // that moves the app's clock on by two weeks must not wake it 4.8 million times.
+        using var timer = new PeriodicTimer(Interval);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
@@ -28,8 +32,13 @@ public sealed class SqliteCheckpointer(string connectionString, TimeProvider clo
                 }
                 catch (SqliteException e)
                 {
-                    // Busy (a migration at start, another node's checkpoint) or the file not there yet: the next tick tries again.
+                    // The file not there yet, or locked by a migration at start: the next tick tries again.
                     logger.LogDebug(e, "SQLite checkpoint skipped");
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A failed checkpoint must not stop the app: the connections' own fallback checkpoint still runs.
+                    logger.LogWarning(e, "SQLite checkpoint failed");
                 }
             }
         }
@@ -38,7 +47,10 @@ public sealed class SqliteCheckpointer(string connectionString, TimeProvider clo
         }
     }
 
-    /// <summary>One passive checkpoint: the log's frames and how many of them are now in the database file.</summary>
+    /// <summary>
+    /// One passive checkpoint: the log's frames and how many of them are now in the database file (fewer while a reader
+    /// still needs older pages, or another checkpoint is running; the next tick takes the rest).
+    /// </summary>
     public async Task<(long Logged, long Copied)> CheckpointAsync(CancellationToken ct)
     {
         await using var connection = new SqliteConnection(connectionString);

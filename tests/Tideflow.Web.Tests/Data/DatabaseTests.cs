@@ -111,7 +111,7 @@ public sealed class SqliteCheckpointerTests
                 }
                 await db.Database.CloseConnectionAsync();
             }
-            var checkpointer = new SqliteCheckpointer(connectionString, TimeProvider.System, new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(),
+            var checkpointer = new SqliteCheckpointer(connectionString, new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(),
                 Microsoft.Extensions.Logging.Abstractions.NullLogger<SqliteCheckpointer>.Instance);
             var (logged, copied) = await checkpointer.CheckpointAsync(CancellationToken.None);
             Assert.True(logged > 1_000, $"{logged} frames in the log");
