@@ -67,17 +67,23 @@ public sealed class BenchDb(bool postgres, string connectionString) : IAsyncDisp
         return System.Convert.ToInt64(await cmd.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
     }
 
-    public async Task<List<Guid>> IdsAsync(string sql, CancellationToken ct, params (string Name, object? Value)[] args)
+    public Task<List<Guid>> IdsAsync(string sql, CancellationToken ct, params (string Name, object? Value)[] args) =>
+        ColumnAsync(sql, r => postgres ? r.GetGuid(0) : Guid.Parse(r.GetString(0)), args, ct);
+
+    public Task<List<string>> TextsAsync(string sql, CancellationToken ct, params (string Name, object? Value)[] args) =>
+        ColumnAsync(sql, r => r.GetString(0), args, ct);
+
+    private async Task<List<T>> ColumnAsync<T>(string sql, Func<DbDataReader, T> read, (string Name, object? Value)[] args, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
         await using var cmd = Command(connection, null, sql, args);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        var ids = new List<Guid>();
+        var values = new List<T>();
         while (await reader.ReadAsync(ct))
         {
-            ids.Add(postgres ? reader.GetGuid(0) : Guid.Parse(reader.GetString(0)));
+            values.Add(read(reader));
         }
-        return ids;
+        return values;
     }
 
     public async ValueTask DisposeAsync()

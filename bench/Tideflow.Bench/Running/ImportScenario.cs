@@ -32,10 +32,9 @@ public static class ImportScenario
         var rowsWanted = o.ImportRows;
         // Three files a run: the warm-up's 3m, the app's 3m + 1, the floor's 3m + 2, m one past the files the app has
         // imported before (named in ImportJobs), so a run stopped half-way never makes the next one reuse a file.
-        var imported = await CaptureScenario.ScalarAsync(isPostgres, connectionString,
-            """SELECT COUNT(*) FROM "ImportJobs" WHERE "FileName" LIKE 'bench-leads-%' """, ct) > 0
-            ? (await FileNumbersAsync(isPostgres, connectionString, ct)).Max()
-            : -1;
+        await using var db = new BenchDb(isPostgres, connectionString);
+        var imported = (await db.TextsAsync("""SELECT "FileName" FROM "ImportJobs" WHERE "FileName" LIKE 'bench-leads-%' """, ct))
+            .Select(n => int.TryParse(n["bench-leads-".Length..^".csv".Length], out var k) ? k : -1).DefaultIfEmpty(-1).Max();
         var m = (imported + 1) / 3 + 1;
         if (3 * m + 2 >= Generator.ImportFiles)
         {
@@ -61,7 +60,7 @@ public static class ImportScenario
                 throw new InvalidOperationException($"The warm-up import did not complete in {Limit.TotalSeconds:F0} s.");
             }
             warmUp = $"{time.TotalSeconds:F1} s for {warmRows.Count:N0} rows";
-            log.WriteLine($"import warm-up: {warmRows.Count:N0} rows, {(done ? "Completed" : "not completed")} in {time.TotalSeconds:F1} s");
+            log.WriteLine($"import warm-up: {warmRows.Count:N0} rows completed in {time.TotalSeconds:F1} s");
         }
         var (appTime, completed, status) = await ImportAsync(http, appRows, $"bench-leads-{appFile}.csv", log, ct);
         int Count(string name) => status.ValueKind == JsonValueKind.Object ? status.GetProperty(name).GetInt32() : -1;
@@ -91,30 +90,6 @@ public static class ImportScenario
                 $"{floorCounts.Created} / {floorCounts.Duplicates} / {floorCounts.Invalid}", "", $"{expected.New} / {expected.Repeat} / {expected.Invalid}", "fail"));
         }
         return rows;
-    }
-
-    private static async Task<List<int>> FileNumbersAsync(bool isPostgres, string connectionString, CancellationToken ct)
-    {
-        const string sql = """SELECT "FileName" FROM "ImportJobs" WHERE "FileName" LIKE 'bench-leads-%' """;
-        var names = new List<string>();
-        if (isPostgres)
-        {
-            await using var connection = new NpgsqlConnection(connectionString);
-            await connection.OpenAsync(ct);
-            await using var command = new NpgsqlCommand(sql, connection);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct)) names.Add(reader.GetString(0));
-        }
-        else
-        {
-            await using var connection = new SqliteConnection(connectionString);
-            await connection.OpenAsync(ct);
-            await using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct)) names.Add(reader.GetString(0));
-        }
-        return names.Select(n => int.TryParse(n["bench-leads-".Length..^".csv".Length], out var k) ? k : -1).ToList();
     }
 
     /// <summary>Uploads a file, starts it with the preview's mapping and polls until it ends; the time runs from the start request.</summary>

@@ -101,8 +101,7 @@ public static class Database
         {
             connection = PrepareSqlite(string.IsNullOrWhiteSpace(connection) ? DefaultSqlite : connection);
             services.AddDbContext<TideflowDbContext, SqliteTideflowDbContext>(o => ConfigureSqlite(o, connection));
-            var prepared = connection;
-            services.AddSingleton(sp => ActivatorUtilities.CreateInstance<SqliteCheckpointer>(sp, prepared));
+            services.AddSingleton(sp => ActivatorUtilities.CreateInstance<SqliteCheckpointer>(sp, connection));
             services.AddHostedService(sp => sp.GetRequiredService<SqliteCheckpointer>());
         }
         else

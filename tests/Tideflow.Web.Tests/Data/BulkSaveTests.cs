@@ -153,7 +153,6 @@ public abstract class BulkSaveTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.Contains("Lead.Id is not set", keyless.Message);
         Assert.Equal(0, await app.InDbAsync(db => db.Leads.CountAsync(l => l.Mobile == "+8613800000018" || l.Mobile == "+8613800000009")));
     }
-
 }
 
 public sealed class BulkSaveTests_Sqlite(SqliteApp app) : BulkSaveTests<SqliteApp>(app);
