@@ -19,8 +19,8 @@ public abstract partial class TideflowDbContext
     /// </summary>
     /// <param name="untracked">
     /// More new rows, never tracked: tracking an import's own rows cost it more than writing them. They are written as
-    /// they are, so only rows no save guard looks at are taken (leads, touches, contact keys, capture receipts, ownership
-    /// history, follow-up tasks), in the
+    /// they are, so only rows no save guard looks at are taken (leads, touches, contact keys, capture and import receipts,
+    /// ownership history, follow-up tasks), in the
     /// caller's organisation, and only with entity auditing off (an import audits itself once).
     /// </param>
     /// <exception cref="DbUpdateException">A row was refused (e.g. a unique key); nothing of the save was written.</exception>
@@ -29,7 +29,7 @@ public abstract partial class TideflowDbContext
         untracked ??= [];
         foreach (var row in untracked)
         {
-            if (row is not (Lead or LeadTouch or ContactKey or CaptureReceipt or Features.Assignment.OwnershipChange or Features.Pipeline.FollowUpTask))
+            if (row is not (Lead or LeadTouch or ContactKey or CaptureReceipt or ImportReceipt or Features.Assignment.OwnershipChange or Features.Pipeline.FollowUpTask))
             {
                 throw new InvalidOperationException($"A {row.GetType().Name} is saved tracked, where its guards and audit see it.");
             }

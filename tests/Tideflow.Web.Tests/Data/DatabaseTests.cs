@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Tideflow.Web.Data;
 using Tideflow.Web.Features.Access;
 using Tideflow.Web.Tests.Infrastructure;
@@ -28,6 +30,64 @@ public sealed class MigrationTests
         var options = new DbContextOptionsBuilder<PostgresTideflowDbContext>().UseNpgsql("Host=localhost").Options;
         using var db = new PostgresTideflowDbContext(options, System(), TimeProvider.System);
         Assert.False(db.Database.HasPendingModelChanges(), "Model changed without a migration: run scripts/add-migration.sh <Name>.");
+    }
+
+    [Fact]
+    public Task Sqlite_an_earlier_import_s_row_receipts_become_import_receipts_on_upgrade() =>
+        OwnSqliteFile.UseAsync(async (_, newContext) =>
+        {
+            await using var db = newContext();
+            await EarlierImportReceiptsSurviveTheUpgradeAsync(db);
+        });
+
+    [Fact]
+    public async Task Postgres_an_earlier_import_s_row_receipts_become_import_receipts_on_upgrade()
+    {
+        if (string.IsNullOrWhiteSpace(PostgresApp.ServerConnection))
+        {
+            Assert.Skip("PostgreSQL tests need TIDEFLOW_TEST_POSTGRES (a connection string to a server where databases may be created).");
+        }
+        var name = $"tideflow_test_{Guid.NewGuid():N}";
+        var options = new DbContextOptionsBuilder<PostgresTideflowDbContext>();
+        Database.ConfigurePostgres(options, PostgresApp.ForDatabase(name));
+        try
+        {
+            await using var db = new PostgresTideflowDbContext(options.Options, System(), TimeProvider.System);
+            await EarlierImportReceiptsSurviveTheUpgradeAsync(db);
+        }
+        finally
+        {
+            await PostgresApp.DropAsync(name);
+        }
+    }
+
+    /// <summary>A file imported before import receipts existed must still be skipped when it is imported again.</summary>
+    private static async Task EarlierImportReceiptsSurviveTheUpgradeAsync(TideflowDbContext db)
+    {
+        var migrator = db.GetInfrastructure().GetRequiredService<Microsoft.EntityFrameworkCore.Migrations.IMigrator>();
+        var migrations = db.Database.GetMigrations().ToList();
+        var upgrade = migrations.FindIndex(m => m.EndsWith("_ImportReceiptsAndLeanerIndexes", StringComparison.Ordinal));
+        await migrator.MigrateAsync(migrations[upgrade - 1], TestContext.Current.CancellationToken);
+
+        var at = new DateTimeOffset(2026, 11, 20, 8, 0, 0, TimeSpan.Zero);
+        var org = new Features.Access.Organization { Id = Guid.CreateVersion7(), Name = "升级前", CreatedAt = at };
+        var lead = new Features.Leads.Lead { Id = Guid.CreateVersion7(), OrganizationId = org.Id, Status = Features.Leads.LeadStatus.New, ArrivedAt = at, UpdatedAt = at };
+        var hash = Convert.ToHexStringLower(global::System.Security.Cryptography.SHA256.HashData("名单.csv"u8));
+        db.AddRange(org, lead,
+            new Features.Leads.CaptureReceipt { OrganizationId = org.Id, Key = $"import:{hash}:7", LeadId = lead.Id, At = at },
+            new Features.Leads.CaptureReceipt { OrganizationId = org.Id, Key = $"import:{hash}:1234", LeadId = lead.Id, At = at },
+            new Features.Leads.CaptureReceipt { OrganizationId = org.Id, Key = "payload:web:abc", LeadId = lead.Id, At = at });
+        await db.SaveChangesAsync(TestContext.Current.CancellationToken);
+        db.ChangeTracker.Clear();
+
+        await migrator.MigrateAsync(migrations[upgrade], TestContext.Current.CancellationToken);
+
+        var receipts = await db.ImportReceipts.OrderBy(r => r.FirstRow).ToListAsync(TestContext.Current.CancellationToken);
+        Assert.Equal([(org.Id, hash, 7, 7, at), (org.Id, hash, 1234, 1234, at)],
+            receipts.Select(r => (r.OrganizationId, r.FileHash, r.FirstRow, r.LastRow, r.At)));
+        Assert.Equal([7, 1234], Features.Leads.ImportReceipt.Written(receipts, [6, 7, 8, 1234]).Order());
+        // The channel's own receipts (retries, repeated payloads) stay as they were.
+        Assert.Equal(["payload:web:abc"], await db.CaptureReceipts.Select(r => r.Key).ToListAsync(TestContext.Current.CancellationToken));
     }
 }
 

@@ -225,7 +225,7 @@ public abstract class CustomFieldTests<TApp>(TApp app) where TApp : TideflowApp
     public async Task Imports_map_columns_to_custom_fields_and_reject_rows_whose_values_do_not_fit()
     {
         var org = await app.NewOrgAsync();
-        await DefineAsync(org, Field("fleet_size", "车队规模", CustomFieldType.Number, required: true));
+        var fleet = await DefineAsync(org, Field("fleet_size", "车队规模", CustomFieldType.Number, required: true));
         var client = app.As(org.ManagerA);
         var monday = UniqueMobile();
         // Row 5 is row 2's person again with a value that does not fit: a duplicate touch, not a rejection (it stores no fields).
@@ -239,18 +239,31 @@ public abstract class CustomFieldTests<TApp>(TApp app) where TApp : TideflowApp
         var (_, errors) = await (await client.PostJson($"/api/imports/{preview.JobId}/start", new { mapping = withoutIt })).ProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal("'车队规模' (fleet_size) is a required field: map a column to it.", errors["mapping"][0]);
 
-        var job = await (await client.PostJson($"/api/imports/{preview.JobId}/start", new { mapping = preview.Mapping })).ReadAsync<ImportJobView>();
-        for (var i = 0; i < 600 && job.Status == ImportStatus.Running; i++)
+        async Task<ImportJobView> RunAsync(ImportPreview preview)
         {
-            await Task.Delay(100);
-            job = await (await client.GetAsync($"/api/imports/{preview.JobId}")).ReadAsync<ImportJobView>();
+            var job = await (await client.PostJson($"/api/imports/{preview.JobId}/start", new { mapping = preview.Mapping })).ReadAsync<ImportJobView>();
+            for (var i = 0; i < 600 && job.Status == ImportStatus.Running; i++)
+            {
+                await Task.Delay(100);
+                job = await (await client.GetAsync($"/api/imports/{preview.JobId}")).ReadAsync<ImportJobView>();
+            }
+            return job;
         }
+        var job = await RunAsync(preview);
         Assert.Equal((ImportStatus.Completed, 1, 2, 1), (job.Status, job.Created, job.Rejected, job.Duplicates));
         var report = await (await client.GetAsync($"/api/imports/{preview.JobId}/report")).Content.ReadAsStringAsync();
         Assert.Contains("3,rejected,车队规模: '很多' is not a number.", report);
         Assert.Contains("4,rejected,车队规模: a value is required.", report);
         var lead = await app.InDbAsync(db => db.Leads.SingleAsync(l => l.OrganizationId == org.Id && l.Name == "周一"));
         Assert.Equal("25", Features.Scoring.LeadScoring.StoredFields(lead.Fields)["fleet_size"]);
+
+        // The same file once the field is no longer required: the row that lacked it comes in, the row whose value still
+        // does not fit is rejected again, and the rows the first import wrote are skipped.
+        (await app.As(org.Admin).PutJson($"/api/custom-fields/{fleet.Id}", Field("fleet_size", "车队规模", CustomFieldType.Number))).EnsureSuccessStatusCode();
+        using var sameFile = new MultipartFormDataContent { { new ByteArrayContent(Encoding.UTF8.GetBytes(csv)), "file", "车队.csv" } };
+        var again = await RunAsync(await (await client.PostAsync("/api/imports", sameFile)).ReadAsync<ImportPreview>());
+        Assert.Equal((ImportStatus.Completed, 1, 1, 2, 0), (again.Status, again.Created, again.Rejected, again.Repeated, again.Duplicates));
+        Assert.True(await app.InDbAsync(db => db.Leads.AnyAsync(l => l.OrganizationId == org.Id && l.Name == "周三")));
     }
 }
 

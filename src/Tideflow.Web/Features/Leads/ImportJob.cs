@@ -51,3 +51,29 @@ public sealed class ImportTemplate : IOrganizationOwned
     public required string HeaderKey { get; set; }
     public required string Mapping { get; set; }
 }
+
+/// <summary>
+/// Rows of a file that an import has written (a batch, as spreadsheet row numbers, both ends included): importing the same
+/// file again skips them, so it creates nothing twice. One row per batch: a receipt per row was 100,000 more rows and
+/// index entries for a 100,000-row file. The rows the batch rejected (a custom value missing or not fitting) are named,
+/// so a later import of the same file, after the field's rules changed, tries them again.
+/// </summary>
+public sealed class ImportReceipt : IOrganizationOwned
+{
+    public long Id { get; set; }
+    public Guid OrganizationId { get; set; }
+    public required string FileHash { get; set; }
+    public int FirstRow { get; set; }
+    public int LastRow { get; set; }
+    /// <summary>Comma-separated row numbers in the range that were not written.</summary>
+    public string? RejectedRows { get; set; }
+    public DateTimeOffset At { get; set; }
+
+    /// <summary>Pure: the rows of <paramref name="rows"/> that one of <paramref name="receipts"/> has written.</summary>
+    public static HashSet<int> Written(IEnumerable<ImportReceipt> receipts, IEnumerable<int> rows)
+    {
+        var ranges = receipts.Select(r => (r.FirstRow, r.LastRow, Rejected: (r.RejectedRows ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries).Select(n => int.Parse(n, System.Globalization.CultureInfo.InvariantCulture)).ToHashSet())).ToList();
+        return rows.Where(row => ranges.Any(r => r.FirstRow <= row && row <= r.LastRow && !r.Rejected.Contains(row))).ToHashSet();
+    }
+}

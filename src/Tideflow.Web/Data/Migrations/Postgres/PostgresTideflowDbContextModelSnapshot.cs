@@ -423,9 +423,11 @@ namespace Tideflow.Web.Data.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CustomerId", "At");
+                    b.HasIndex("CustomerId", "At")
+                        .HasFilter("\"CustomerId\" IS NOT NULL");
 
-                    b.HasIndex("LeadId", "At");
+                    b.HasIndex("LeadId", "At")
+                        .HasFilter("\"LeadId\" IS NOT NULL");
 
                     b.HasIndex("OrganizationId", "PoolId", "At");
 
@@ -882,9 +884,11 @@ namespace Tideflow.Web.Data.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CustomerId");
+                    b.HasIndex("CustomerId")
+                        .HasFilter("\"CustomerId\" IS NOT NULL");
 
-                    b.HasIndex("LeadId");
+                    b.HasIndex("LeadId")
+                        .HasFilter("\"LeadId\" IS NOT NULL");
 
                     b.HasIndex("OrganizationId", "Key")
                         .IsUnique();
@@ -979,6 +983,43 @@ namespace Tideflow.Web.Data.Migrations.Postgres
                     b.HasIndex("OrganizationId", "CreatedAt");
 
                     b.ToTable("ImportJobs");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Leads.ImportReceipt", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("FileHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<int>("FirstRow")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("LastRow")
+                        .HasColumnType("integer");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("RejectedRows")
+                        .HasMaxLength(2147483647)
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("OrganizationId", "FileHash", "FirstRow")
+                        .IsUnique();
+
+                    b.ToTable("ImportReceipts");
                 });
 
             modelBuilder.Entity("Tideflow.Web.Features.Leads.ImportTemplate", b =>
@@ -1171,17 +1212,16 @@ namespace Tideflow.Web.Data.Migrations.Postgres
 
                     b.HasIndex("ChannelId");
 
-                    b.HasIndex("OwnerId");
-
                     b.HasIndex("OrganizationId", "ArrivedAt");
 
                     b.HasIndex("OrganizationId", "CompanyKey");
 
-                    b.HasIndex("OrganizationId", "OwnerId");
-
                     b.HasIndex("OrganizationId", "Status");
 
-                    b.HasIndex("PoolId", "PooledAt");
+                    b.HasIndex("OwnerId", "OrganizationId");
+
+                    b.HasIndex("PoolId", "PooledAt")
+                        .HasFilter("\"PoolId\" IS NOT NULL");
 
                     b.ToTable("Leads");
 
@@ -1272,9 +1312,11 @@ namespace Tideflow.Web.Data.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CustomerId", "At");
+                    b.HasIndex("CustomerId", "At")
+                        .HasFilter("\"CustomerId\" IS NOT NULL");
 
-                    b.HasIndex("LeadId", "At");
+                    b.HasIndex("LeadId", "At")
+                        .HasFilter("\"LeadId\" IS NOT NULL");
 
                     b.ToTable("LeadTouches");
                 });
@@ -1658,13 +1700,13 @@ namespace Tideflow.Web.Data.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CustomerId");
+                    b.HasIndex("CustomerId")
+                        .HasFilter("\"CustomerId\" IS NOT NULL");
 
-                    b.HasIndex("LeadId");
+                    b.HasIndex("LeadId")
+                        .HasFilter("\"LeadId\" IS NOT NULL");
 
-                    b.HasIndex("OwnerId");
-
-                    b.HasIndex("OrganizationId", "OwnerId", "ClosedAt", "DueAt");
+                    b.HasIndex("OwnerId", "OrganizationId", "ClosedAt", "DueAt");
 
                     b.HasIndex(new[] { "DueAt" }, "IX_FollowUpTasks_AwaitingEscalation")
                         .HasFilter("\"ClosedAt\" IS NULL AND \"EscalatedAt\" IS NULL");

@@ -410,9 +410,11 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CustomerId", "At");
+                    b.HasIndex("CustomerId", "At")
+                        .HasFilter("\"CustomerId\" IS NOT NULL");
 
-                    b.HasIndex("LeadId", "At");
+                    b.HasIndex("LeadId", "At")
+                        .HasFilter("\"LeadId\" IS NOT NULL");
 
                     b.HasIndex("OrganizationId", "PoolId", "At");
 
@@ -865,9 +867,11 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CustomerId");
+                    b.HasIndex("CustomerId")
+                        .HasFilter("\"CustomerId\" IS NOT NULL");
 
-                    b.HasIndex("LeadId");
+                    b.HasIndex("LeadId")
+                        .HasFilter("\"LeadId\" IS NOT NULL");
 
                     b.HasIndex("OrganizationId", "Key")
                         .IsUnique();
@@ -962,6 +966,41 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
                     b.HasIndex("OrganizationId", "CreatedAt");
 
                     b.ToTable("ImportJobs");
+                });
+
+            modelBuilder.Entity("Tideflow.Web.Features.Leads.ImportReceipt", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("FileHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("FirstRow")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("LastRow")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RejectedRows")
+                        .HasMaxLength(2147483647)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("OrganizationId", "FileHash", "FirstRow")
+                        .IsUnique();
+
+                    b.ToTable("ImportReceipts");
                 });
 
             modelBuilder.Entity("Tideflow.Web.Features.Leads.ImportTemplate", b =>
@@ -1154,17 +1193,16 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
 
                     b.HasIndex("ChannelId");
 
-                    b.HasIndex("OwnerId");
-
                     b.HasIndex("OrganizationId", "ArrivedAt");
 
                     b.HasIndex("OrganizationId", "CompanyKey");
 
-                    b.HasIndex("OrganizationId", "OwnerId");
-
                     b.HasIndex("OrganizationId", "Status");
 
-                    b.HasIndex("PoolId", "PooledAt");
+                    b.HasIndex("OwnerId", "OrganizationId");
+
+                    b.HasIndex("PoolId", "PooledAt")
+                        .HasFilter("\"PoolId\" IS NOT NULL");
 
                     b.ToTable("Leads");
                 });
@@ -1253,9 +1291,11 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CustomerId", "At");
+                    b.HasIndex("CustomerId", "At")
+                        .HasFilter("\"CustomerId\" IS NOT NULL");
 
-                    b.HasIndex("LeadId", "At");
+                    b.HasIndex("LeadId", "At")
+                        .HasFilter("\"LeadId\" IS NOT NULL");
 
                     b.ToTable("LeadTouches");
                 });
@@ -1639,13 +1679,13 @@ namespace Tideflow.Web.Data.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CustomerId");
+                    b.HasIndex("CustomerId")
+                        .HasFilter("\"CustomerId\" IS NOT NULL");
 
-                    b.HasIndex("LeadId");
+                    b.HasIndex("LeadId")
+                        .HasFilter("\"LeadId\" IS NOT NULL");
 
-                    b.HasIndex("OwnerId");
-
-                    b.HasIndex("OrganizationId", "OwnerId", "ClosedAt", "DueAt");
+                    b.HasIndex("OwnerId", "OrganizationId", "ClosedAt", "DueAt");
 
                     b.HasIndex(new[] { "DueAt" }, "IX_FollowUpTasks_AwaitingEscalation")
                         .HasFilter("\"ClosedAt\" IS NULL AND \"EscalatedAt\" IS NULL");
