@@ -272,8 +272,10 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
         {
             e.Property(r => r.FileHash).HasMaxLength(64);
             e.Property(r => r.RejectedRows).HasMaxLength(int.MaxValue);
-            // Two imports of one file at once: the second to write a row's batch is refused, starts the batch again and
-            // finds it written.
+            // Two imports of one file at once: the second to write a batch starting at the same row is refused, starts the
+            // batch again and finds it written. (Should an admin change the custom fields between the two starts, the two
+            // may reject different rows, so their batches start at different rows: new leads still meet on their contact
+            // keys, but an invalid row or a duplicate's touch is then written by both.)
             e.HasIndex(r => new { r.OrganizationId, r.FileHash, r.FirstRow }).IsUnique();
             e.HasQueryFilter(r => EF.Constant(ScopeIsSystem) || r.OrganizationId == ScopeOrganizationId);
         });
@@ -874,9 +876,9 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
 
     private static Guid? NullIfEmpty(Guid id) => id == Guid.Empty ? null : id;
 
-    // For a row about either a lead or a customer, the other column is empty: indexed only where it is set, an index
-    // holds half the entries (an import writes one per new lead and table), and "= value", "IN (…)" and the foreign
-    // key's cascade use it all the same on both databases.
+    // For a row about either a lead or a customer the other column is empty, and most leads are in no pool: indexed only
+    // where it is set, an index holds far fewer entries (an import writes one per new lead and table), and "= value",
+    // "IN (…)" and the foreign key's cascade use it all the same on both databases.
     private static string NotNull(string column) => $"\"{column}\" IS NOT NULL";
     private static string? NullIfBlank(string? s) => string.IsNullOrEmpty(s) ? null : s;
 }

@@ -229,7 +229,8 @@ public abstract class CustomFieldTests<TApp>(TApp app) where TApp : TideflowApp
         var client = app.As(org.ManagerA);
         var monday = UniqueMobile();
         // Row 5 is row 2's person again with a value that does not fit: a duplicate touch, not a rejection (it stores no fields).
-        var csv = $"姓名,手机号码,车队规模\n周一,{monday},25\n周二,{UniqueMobile()},很多\n周三,{UniqueMobile()},\n周一,{monday},很多\n";
+        // Rows 4 and 6 lack the value, one between rows written and one after the last.
+        var csv = $"姓名,手机号码,车队规模\n周一,{monday},25\n周二,{UniqueMobile()},很多\n周三,{UniqueMobile()},\n周一,{monday},很多\n周四,{UniqueMobile()},\n";
         using var form = new MultipartFormDataContent { { new ByteArrayContent(Encoding.UTF8.GetBytes(csv)), "file", "车队.csv" } };
         var preview = await (await client.PostAsync("/api/imports", form)).ReadAsync<ImportPreview>();
         Assert.Equal("fleet_size", preview.Mapping["车队规模"]);
@@ -250,20 +251,22 @@ public abstract class CustomFieldTests<TApp>(TApp app) where TApp : TideflowApp
             return job;
         }
         var job = await RunAsync(preview);
-        Assert.Equal((ImportStatus.Completed, 1, 2, 1), (job.Status, job.Created, job.Rejected, job.Duplicates));
+        Assert.Equal((ImportStatus.Completed, 1, 3, 1), (job.Status, job.Created, job.Rejected, job.Duplicates));
         var report = await (await client.GetAsync($"/api/imports/{preview.JobId}/report")).Content.ReadAsStringAsync();
         Assert.Contains("3,rejected,车队规模: '很多' is not a number.", report);
         Assert.Contains("4,rejected,车队规模: a value is required.", report);
+        Assert.Contains("6,rejected,车队规模: a value is required.", report);
         var lead = await app.InDbAsync(db => db.Leads.SingleAsync(l => l.OrganizationId == org.Id && l.Name == "周一"));
         Assert.Equal("25", Features.Scoring.LeadScoring.StoredFields(lead.Fields)["fleet_size"]);
 
-        // The same file once the field is no longer required: the row that lacked it comes in, the row whose value still
+        // The same file once the field is no longer required: the rows that lacked it come in, the row whose value still
         // does not fit is rejected again, and the rows the first import wrote are skipped.
         (await app.As(org.Admin).PutJson($"/api/custom-fields/{fleet.Id}", Field("fleet_size", "车队规模", CustomFieldType.Number))).EnsureSuccessStatusCode();
         using var sameFile = new MultipartFormDataContent { { new ByteArrayContent(Encoding.UTF8.GetBytes(csv)), "file", "车队.csv" } };
         var again = await RunAsync(await (await client.PostAsync("/api/imports", sameFile)).ReadAsync<ImportPreview>());
-        Assert.Equal((ImportStatus.Completed, 1, 1, 2, 0), (again.Status, again.Created, again.Rejected, again.Repeated, again.Duplicates));
-        Assert.True(await app.InDbAsync(db => db.Leads.AnyAsync(l => l.OrganizationId == org.Id && l.Name == "周三")));
+        Assert.Equal((ImportStatus.Completed, 2, 1, 2, 0), (again.Status, again.Created, again.Rejected, again.Repeated, again.Duplicates));
+        Assert.Equal(["周三", "周四"], await app.InDbAsync(db => db.Leads.Where(l => l.OrganizationId == org.Id && (l.Name == "周三" || l.Name == "周四"))
+            .OrderBy(l => l.Name).Select(l => l.Name!).ToListAsync()));
     }
 }
 

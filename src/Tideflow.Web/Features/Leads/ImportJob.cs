@@ -53,10 +53,12 @@ public sealed class ImportTemplate : IOrganizationOwned
 }
 
 /// <summary>
-/// Rows of a file that an import has written (a batch, as spreadsheet row numbers, both ends included): importing the same
-/// file again skips them, so it creates nothing twice. One row per batch: a receipt per row was 100,000 more rows and
-/// index entries for a 100,000-row file. The rows the batch rejected (a custom value missing or not fitting) are named,
-/// so a later import of the same file, after the field's rules changed, tries them again.
+/// Rows of a file that an import has written, as spreadsheet row numbers from the first to the last row a batch wrote:
+/// importing the same file again skips them, so it creates nothing twice. One per batch: a receipt per row was 100,000
+/// more rows and index entries for a 100,000-row file (receipts from imports before this one were converted, one per
+/// row). Rows the batch rejected (a custom value missing or not fitting) inside that range are named; those before or
+/// after it are outside anyway. Either way a later import of the same file, after the field's rules changed, tries them
+/// again.
 /// </summary>
 public sealed class ImportReceipt : IOrganizationOwned
 {
@@ -69,11 +71,24 @@ public sealed class ImportReceipt : IOrganizationOwned
     public string? RejectedRows { get; set; }
     public DateTimeOffset At { get; set; }
 
-    /// <summary>Pure: the rows of <paramref name="rows"/> that one of <paramref name="receipts"/> has written.</summary>
-    public static HashSet<int> Written(IEnumerable<ImportReceipt> receipts, IEnumerable<int> rows)
+    /// <summary>Pure: the rows from <paramref name="first"/> to <paramref name="last"/> that one of <paramref name="receipts"/> has written.</summary>
+    public static HashSet<int> Written(IEnumerable<ImportReceipt> receipts, int first, int last)
     {
-        var ranges = receipts.Select(r => (r.FirstRow, r.LastRow, Rejected: (r.RejectedRows ?? "")
-            .Split(',', StringSplitOptions.RemoveEmptyEntries).Select(n => int.Parse(n, System.Globalization.CultureInfo.InvariantCulture)).ToHashSet())).ToList();
-        return rows.Where(row => ranges.Any(r => r.FirstRow <= row && row <= r.LastRow && !r.Rejected.Contains(row))).ToHashSet();
+        // Walks each receipt's overlap with the rows asked about, not rows × receipts: a file imported before receipts
+        // went per batch has one receipt per row.
+        var written = new HashSet<int>();
+        foreach (var receipt in receipts)
+        {
+            var rejected = (receipt.RejectedRows ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)
+                .Select(n => int.Parse(n, System.Globalization.CultureInfo.InvariantCulture)).ToHashSet();
+            for (var row = Math.Max(first, receipt.FirstRow); row <= Math.Min(last, receipt.LastRow); row++)
+            {
+                if (!rejected.Contains(row))
+                {
+                    written.Add(row);
+                }
+            }
+        }
+        return written;
     }
 }

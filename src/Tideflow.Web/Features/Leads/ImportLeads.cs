@@ -335,7 +335,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         var pendingSeen = new Dictionary<string, Guid>();
         var (first, last) = (batch[0].Row, batch[^1].Row);
         var done = ImportReceipt.Written(await db.ImportReceipts.AsNoTracking()
-            .Where(r => r.FileHash == job.FileHash && r.FirstRow <= last && r.LastRow >= first).ToListAsync(ct), batch.Select(r => r.Row));
+            .Where(r => r.FileHash == job.FileHash && r.FirstRow <= last && r.LastRow >= first).ToListAsync(ct), first, last);
         var written = new List<int>();
         var rejected = new List<int>();
 

@@ -165,6 +165,9 @@ namespace Tideflow.Web.Data.Migrations.Postgres
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            // Going back forgets which rows of which files were imported: a row receipt needed a lead, which an import
+            // receipt does not keep. A file imported again after that finds its leads by their contact keys (no lead
+            // twice), but touches them again and keeps its invalid rows again.
             migrationBuilder.DropTable(
                 name: "ImportReceipts");
 
