@@ -66,7 +66,10 @@ public abstract class CaptureTests<TApp>(TApp app) where TApp : TideflowApp
             Form(("name", "韩梅梅"), ("phone", UniqueMobile()), ("_return", "https://evil.example.com/phish")));
         Assert.Equal(HttpStatusCode.OK, elsewhere.StatusCode);
         Assert.Contains("提交成功", await elsewhere.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Equal(2, (await LeadsOf(org)).Count);
+        var leads = await LeadsOf(org);
+        Assert.Equal(2, leads.Count);
+        // The form as posted, readable in the timeline: Chinese as text, not \u escapes.
+        Assert.Contains(leads, l => l.RawPayload!.Contains("\"name\":\"韩梅梅\"", StringComparison.Ordinal));
     }
 
     [Fact]

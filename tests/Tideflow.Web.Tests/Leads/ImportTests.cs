@@ -52,6 +52,8 @@ public abstract class ImportTests<TApp>(TApp app) where TApp : TideflowApp
         var lead = await app.InDbAsync(db => db.Leads.SingleAsync(l => l.OrganizationId == org.Id && l.Mobile == "+8613900001111"));
         Assert.Equal("深圳恒信商贸有限公司", lead.Company);
         Assert.Equal("导入", lead.SourceTag);
+        // The row as it came, readable in the timeline: Chinese as text, not \u escapes.
+        Assert.Contains("\"name\":\"王小明\"", lead.RawPayload, StringComparison.Ordinal);
     }
 
     [Fact]

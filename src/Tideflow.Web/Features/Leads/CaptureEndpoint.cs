@@ -138,7 +138,7 @@ public static class CaptureEndpoint
     {
         var pairs = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(Encoding.UTF8.GetString(body));
         var fields = pairs.Where(p => !p.Key.StartsWith('_')).ToDictionary(p => p.Key, p => p.Value.ToString());
-        var raw = JsonSerializer.Serialize(pairs.ToDictionary(p => p.Key, p => p.Value.ToString()));
+        var raw = JsonSerializer.Serialize(pairs.ToDictionary(p => p.Key, p => p.Value.ToString()), Shared.StoredJson.Options);
         var honeypot = pairs.TryGetValue(HoneypotField, out var hp) && !string.IsNullOrWhiteSpace(hp);
         var page = pairs.TryGetValue("_page", out var p1) ? p1.ToString() : http.Request.Headers.Referer.ToString();
         var consent = pairs.TryGetValue("_consent_text", out var c) ? c.ToString() : null;

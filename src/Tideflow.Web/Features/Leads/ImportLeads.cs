@@ -322,7 +322,7 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
             var tags = contact.IsValid && refused.Count == 0
                 ? TagRules.Stamp(rules, TagRules.FieldsFor(channel, fields.Concat(Scoring.LeadScoring.StoredFields(ruleFields))))
                 : null;
-            return new PreparedRow(r.Row, r.Cells, fields, contact, DuplicateRules.Keys(contact), JsonSerializer.Serialize(fields),
+            return new PreparedRow(r.Row, r.Cells, fields, contact, DuplicateRules.Keys(contact), JsonSerializer.Serialize(fields, StoredJson.Options),
                 ruleFields, refused, tags);
         }).ToArray();
 

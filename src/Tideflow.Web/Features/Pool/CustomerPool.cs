@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
 using Tideflow.Domain.Pool;
 using Tideflow.Web.Data;
@@ -78,11 +77,7 @@ public sealed class PoolWarning : IOrganizationOwned
 
 public static class PoolSettingsJson
 {
-    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new JsonStringEnumConverter() },
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+    private static readonly JsonSerializerOptions Options = Shared.StoredJson.Options;
 
     public static PoolSettings Read(string json) => JsonSerializer.Deserialize<PoolSettings>(json, Options) ?? PoolSettings.Default;
 

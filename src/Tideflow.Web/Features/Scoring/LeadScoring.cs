@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Tideflow.Domain.Leads;
 using Tideflow.Domain.Scoring;
 using Tideflow.Web.Features.Leads;
@@ -16,11 +15,7 @@ public static class LeadScoring
     public const int MaxFieldName = 50;
     public const int MaxFieldValue = 500;
 
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new JsonStringEnumConverter() },
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+    internal static readonly JsonSerializerOptions Json = Shared.StoredJson.Options;
 
     // Forms name their fields in the visitor's language; rules use one name per field.
     private static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase)
