@@ -186,7 +186,7 @@ public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvid
 /// 5,000 rows, each batch one transaction written in bulk with its <see cref="ImportReceipt"/>. Re-importing a file finds
 /// the receipts and skips the rows they name.
 /// On SQLite a batch holds the one write lock for about half a second, so a submission arriving meanwhile waits that
-/// long; 1,000-row batches made the import 20 % slower (each commit checkpoints the WAL).
+/// long; 1,000-row batches made the import 20 % slower (then, before SqliteCheckpointer, each commit checkpointed the WAL).
 /// </summary>
 public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, TimeProvider clock, Assignment.LeadRouter router) : IJobRunner
 {
