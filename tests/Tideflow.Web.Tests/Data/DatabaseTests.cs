@@ -43,10 +43,7 @@ public sealed class MigrationTests
     [Fact]
     public async Task Postgres_an_earlier_import_s_row_receipts_become_import_receipts_on_upgrade()
     {
-        if (string.IsNullOrWhiteSpace(PostgresApp.ServerConnection))
-        {
-            Assert.Skip("PostgreSQL tests need TIDEFLOW_TEST_POSTGRES (a connection string to a server where databases may be created).");
-        }
+        PostgresApp.SkipWithoutServer();
         var name = $"tideflow_test_{Guid.NewGuid():N}";
         var options = new DbContextOptionsBuilder<PostgresTideflowDbContext>();
         Database.ConfigurePostgres(options, PostgresApp.ForDatabase(name));

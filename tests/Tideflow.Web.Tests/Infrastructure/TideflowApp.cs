@@ -67,7 +67,7 @@ public abstract class TideflowApp : WebApplicationFactory<Program>, IAsyncLifeti
     {
         if (!Available)
         {
-            Assert.Skip("PostgreSQL tests need TIDEFLOW_TEST_POSTGRES (a connection string to a server where databases may be created).");
+            Assert.Skip(PostgresApp.NoServer);
         }
     }
 
@@ -188,6 +188,26 @@ public sealed class SqliteApp : TideflowApp
 public sealed class PostgresApp : TideflowApp
 {
     public static readonly string? ServerConnection = Environment.GetEnvironmentVariable("TIDEFLOW_TEST_POSTGRES");
+    public const string NoServer = "PostgreSQL tests need TIDEFLOW_TEST_POSTGRES (a connection string to a server where databases may be created).";
+
+    /// <summary>For a PostgreSQL test without an app of its own: skipped without a server, a failure in CI.</summary>
+    public static void SkipWithoutServer()
+    {
+        FailInCiWithoutServer();
+        if (string.IsNullOrWhiteSpace(ServerConnection))
+        {
+            Assert.Skip(NoServer);
+        }
+    }
+
+    private static void FailInCiWithoutServer()
+    {
+        if (string.IsNullOrWhiteSpace(ServerConnection) && Environment.GetEnvironmentVariable("CI") == "true")
+        {
+            throw new InvalidOperationException("CI must run the PostgreSQL tests: set TIDEFLOW_TEST_POSTGRES.");
+        }
+    }
+
     private readonly string database = $"tideflow_test_{Guid.NewGuid():N}";
 
     public override string Provider => "Postgres";
@@ -199,10 +219,7 @@ public sealed class PostgresApp : TideflowApp
 
     public override ValueTask InitializeAsync()
     {
-        if (!Available && Environment.GetEnvironmentVariable("CI") == "true")
-        {
-            throw new InvalidOperationException("CI must run the PostgreSQL tests: set TIDEFLOW_TEST_POSTGRES.");
-        }
+        FailInCiWithoutServer();
         return base.InitializeAsync();
     }
 
