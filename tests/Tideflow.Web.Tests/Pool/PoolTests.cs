@@ -487,7 +487,7 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     /// <summary>Customers of one owner with the given assignment ages, added in one go.</summary>
-    private static Task<List<Guid>> OwnedAsync(TideflowApp node, TestOrg org, Guid owner, params double[] assignedDaysAgo)
+    internal static Task<List<Guid>> OwnedAsync(TideflowApp node, TestOrg org, Guid owner, params double[] assignedDaysAgo)
     {
         var now = node.Clock.GetUtcNow();
         return node.InDbAsync(async db =>
@@ -508,7 +508,7 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         });
     }
 
-    private static async Task<string> SweepAsync(IServiceProvider services, DateTimeOffset now, Guid org)
+    internal static async Task<string> SweepAsync(IServiceProvider services, DateTimeOffset now, Guid org)
     {
         await using var scope = services.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<CurrentUser>().Set(DataScope.System);
@@ -531,19 +531,38 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         var b = await OwnedAsync(node, org, org.RepB.Id, 4, 2.5, 1, 5, 3.5);
         var (dueA, warnA, dueB, warnB) = (new[] { a[0], a[1], a[2], a[5], a[6], a[8] }, a[3], new[] { b[0], b[3], b[4] }, b[1]);
         var now = node.Clock.GetUtcNow();
+        // A reclaim closes the customer's open tasks; a task already done, and one of a customer kept, stay as they were.
+        var (open, done, kept) = (Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7());
+        await node.InDbAsync(db =>
+        {
+            FollowUpTask NewTask(Guid id, Guid customer, DateTimeOffset? closedAt, string? reason) => new()
+            {
+                Id = id, OrganizationId = org.Id, OwnerId = org.RepA.Id, CustomerId = customer, Kind = TaskKinds.FirstContact,
+                DueAt = now.AddDays(-5), CreatedAt = now.AddDays(-6), ClosedAt = closedAt, ClosedReason = reason,
+            };
+            db.FollowUpTasks.AddRange(NewTask(open, a[0], null, null), NewTask(done, a[1], Database.AsStored(now).AddDays(-3), "followed-up"), NewTask(kept, a[4], null, null));
+            return db.SaveChangesAsync();
+        });
 
         Assert.Equal("reclaimed 9, warned 2", await SweepAsync(node.Services, now, org.Id));
         // The same instant again (a second node, a retried run): nothing more.
         Assert.Equal("reclaimed 0, warned 0", await SweepAsync(node.Services, now, org.Id));
 
-        var (pooled, history, warnings, notes) = await node.InDbAsync(async db => (
+        var (pooled, history, warnings, notes, tasks) = await node.InDbAsync(async db => (
             await db.Customers.Where(c => c.OrganizationId == org.Id && c.OwnerId == null && c.PooledAt != null).Select(c => new { c.Id, c.PoolId, c.PreviousOwnerId }).ToListAsync(),
-            await db.OwnershipChanges.Where(o => o.OrganizationId == org.Id && o.Event == OwnershipEvent.Reclaimed).Select(o => new { o.CustomerId, o.PoolId, o.FromId }).ToListAsync(),
+            await db.OwnershipChanges.Where(o => o.OrganizationId == org.Id && o.Event == OwnershipEvent.Reclaimed)
+                .Select(o => new { o.CustomerId, o.PoolId, o.FromId, o.ToId, o.At, o.Rule }).ToListAsync(),
             await db.PoolWarnings.Where(w => w.OrganizationId == org.Id).Select(w => w.CustomerId).ToListAsync(),
-            await db.Notifications.Where(n => n.OrganizationId == org.Id && n.Kind != "contact-returned").Select(n => new { n.RecipientId, n.Kind, n.Parameters }).ToListAsync()));
+            await db.Notifications.Where(n => n.OrganizationId == org.Id && n.Kind != "contact-returned").Select(n => new { n.RecipientId, n.Kind, n.Parameters }).ToListAsync(),
+            await db.FollowUpTasks.Where(t => t.OrganizationId == org.Id && (t.Id == open || t.Id == done || t.Id == kept)).ToDictionaryAsync(t => t.Id)));
         Assert.Equal(dueA.Select(id => (id, org.DefaultPool, org.RepA.Id)).Concat(dueB.Select(id => (id, south.Id, org.RepB.Id))).Order(),
             pooled.Select(p => (p.Id, p.PoolId!.Value, p.PreviousOwnerId!.Value)).Order());
-        Assert.Equal(pooled.Select(p => (p.Id, p.PoolId)).Order(), history.Select(h => (h.CustomerId!.Value, h.PoolId)).Order());
+        Assert.Equal(pooled.Select(p => (p.Id, p.PoolId, p.PreviousOwnerId)).Order(), history.Select(h => (h.CustomerId!.Value, h.PoolId, h.FromId)).Order());
+        var stamped = Database.AsStored(now);
+        Assert.All(history, h => Assert.Equal((stamped, "NoFollowUp", (Guid?)null), (h.At, h.Rule, h.ToId)));
+        Assert.Equal((stamped, "reclaimed"), (tasks[open].ClosedAt, tasks[open].ClosedReason));
+        Assert.Equal((stamped.AddDays(-3), "followed-up"), (tasks[done].ClosedAt, tasks[done].ClosedReason));
+        Assert.Equal((null, null), (tasks[kept].ClosedAt, tasks[kept].ClosedReason));
         Assert.Equal(new[] { warnA, warnB }.Order(), warnings.Order());
         // One digest per owner for the reclaims, one message for the warning — not one per slice.
         Assert.Equal(4, notes.Count);
@@ -640,11 +659,12 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
     {
         public bool Fired { get; private set; }
 
-        public override async ValueTask<Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<int>> NonQueryExecutingAsync(System.Data.Common.DbCommand command,
-            Microsoft.EntityFrameworkCore.Diagnostics.CommandEventData eventData, Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<int> result,
-            CancellationToken cancellationToken = default)
+        // The reclaim UPDATE returns the ids it pooled: a reader command (on PostgreSQL inside a WITH).
+        public override async ValueTask<Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader>> ReaderExecutingAsync(
+            System.Data.Common.DbCommand command, Microsoft.EntityFrameworkCore.Diagnostics.CommandEventData eventData,
+            Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader> result, CancellationToken cancellationToken = default)
         {
-            if (!Fired && command.CommandText.Contains("\"PoolReason\" = ", StringComparison.Ordinal) && command.CommandText.StartsWith("UPDATE \"Customers\"", StringComparison.Ordinal))
+            if (!Fired && command.CommandText.Contains("UPDATE \"Customers\" SET", StringComparison.Ordinal) && command.CommandText.Contains("\"PoolReason\" = ", StringComparison.Ordinal))
             {
                 Fired = true;
                 await using var call = command.Connection!.CreateCommand();
@@ -739,3 +759,69 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
 
 public sealed class PoolTests_Sqlite(SqliteApp app) : PoolTests<SqliteApp>(app);
 public sealed class PoolTests_Postgres(PostgresApp app) : PoolTests<PostgresApp>(app);
+
+/// <summary>
+/// On PostgreSQL other writers run beside the sweep; SQLite has one writer, so there a follow-up waits for the sweep's
+/// transaction and these cases cannot arise.
+/// </summary>
+public sealed class PoolSweepConcurrencyTests_Postgres(PostgresApp app)
+{
+    /// <summary>
+    /// A rep's follow-up that another transaction commits after the sweep picked the customer, while the reclaim waits
+    /// for the row, keeps the customer: the reclaim judges the row again as it is once it gets it.
+    /// </summary>
+    [Fact]
+    public async Task A_follow_up_another_transaction_commits_while_the_reclaim_waits_for_the_row_keeps_the_customer()
+    {
+        app.SkipIfUnavailable();
+        var org = await app.NewOrgAsync();
+        var due = await PoolTests<PostgresApp>.OwnedAsync(app, org, org.RepA.Id, 30, 20, 10);
+        var now = app.Clock.GetUtcNow();
+        var call = new FollowUpCommittedWhileReclaimWaits(app.ConnectionString, due[1], now.AddHours(-1));
+        await using var factory = app.WithWebHostBuilder(b => b.ConfigureServices(s =>
+            s.ConfigureDbContext<PostgresTideflowDbContext>(o => o.AddInterceptors(call))));
+
+        Assert.Equal("reclaimed 2, warned 0", await PoolTests<PostgresApp>.SweepAsync(factory.Services, now, org.Id));
+
+        await Assert.IsAssignableFrom<Task>(call.Committed);
+        var owners = await app.InDbAsync(db => db.Customers.Where(c => due.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.OwnerId));
+        Assert.Equal((null, org.RepA.Id, null), (owners[due[0]], owners[due[1]], owners[due[2]]));
+        Assert.Equal(0, await app.InDbAsync(db => db.OwnershipChanges.CountAsync(o => o.CustomerId == due[1])));
+    }
+
+    /// <summary>
+    /// Just before the sweep's reclaim statement: another connection logs a follow-up on one customer and holds the
+    /// row, committing half a second later, while the reclaim waits for it.
+    /// </summary>
+    private sealed class FollowUpCommittedWhileReclaimWaits(string connectionString, Guid customer, DateTimeOffset at)
+        : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor
+    {
+        public Task? Committed { get; private set; }
+
+        public override async ValueTask<Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader>> ReaderExecutingAsync(
+            System.Data.Common.DbCommand command, Microsoft.EntityFrameworkCore.Diagnostics.CommandEventData eventData,
+            Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader> result, CancellationToken cancellationToken = default)
+        {
+            if (Committed == null && command.CommandText.Contains("UPDATE \"Customers\" SET", StringComparison.Ordinal)
+                && command.CommandText.Contains("\"PoolReason\" = ", StringComparison.Ordinal))
+            {
+                var rep = new Npgsql.NpgsqlConnection(connectionString);
+                await rep.OpenAsync(cancellationToken);
+                var tx = await rep.BeginTransactionAsync(cancellationToken);
+                await using (var log = new Npgsql.NpgsqlCommand("""UPDATE "Customers" SET "LastFollowUpAt" = @at WHERE "Id" = @id""", rep, tx))
+                {
+                    log.Parameters.AddWithValue("at", at);
+                    log.Parameters.AddWithValue("id", customer);
+                    Assert.Equal(1, await log.ExecuteNonQueryAsync(cancellationToken));
+                }
+                Committed = Task.Run(async () =>
+                {
+                    await Task.Delay(500, CancellationToken.None);
+                    await tx.CommitAsync(CancellationToken.None);
+                    await rep.DisposeAsync();
+                }, CancellationToken.None);
+            }
+            return result;
+        }
+    }
+}

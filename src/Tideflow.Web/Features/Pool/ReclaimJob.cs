@@ -5,6 +5,7 @@ using Tideflow.Web.Data;
 using Tideflow.Web.Features.Assignment;
 using Tideflow.Web.Features.Customers;
 using Tideflow.Web.Features.Notifications;
+using Tideflow.Web.Features.Pipeline;
 using Tideflow.Web.Shared;
 
 namespace Tideflow.Web.Features.Pool;
@@ -36,7 +37,8 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
     /// At most this many picked customers per write transaction. The transaction holds SQLite's one write lock, or its
     /// rows' locks on PostgreSQL, so a rep saving a customer meanwhile may wait that long; fewer, larger transactions
     /// finish the round sooner. Measured at 1M customers, 95k due, on 2 cores shared with the list load and other work:
-    /// PostgreSQL 150 → 39 s, longest writer wait 0.26 s (a slice's ~500 at once: 59 s, 2.5 s). SQLite pays a fixed
+    /// PostgreSQL 150 → 39 s, longest writer wait 0.26 s (a slice's ~500 at once: 59 s, 2.5 s); since the reclaim is one
+    /// statement (session 20) 150 → 12.7–13.9 s, 75 → 14.3 s, 400 → 16.7 s, longest writer wait 13–41 ms. SQLite pays a fixed
     /// ~0.2 s per transaction under that load (a turn of the one write lock, its gap, the awaits queued behind the
     /// requests), so it writes a slice's picks at once: 59–66 s (at most 500: 120 s; 150: 195 s).
     /// </summary>
@@ -237,48 +239,103 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
     private async Task<List<Decided>> ReclaimAsync(CustomerPool pool, IQueryable<Customer> governed,
         System.Linq.Expressions.Expression<Func<Customer, bool>> due, List<Decided> decided, DateTimeOffset now, CancellationToken ct)
     {
-        if (decided.Count == 0)
-        {
-            return [];
-        }
-        foreach (var group in decided.GroupBy(d => d.Decision.Reason))
+        var ours = new HashSet<Guid>();
+        foreach (var group in decided.GroupBy(d => (d.Decision.Reason, d.Decision.Rule!.When)))
         {
             var ids = group.Select(d => d.Candidate.Id).ToList();
-            var reason = group.Key;
             // The WHERE again: a follow-up, claim or protection committed since the pick wins.
             // LastFollowUpAt is on the row itself: PostgreSQL re-checks it against a follow-up committed meanwhile even
             // when the rule counts only some channels (a subquery on the records would still see the old snapshot).
-            await governed.Where(due).Where(c => ids.Contains(c.Id) && (c.LastFollowUpAt == null || c.LastFollowUpAt <= now)).ExecuteUpdateAsync(c => c
-                .SetProperty(x => x.PreviousOwnerId, x => x.OwnerId)
-                .SetProperty(x => x.OwnerId, (Guid?)null)
-                .SetProperty(x => x.PoolId, pool.Id)
-                .SetProperty(x => x.PooledAt, now)
-                .SetProperty(x => x.PoolReason, reason)
-                .SetProperty(x => x.ClaimedAt, (DateTimeOffset?)null)
-                .SetProperty(x => x.UpdatedAt, now), ct);
+            var stillDue = governed.Where(due).Where(c => ids.Contains(c.Id) && (c.LastFollowUpAt == null || c.LastFollowUpAt <= now)).Select(c => c.Id);
+            ours.UnionWith(await PoolAsync(stillDue, ids, pool, group.Key.Reason, group.Key.When.ToString(), now, ct));
         }
-        var picked = decided.Select(d => d.Candidate.Id).ToList();
-        // Ours: pooled by this sweep's instant and not already booked by another node's sweep of the same instant.
-        // Found by Id, the rest compared here: with "PoolId = … AND PooledAt = now" in the WHERE, SQLite's planner
-        // prefers that index and reads every customer this sweep has pooled so far, for every slice.
-        var ours = (await db.Customers.Where(c => picked.Contains(c.Id))
-                .Select(c => new { c.Id, c.OwnerId, c.PoolId, c.PooledAt,
-                    Booked = db.OwnershipChanges.Any(o => o.CustomerId == c.Id && o.Event == OwnershipEvent.Reclaimed && o.At == now) })
-                .ToListAsync(ct))
-            .Where(c => c.OwnerId == null && c.PoolId == pool.Id && c.PooledAt == now && !c.Booked).Select(c => c.Id).ToList();
-        if (ours.Count == 0)
+        return decided.Where(d => ours.Contains(d.Candidate.Id)).ToList();
+    }
+
+    /// <summary>
+    /// Puts the customers <paramref name="stillDue"/> selects into the pool, writes their history rows and closes their
+    /// open tasks; returns the ids this statement pooled, which are this sweep's and no other's: the UPDATE's RETURNING
+    /// names only rows it changed, and a row another node's sweep pooled first no longer matches the WHERE. On
+    /// PostgreSQL it is one statement (one round trip): the pick locks its rows FOR UPDATE, so a row changed and
+    /// committed meanwhile is judged again by the rule's WHERE on its new version; its history and tasks follow in the
+    /// same statement from what the UPDATE returned. SQLite has one writer and no data-modifying WITH: the UPDATE …
+    /// RETURNING, then the history and the tasks by the ids it returned, in the slice's transaction.
+    /// </summary>
+    private async Task<List<Guid>> PoolAsync(IQueryable<Guid> stillDue, List<Guid> picked, CustomerPool pool, string reason, string rule, DateTimeOffset now,
+        CancellationToken ct)
+    {
+        // EF Core writes the rule's WHERE and its parameters; only the model's names and parameter names are added here.
+        string pick;
+        var parameters = new List<System.Data.Common.DbParameter>();
+        await using (var query = stillDue.CreateDbCommand())
         {
-            return [];
+            pick = query.CommandText;
+            parameters.AddRange(query.Parameters.Cast<System.Data.Common.DbParameter>());
+            query.Parameters.Clear();
         }
-        var taken = decided.Where(d => ours.Contains(d.Candidate.Id)).ToList();
-        // The history, one INSERT … SELECT per rule: a row per customer, written by the database, not one by one.
-        foreach (var group in taken.GroupBy(d => d.Decision.Rule!.When))
+        await using var factory = db.Database.GetDbConnection().CreateCommand();
+        var customer = db.Model.FindEntityType(typeof(Customer))!;
+        var change = db.Model.FindEntityType(typeof(OwnershipChange))!;
+        var task = db.Model.FindEntityType(typeof(FollowUpTask))!;
+        System.Data.Common.DbParameter Param(Microsoft.EntityFrameworkCore.Metadata.IEntityType type, string property, string name, object? value) =>
+            type.FindProperty(property)!.GetRelationalTypeMapping().CreateParameter(factory, name, value);
+        parameters.AddRange(
+        [
+            Param(customer, nameof(Customer.PoolId), "@sweep_pool", pool.Id),
+            Param(customer, nameof(Customer.PooledAt), "@sweep_now", now),
+            Param(customer, nameof(Customer.PoolReason), "@sweep_reason", reason),
+        ]);
+        List<System.Data.Common.DbParameter> following =
+        [
+            Param(change, nameof(OwnershipChange.Rule), "@sweep_rule", rule),
+            Param(change, nameof(OwnershipChange.Event), "@sweep_event", OwnershipEvent.Reclaimed),
+            Param(task, nameof(FollowUpTask.ClosedAt), "@sweep_closed_at", now),
+            Param(task, nameof(FollowUpTask.ClosedReason), "@sweep_closed_reason", "reclaimed"),
+        ];
+        const string pooled = """
+            "PreviousOwnerId" = "OwnerId", "OwnerId" = NULL, "PoolId" = @sweep_pool, "PooledAt" = @sweep_now,
+            "PoolReason" = @sweep_reason, "ClaimedAt" = NULL, "UpdatedAt" = @sweep_now
+            """;
+        // The history row: previous owner, reason, pool and instant as the UPDATE left them on the customer.
+        const string history = """
+            INSERT INTO "OwnershipChanges" ("OrganizationId", "CustomerId", "FromId", "ToId", "Reason", "Rule", "ById", "At", "Event", "PoolId")
+            SELECT m."OrganizationId", m."Id", m."PreviousOwnerId", NULL, m."PoolReason", @sweep_rule, NULL, m."PooledAt", @sweep_event, m."PoolId"
+            """;
+        const string closeTasks = """UPDATE "FollowUpTasks" SET "ClosedAt" = @sweep_closed_at, "ClosedReason" = @sweep_closed_reason""";
+        if (db.Database.IsNpgsql())
         {
-            await RecordReclaimsAsync(group.Select(d => d.Candidate.Id).ToList(), group.Key.ToString(), ct);
+            // The customers' UPDATE also names the picked ids as an array, so the planner reads the primary key by them
+            // whatever it guesses of the rows the pick holds, never the whole table. (The same array on the tasks'
+            // UPDATE made PostgreSQL 15 probe every picked id once per customer.)
+            var array = factory.CreateParameter();
+            array.ParameterName = "@sweep_picked";
+            array.Value = picked.ToArray();
+            // Only the model's names, EF Core's SQL and parameter names go into the text; every value is a parameter.
+            var oneStatement = $"""
+                WITH moved AS (
+                    UPDATE "Customers" SET {pooled}
+                    WHERE "Id" = ANY(@sweep_picked) AND "Id" IN ({pick} FOR UPDATE)
+                    RETURNING "Id", "OrganizationId", "PreviousOwnerId", "PoolReason", "PooledAt", "PoolId"),
+                history AS ({history} FROM moved AS m),
+                tasks AS ({closeTasks} WHERE "CustomerId" IN (SELECT "Id" FROM moved) AND "ClosedAt" IS NULL)
+                SELECT "Id" AS "Value" FROM moved
+                """;
+            return await db.Database.SqlQueryRaw<Guid>(oneStatement, [.. parameters, .. following, array]).ToListAsync(ct);
         }
-        await db.FollowUpTasks.Where(t => t.CustomerId != null && ours.Contains(t.CustomerId.Value) && t.ClosedAt == null)
-            .ExecuteUpdateAsync(t => t.SetProperty(x => x.ClosedAt, now).SetProperty(x => x.ClosedReason, "reclaimed"), ct);
-        return taken;
+        var update = $"""UPDATE "Customers" SET {pooled} WHERE "Id" IN ({pick}) RETURNING "Id" AS "Value" """;
+        var ours = await db.Database.SqlQueryRaw<Guid>(update, [.. parameters]).ToListAsync(ct);
+        if (ours.Count > 0)
+        {
+            var list = string.Join(", ", ours.Select((_, i) => "@sweep_c" + i));
+            following.AddRange(ours.Select((id, i) =>
+                customer.FindProperty(nameof(Customer.Id))!.GetRelationalTypeMapping().CreateParameter(factory, "@sweep_c" + i, id)));
+            var historyAndTasks = $"""
+                {history} FROM "Customers" AS m WHERE m."Id" IN ({list});
+                {closeTasks} WHERE "CustomerId" IN ({list}) AND "ClosedAt" IS NULL;
+                """;
+            await db.Database.ExecuteSqlRawAsync(historyAndTasks, [.. following], ct);
+        }
+        return ours;
     }
 
     /// <summary>Records warnings once per customer, due time and lead time; returns those this sweep recorded.</summary>
@@ -380,36 +437,6 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
     }
 
     private static string Count(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <summary>
-    /// One history row per reclaimed customer, written by one INSERT … SELECT from the rows the slice's UPDATE just
-    /// pooled and its read-back found this sweep's, in the same transaction (previous owner, reason, pool and instant
-    /// come from the row itself). Parameters are made by the model's own mappings, so SQLite compares Guids in the form
-    /// EF Core stores them.
-    /// </summary>
-    private async Task RecordReclaimsAsync(List<Guid> ids, string rule, CancellationToken ct)
-    {
-        var customer = db.Model.FindEntityType(typeof(Customer))!;
-        var change = db.Model.FindEntityType(typeof(OwnershipChange))!;
-        await using var factory = db.Database.GetDbConnection().CreateCommand();
-        System.Data.Common.DbParameter Param(Microsoft.EntityFrameworkCore.Metadata.IEntityType type, string property, string name, object? value) =>
-            type.FindProperty(property)!.GetRelationalTypeMapping().CreateParameter(factory, name, value);
-        var parameters = new List<object>
-        {
-            Param(change, nameof(OwnershipChange.Rule), "@rule", rule),
-            Param(change, nameof(OwnershipChange.Event), "@event", OwnershipEvent.Reclaimed),
-        };
-        parameters.AddRange(ids.Select((id, i) => Param(customer, nameof(Customer.Id), "@c" + i, id)));
-        // Only parameter names go into the text; every value is a parameter.
-        var list = string.Join(", ", ids.Select((_, i) => "@c" + i));
-        var sql = $"""
-            INSERT INTO "OwnershipChanges" ("OrganizationId", "CustomerId", "FromId", "ToId", "Reason", "Rule", "ById", "At", "Event", "PoolId")
-            SELECT c."OrganizationId", c."Id", c."PreviousOwnerId", NULL, c."PoolReason", @rule, NULL, c."PooledAt", @event, c."PoolId"
-            FROM "Customers" AS c
-            WHERE c."Id" IN ({list})
-            """;
-        await db.Database.ExecuteSqlRawAsync(sql, parameters, ct);
-    }
 
     /// <summary>
     /// "If the sweep ran now": the customers the given settings would reclaim from this pool, by which rule and from whom
