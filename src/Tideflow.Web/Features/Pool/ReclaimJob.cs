@@ -36,13 +36,13 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
     /// <summary>
     /// At most this many picked customers per write transaction. The transaction holds SQLite's one write lock, or its
     /// rows' locks on PostgreSQL, so a rep saving a customer meanwhile may wait that long; fewer, larger transactions
-    /// finish the round sooner. Measured at 1M customers, 95k due, on 2 cores shared with the list load and other work:
-    /// PostgreSQL 150 → 39 s, longest writer wait 0.26 s (a slice's ~500 at once: 59 s, 2.5 s); since the reclaim is one
-    /// statement (session 20) 150 → 12.7–13.9 s, 75 → 14.3 s, 400 → 16.7 s, longest writer wait 13–41 ms. SQLite pays a fixed
-    /// ~0.2 s per transaction under that load (a turn of the one write lock, its gap, the awaits queued behind the
-    /// requests), so it writes a slice's picks at once: 59–66 s (at most 500: 120 s; 150: 195 s).
+    /// finish the round sooner. Measured at 1M customers, 95k due, on 2 cores shared with the list load and a writer
+    /// (session 20, docs/benchmarks.md): PostgreSQL 150 → 12.7–13.9 s, longest writer wait 13–25 ms (75 → 14.3 s;
+    /// 400 → 16.7 s, 41 ms). SQLite 150 → 24.0–25.5 s, longest writer wait 56–125 ms; 250 → 21.6 s, 123 ms; a slice's
+    /// picks at once (~475) → 16.8 s, 964 ms (231–1,334 ms in earlier sessions): a writer that has waited long retries
+    /// at long intervals and misses the gaps between longer transactions.
     /// </summary>
-    private int BatchSize => Math.Max(1, config.GetValue<int?>("Pool:SweepBatch") ?? (db.Database.IsSqlite() ? 1000 : 150));
+    private int BatchSize => Math.Max(1, config.GetValue("Pool:SweepBatch", 150));
 
     /// <summary>
     /// SQLite only: between two write transactions the write lock stays free at least this long (reading the next slice
