@@ -573,6 +573,36 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     [Fact]
+    public async Task Customers_due_under_different_rules_in_one_batch_each_carry_their_own_rule_and_reason()
+    {
+        app.SkipIfUnavailable();
+        await using var node = app.SecondNode(NoScheduler);
+        var org = await TestOrg.CreateAsync(node.Services);
+        var south = await (await node.As(org.Admin).PostJson("/api/pools", new
+        {
+            name = "华南公海", teamIds = new[] { org.TeamB },
+            settings = PoolSettings.Default with
+            {
+                Rules = [new ReclaimRule(ReclaimWhen.NoFollowUp, 3), new ReclaimRule(ReclaimWhen.FirstContactMissed, 48, PeriodUnit.Hours)],
+            },
+        })).ReadAsync<PoolView>();
+        // Assigned 10 days ago and never followed up; claimed 3 days ago (assigned a day ago) and never contacted.
+        var (silent, unreached) = await OwnedAsync(node, org, org.RepB.Id, 10, 1) is var ids ? (ids[0], ids[1]) : default;
+        var now = node.Clock.GetUtcNow();
+        await node.InDbAsync(db => db.Customers.Where(c => c.Id == unreached).ExecuteUpdateAsync(c => c.SetProperty(x => x.ClaimedAt, now.AddDays(-3))));
+
+        Assert.Equal("reclaimed 2, warned 0", await SweepAsync(node.Services, now, org.Id));
+
+        var (customers, history) = await node.InDbAsync(async db => (
+            await db.Customers.Where(c => c.Id == silent || c.Id == unreached).ToDictionaryAsync(c => c.Id, c => (c.PoolId, c.PoolReason)),
+            await db.OwnershipChanges.Where(o => o.CustomerId == silent || o.CustomerId == unreached).ToDictionaryAsync(o => o.CustomerId!.Value, o => (o.Rule, o.Reason))));
+        Assert.Equal(("NoFollowUp", customers[silent].PoolReason), history[silent]);
+        Assert.Equal(("FirstContactMissed", customers[unreached].PoolReason), history[unreached]);
+        Assert.NotEqual(customers[silent].PoolReason, customers[unreached].PoolReason);
+        Assert.All(customers.Values, c => Assert.Equal(south.Id, c.PoolId));
+    }
+
+    [Fact]
     public async Task A_won_customer_whose_contract_ended_unrenewed_comes_back_and_a_renewed_one_stays()
     {
         app.SkipIfUnavailable();
@@ -784,6 +814,7 @@ public sealed class PoolSweepConcurrencyTests_Postgres(PostgresApp app)
         Assert.Equal("reclaimed 2, warned 0", await PoolTests<PostgresApp>.SweepAsync(factory.Services, now, org.Id));
 
         await Assert.IsAssignableFrom<Task>(call.Committed);
+        Assert.True(call.SweepWaited);
         var owners = await app.InDbAsync(db => db.Customers.Where(c => due.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.OwnerId));
         Assert.Equal((null, org.RepA.Id, null), (owners[due[0]], owners[due[1]], owners[due[2]]));
         Assert.Equal(0, await app.InDbAsync(db => db.OwnershipChanges.CountAsync(o => o.CustomerId == due[1])));
@@ -791,12 +822,15 @@ public sealed class PoolSweepConcurrencyTests_Postgres(PostgresApp app)
 
     /// <summary>
     /// Just before the sweep's reclaim statement: another connection logs a follow-up on one customer and holds the
-    /// row, committing half a second later, while the reclaim waits for it.
+    /// row, committing once the reclaim is seen waiting for it.
     /// </summary>
     private sealed class FollowUpCommittedWhileReclaimWaits(string connectionString, Guid customer, DateTimeOffset at)
         : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor
     {
         public Task? Committed { get; private set; }
+
+        /// <summary>Whether the sweep's statement was seen waiting for the rep's transaction before it committed.</summary>
+        public bool SweepWaited { get; private set; }
 
         public override async ValueTask<Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader>> ReaderExecutingAsync(
             System.Data.Common.DbCommand command, Microsoft.EntityFrameworkCore.Diagnostics.CommandEventData eventData,
@@ -816,7 +850,19 @@ public sealed class PoolSweepConcurrencyTests_Postgres(PostgresApp app)
                 }
                 Committed = Task.Run(async () =>
                 {
-                    await Task.Delay(500, CancellationToken.None);
+                    // Commits once the sweep's statement waits for this transaction (or after 30 s, and the test fails).
+                    await using (var watch = new Npgsql.NpgsqlConnection(connectionString))
+                    {
+                        await watch.OpenAsync();
+                        var waiting = System.Diagnostics.Stopwatch.StartNew();
+                        while (!SweepWaited && waiting.Elapsed < TimeSpan.FromSeconds(30))
+                        {
+                            await using var blocked = new Npgsql.NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE @rep = ANY(pg_blocking_pids(pid))", watch);
+                            blocked.Parameters.AddWithValue("rep", rep.ProcessID);
+                            SweepWaited = (long)(await blocked.ExecuteScalarAsync())! > 0;
+                            await Task.Delay(10);
+                        }
+                    }
                     await tx.CommitAsync(CancellationToken.None);
                     await rep.DisposeAsync();
                 }, CancellationToken.None);

@@ -256,9 +256,10 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
     /// Puts the customers <paramref name="stillDue"/> selects into the pool, writes their history rows and closes their
     /// open tasks; returns the ids this statement pooled, which are this sweep's and no other's: the UPDATE's RETURNING
     /// names only rows it changed, and a row another node's sweep pooled first no longer matches the WHERE. On
-    /// PostgreSQL it is one statement (one round trip): the pick locks its rows FOR UPDATE, so a row changed and
-    /// committed meanwhile is judged again by the rule's WHERE on its new version; its history and tasks follow in the
-    /// same statement from what the UPDATE returned. SQLite has one writer and no data-modifying WITH: the UPDATE …
+    /// PostgreSQL it is one statement (one round trip): its sub-select locks the rows (FOR NO KEY UPDATE, the lock the
+    /// UPDATE takes anyway, so inserts pointing at a customer are not blocked), and a row changed and committed
+    /// meanwhile is judged again by the rule's WHERE on its new version; its history and tasks follow in the same
+    /// statement from what the UPDATE returned. SQLite has one writer and no data-modifying WITH: the UPDATE …
     /// RETURNING, then the history and the tasks by the ids it returned, in the slice's transaction.
     /// </summary>
     private async Task<List<Guid>> PoolAsync(IQueryable<Guid> stillDue, List<Guid> picked, CustomerPool pool, string reason, string rule, DateTimeOffset now,
@@ -269,7 +270,8 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
         var parameters = new List<System.Data.Common.DbParameter>();
         await using (var query = stillDue.CreateDbCommand())
         {
-            pick = query.CommandText;
+            // EF Core formats raw SQL with string.Format (for parameter placeholders): braces in its own SQL stay literal.
+            pick = query.CommandText.Replace("{", "{{", StringComparison.Ordinal).Replace("}", "}}", StringComparison.Ordinal);
             parameters.AddRange(query.Parameters.Cast<System.Data.Common.DbParameter>());
             query.Parameters.Clear();
         }
@@ -314,7 +316,7 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
             var oneStatement = $"""
                 WITH moved AS (
                     UPDATE "Customers" SET {pooled}
-                    WHERE "Id" = ANY(@sweep_picked) AND "Id" IN ({pick} FOR UPDATE)
+                    WHERE "Id" = ANY(@sweep_picked) AND "Id" IN ({pick} FOR NO KEY UPDATE)
                     RETURNING "Id", "OrganizationId", "PreviousOwnerId", "PoolReason", "PooledAt", "PoolId"),
                 history AS ({history} FROM moved AS m),
                 tasks AS ({closeTasks} WHERE "CustomerId" IN (SELECT "Id" FROM moved) AND "ClosedAt" IS NULL)
