@@ -508,6 +508,13 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         });
     }
 
+    /// <summary>A pool for team B with these rules and the default pool's other settings, made by the admin.</summary>
+    private static async Task<PoolView> TeamBPoolAsync(TideflowApp node, TestOrg org, string name, params ReclaimRule[] rules) =>
+        await (await node.As(org.Admin).PostJson("/api/pools", new
+        {
+            name, teamIds = new[] { org.TeamB }, settings = PoolSettings.Default with { Rules = rules },
+        })).ReadAsync<PoolView>();
+
     internal static async Task<string> SweepAsync(IServiceProvider services, DateTimeOffset now, Guid org)
     {
         await using var scope = services.CreateAsyncScope();
@@ -521,11 +528,7 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         app.SkipIfUnavailable();
         await using var node = app.SecondNode(new Dictionary<string, string> { ["Scheduler:Enabled"] = "false", ["Pool:SweepSlice"] = "2", ["Pool:SweepBatch"] = "2" });
         var org = await TestOrg.CreateAsync(node.Services);
-        var south = await (await node.As(org.Admin).PostJson("/api/pools", new
-        {
-            name = "华南公海", teamIds = new[] { org.TeamB },
-            settings = PoolSettings.Default with { Rules = [new ReclaimRule(ReclaimWhen.NoFollowUp, 3)] },
-        })).ReadAsync<PoolView>();
+        var south = await TeamBPoolAsync(node, org, "华南公海", new ReclaimRule(ReclaimWhen.NoFollowUp, 3));
         // Default pool (repA): 7 days, warned a day before. 华南公海 (repB): 3 days, warned a day before.
         var a = await OwnedAsync(node, org, org.RepA.Id, 30, 8, 20, 6.5, 1, 9, 10, 2, 40);
         var b = await OwnedAsync(node, org, org.RepB.Id, 4, 2.5, 1, 5, 3.5);
@@ -578,14 +581,8 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         app.SkipIfUnavailable();
         await using var node = app.SecondNode(NoScheduler);
         var org = await TestOrg.CreateAsync(node.Services);
-        var south = await (await node.As(org.Admin).PostJson("/api/pools", new
-        {
-            name = "华南公海", teamIds = new[] { org.TeamB },
-            settings = PoolSettings.Default with
-            {
-                Rules = [new ReclaimRule(ReclaimWhen.NoFollowUp, 3), new ReclaimRule(ReclaimWhen.FirstContactMissed, 48, PeriodUnit.Hours)],
-            },
-        })).ReadAsync<PoolView>();
+        var south = await TeamBPoolAsync(node, org, "华南公海",
+            new ReclaimRule(ReclaimWhen.NoFollowUp, 3), new ReclaimRule(ReclaimWhen.FirstContactMissed, 48, PeriodUnit.Hours));
         // Assigned 10 days ago and never followed up; claimed 3 days ago (assigned a day ago) and never contacted.
         var (silent, unreached) = await OwnedAsync(node, org, org.RepB.Id, 10, 1) is var ids ? (ids[0], ids[1]) : default;
         var now = node.Clock.GetUtcNow();
@@ -608,11 +605,7 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         app.SkipIfUnavailable();
         await using var node = app.SecondNode(NoScheduler);
         var org = await TestOrg.CreateAsync(node.Services);
-        var south = await (await node.As(org.Admin).PostJson("/api/pools", new
-        {
-            name = "续约公海", teamIds = new[] { org.TeamB },
-            settings = PoolSettings.Default with { Rules = [new ReclaimRule(ReclaimWhen.ContractEnded, 30)] },
-        })).ReadAsync<PoolView>();
+        var south = await TeamBPoolAsync(node, org, "续约公海", new ReclaimRule(ReclaimWhen.ContractEnded, 30));
         var now = node.Clock.GetUtcNow();
         var (lapsed, renewed, open) = await OwnedAsync(node, org, org.RepB.Id, 400, 400, 400) is var ids ? (ids[0], ids[1], ids[2]) : default;
         await node.InDbAsync(db => db.Customers.Where(c => c.Id == lapsed || c.Id == renewed).ExecuteUpdateAsync(c => c.SetProperty(x => x.Stage, "won")));
