@@ -308,7 +308,7 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
         {
             // The customers' UPDATE also names the picked ids as an array, so the planner reads the primary key by them
             // whatever it guesses of the rows the pick holds, never the whole table. (The same array on the tasks'
-            // UPDATE made PostgreSQL 15 probe every picked id once per customer.)
+            // UPDATE went into each customer's index probe there, and the sweep took longer: 15.4 s against 12.7–13.0 s.)
             var array = factory.CreateParameter();
             array.ParameterName = "@sweep_picked";
             array.Value = picked.ToArray();
