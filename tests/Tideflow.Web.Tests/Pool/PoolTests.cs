@@ -677,6 +677,10 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.Contains("\"count\":\"2\"", Assert.Single(notes));
     }
 
+    /// <summary>The sweep's reclaim statement (on PostgreSQL inside a WITH), as the interceptors below see it.</summary>
+    internal static bool IsReclaim(System.Data.Common.DbCommand command) =>
+        command.CommandText.Contains("UPDATE \"Customers\" SET", StringComparison.Ordinal) && command.CommandText.Contains("\"PoolReason\" = ", StringComparison.Ordinal);
+
     /// <summary>Before the sweep's first reclaim UPDATE, gives one customer the last follow-up of another (a fresh one).</summary>
     private sealed class FollowUpBeforeReclaim(Guid customer, Guid freshlyCalled) : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor
     {
@@ -687,7 +691,7 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
             System.Data.Common.DbCommand command, Microsoft.EntityFrameworkCore.Diagnostics.CommandEventData eventData,
             Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader> result, CancellationToken cancellationToken = default)
         {
-            if (!Fired && command.CommandText.Contains("UPDATE \"Customers\" SET", StringComparison.Ordinal) && command.CommandText.Contains("\"PoolReason\" = ", StringComparison.Ordinal))
+            if (!Fired && IsReclaim(command))
             {
                 Fired = true;
                 await using var call = command.Connection!.CreateCommand();
@@ -829,8 +833,7 @@ public sealed class PoolSweepConcurrencyTests_Postgres(PostgresApp app)
             System.Data.Common.DbCommand command, Microsoft.EntityFrameworkCore.Diagnostics.CommandEventData eventData,
             Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader> result, CancellationToken cancellationToken = default)
         {
-            if (Committed == null && command.CommandText.Contains("UPDATE \"Customers\" SET", StringComparison.Ordinal)
-                && command.CommandText.Contains("\"PoolReason\" = ", StringComparison.Ordinal))
+            if (Committed == null && PoolTests<PostgresApp>.IsReclaim(command))
             {
                 var rep = new Npgsql.NpgsqlConnection(connectionString);
                 await rep.OpenAsync(cancellationToken);

@@ -77,11 +77,9 @@ public sealed class PoolWarning : IOrganizationOwned
 
 public static class PoolSettingsJson
 {
-    private static readonly JsonSerializerOptions Options = Shared.StoredJson.Options;
+    public static PoolSettings Read(string json) => JsonSerializer.Deserialize<PoolSettings>(json, Shared.StoredJson.Options) ?? PoolSettings.Default;
 
-    public static PoolSettings Read(string json) => JsonSerializer.Deserialize<PoolSettings>(json, Options) ?? PoolSettings.Default;
-
-    public static string Write(PoolSettings settings) => JsonSerializer.Serialize(settings, Options);
+    public static string Write(PoolSettings settings) => JsonSerializer.Serialize(settings, Shared.StoredJson.Options);
 }
 
 /// <summary>Which pools there are and who belongs to which; the lookups every pool slice shares.</summary>

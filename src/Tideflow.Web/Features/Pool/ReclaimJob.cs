@@ -329,8 +329,7 @@ public sealed class ReclaimJob(TideflowDbContext db, IConfiguration config, ILog
         if (ours.Count > 0)
         {
             var list = string.Join(", ", ours.Select((_, i) => "@sweep_c" + i));
-            following.AddRange(ours.Select((id, i) =>
-                customer.FindProperty(nameof(Customer.Id))!.GetRelationalTypeMapping().CreateParameter(factory, "@sweep_c" + i, id)));
+            following.AddRange(ours.Select((id, i) => Param(customer, nameof(Customer.Id), "@sweep_c" + i, id)));
             var historyAndTasks = $"""
                 {history} FROM "Customers" AS m WHERE m."Id" IN ({list});
                 {closeTasks} WHERE "CustomerId" IN ({list}) AND "ClosedAt" IS NULL;
