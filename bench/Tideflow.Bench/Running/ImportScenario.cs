@@ -173,7 +173,7 @@ public static class ImportScenario
         connection.Open();
         using (var pragma = connection.CreateCommand())
         {
-            pragma.CommandText = "PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL;";
+            pragma.CommandText = BenchDb.SqlitePragmas;
             pragma.ExecuteNonQuery();
         }
         var orgId = SqliteLoader.Id(org)!;

@@ -575,6 +575,59 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
         Assert.Single(notes, n => n.RecipientId == org.RepB.Id && n.Kind == "reclaim-warning");
     }
 
+    /// <summary>
+    /// A batch whose write fails, or a slice whose read fails, stops the sweep: the job reports the failure, the batches
+    /// already written stay written and their owner hears of them, the failed batch leaves nothing half done, and the
+    /// next sweep takes the rest. Slices and batches of two over six due customers: on PostgreSQL several writers at once.
+    /// </summary>
+    [Theory]
+    [InlineData("write")]
+    [InlineData("read")]
+    public async Task A_sweep_stopped_by_a_failure_keeps_what_it_wrote_tells_the_owner_and_the_next_sweep_takes_the_rest(string failing)
+    {
+        app.SkipIfUnavailable();
+        // The second reclaim statement, or the first slice's read (on PostgreSQL six customers fit in one slice of pages).
+        var failure = failing == "write"
+            ? new FailOnce(IsReclaim, 2)
+            : new FailOnce(c => c.CommandText.Contains("rowid >= @", StringComparison.Ordinal) || c.CommandText.Contains("ctid >= @", StringComparison.Ordinal), 1);
+        await using var node = app.SecondNode(new Dictionary<string, string> { ["Scheduler:Enabled"] = "false", ["Pool:SweepSlice"] = "2", ["Pool:SweepBatch"] = "2" },
+            failure);
+        var org = await TestOrg.CreateAsync(node.Services);
+        var due = await OwnedAsync(node, org, org.RepA.Id, 30, 20, 10, 9, 12, 15);
+        var now = node.Clock.GetUtcNow();
+
+        var stopped = await Assert.ThrowsAsync<InvalidOperationException>(() => SweepAsync(node.Services, now, org.Id));
+
+        Assert.Contains(FailOnce.Message, stopped.Message);
+        Task<(int Pooled, int History, int Told)> StateAsync() => node.InDbAsync(async db => (
+            await db.Customers.CountAsync(c => due.Contains(c.Id) && c.OwnerId == null && c.PoolId != null),
+            await db.OwnershipChanges.CountAsync(o => o.OrganizationId == org.Id && o.Event == OwnershipEvent.Reclaimed),
+            // One message per owner and sweep: one customer's, or a digest naming how many.
+            (await db.Notifications.Where(n => n.RecipientId == org.RepA.Id && (n.Kind == "customer-reclaimed" || n.Kind == "customers-reclaimed"))
+                .Select(n => n.Parameters).ToListAsync())
+                .Sum(p => System.Text.Json.JsonDocument.Parse(p!).RootElement.TryGetProperty("count", out var n) ? int.Parse(n.GetString()!, System.Globalization.CultureInfo.InvariantCulture) : 1)));
+        var (pooled, history, told) = await StateAsync();
+        // The first reclaim statement committed; the failed one wrote nothing, and a failed read, nothing at all.
+        Assert.InRange(pooled, failing == "write" ? 1 : 0, failing == "write" ? 5 : 0);
+        Assert.Equal((pooled, pooled), (history, told));
+
+        Assert.Equal($"reclaimed {6 - pooled}, warned 0", await SweepAsync(node.Services, now, org.Id));
+        Assert.Equal((6, 6, 6), await StateAsync());
+        Assert.Equal(6, await node.InDbAsync(db => db.OwnershipChanges.Where(o => o.OrganizationId == org.Id).Select(o => o.CustomerId).Distinct().CountAsync()));
+    }
+
+    /// <summary>Throws on the <paramref name="nth"/> reader command that matches, once; every other command runs.</summary>
+    private sealed class FailOnce(Func<System.Data.Common.DbCommand, bool> matches, int nth) : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor
+    {
+        public const string Message = "the test's failure";
+        private int seen;
+
+        public override ValueTask<Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader>> ReaderExecutingAsync(
+            System.Data.Common.DbCommand command, Microsoft.EntityFrameworkCore.Diagnostics.CommandEventData eventData,
+            Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader> result, CancellationToken cancellationToken = default) =>
+            matches(command) && Interlocked.Increment(ref seen) == nth ? throw new InvalidOperationException(Message) : ValueTask.FromResult(result);
+    }
+
     [Fact]
     public async Task Customers_due_under_different_rules_in_one_batch_each_carry_their_own_rule_and_reason()
     {
