@@ -9,15 +9,16 @@ namespace Tideflow.Bench.Running;
 /// <summary>
 /// Hand-written SQL against either provider, for scenario set-up and floors. Parameters are converted to what each
 /// provider stores (SQLite: Guids as uppercase TEXT, instants as INTEGER UTC ticks, as the app's converters write them),
-/// and every SQLite open sets the same pragmas as the app's connection interceptor (<see cref="SqlitePragmas"/>).
+/// and every SQLite open sets the app's pragmas that bear on a writer's waits (<see cref="SqlitePragmas"/>).
 /// </summary>
 public sealed class BenchDb(bool postgres, string connectionString) : IAsyncDisposable
 {
     /// <summary>
-    /// What the app's connection interceptor sets that bears on a writer: its busy_timeout, synchronous=NORMAL, and the
-    /// automatic checkpoint at 10,000 pages (the app copies the log on a thread of its own). With SQLite's default of
-    /// 1,000 pages a bench writer's commit copied the log the app had just written, and its measured wait included that
-    /// copy, which an app writer's does not (until session 21).
+    /// What the app's connection interceptor sets that bears on a writer's waits: its busy_timeout, synchronous=NORMAL,
+    /// and the automatic checkpoint at 10,000 pages (the app copies the log on a thread of its own). With SQLite's
+    /// default of 1,000 pages a bench writer's commit could copy the log the app had just written, a cost an app
+    /// writer's commit does not pay (until session 21). Not foreign_keys=ON: the floors write without the checks the
+    /// app's writes make, as they always have.
     /// </summary>
     public const string SqlitePragmas = "PRAGMA busy_timeout=30000; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=10000;";
 

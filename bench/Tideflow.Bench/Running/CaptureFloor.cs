@@ -8,7 +8,7 @@ namespace Tideflow.Bench.Running;
 /// contact keys and then inserts a touch (known contact) or a lead, its arrival touch and its keys (new contact), with
 /// hand-written ADO.NET. What the app adds on top — HTTP, JSON parsing, receipts, blocklist and tag rules, EF Core —
 /// is the ratio. On SQLite the transaction is BEGIN IMMEDIATE (Microsoft.Data.Sqlite's default) and every open sets
-/// the pragmas the app's connection interceptor sets (<see cref="BenchDb.SqlitePragmas"/>).
+/// the app's pragmas that bear on a writer's waits (<see cref="BenchDb.SqlitePragmas"/>).
 /// </summary>
 public sealed class CaptureFloor(bool sqlite, string connectionString, Guid org, ChannelRow channel) : IAsyncDisposable
 {

@@ -264,3 +264,23 @@ public sealed class AuditChangesTests
         Assert.Empty(Tideflow.Web.Features.Access.AuditChanges.Describe(null));
     }
 }
+
+public sealed class SqliteBusyTimeoutTests
+{
+    /// <summary>SQLite's busy handler sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, then 100 ms between tries.</summary>
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(2.9, 2)]
+    [InlineData(3, 5)]
+    [InlineData(16, 10)]
+    [InlineData(18, 15)]
+    [InlineData(40, 20)]
+    [InlineData(53, 25)]
+    [InlineData(127.9, 25)]
+    [InlineData(128, 50)]
+    [InlineData(227, 50)]
+    [InlineData(228, 100)]
+    [InlineData(5000, 100)]
+    public void A_writer_that_has_waited_this_long_sleeps_this_long_before_its_next_try(double waitedMs, double sleepMs) =>
+        Assert.Equal(TimeSpan.FromMilliseconds(sleepMs), Tideflow.Web.Data.SqliteBusyTimeout.SleepAfter(TimeSpan.FromMilliseconds(waitedMs)));
+}

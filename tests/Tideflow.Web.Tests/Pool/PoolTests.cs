@@ -576,9 +576,10 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
     }
 
     /// <summary>
-    /// A batch whose write fails, or a slice whose read fails, stops the sweep: the job reports the failure, the batches
-    /// already written stay written and their owner hears of them, the failed batch leaves nothing half done, and the
-    /// next sweep takes the rest. Slices and batches of two over six due customers: on PostgreSQL several writers at once.
+    /// A batch whose write fails stops the sweep: the job reports the failure, the batches already written stay written
+    /// and their owner hears of them, the failed batch leaves nothing half done, and the next sweep takes the rest.
+    /// Slices and batches of two over six due customers: on PostgreSQL three writers at once. A failed read (here the
+    /// first slice's, before any batch) stops it too, with nothing written.
     /// </summary>
     [Theory]
     [InlineData("write")]

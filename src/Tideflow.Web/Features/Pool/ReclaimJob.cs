@@ -46,11 +46,21 @@ public sealed class ReclaimJob(TideflowDbContext db, IServiceScopeFactory scopes
     private int BatchSize => Math.Max(1, config.GetValue("Pool:SweepBatch", 150));
 
     /// <summary>
-    /// SQLite only: between two write transactions the write lock stays free at least this long. A writer that found it taken retries on busy_timeout's back-off (1, 3, 8, 18, 33, 53, 78 ms
-    /// after its first try); with no gap the sweep takes the lock again before the writer looks, and the writer waits
-    /// through many transactions.
+    /// SQLite only: between two write transactions the write lock stays free at least this long. A writer that found it
+    /// taken retries on busy_timeout's back-off (<see cref="SqliteBusyTimeout"/>); with no gap the sweep takes the lock
+    /// again before the writer looks, and the writer waits through many transactions.
     /// </summary>
     private TimeSpan SqliteGap => TimeSpan.FromMilliseconds(config.GetValue("Pool:SweepSqliteGapMs", 15));
+
+    /// <summary>
+    /// SQLite only: how long the lock stays free after a transaction that held it this long — at least
+    /// <see cref="SqliteGap"/>, and longer than the sleep a writer that began waiting during it is now in (plus 5 ms for
+    /// the scheduler), so its next try falls in the gap. With the fixed 15 ms after every transaction, the sweeps whose
+    /// longest transaction took 63–130 ms (most take 15) made the other writer wait 134–435 ms: after waiting that long
+    /// it sleeps 20–25 ms between tries, misses a 15 ms gap and waits through the next transaction too (session 21).
+    /// </summary>
+    private TimeSpan SqliteGapAfter(TimeSpan held) =>
+        TimeSpan.FromTicks(Math.Max(SqliteGap.Ticks, (SqliteBusyTimeout.SleepAfter(held) + TimeSpan.FromMilliseconds(5)).Ticks));
 
     /// <summary>
     /// PostgreSQL only (SQLite has one writer): this many batches written at once, each writer on its own connection
@@ -123,6 +133,10 @@ public sealed class ReclaimJob(TideflowDbContext db, IServiceScopeFactory scopes
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var writing = Enumerable.Range(0, writers).Select(_ => Task.Run(() => WriteAsync(batches.Reader, stop), CancellationToken.None)).ToList();
             Exception? readFailure = null;
+            // A PostgreSQL row another transaction updated can turn up again further on in the walk, while its first
+            // batch is still being written: one batch per customer and pass keeps two writers off the same row (and its
+            // warning). The last look, a pass of its own after every batch of the walk is written, sees it again.
+            var queued = new HashSet<Guid>();
             try
             {
                 await foreach (var slice in pass.WithCancellation(stop.Token))
@@ -132,7 +146,7 @@ public sealed class ReclaimJob(TideflowDbContext db, IServiceScopeFactory scopes
                     var candidates = await Candidates(db, slice.Where(isGoverned).Where(picked), s).ToListAsync(stop.Token);
                     reading.Stop();
                     // PostgreSQL's last look sees again the customers this round warned: they need no second look.
-                    foreach (var batch in candidates.Where(c => !round.WarnedBefore(c.Id)).Chunk(BatchSize))
+                    foreach (var batch in candidates.Where(c => !round.WarnedBefore(c.Id) && queued.Add(c.Id)).Chunk(BatchSize))
                     {
                         var decided = batch.Select(c => new Decided(c, PoolRules.Evaluate(c.Facts, s, pipeline, now))).ToList();
                         var toReclaim = decided.Where(d => d.Decision.Status == ReclaimStatus.Due).ToList();
@@ -150,7 +164,7 @@ public sealed class ReclaimJob(TideflowDbContext db, IServiceScopeFactory scopes
             }
             finally
             {
-                // The batches already decided are still written: they are as valid as the ones before.
+                // After a failed read the batches already decided are still written: they are as valid as the ones before.
                 batches.Writer.TryComplete();
             }
             try
@@ -170,31 +184,40 @@ public sealed class ReclaimJob(TideflowDbContext db, IServiceScopeFactory scopes
 
         async Task WriteAsync(System.Threading.Channels.ChannelReader<Batch> batches, CancellationTokenSource stop)
         {
-            await using var scope = scopes.CreateAsyncScope();
-            scope.ServiceProvider.GetRequiredService<Access.CurrentUser>().Set(Access.DataScope.System);
-            var writer = scope.ServiceProvider.GetRequiredService<TideflowDbContext>();
-            // The reclaim's WHERE is the writer's own query: a context serves one operation at a time.
-            var governed = writer.Customers.Where(isGoverned);
-            var due = ReclaimRulesSql.Due(s, pipeline, writer, now);
-            var sinceWrite = System.Diagnostics.Stopwatch.StartNew();
             try
             {
+                await using var scope = scopes.CreateAsyncScope();
+                scope.ServiceProvider.GetRequiredService<Access.CurrentUser>().Set(Access.DataScope.System);
+                var writer = scope.ServiceProvider.GetRequiredService<TideflowDbContext>();
+                // The reclaim's WHERE is the writer's own query: a context serves one operation at a time.
+                var governed = writer.Customers.Where(isGoverned);
+                var due = ReclaimRulesSql.Due(s, pipeline, writer, now);
+                var sinceWrite = System.Diagnostics.Stopwatch.StartNew();
+                var held = TimeSpan.Zero;
                 await foreach (var batch in batches.ReadAllAsync(stop.Token))
                 {
-                    if (sqlite && SqliteGap - sinceWrite.Elapsed is { Ticks: > 0 } rest)
+                    // The queue hands out what it holds even once stopped: a writer that failed stops the others here.
+                    stop.Token.ThrowIfCancellationRequested();
+                    if (sqlite && SqliteGapAfter(held) - sinceWrite.Elapsed is { Ticks: > 0 } rest)
                     {
                         await Task.Delay(rest, stop.Token);
                     }
                     var watch = System.Diagnostics.Stopwatch.StartNew();
                     // The batch in hand is finished even when another writer failed meanwhile; only the next is not begun.
                     var (taken, sent) = await WriteBatchAsync(writer, pool, governed, due, batch, now, ct);
-                    round.Written(taken, sent, watch.Elapsed);
+                    held = watch.Elapsed;
+                    round.Written(taken, sent, held);
                     sinceWrite.Restart();
                 }
             }
-            catch (Exception e) when (e is not OperationCanceledException || !stop.IsCancellationRequested)
+            catch (Exception e) when (!stop.IsCancellationRequested)
             {
                 await stop.CancelAsync();
+                // A cancellation nobody asked for is a failure too: it must not pass for the app stopping.
+                if (e is OperationCanceledException)
+                {
+                    throw new InvalidOperationException($"A pool sweep writer was cancelled: {e.Message}", e);
+                }
                 throw;
             }
         }
