@@ -38,10 +38,12 @@ public sealed class ReclaimJob(TideflowDbContext db, IServiceScopeFactory scopes
     /// At most this many picked customers per write transaction. The transaction holds SQLite's one write lock, or its
     /// rows' locks on PostgreSQL, so a rep saving a customer meanwhile may wait that long; fewer, larger transactions
     /// finish the round sooner. Measured at 1M customers, 95k due, on 2 cores shared with the list load and a writer
-    /// (session 20, docs/benchmarks.md): PostgreSQL 150 → 12.7–13.9 s, longest writer wait 13–25 ms (75 → 14.3 s;
-    /// 400 → 16.7 s, 41 ms). SQLite 150 → 24.0–25.5 s, longest writer wait 56–125 ms; 250 → 21.6 s, 123 ms; a slice's
-    /// picks at once (~475) → 16.8 s, 964 ms (231–1,334 ms in earlier sessions): a writer that has waited long retries
-    /// at long intervals and misses the gaps between longer transactions.
+    /// (session 20, docs/benchmarks.md): PostgreSQL, one writer, 150 → 12.7–13.9 s, longest writer wait 13–25 ms
+    /// (75 → 14.3 s; 400 → 16.7 s, 41 ms); three writers (session 21) 150 → 8.4–9.8 s, 100 → 8.9 s, 300 → 10.0 s.
+    /// SQLite 150 → 24.0–25.5 s, longest writer wait 56–125 ms; 250 → 21.6 s, 123 ms; a slice's picks at once (~475) →
+    /// 16.8 s, 964 ms (231–1,334 ms in earlier sessions): a writer that has waited long retries at long intervals and
+    /// misses the gaps between longer transactions. With the gap fitted to the transaction (session 21): 150 → 25.4–27.5 s,
+    /// 57–79 ms; 300 → 19.7 s, 87 ms, too near the 100 ms the issue allows.
     /// </summary>
     private int BatchSize => Math.Max(1, config.GetValue("Pool:SweepBatch", 150));
 
@@ -66,7 +68,7 @@ public sealed class ReclaimJob(TideflowDbContext db, IServiceScopeFactory scopes
     /// PostgreSQL only (SQLite has one writer): this many batches written at once, each writer on its own connection
     /// and in its own transaction. The batches hold different customers, so their row locks never meet. Measured at 1M
     /// customers, 95k due, on 2 cores shared with the list load and a writer (session 21, docs/benchmarks.md): one
-    /// writer 12.7–13.0 s, two 9.5 s, three 8.4–9.1 s, four 8.5 s with the list's p99 at 100 ms instead of 80.
+    /// writer 12.7–13.0 s, two 9.5 s, three 8.4–9.8 s, four 8.5 s with the list's p99 at 100 ms instead of 80.
     /// </summary>
     private int Writers => Math.Max(1, config.GetValue("Pool:SweepWriters", 3));
 
@@ -131,7 +133,8 @@ public sealed class ReclaimJob(TideflowDbContext db, IServiceScopeFactory scopes
         {
             var batches = System.Threading.Channels.Channel.CreateBounded<Batch>(2 * writers);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var writing = Enumerable.Range(0, writers).Select(_ => Task.Run(() => WriteAsync(batches.Reader, stop), CancellationToken.None)).ToList();
+            // Started with the first batch: most pools have nothing due on most rounds, and a writer costs a scope and a connection.
+            List<Task> writing = [];
             Exception? readFailure = null;
             // A PostgreSQL row another transaction updated can turn up again further on in the walk, while its first
             // batch is still being written: one batch per customer and pass keeps two writers off the same row (and its
@@ -153,6 +156,10 @@ public sealed class ReclaimJob(TideflowDbContext db, IServiceScopeFactory scopes
                         var toWarn = decided.Select(d => (Customer: d, Hours: PoolRules.WarningNow(d.Decision, s, now) ?? 0)).Where(d => d.Hours > 0).ToList();
                         if (toReclaim.Count > 0 || toWarn.Count > 0)
                         {
+                            if (writing.Count == 0)
+                            {
+                                writing.AddRange(Enumerable.Range(0, writers).Select(_ => Task.Run(() => WriteAsync(batches.Reader, stop), CancellationToken.None)));
+                            }
                             await batches.Writer.WriteAsync(new Batch(toReclaim, toWarn), stop.Token);
                         }
                     }
