@@ -479,12 +479,18 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
             // Each previous owner hears once per sweep chunk: one message per customer, or one digest naming how many.
             (await db.Notifications.Where(n => n.OrganizationId == org.Id && (n.Kind == "customer-reclaimed" || n.Kind == "customers-reclaimed"))
                 .Select(n => n.Parameters).ToListAsync())
-                .Sum(p => System.Text.Json.JsonDocument.Parse(p!).RootElement.TryGetProperty("count", out var n) ? int.Parse(n.GetString()!, System.Globalization.CultureInfo.InvariantCulture) : 1),
+                .Sum(CustomersNamed),
             await db.PoolWarnings.CountAsync(w => w.OrganizationId == org.Id),
             await db.Notifications.CountAsync(n => n.OrganizationId == org.Id && n.Kind == "reclaim-warning"),
             await db.Customers.CountAsync(c => c.OrganizationId == org.Id && c.OwnerId == null)));
         Assert.Equal((due, due, 1, 1, due), (events, reclaimNotes, warnings, warningNotes, pooled));
     }
+
+    /// <summary>How many customers a reclaim message tells of: one, or the count its digest names.</summary>
+    private static int CustomersNamed(string? parameters) =>
+        System.Text.Json.JsonDocument.Parse(parameters!).RootElement.TryGetProperty("count", out var n)
+            ? int.Parse(n.GetString()!, System.Globalization.CultureInfo.InvariantCulture)
+            : 1;
 
     /// <summary>Customers of one owner with the given assignment ages, added in one go.</summary>
     internal static Task<List<Guid>> OwnedAsync(TideflowApp node, TestOrg org, Guid owner, params double[] assignedDaysAgo)
@@ -606,7 +612,7 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
             // One message per owner and sweep: one customer's, or a digest naming how many.
             (await db.Notifications.Where(n => n.RecipientId == org.RepA.Id && (n.Kind == "customer-reclaimed" || n.Kind == "customers-reclaimed"))
                 .Select(n => n.Parameters).ToListAsync())
-                .Sum(p => System.Text.Json.JsonDocument.Parse(p!).RootElement.TryGetProperty("count", out var n) ? int.Parse(n.GetString()!, System.Globalization.CultureInfo.InvariantCulture) : 1)));
+                .Sum(CustomersNamed)));
         var (pooled, history, told) = await StateAsync();
         // The first reclaim statement committed; the failed one wrote nothing, and a failed read, nothing at all.
         Assert.InRange(pooled, failing == "write" ? 1 : 0, failing == "write" ? 5 : 0);
