@@ -878,10 +878,43 @@ public sealed class PoolSweepConcurrencyTests_Postgres(PostgresApp app)
     }
 
     /// <summary>
-    /// Just before the sweep's reclaim statement: another connection logs a follow-up on one customer and holds the
-    /// row, committing once the reclaim is seen waiting for it.
+    /// The same for a pool that counts only visits, with the visit stamped before the sweep's instant (the rep's request
+    /// began first and committed later): the rule's sub-select over the records still sees the sweep's snapshot, so the
+    /// reclaim must also find the customer's last follow-up as the sweep read it.
     /// </summary>
-    private sealed class FollowUpCommittedWhileReclaimWaits(string connectionString, Guid customer, DateTimeOffset at)
+    [Fact]
+    public async Task A_counted_visit_stamped_before_the_sweep_and_committed_while_the_reclaim_waits_keeps_the_customer()
+    {
+        app.SkipIfUnavailable();
+        var org = await app.NewOrgAsync();
+        await app.InDbAsync(async db =>
+        {
+            var pool = await db.Pools.IgnoreQueryFilters().SingleAsync(p => p.Id == org.DefaultPool);
+            pool.Settings = PoolSettingsJson.Write(PoolSettingsJson.Read(pool.Settings) with { CountedChannels = ["Visit"] });
+            return await db.SaveChangesAsync();
+        });
+        var due = await PoolTests<PostgresApp>.OwnedAsync(app, org, org.RepA.Id, 30, 20, 10);
+        var now = app.Clock.GetUtcNow();
+        var call = new FollowUpCommittedWhileReclaimWaits(app.ConnectionString, due[1], now.AddSeconds(-1), (org.Id, org.RepA.Id, "Visit"));
+        await using var factory = app.WithWebHostBuilder(b => b.ConfigureServices(s =>
+            s.ConfigureDbContext<PostgresTideflowDbContext>(o => o.AddInterceptors(call))));
+
+        Assert.Equal("reclaimed 2, warned 0", await PoolTests<PostgresApp>.SweepAsync(factory.Services, now, org.Id));
+
+        await Assert.IsAssignableFrom<Task>(call.Committed);
+        Assert.True(call.SweepWaited);
+        var owners = await app.InDbAsync(db => db.Customers.Where(c => due.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.OwnerId));
+        Assert.Equal((null, org.RepA.Id, null), (owners[due[0]], owners[due[1]], owners[due[2]]));
+        Assert.Equal(0, await app.InDbAsync(db => db.OwnershipChanges.CountAsync(o => o.CustomerId == due[1])));
+    }
+
+    /// <summary>
+    /// Just before the sweep's reclaim statement: another connection logs a follow-up on one customer (the customer's
+    /// last follow-up, and with <paramref name="record"/> a record of that channel too) and holds the row, committing
+    /// once the reclaim is seen waiting for it.
+    /// </summary>
+    private sealed class FollowUpCommittedWhileReclaimWaits(string connectionString, Guid customer, DateTimeOffset at,
+        (Guid Org, Guid Author, string Channel)? record = null)
         : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor
     {
         public Task? Committed { get; private set; }
@@ -903,6 +936,20 @@ public sealed class PoolSweepConcurrencyTests_Postgres(PostgresApp app)
                     log.Parameters.AddWithValue("at", at);
                     log.Parameters.AddWithValue("id", customer);
                     Assert.Equal(1, await log.ExecuteNonQueryAsync(cancellationToken));
+                }
+                if (record is { } r)
+                {
+                    await using var add = new Npgsql.NpgsqlCommand("""
+                        INSERT INTO "FollowUpRecords" ("Id", "OrganizationId", "CustomerId", "AuthorId", "Channel", "Content", "GoalReached", "At")
+                        VALUES (@id, @org, @customer, @author, @channel, '上门拜访', false, @at)
+                        """, rep, tx);
+                    add.Parameters.AddWithValue("id", Guid.CreateVersion7());
+                    add.Parameters.AddWithValue("org", r.Org);
+                    add.Parameters.AddWithValue("customer", customer);
+                    add.Parameters.AddWithValue("author", r.Author);
+                    add.Parameters.AddWithValue("channel", r.Channel);
+                    add.Parameters.AddWithValue("at", at);
+                    Assert.Equal(1, await add.ExecuteNonQueryAsync(cancellationToken));
                 }
                 Committed = Task.Run(async () =>
                 {

@@ -11,9 +11,11 @@ using Tideflow.Web.Shared;
 namespace Tideflow.Web.Features.Pool;
 
 /// <summary>A customer the rules pick, with the facts <see cref="PoolRules.Evaluate"/> needs.</summary>
+/// <param name="LastContactAt">The last follow-up the pool counts (only its channels, when it counts only some).</param>
+/// <param name="LastFollowUpAt">The customer's own last follow-up, of any channel, as read: the reclaim takes the customer only if it is unchanged.</param>
 public sealed record PoolCandidate(Guid Id, Guid OrganizationId, string Name, string? Company, Guid OwnerId, string? Grade, string Stage,
     DateTimeOffset AssignedAt, DateTimeOffset? LastContactAt, DateTimeOffset? StageChangedAt, DateTimeOffset? ClaimedAt, DateTimeOffset? ProtectedUntil,
-    DateTimeOffset? ContractEndsAt = null)
+    DateTimeOffset? ContractEndsAt = null, DateTimeOffset? LastFollowUpAt = null)
 {
     public CustomerFacts Facts => new(Grade, Stage, AssignedAt, LastContactAt, StageChangedAt, ClaimedAt, ProtectedUntil, ContractEndsAt);
 }
@@ -321,7 +323,7 @@ public sealed class ReclaimJob(TideflowDbContext db, IServiceScopeFactory scopes
         return customers.Select(c => new PoolCandidate(c.Id, c.OrganizationId, c.Name, c.Company, c.OwnerId!.Value, c.Grade, c.Stage,
             c.AssignedAt ?? c.CreatedAt,
             every ? c.LastFollowUpAt : db.FollowUpRecords.Where(f => f.CustomerId == c.Id && channels.Contains(f.Channel)).Max(f => (DateTimeOffset?)f.At),
-            c.StageChangedAt, c.ClaimedAt, c.ProtectedUntil, c.ContractEndsAt));
+            c.StageChangedAt, c.ClaimedAt, c.ProtectedUntil, c.ContractEndsAt, c.LastFollowUpAt));
     }
 
     /// <summary>
@@ -360,10 +362,8 @@ public sealed class ReclaimJob(TideflowDbContext db, IServiceScopeFactory scopes
         {
             var ids = group.Select(d => d.Candidate.Id).ToList();
             // The WHERE again: a follow-up, claim or protection committed since the pick wins.
-            // LastFollowUpAt is on the row itself: PostgreSQL re-checks it against a follow-up committed meanwhile even
-            // when the rule counts only some channels (a subquery on the records would still see the old snapshot).
             var stillDue = governed.Where(due).Where(c => ids.Contains(c.Id) && (c.LastFollowUpAt == null || c.LastFollowUpAt <= now)).Select(c => c.Id);
-            ours.UnionWith(await PoolAsync(db, stillDue, ids, pool, group.Key.Reason, group.Key.When.ToString(), now, ct));
+            ours.UnionWith(await PoolAsync(db, stillDue, group.Select(d => d.Candidate).ToList(), pool, group.Key.Reason, group.Key.When.ToString(), now, ct));
         }
         return decided.Where(d => ours.Contains(d.Candidate.Id)).ToList();
     }
@@ -375,10 +375,15 @@ public sealed class ReclaimJob(TideflowDbContext db, IServiceScopeFactory scopes
     /// PostgreSQL it is one statement (one round trip): its sub-select locks the rows (FOR NO KEY UPDATE, the lock the
     /// UPDATE takes anyway, so inserts pointing at a customer are not blocked), and a row changed and committed
     /// meanwhile is judged again by the rule's WHERE on its new version; its history and tasks follow in the same
-    /// statement from what the UPDATE returned. SQLite has one writer and no data-modifying WITH: the UPDATE …
-    /// RETURNING, then the history and the tasks by the ids it returned, in the batch's transaction.
+    /// statement from what the UPDATE returned. That new version is judged with the sweep's snapshot of other tables,
+    /// though: a follow-up stamped before the sweep's instant and committed while the reclaim waited would leave a rule
+    /// that counts only some channels still true (its records sub-select does not see the record). So the customer's
+    /// own last follow-up must also be as the sweep read it; any follow-up committed since puts the customer off to
+    /// the next sweep, which judges it afresh. SQLite has one writer, whose statements see every commit before them,
+    /// and no data-modifying WITH: the UPDATE … RETURNING, then the history and the tasks by the ids it returned, in
+    /// the batch's transaction.
     /// </summary>
-    private static async Task<List<Guid>> PoolAsync(TideflowDbContext db, IQueryable<Guid> stillDue, List<Guid> picked, CustomerPool pool, string reason, string rule, DateTimeOffset now,
+    private static async Task<List<Guid>> PoolAsync(TideflowDbContext db, IQueryable<Guid> stillDue, List<PoolCandidate> picked, CustomerPool pool, string reason, string rule, DateTimeOffset now,
         CancellationToken ct)
     {
         // EF Core writes the rule's WHERE and its parameters; only the model's names and parameter names are added here.
@@ -427,18 +432,22 @@ public sealed class ReclaimJob(TideflowDbContext db, IServiceScopeFactory scopes
             // UPDATE went into each customer's index probe there, and the sweep took longer: 15.4 s against 12.7–13.0 s.)
             var array = factory.CreateParameter();
             array.ParameterName = "@sweep_picked";
-            array.Value = picked.ToArray();
+            array.Value = picked.Select(c => c.Id).ToArray();
+            var seen = factory.CreateParameter();
+            seen.ParameterName = "@sweep_seen";
+            seen.Value = picked.Select(c => c.LastFollowUpAt).ToArray();
             // Only the model's names, EF Core's SQL and parameter names go into the text; every value is a parameter.
             var oneStatement = $"""
                 WITH moved AS (
                     UPDATE "Customers" SET {pooled}
                     WHERE "Id" = ANY(@sweep_picked) AND "Id" IN ({pick} FOR NO KEY UPDATE)
+                        AND "LastFollowUpAt" IS NOT DISTINCT FROM (@sweep_seen)[array_position(@sweep_picked, "Id")]
                     RETURNING "Id", "OrganizationId", "PreviousOwnerId", "PoolReason", "PooledAt", "PoolId"),
                 history AS ({history} FROM moved AS m),
                 tasks AS ({closeTasks} WHERE "CustomerId" IN (SELECT "Id" FROM moved) AND "ClosedAt" IS NULL)
                 SELECT "Id" AS "Value" FROM moved
                 """;
-            return await db.Database.SqlQueryRaw<Guid>(oneStatement, [.. parameters, .. following, array]).ToListAsync(ct);
+            return await db.Database.SqlQueryRaw<Guid>(oneStatement, [.. parameters, .. following, array, seen]).ToListAsync(ct);
         }
         var update = $"""UPDATE "Customers" SET {pooled} WHERE "Id" IN ({pick}) RETURNING "Id" AS "Value" """;
         var ours = await db.Database.SqlQueryRaw<Guid>(update, [.. parameters]).ToListAsync(ct);
