@@ -862,19 +862,9 @@ public sealed class PoolSweepConcurrencyTests_Postgres(PostgresApp app)
     {
         app.SkipIfUnavailable();
         var org = await app.NewOrgAsync();
-        var due = await PoolTests<PostgresApp>.OwnedAsync(app, org, org.RepA.Id, 30, 20, 10);
         var now = app.Clock.GetUtcNow();
-        var call = new FollowUpCommittedWhileReclaimWaits(app.ConnectionString, due[1], now.AddHours(-1));
-        await using var factory = app.WithWebHostBuilder(b => b.ConfigureServices(s =>
-            s.ConfigureDbContext<PostgresTideflowDbContext>(o => o.AddInterceptors(call))));
-
-        Assert.Equal("reclaimed 2, warned 0", await PoolTests<PostgresApp>.SweepAsync(factory.Services, now, org.Id));
-
-        await Assert.IsAssignableFrom<Task>(call.Committed);
-        Assert.True(call.SweepWaited);
-        var owners = await app.InDbAsync(db => db.Customers.Where(c => due.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.OwnerId));
-        Assert.Equal((null, org.RepA.Id, null), (owners[due[0]], owners[due[1]], owners[due[2]]));
-        Assert.Equal(0, await app.InDbAsync(db => db.OwnershipChanges.CountAsync(o => o.CustomerId == due[1])));
+        await KeptWhenCommittedWhileReclaimWaitsAsync(org, """UPDATE "Customers" SET "LastFollowUpAt" = @at WHERE "Id" = @customer""",
+            ("at", now.AddHours(-1)));
     }
 
     /// <summary>
@@ -893,13 +883,41 @@ public sealed class PoolSweepConcurrencyTests_Postgres(PostgresApp app)
             pool.Settings = PoolSettingsJson.Write(PoolSettingsJson.Read(pool.Settings) with { CountedChannels = ["Visit"] });
             return await db.SaveChangesAsync();
         });
-        var due = await PoolTests<PostgresApp>.OwnedAsync(app, org, org.RepA.Id, 30, 20, 10);
         var now = app.Clock.GetUtcNow();
-        var call = new FollowUpCommittedWhileReclaimWaits(app.ConnectionString, due[1], now.AddSeconds(-1), (org.Id, org.RepA.Id, "Visit"));
+        await KeptWhenCommittedWhileReclaimWaitsAsync(org, """
+            UPDATE "Customers" SET "LastFollowUpAt" = @at WHERE "Id" = @customer;
+            INSERT INTO "FollowUpRecords" ("Id", "OrganizationId", "CustomerId", "AuthorId", "Channel", "Content", "GoalReached", "At")
+            VALUES (@id, @org, @customer, @author, 'Visit', '上门拜访', false, @at);
+            """, ("at", now.AddSeconds(-1)), ("id", Guid.CreateVersion7()), ("org", org.Id), ("author", org.RepA.Id));
+    }
+
+    /// <summary>
+    /// A manager's protection committed while the reclaim waits keeps the customer too: not a follow-up, so only the
+    /// rule's WHERE judged again on the row's new version (the lock the pick takes) sees it.
+    /// </summary>
+    [Fact]
+    public async Task A_protection_committed_while_the_reclaim_waits_keeps_the_customer()
+    {
+        app.SkipIfUnavailable();
+        var org = await app.NewOrgAsync();
+        var now = app.Clock.GetUtcNow();
+        await KeptWhenCommittedWhileReclaimWaitsAsync(org, """UPDATE "Customers" SET "ProtectedUntil" = @until WHERE "Id" = @customer""",
+            ("until", now.AddDays(30)));
+    }
+
+    /// <summary>
+    /// Three of rep A's customers due; just before the sweep's reclaim statement another connection runs
+    /// <paramref name="sql"/> on the second one (@customer) and holds it until the reclaim is seen waiting for it. The
+    /// sweep takes the other two, and the second stays with rep A with no history row.
+    /// </summary>
+    private async Task KeptWhenCommittedWhileReclaimWaitsAsync(TestOrg org, string sql, params (string Name, object Value)[] values)
+    {
+        var due = await PoolTests<PostgresApp>.OwnedAsync(app, org, org.RepA.Id, 30, 20, 10);
+        var call = new CommittedWhileReclaimWaits(app.ConnectionString, sql, [("customer", due[1]), .. values]);
         await using var factory = app.WithWebHostBuilder(b => b.ConfigureServices(s =>
             s.ConfigureDbContext<PostgresTideflowDbContext>(o => o.AddInterceptors(call))));
 
-        Assert.Equal("reclaimed 2, warned 0", await PoolTests<PostgresApp>.SweepAsync(factory.Services, now, org.Id));
+        Assert.Equal("reclaimed 2, warned 0", await PoolTests<PostgresApp>.SweepAsync(factory.Services, app.Clock.GetUtcNow(), org.Id));
 
         await Assert.IsAssignableFrom<Task>(call.Committed);
         Assert.True(call.SweepWaited);
@@ -909,17 +927,15 @@ public sealed class PoolSweepConcurrencyTests_Postgres(PostgresApp app)
     }
 
     /// <summary>
-    /// Just before the sweep's reclaim statement: another connection logs a follow-up on one customer (the customer's
-    /// last follow-up, and with <paramref name="record"/> a record of that channel too) and holds the row, committing
-    /// once the reclaim is seen waiting for it.
+    /// Just before the sweep's reclaim statement: another connection runs <paramref name="sql"/> (which changes one
+    /// customer's row) and holds the row, committing once the reclaim is seen waiting for it.
     /// </summary>
-    private sealed class FollowUpCommittedWhileReclaimWaits(string connectionString, Guid customer, DateTimeOffset at,
-        (Guid Org, Guid Author, string Channel)? record = null)
+    private sealed class CommittedWhileReclaimWaits(string connectionString, string sql, (string Name, object Value)[] values)
         : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor
     {
         public Task? Committed { get; private set; }
 
-        /// <summary>Whether the sweep's statement was seen waiting for the rep's transaction before it committed.</summary>
+        /// <summary>Whether the sweep's statement was seen waiting for the other transaction before it committed.</summary>
         public bool SweepWaited { get; private set; }
 
         public override async ValueTask<Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader>> ReaderExecutingAsync(
@@ -928,28 +944,16 @@ public sealed class PoolSweepConcurrencyTests_Postgres(PostgresApp app)
         {
             if (Committed == null && PoolTests<PostgresApp>.IsReclaim(command))
             {
-                var rep = new Npgsql.NpgsqlConnection(connectionString);
-                await rep.OpenAsync(cancellationToken);
-                var tx = await rep.BeginTransactionAsync(cancellationToken);
-                await using (var log = new Npgsql.NpgsqlCommand("""UPDATE "Customers" SET "LastFollowUpAt" = @at WHERE "Id" = @id""", rep, tx))
+                var other = new Npgsql.NpgsqlConnection(connectionString);
+                await other.OpenAsync(cancellationToken);
+                var tx = await other.BeginTransactionAsync(cancellationToken);
+                await using (var change = new Npgsql.NpgsqlCommand(sql, other, tx))
                 {
-                    log.Parameters.AddWithValue("at", at);
-                    log.Parameters.AddWithValue("id", customer);
-                    Assert.Equal(1, await log.ExecuteNonQueryAsync(cancellationToken));
-                }
-                if (record is { } r)
-                {
-                    await using var add = new Npgsql.NpgsqlCommand("""
-                        INSERT INTO "FollowUpRecords" ("Id", "OrganizationId", "CustomerId", "AuthorId", "Channel", "Content", "GoalReached", "At")
-                        VALUES (@id, @org, @customer, @author, @channel, '上门拜访', false, @at)
-                        """, rep, tx);
-                    add.Parameters.AddWithValue("id", Guid.CreateVersion7());
-                    add.Parameters.AddWithValue("org", r.Org);
-                    add.Parameters.AddWithValue("customer", customer);
-                    add.Parameters.AddWithValue("author", r.Author);
-                    add.Parameters.AddWithValue("channel", r.Channel);
-                    add.Parameters.AddWithValue("at", at);
-                    Assert.Equal(1, await add.ExecuteNonQueryAsync(cancellationToken));
+                    foreach (var (name, value) in values)
+                    {
+                        change.Parameters.AddWithValue(name, value);
+                    }
+                    Assert.True(await change.ExecuteNonQueryAsync(cancellationToken) >= 1);
                 }
                 Committed = Task.Run(async () =>
                 {
@@ -960,14 +964,14 @@ public sealed class PoolSweepConcurrencyTests_Postgres(PostgresApp app)
                         var waiting = System.Diagnostics.Stopwatch.StartNew();
                         while (!SweepWaited && waiting.Elapsed < TimeSpan.FromSeconds(30))
                         {
-                            await using var blocked = new Npgsql.NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE @rep = ANY(pg_blocking_pids(pid))", watch);
-                            blocked.Parameters.AddWithValue("rep", rep.ProcessID);
+                            await using var blocked = new Npgsql.NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE @other = ANY(pg_blocking_pids(pid))", watch);
+                            blocked.Parameters.AddWithValue("other", other.ProcessID);
                             SweepWaited = (long)(await blocked.ExecuteScalarAsync())! > 0;
                             await Task.Delay(10);
                         }
                     }
                     await tx.CommitAsync(CancellationToken.None);
-                    await rep.DisposeAsync();
+                    await other.DisposeAsync();
                 }, CancellationToken.None);
             }
             return result;
