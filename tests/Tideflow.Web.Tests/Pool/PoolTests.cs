@@ -739,7 +739,7 @@ public abstract class PoolTests<TApp>(TApp app) where TApp : TideflowApp
 
     /// <summary>The sweep's reclaim statement (on PostgreSQL inside a WITH), as the interceptors below see it.</summary>
     internal static bool IsReclaim(System.Data.Common.DbCommand command) =>
-        command.CommandText.Contains("UPDATE \"Customers\" SET", StringComparison.Ordinal) && command.CommandText.Contains("\"PoolReason\" = ", StringComparison.Ordinal);
+        command.CommandText.Contains("UPDATE \"Customers\" ", StringComparison.Ordinal) && command.CommandText.Contains("\"PoolReason\" = @sweep_reason", StringComparison.Ordinal);
 
     /// <summary>Before the sweep's first reclaim UPDATE, gives one customer the last follow-up of another (a fresh one).</summary>
     private sealed class FollowUpBeforeReclaim(Guid customer, Guid freshlyCalled) : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor
