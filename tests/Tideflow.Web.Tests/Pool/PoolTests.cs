@@ -893,7 +893,7 @@ public sealed class PoolSweepConcurrencyTests_Postgres(PostgresApp app)
 
     /// <summary>
     /// A manager's protection committed while the reclaim waits keeps the customer too: not a follow-up, so only the
-    /// rule's WHERE judged again on the row's new version (the lock the pick takes) sees it.
+    /// rule's WHERE judged again on the row's new version sees it (the reclaim's UPDATE carries that WHERE itself).
     /// </summary>
     [Fact]
     public async Task A_protection_committed_while_the_reclaim_waits_keeps_the_customer()
@@ -906,13 +906,20 @@ public sealed class PoolSweepConcurrencyTests_Postgres(PostgresApp app)
     }
 
     /// <summary>
-    /// Three of rep A's customers due; just before the sweep's reclaim statement another connection runs
-    /// <paramref name="sql"/> on the second one (@customer) and holds it until the reclaim is seen waiting for it. The
-    /// sweep takes the other two, and the second stays with rep A with no history row.
+    /// Three of rep A's customers due (the first with a follow-up 25 days ago, the others with none); just before the
+    /// sweep's reclaim statement another connection runs <paramref name="sql"/> on the second one (@customer) and holds
+    /// it until the reclaim is seen waiting for it. The sweep takes the other two, and the second stays with rep A with
+    /// no history row.
     /// </summary>
     private async Task KeptWhenCommittedWhileReclaimWaitsAsync(TestOrg org, string sql, params (string Name, object Value)[] values)
     {
         var due = await PoolTests<PostgresApp>.OwnedAsync(app, org, org.RepA.Id, 30, 20, 10);
+        // A last follow-up as the sweep read it still matches the row's, so the customer is taken.
+        await app.InDbAsync(async db =>
+        {
+            (await db.Customers.IgnoreQueryFilters().SingleAsync(c => c.Id == due[0])).LastFollowUpAt = app.Clock.GetUtcNow().AddDays(-25);
+            return await db.SaveChangesAsync();
+        });
         var call = new CommittedWhileReclaimWaits(app.ConnectionString, sql, [("customer", due[1]), .. values]);
         await using var factory = app.WithWebHostBuilder(b => b.ConfigureServices(s =>
             s.ConfigureDbContext<PostgresTideflowDbContext>(o => o.AddInterceptors(call))));

@@ -379,7 +379,10 @@ public sealed class ReclaimJob(TideflowDbContext db, IServiceScopeFactory scopes
     /// with the sweep's snapshot of other tables, though: a follow-up stamped before the sweep's instant and committed
     /// while the reclaim waited would leave a rule that counts only some channels still true (its records sub-select
     /// does not see the record). So the customer's own last follow-up must also be as the sweep read it; any follow-up
-    /// committed since puts the customer off to the next sweep, which judges it afresh. SQLite has one writer, whose
+    /// committed since puts the customer off to the next sweep, which judges it afresh. (Nor is a records sub-select
+    /// that the planner joins judged again against the row's new columns: "first contact missed" counting some channels
+    /// compares records with ClaimedAt, which only ever changes to now or to nothing, and either fails the rule on the
+    /// row itself.) SQLite has one writer, whose
     /// statements see every commit before them, and no data-modifying WITH: the UPDATE … RETURNING, then the history
     /// and the tasks by the ids it returned, in the batch's transaction.
     /// </summary>
