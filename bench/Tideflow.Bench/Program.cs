@@ -11,6 +11,7 @@ using Tideflow.Bench.Running;
 //            [--claim-max-held N (the pool's held cap during the claim scenario, high enough never to refuse: measures a capped claim)]
 //            [--claim-warmup-rounds 8|1 (rounds of 32 reps × a day's claims before the measured claims)]
 //            [--import-warmup-rows 20000 (an import of this many rows before the measured one; 0: none)]
+//            [--import-floor full|leads (leads: the floor writes the lead rows only, no contact keys or touches)]
 if (args.Length == 0 || args[0] is not ("generate" or "run"))
 {
     await Console.Error.WriteLineAsync("usage: generate|run --scale small|large --provider sqlite|postgres [options]; see docs/benchmarks.md");
@@ -89,11 +90,17 @@ if (args[0] == "generate")
 // Enough threads that every client really is concurrent from the first request (the floor's SQLite calls block).
 ThreadPool.GetMinThreads(out var workerThreads, out var ioThreads);
 ThreadPool.SetMinThreads(Math.Max(workerThreads, 64), Math.Max(ioThreads, 64));
+var importFloor = Get("import-floor", "full");
+if (importFloor is not ("full" or "leads"))
+{
+    await Console.Error.WriteLineAsync("--import-floor must be full or leads");
+    return 1;
+}
 var run = new RunOptions(scale, provider, seed, options.GetValueOrDefault("db"), server, flags.Contains("reuse"),
     Int("requests", 500), Int("concurrency", 8), "dotnet run -c Release --project bench/Tideflow.Bench -- " + string.Join(' ', args),
     options.GetValueOrDefault("only"), options.ContainsKey("capture-requests") ? Int("capture-requests", 0) : null,
     Int("capture-concurrency", 32), Int("import-rows", 100_000), Int("workbench-loads", 200),
     options.ContainsKey("capture-warmup") ? Int("capture-warmup", 0) : null, Math.Max(0, Int("list-rate", 80)),
     options.ContainsKey("claim-max-held") ? Int("claim-max-held", 0) : null,
-    options.ContainsKey("claim-warmup-rounds") ? Int("claim-warmup-rounds", 0) : null, Math.Max(0, Int("import-warmup-rows", 20_000)));
+    options.ContainsKey("claim-warmup-rounds") ? Int("claim-warmup-rounds", 0) : null, Math.Max(0, Int("import-warmup-rows", 20_000)), importFloor == "leads");
 return await Runner.RunAsync(run, Console.Error, cancel.Token);

@@ -13,7 +13,7 @@ namespace Tideflow.Bench.Running;
 public sealed record RunOptions(Scale Scale, string Provider, int Seed, string? Target, string? Server, bool Reuse,
     int Requests, int Concurrency, string CommandLine, string? Only = null, int? CaptureRequests = null, int CaptureConcurrency = 32,
     int ImportRows = 100_000, int WorkbenchLoads = 200, int? CaptureWarmUp = null, int ListRate = 80, int? ClaimMaxHeld = null,
-    int? ClaimWarmUpRounds = null, int ImportWarmUpRows = 20_000)
+    int? ClaimWarmUpRounds = null, int ImportWarmUpRows = 20_000, bool ImportFloorLeadsOnly = false)
 {
     /// <summary>Whether <paramref name="scenario"/> ("list", "workbench", "route", "rescore", "capture", "import", "sweep", "claim", "reminders") runs; all do unless --only names some.</summary>
     public bool Runs(string scenario) => Only is null || Only.Split(',').Contains(scenario, StringComparer.OrdinalIgnoreCase);

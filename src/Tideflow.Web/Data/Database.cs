@@ -21,10 +21,11 @@ public static class Database
         new(instant.UtcTicks - instant.UtcTicks % 10, TimeSpan.Zero);
 
     /// <summary>
-    /// For a long run of bulk writes (an import) on SQLite: one connection kept open with a 64 MB page cache instead of
-    /// SQLite's 2 MB, given back to the pool with the default when the scope ends. An import's inserts land all over the
-    /// lead, key and task indexes; with the small cache it read the same pages back from the file again and again
-    /// (a 100,000-row import: 12.8 → 12.1–12.4 s, docs/benchmarks.md "Session 18"). A no-op on PostgreSQL.
+    /// For a long run of bulk writes (an import, the pool sweep's writer) on SQLite: one connection kept open with a
+    /// 64 MB page cache instead of SQLite's 2 MB, given back to the pool with the default when the scope ends. An
+    /// import's inserts land all over the lead, key and task indexes; with the small cache it read the same pages back
+    /// from the file again and again (a 100,000-row import: 12.8 → 12.1–12.4 s, docs/benchmarks.md "Session 18"). A
+    /// no-op on PostgreSQL.
     /// </summary>
     public static async Task<IAsyncDisposable> BulkWritingAsync(this TideflowDbContext db, CancellationToken ct)
     {
