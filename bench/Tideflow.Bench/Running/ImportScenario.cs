@@ -81,9 +81,14 @@ public static class ImportScenario
         var name = $"import, {rowsWanted:N0}-row CSV, start → Completed" + (warmUp is null ? " (the app's first)" : $" (after a warm-up import: {warmUp})");
         var rows = new List<ResultRow>
         {
-            new(name, completed ? $"{appTime.TotalSeconds:F1} s" : $"not completed in {Limit.TotalSeconds:F0} s", $"{floorTime.TotalSeconds:F2} s" + (o.ImportFloorLeadsOnly ? " (lead rows only)" : ""),
-                $"{appTime.TotalSeconds / floorTime.TotalSeconds:F1}×", $"< {absolute} s (< 15 s) and ≤ 2× floor",
-                completed && appTime.TotalSeconds < absolute && appTime <= 2 * floorTime ? "pass" : "fail"),
+            // A floor of the lead rows only writes less than the app must: the ratio to it is shown, not judged.
+            o.ImportFloorLeadsOnly
+                ? new(name, completed ? $"{appTime.TotalSeconds:F1} s" : $"not completed in {Limit.TotalSeconds:F0} s",
+                    $"{floorTime.TotalSeconds:F2} s (lead rows only)", $"{appTime.TotalSeconds / floorTime.TotalSeconds:F1}× (not judged)",
+                    $"< {absolute} s (< 15 s)", completed && appTime.TotalSeconds < absolute ? "pass" : "fail")
+                : new(name, completed ? $"{appTime.TotalSeconds:F1} s" : $"not completed in {Limit.TotalSeconds:F0} s", $"{floorTime.TotalSeconds:F2} s",
+                    $"{appTime.TotalSeconds / floorTime.TotalSeconds:F1}×", $"< {absolute} s (< 15 s) and ≤ 2× floor",
+                    completed && appTime.TotalSeconds < absolute && appTime <= 2 * floorTime ? "pass" : "fail"),
         };
         if (!countsMatch)
         {

@@ -198,8 +198,9 @@ public sealed class ReclaimJob(TideflowDbContext db, IServiceScopeFactory scopes
                 await using var scope = scopes.CreateAsyncScope();
                 scope.ServiceProvider.GetRequiredService<Access.CurrentUser>().Set(Access.DataScope.System);
                 var writer = scope.ServiceProvider.GetRequiredService<TideflowDbContext>();
-                // SQLite: one connection and a 64 MB page cache for the pass. With the 2 MB default the other writer's
-                // longest wait was over 100 ms in three of four runs (108-183 ms); with it, 58-91 ms in six runs
+                // SQLite: one connection with a 64 MB page cache instead of the 2 MB default (about 500 pages; a batch's
+                // rows, history rows, tasks and their indexes span more). With no tasks to close, the other writer's
+                // longest wait was 71-183 ms in four runs with the default and 58-79 ms in five with it
                 // (docs/benchmarks.md, "Session 23").
                 await using var bulk = await writer.BulkWritingAsync(ct);
                 // The reclaim's WHERE is the writer's own query: a context serves one operation at a time.
