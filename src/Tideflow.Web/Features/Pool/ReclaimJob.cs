@@ -387,9 +387,8 @@ public sealed class ReclaimJob(TideflowDbContext db, IServiceScopeFactory scopes
     /// committed since puts the customer off to the next sweep, which judges it afresh. (Nor is a records sub-select
     /// that the planner joins judged again against the row's new columns: "first contact missed" counting some channels
     /// compares records with ClaimedAt, which only ever changes to now or to nothing, and either fails the rule on the
-    /// row itself.) SQLite has one writer, whose
-    /// statements see every commit before them, and no data-modifying WITH: the UPDATE … RETURNING, then the history
-    /// and the tasks by the ids it returned, in the batch's transaction.
+    /// row itself.) SQLite has one writer, whose statements see every commit before them, and no data-modifying WITH:
+    /// the UPDATE … RETURNING, then the history and the tasks by the ids it returned, in the batch's transaction.
     /// </summary>
     private static async Task<List<Guid>> PoolAsync(TideflowDbContext db, IQueryable<Guid> stillDue, List<PoolCandidate> picked, CustomerPool pool, string reason, string rule, DateTimeOffset now,
         CancellationToken ct)
