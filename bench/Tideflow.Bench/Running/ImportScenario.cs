@@ -272,11 +272,13 @@ public static class ImportScenario
             normalizing += Stopwatch.GetElapsedTime(started);
             await using var tx = await connection.BeginTransactionAsync(ct);
             var existing = new Dictionary<string, Guid>(StringComparer.Ordinal);
-            await using (var lookup = new NpgsqlCommand(
-                             """SELECT "Key", "LeadId" FROM "ContactKeys" WHERE "OrganizationId" = @org AND "Key" = ANY(@keys)""", connection, tx))
+            // A thousand keys a query, as the app: a whole batch's keys in one `= ANY` are planned as a scan of the table.
+            foreach (var keys in parsed.SelectMany(p => p.Keys).Distinct().Chunk(1000))
             {
+                await using var lookup = new NpgsqlCommand(
+                    """SELECT "Key", "LeadId" FROM "ContactKeys" WHERE "OrganizationId" = @org AND "Key" = ANY(@keys)""", connection, tx);
                 lookup.Parameters.AddWithValue("org", org);
-                lookup.Parameters.AddWithValue("keys", parsed.SelectMany(p => p.Keys).Distinct().ToArray());
+                lookup.Parameters.AddWithValue("keys", keys);
                 await using var reader = await lookup.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct))
                 {

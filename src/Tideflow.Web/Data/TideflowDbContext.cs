@@ -140,6 +140,8 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
             e.HasIndex(c => new { c.OrganizationId, c.Stage, c.StageChangedAt });
             e.HasIndex(c => new { c.OrganizationId, c.OwnerId });
             e.HasIndex(c => new { c.OrganizationId, c.CompanyKey });
+            // Routing's "who works with this company" (LeadRouter.StickyOwnersAsync): the oldest owned customer, one entry read.
+            e.HasIndex(c => new { c.OrganizationId, c.CompanyKey, c.CreatedAt }).HasFilter(NotNull("OwnerId"));
             e.HasIndex(c => new { c.PoolId, c.PooledAt });
             e.Property(c => c.PoolReason).HasMaxLength(500);
             e.Property(c => c.OwnerId).IsConcurrencyToken();
@@ -197,6 +199,10 @@ public abstract partial class TideflowDbContext(DbContextOptions options, Curren
             // write per lead; an import writes 100,000).
             e.HasIndex(l => new { l.OwnerId, l.OrganizationId });
             e.HasIndex(l => new { l.OrganizationId, l.CompanyKey });
+            // Routing's "who works with this company": the oldest owned open lead, without reading the company's other leads
+            // (unowned, invalid or closed: most of them, after imports). StickyOwnersAsync states the same filter.
+            e.HasIndex(l => new { l.OrganizationId, l.CompanyKey, l.ArrivedAt })
+                .HasFilter($"{NotNull("OwnerId")} AND \"Status\" IN ('New', 'Nurture', 'Qualified')");
             e.Property(l => l.Fields).HasMaxLength(65536);
             e.Property(l => l.Grade).HasMaxLength(20);
             e.Property(l => l.ScoreBreakdown).HasMaxLength(8000);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Tideflow.Domain.Leads;
 using Tideflow.Web.Features.Access;
 using Tideflow.Web.Features.Assignment;
@@ -96,6 +97,62 @@ public abstract class AssignmentTests<TApp>(TApp app) where TApp : TideflowApp
         // Another company follows the rules.
         var fourth = await app.CaptureAsync(org, ("name", "孙丽"), ("company", $"无锡{tag}机械有限公司"));
         Assert.Equal(org.RepB.Id, (await app.StoredLeadAsync(fourth)).OwnerId);
+    }
+
+    [Fact]
+    public async Task Who_works_a_company_is_its_oldest_owned_customers_owner_else_its_oldest_open_owned_leads_owner()
+    {
+        var org = await app.NewOrgAsync();
+        var t0 = app.Clock.GetUtcNow().AddDays(-30);
+        string Key(string name) => $"{name}{org.Id:N}";
+        var pooled = Guid.CreateVersion7();
+        await app.InDbAsync(async db =>
+        {
+            void Customer(string company, Guid? owner, int day, Guid? id = null) => db.Customers.Add(new Customer
+            {
+                Id = id ?? Guid.CreateVersion7(), OrganizationId = org.Id, Name = "客户", Company = company, CompanyKey = Key(company),
+                OwnerId = owner, CreatedAt = t0.AddDays(day), UpdatedAt = t0.AddDays(day),
+            });
+            void Lead(string company, Guid? owner, int day, LeadStatus status, Guid? customer = null) => db.Leads.Add(new Lead
+            {
+                Id = Guid.CreateVersion7(), OrganizationId = org.Id, Name = "线索", Company = company, CompanyKey = Key(company), OwnerId = owner,
+                Status = status, CustomerId = customer, ArrivedAt = t0.AddDays(day), UpdatedAt = t0.AddDays(day),
+            });
+            // 甲: a customer beats an older lead; the oldest owned customer wins, a pooled (unowned) older one does not count.
+            Lead("甲", org.RepB.Id, 0, LeadStatus.New);
+            Customer("甲", null, 1);
+            Customer("甲", org.ManagerA.Id, 3);
+            Customer("甲", org.RepA.Id, 2);
+            // 乙: no customer; unowned, discarded and merged leads do not count; the oldest owned one that is new or nurtured does.
+            Lead("乙", null, 0, LeadStatus.New);
+            Lead("乙", org.ManagerB.Id, 1, LeadStatus.Discarded);
+            Lead("乙", org.ManagerA.Id, 2, LeadStatus.Merged);
+            Lead("乙", org.RepB.Id, 4, LeadStatus.New);
+            Lead("乙", org.RepA.Id, 3, LeadStatus.Nurture);
+            // 丙: a qualified lead counts while its customer is owned, not once that customer went back to the pool.
+            Customer("丙", null, 0, pooled);
+            Lead("丙", org.RepA.Id, 1, LeadStatus.Qualified, pooled);
+            Lead("丙", org.RepB.Id, 2, LeadStatus.Qualified);
+            // 丁: nobody.
+            Lead("丁", null, 0, LeadStatus.New);
+            await db.SaveChangesAsync();
+            return 0;
+        });
+
+        var owners = await RouterAsync(org, (router, keys) => router.StickyOwnersAsync(keys, default), Key("甲"), Key("乙"), Key("丙"), Key("丁"), Key("戊"), null, "");
+        Assert.Equal(new Dictionary<string, Guid> { [Key("甲")] = org.RepA.Id, [Key("乙")] = org.RepA.Id, [Key("丙")] = org.RepB.Id }, owners);
+        // The lead being routed does not make its own company sticky: without 乙's Nurture lead, the next open one.
+        var b = Key("乙");
+        var nurture = await app.InDbAsync(db => db.Leads.Where(l => l.CompanyKey == b && l.Status == LeadStatus.Nurture).Select(l => l.Id).SingleAsync());
+        var without = await RouterAsync(org, (router, keys) => router.StickyOwnersAsync(keys, default, except: nurture), Key("乙"));
+        Assert.Equal(org.RepB.Id, without[Key("乙")]);
+    }
+
+    private async Task<Dictionary<string, Guid>> RouterAsync(TestOrg org, Func<LeadRouter, string?[], Task<Dictionary<string, Guid>>> ask, params string?[] keys)
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentUser>().Set(DataScope.ForChannel(org.Id, "test"));
+        return await ask(scope.ServiceProvider.GetRequiredService<LeadRouter>(), keys);
     }
 
     [Fact]

@@ -236,8 +236,10 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
 
     /// <summary>
     /// Owners of many companies at once (an import batch): per company the oldest customer's owner, else the oldest
-    /// open lead's. No ORDER BY in SQL on purpose: it tempted SQLite into walking the date index of the whole table;
-    /// matches per company are few and are ordered here.
+    /// open lead's. One row per company, each found by a top-1 walk of a partial index of owned customers / owned open
+    /// leads in date order. Returning every match and ordering them here sent back every owned lead of the companies
+    /// (133,576 rows for an import batch's 4,013 companies on the bench data: 0.75 s on PostgreSQL plus 0.45 s compiling
+    /// the query, growing with every lead imported; now 0.03-0.06 s).
     /// </summary>
     public async Task<Dictionary<string, Guid>> StickyOwnersAsync(IEnumerable<string?> companyKeys, CancellationToken ct, Guid? except = null)
     {
@@ -247,47 +249,54 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
         {
             return owners;
         }
-        var matches = new List<StickyMatch>();
-        var query = StickyQueries.GetOrAdd(db.Model, _ => CompileStickyMatches());
-        await foreach (var match in query(db, db.CurrentUser.OrganizationId, keys, except, 100 * keys.Count).WithCancellation(ct))
+        var query = StickyQueries.GetOrAdd(db.Model, _ => CompileStickyOwners());
+        // A thousand companies a query: the planner's estimate grows with them (76,000 for 4,013), and past 100,000
+        // PostgreSQL first compiles the query (JIT), which took 0.45 s where running it takes a tenth of that.
+        foreach (var chunk in keys.Chunk(1000))
         {
-            matches.Add(match);
-        }
-        foreach (var match in matches.OrderBy(m => m.Rank).ThenBy(m => m.At))
-        {
-            owners.TryAdd(match.CompanyKey!, match.OwnerId!.Value);
+            await foreach (var found in query(db, db.CurrentUser.OrganizationId, [.. chunk], except).WithCancellation(ct))
+            {
+                if (found.Owner is { } owner)
+                {
+                    owners[found.CompanyKey] = owner;
+                }
+            }
         }
         return owners;
     }
 
-    public sealed class StickyMatch
+    public sealed class StickyOwner
     {
-        public string? CompanyKey { get; init; }
-        public Guid? OwnerId { get; init; }
-        public DateTimeOffset At { get; init; }
-        public int Rank { get; init; }
+        public required string CompanyKey { get; init; }
+        public Guid? Owner { get; init; }
     }
 
     // Compiled: every arrival asks this, and building the query from LINQ each time cost several times what running it
     // does (0.6 of 0.7 ms on SQLite). A compiled query serves one model, so one per provider (tests run both at once).
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<Microsoft.EntityFrameworkCore.Metadata.IModel,
-        Func<TideflowDbContext, Guid, List<string>, Guid?, int, IAsyncEnumerable<StickyMatch>>> StickyQueries = new();
+        Func<TideflowDbContext, Guid, List<string>, Guid?, IAsyncEnumerable<StickyOwner>>> StickyQueries = new();
 
-    // One round trip: customers rank before leads, then the oldest first. Routing decides for the organisation, so the
-    // data scope's filters are off and the organisation is explicit.
-    private static Func<TideflowDbContext, Guid, List<string>, Guid?, int, IAsyncEnumerable<StickyMatch>> CompileStickyMatches() =>
-        EF.CompileAsyncQuery((TideflowDbContext db, Guid organizationId, List<string> keys, Guid? except, int limit) =>
-            db.Customers.IgnoreQueryFilters()
-                .Where(c => c.OrganizationId == organizationId && c.CompanyKey != null && keys.Contains(c.CompanyKey) && c.OwnerId != null)
-                .Select(c => new StickyMatch { CompanyKey = c.CompanyKey, OwnerId = c.OwnerId, At = c.CreatedAt, Rank = 0 })
-                // A qualified lead whose customer went back to the pool no longer ties the company to the rep who let it go.
-                .Concat(db.Leads.IgnoreQueryFilters()
-                    .Where(l => l.OrganizationId == organizationId && l.CompanyKey != null && keys.Contains(l.CompanyKey) && l.OwnerId != null && l.Id != except
-                        && (l.Status == LeadStatus.New || l.Status == LeadStatus.Nurture
-                            || (l.Status == LeadStatus.Qualified
-                                && !db.Customers.IgnoreQueryFilters().Any(c => c.OrganizationId == organizationId && c.Id == l.CustomerId && c.OwnerId == null))))
-                    .Select(l => new StickyMatch { CompanyKey = l.CompanyKey, OwnerId = l.OwnerId, At = l.ArrivedAt, Rank = 1 }))
-                .Take(limit));
+    // Routing decides for the organisation, so the data scope's filters are off and the organisation is explicit. The
+    // lead's conditions repeat its partial index's filter word for word (TideflowDbContext): SQLite uses a partial index
+    // only for a query that states its filter. `?? ""` tells EF Core a key is never null, so the comparison is a plain
+    // `=` (otherwise `= OR both IS NULL`, which no index walk in date order serves), and `??` between the two lookups
+    // is a COALESCE: a company with an owned customer never looks at its leads.
+    private static Func<TideflowDbContext, Guid, List<string>, Guid?, IAsyncEnumerable<StickyOwner>> CompileStickyOwners() =>
+        EF.CompileAsyncQuery((TideflowDbContext db, Guid organizationId, List<string> keys, Guid? except) =>
+            db.Organizations.IgnoreQueryFilters().Where(o => o.Id == organizationId).SelectMany(o => keys.Select(k => k ?? "").Select(key => new StickyOwner
+            {
+                CompanyKey = key,
+                Owner = db.Customers.IgnoreQueryFilters()
+                    .Where(c => c.OrganizationId == organizationId && c.CompanyKey == key && c.OwnerId != null)
+                    .OrderBy(c => c.CreatedAt).Select(c => c.OwnerId).FirstOrDefault()
+                    // A qualified lead whose customer went back to the pool no longer ties the company to the rep who let it go.
+                    ?? db.Leads.IgnoreQueryFilters()
+                        .Where(l => l.OrganizationId == organizationId && l.CompanyKey == key && l.OwnerId != null
+                            && new[] { LeadStatus.New, LeadStatus.Nurture, LeadStatus.Qualified }.Contains(l.Status) && l.Id != except
+                            && (l.Status != LeadStatus.Qualified
+                                || !db.Customers.IgnoreQueryFilters().Any(c => c.OrganizationId == organizationId && c.Id == l.CustomerId && c.OwnerId == null)))
+                        .OrderBy(l => l.ArrivedAt).Select(l => l.OwnerId).FirstOrDefault(),
+            })));
 
     /// <summary>Who already works with this company: a customer's owner first, then an open lead's (R3.3).</summary>
     public async Task<Guid?> StickyOwnerAsync(Lead lead, CancellationToken ct)

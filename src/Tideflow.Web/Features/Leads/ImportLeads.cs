@@ -191,6 +191,7 @@ public sealed class ImportLeads(TideflowDbContext db, CurrentUser me, TimeProvid
 public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, TimeProvider clock, Assignment.LeadRouter router) : IJobRunner
 {
     private const int BatchSize = 5000;
+    private const int KeysPerLookup = 1000;
     private IReadOnlyList<TagRule> rules = [];
     private IReadOnlyList<CustomField> custom = [];
     private HashSet<string> customKeys = [];
@@ -339,9 +340,16 @@ public sealed class ImportRunner(TideflowDbContext db, CurrentUser current, Time
         var written = new List<int>();
         var rejected = new List<int>();
 
-        var allKeys = batch.SelectMany(r => r.Keys).Distinct().ToList();
-        var existing = (await db.ContactKeys.Where(k => EF.Parameter(allKeys).Contains(k.Key)).ToListAsync(ct))
-            .GroupBy(k => k.Key).ToDictionary(g => g.Key, g => g.First());
+        var existing = new Dictionary<string, ContactKey>();
+        // A thousand keys a query: PostgreSQL plans `= ANY` of a whole batch's 6,000 keys as a scan of the whole table
+        // (0.12-0.15 s a batch at 1.3M keys), a thousand as probes of the unique index (about 6 µs a key).
+        foreach (var keys in batch.SelectMany(r => r.Keys).Distinct().Chunk(KeysPerLookup))
+        {
+            foreach (var key in await db.ContactKeys.AsNoTracking().Where(k => EF.Parameter(keys).Contains(k.Key)).ToListAsync(ct))
+            {
+                existing.TryAdd(key.Key, key);
+            }
+        }
         Assignment.RoutingBook? book = null;
         Dictionary<string, Guid>? owners = null;
         List<string> newCompanies = [];

@@ -723,6 +723,9 @@ namespace Tideflow.Web.Data.Migrations.Postgres
 
                     b.HasIndex("PoolId", "PooledAt");
 
+                    b.HasIndex("OrganizationId", "CompanyKey", "CreatedAt")
+                        .HasFilter("\"OwnerId\" IS NOT NULL");
+
                     b.HasIndex("OrganizationId", "Stage", "StageChangedAt");
 
                     b.ToTable("Customers");
@@ -1222,6 +1225,9 @@ namespace Tideflow.Web.Data.Migrations.Postgres
 
                     b.HasIndex("PoolId", "PooledAt")
                         .HasFilter("\"PoolId\" IS NOT NULL");
+
+                    b.HasIndex("OrganizationId", "CompanyKey", "ArrivedAt")
+                        .HasFilter("\"OwnerId\" IS NOT NULL AND \"Status\" IN ('New', 'Nurture', 'Qualified')");
 
                     b.ToTable("Leads");
 
