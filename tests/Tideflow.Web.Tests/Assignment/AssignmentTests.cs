@@ -102,20 +102,21 @@ public abstract class AssignmentTests<TApp>(TApp app) where TApp : TideflowApp
     [Fact]
     public async Task Who_works_a_company_is_its_oldest_owned_customers_owner_else_its_oldest_open_owned_leads_owner()
     {
-        var org = await app.NewOrgAsync();
+        var (org, other) = (await app.NewOrgAsync(), await app.NewOrgAsync());
         var t0 = app.Clock.GetUtcNow().AddDays(-30);
         string Key(string name) => $"{name}{org.Id:N}";
         var pooled = Guid.CreateVersion7();
+        var owned = Guid.CreateVersion7();
         await app.InDbAsync(async db =>
         {
-            void Customer(string company, Guid? owner, int day, Guid? id = null) => db.Customers.Add(new Customer
+            void Customer(string company, Guid? owner, int day, Guid? id = null, Guid? organization = null) => db.Customers.Add(new Customer
             {
-                Id = id ?? Guid.CreateVersion7(), OrganizationId = org.Id, Name = "客户", Company = company, CompanyKey = Key(company),
+                Id = id ?? Guid.CreateVersion7(), OrganizationId = organization ?? org.Id, Name = "客户", Company = company, CompanyKey = Key(company),
                 OwnerId = owner, CreatedAt = t0.AddDays(day), UpdatedAt = t0.AddDays(day),
             });
-            void Lead(string company, Guid? owner, int day, LeadStatus status, Guid? customer = null) => db.Leads.Add(new Lead
+            void Lead(string company, Guid? owner, int day, LeadStatus status, Guid? customer = null, Guid? organization = null) => db.Leads.Add(new Lead
             {
-                Id = Guid.CreateVersion7(), OrganizationId = org.Id, Name = "线索", Company = company, CompanyKey = Key(company), OwnerId = owner,
+                Id = Guid.CreateVersion7(), OrganizationId = organization ?? org.Id, Name = "线索", Company = company, CompanyKey = Key(company), OwnerId = owner,
                 Status = status, CustomerId = customer, ArrivedAt = t0.AddDays(day), UpdatedAt = t0.AddDays(day),
             });
             // 甲: a customer beats an older lead; the oldest owned customer wins, a pooled (unowned) older one does not count.
@@ -123,24 +124,36 @@ public abstract class AssignmentTests<TApp>(TApp app) where TApp : TideflowApp
             Customer("甲", null, 1);
             Customer("甲", org.ManagerA.Id, 3);
             Customer("甲", org.RepA.Id, 2);
-            // 乙: no customer; unowned, discarded and merged leads do not count; the oldest owned one that is new or nurtured does.
+            // 乙: no customer; unowned, discarded, merged, queued and invalid leads do not count; the oldest owned new or nurtured one does.
             Lead("乙", null, 0, LeadStatus.New);
             Lead("乙", org.ManagerB.Id, 1, LeadStatus.Discarded);
             Lead("乙", org.ManagerA.Id, 2, LeadStatus.Merged);
+            Lead("乙", org.ManagerB.Id, 1, LeadStatus.Queued);
+            Lead("乙", org.ManagerA.Id, 2, LeadStatus.Invalid);
             Lead("乙", org.RepB.Id, 4, LeadStatus.New);
             Lead("乙", org.RepA.Id, 3, LeadStatus.Nurture);
             // 丙: a qualified lead counts while its customer is owned, not once that customer went back to the pool.
             Customer("丙", null, 0, pooled);
             Lead("丙", org.RepA.Id, 1, LeadStatus.Qualified, pooled);
             Lead("丙", org.RepB.Id, 2, LeadStatus.Qualified);
-            // 丁: nobody.
+            // 己: a qualified lead whose customer (under another company name) is owned still counts.
+            Customer("庚", org.ManagerA.Id, 5, owned);
+            Lead("己", org.ManagerB.Id, 1, LeadStatus.Qualified, owned);
+            // 丁 and 戊: nobody here; another organisation's owners of the same company keys do not count.
             Lead("丁", null, 0, LeadStatus.New);
+            Lead("丁", other.RepA.Id, 0, LeadStatus.New, organization: other.Id);
+            Customer("戊", other.RepA.Id, 0, organization: other.Id);
             await db.SaveChangesAsync();
             return 0;
         });
 
-        var owners = await RouterAsync(org, (router, keys) => router.StickyOwnersAsync(keys, default), Key("甲"), Key("乙"), Key("丙"), Key("丁"), Key("戊"), null, "");
-        Assert.Equal(new Dictionary<string, Guid> { [Key("甲")] = org.RepA.Id, [Key("乙")] = org.RepA.Id, [Key("丙")] = org.RepB.Id }, owners);
+        // Over a thousand companies: asked about in more than one query.
+        string?[] asked = [.. Enumerable.Range(0, 1100).Select(i => Key($"空{i}")), Key("甲"), Key("乙"), Key("丙"), Key("丁"), Key("戊"), Key("己"), Key("庚"), null, ""];
+        var owners = await RouterAsync(org, (router, keys) => router.StickyOwnersAsync(keys, default), asked);
+        Assert.Equal(new Dictionary<string, Guid>
+        {
+            [Key("甲")] = org.RepA.Id, [Key("乙")] = org.RepA.Id, [Key("丙")] = org.RepB.Id, [Key("己")] = org.ManagerB.Id, [Key("庚")] = org.ManagerA.Id,
+        }, owners);
         // The lead being routed does not make its own company sticky: without 乙's Nurture lead, the next open one.
         var b = Key("乙");
         var nurture = await app.InDbAsync(db => db.Leads.Where(l => l.CompanyKey == b && l.Status == LeadStatus.Nurture).Select(l => l.Id).SingleAsync());

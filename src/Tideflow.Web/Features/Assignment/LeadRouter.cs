@@ -238,8 +238,8 @@ public sealed class LeadRouter(TideflowDbContext db, TimeProvider clock)
     /// Owners of many companies at once (an import batch): per company the oldest customer's owner, else the oldest
     /// open lead's. One row per company, each found by a top-1 walk of a partial index of owned customers / owned open
     /// leads in date order. Returning every match and ordering them here sent back every owned lead of the companies
-    /// (133,576 rows for an import batch's 4,013 companies on the bench data: 0.75 s on PostgreSQL plus 0.45 s compiling
-    /// the query, growing with every lead imported; now 0.03-0.06 s).
+    /// (133,576 rows for an import batch's 4,013 companies on the bench data: 0.78 s on PostgreSQL, 0.45 s of it
+    /// compiling the query, growing with every lead imported; now 0.03-0.06 s).
     /// </summary>
     public async Task<Dictionary<string, Guid>> StickyOwnersAsync(IEnumerable<string?> companyKeys, CancellationToken ct, Guid? except = null)
     {
